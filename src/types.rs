@@ -1,0 +1,414 @@
+//! Identifiers and values shared by both protocols: info hashes, peer ids, announce events, address
+//! families and validated tracker URLs.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+/// A torrent's 20-byte info hash, as trackers see it.
+///
+/// For a v1 torrent this is the SHA-1 of the bencoded `info` dictionary exactly as its bytes appear in
+/// the `.torrent` file. For a v2 torrent (BEP 52) trackers get the first 20 bytes of the SHA-256; see
+/// [`InfoHash::from_v2`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InfoHash(pub [u8; 20]);
+
+/// A peer id: 20 opaque bytes, usually an ASCII client prefix such as `-TR4060-` and random bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub [u8; 20]);
+
+/// Why a 40-character hex string could not be read as an [`InfoHash`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HexError {
+    /// The string does not have exactly 40 characters.
+    #[error("an info hash is 40 hex characters, this one has {0}; copy the whole btih value")]
+    Length(usize),
+    /// A character outside `0-9a-fA-F`.
+    #[error("character {0:?} at position {1} is not a hex digit")]
+    Digit(char, usize),
+}
+
+impl InfoHash {
+    /// The info hash of a v2 torrent as trackers expect it: the first 20 bytes of its SHA-256.
+    pub fn from_v2(sha256: &[u8; 32]) -> Self {
+        let mut out = [0u8; 20];
+        out.copy_from_slice(&sha256[..20]);
+        InfoHash(out)
+    }
+
+    /// Parses 40 hex digits (either case).
+    pub fn from_hex(hex: &str) -> Result<Self, HexError> {
+        let bytes = hex.as_bytes();
+        if bytes.len() != 40 {
+            return Err(HexError::Length(hex.chars().count()));
+        }
+        let mut out = [0u8; 20];
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            let hi = hex_digit(pair[0]).ok_or(HexError::Digit(pair[0] as char, 2 * i))?;
+            let lo = hex_digit(pair[1]).ok_or(HexError::Digit(pair[1] as char, 2 * i + 1))?;
+            out[i] = hi << 4 | lo;
+        }
+        Ok(InfoHash(out))
+    }
+
+    /// The raw 20 bytes.
+    pub fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+}
+
+impl FromStr for InfoHash {
+    type Err = HexError;
+    fn from_str(s: &str) -> Result<Self, HexError> {
+        InfoHash::from_hex(s)
+    }
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for InfoHash {
+    /// Lowercase hex, as in magnet links.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for InfoHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InfoHash({self})")
+    }
+}
+
+impl PeerId {
+    /// The raw 20 bytes.
+    pub fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PeerId {
+    /// Printable ASCII as is, every other byte as `\xNN`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PeerId(\"")?;
+        for &b in &self.0 {
+            if b.is_ascii_graphic() && b != b'"' && b != b'\\' {
+                write!(f, "{}", b as char)?;
+            } else {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        f.write_str("\")")
+    }
+}
+
+/// The `event` of an announce. HTTP sends it as text, UDP as a number in a *different* order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AnnounceEvent {
+    /// A regular, periodic announce (HTTP: no `event`; UDP: 0).
+    #[default]
+    None,
+    /// The download just finished (HTTP `completed`; UDP 1). Sent once.
+    Completed,
+    /// The first announce of the session to this tracker (HTTP `started`; UDP 2).
+    Started,
+    /// A graceful stop (HTTP `stopped`; UDP 3).
+    Stopped,
+    /// A partial seed (BEP 21, HTTP `paused`). UDP has no standard code: a client sends 0, and a tracker
+    /// reads libtorrent's 4 as `Paused`.
+    Paused,
+}
+
+impl AnnounceEvent {
+    /// The UDP (BEP 15) code a client sends. `Paused` goes out as 0, because some trackers (aquatic)
+    /// drop a packet with event 4.
+    pub fn udp_code(self) -> u32 {
+        match self {
+            AnnounceEvent::None | AnnounceEvent::Paused => 0,
+            AnnounceEvent::Completed => 1,
+            AnnounceEvent::Started => 2,
+            AnnounceEvent::Stopped => 3,
+        }
+    }
+
+    /// How a tracker reads a UDP event code: 0..3 as BEP 15 says, 4 as `Paused` (libtorrent), any other
+    /// value as `None` rather than dropping the announce.
+    pub fn from_udp_code(code: u32) -> Self {
+        match code {
+            1 => AnnounceEvent::Completed,
+            2 => AnnounceEvent::Started,
+            3 => AnnounceEvent::Stopped,
+            4 => AnnounceEvent::Paused,
+            _ => AnnounceEvent::None,
+        }
+    }
+
+    /// The HTTP `event=` value, or `None` for a regular announce (the parameter is left out).
+    pub fn http_value(self) -> Option<&'static str> {
+        match self {
+            AnnounceEvent::None => None,
+            AnnounceEvent::Completed => Some("completed"),
+            AnnounceEvent::Started => Some("started"),
+            AnnounceEvent::Stopped => Some("stopped"),
+            AnnounceEvent::Paused => Some("paused"),
+        }
+    }
+
+    /// Reads an HTTP `event=` value. An empty value or `empty` means a regular announce; anything
+    /// unknown gives `None` (the caller names the bad value).
+    pub fn from_http_value(value: &[u8]) -> Option<Self> {
+        Some(match value {
+            b"" | b"empty" => AnnounceEvent::None,
+            b"completed" => AnnounceEvent::Completed,
+            b"started" => AnnounceEvent::Started,
+            b"stopped" => AnnounceEvent::Stopped,
+            b"paused" => AnnounceEvent::Paused,
+            _ => return None,
+        })
+    }
+}
+
+/// The address family of an exchange. Over UDP it decides the stride of compact peers (6 or 18
+/// bytes); it is never guessed from the bytes themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressFamily {
+    /// IPv4: compact peers are 4 address bytes and a port.
+    V4,
+    /// IPv6: compact peers are 16 address bytes and a port.
+    V6,
+}
+
+impl AddressFamily {
+    /// The family of a socket address. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) counts as IPv4,
+    /// as trackers treat it.
+    pub fn of(addr: &SocketAddr) -> Self {
+        match addr.ip() {
+            IpAddr::V4(_) => AddressFamily::V4,
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => AddressFamily::V4,
+            IpAddr::V6(_) => AddressFamily::V6,
+        }
+    }
+
+    /// Bytes per compact peer entry: 6 or 18.
+    pub fn compact_stride(self) -> usize {
+        match self {
+            AddressFamily::V4 => 6,
+            AddressFamily::V6 => 18,
+        }
+    }
+}
+
+/// The transport a tracker URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `udp://` (BEP 15).
+    Udp,
+    /// `http://`.
+    Http,
+    /// `https://`.
+    Https,
+}
+
+/// Why a string is not a usable tracker URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrackerUrlError {
+    /// The text is not a URL at all.
+    #[error(
+        "{url:?} is not a valid URL ({reason}); a tracker URL looks like udp://host:port/announce or http://host/announce"
+    )]
+    Malformed {
+        /// The text as given.
+        url: String,
+        /// What the URL parser said.
+        reason: String,
+    },
+    /// A scheme other than udp, http and https.
+    #[error(
+        "{url:?} uses the scheme {scheme:?}; trackers are reached over udp://, http:// or https://"
+    )]
+    UnsupportedScheme {
+        /// The text as given.
+        url: String,
+        /// The scheme found.
+        scheme: String,
+    },
+    /// No host name or address.
+    #[error("{0:?} has no host; write the tracker's host name or address after the scheme")]
+    MissingHost(String),
+    /// A `udp://` URL without a port: UDP has no default port.
+    #[error(
+        "{0:?} has no port; UDP trackers have no default port, add one (for example udp://host:6969/announce)"
+    )]
+    MissingUdpPort(String),
+    /// Port 0 cannot be contacted.
+    #[error("{0:?} names port 0, which cannot be contacted; use the tracker's real port")]
+    PortZero(String),
+    /// Whitespace, a control byte or a backslash: the URL could not be sent verbatim.
+    #[error(
+        "{url:?} contains the character {ch:?}, which cannot be sent in a request line; percent-encode it"
+    )]
+    InvalidCharacter {
+        /// The text as given.
+        url: String,
+        /// The offending character.
+        ch: char,
+    },
+}
+
+/// A validated `udp://`, `http://` or `https://` tracker URL.
+///
+/// The text is kept verbatim (only a `#fragment` is removed): requests are built from it without
+/// re-escaping or normalising, because private trackers compare passkeys byte for byte.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TrackerUrl {
+    raw: String,
+    scheme: Scheme,
+    host: String,
+    port: u16,
+    path_start: usize,
+}
+
+impl TrackerUrl {
+    /// Parses and validates a tracker URL.
+    pub fn parse(text: &str) -> Result<Self, TrackerUrlError> {
+        let trimmed = text.trim();
+        let raw = match trimmed.find('#') {
+            Some(i) => &trimmed[..i],
+            None => trimmed,
+        };
+        if let Some(ch) = raw
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || *c == '\\')
+        {
+            return Err(TrackerUrlError::InvalidCharacter {
+                url: text.to_owned(),
+                ch,
+            });
+        }
+        let parsed = url::Url::parse(raw).map_err(|e| match e {
+            url::ParseError::EmptyHost => TrackerUrlError::MissingHost(text.to_owned()),
+            other => TrackerUrlError::Malformed {
+                url: text.to_owned(),
+                reason: other.to_string(),
+            },
+        })?;
+        let scheme = match parsed.scheme() {
+            "udp" => Scheme::Udp,
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            other => {
+                return Err(TrackerUrlError::UnsupportedScheme {
+                    url: text.to_owned(),
+                    scheme: other.to_owned(),
+                });
+            }
+        };
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+            Some(url::Host::Ipv4(a)) => a.to_string(),
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            _ => return Err(TrackerUrlError::MissingHost(text.to_owned())),
+        };
+        let port = match (scheme, parsed.port_or_known_default()) {
+            (_, Some(0)) => return Err(TrackerUrlError::PortZero(text.to_owned())),
+            (_, Some(p)) => p,
+            (Scheme::Udp, None) => return Err(TrackerUrlError::MissingUdpPort(text.to_owned())),
+            (_, None) => unreachable_default_port(scheme),
+        };
+        // The text itself must read `scheme://authority`: WHATWG parsing repairs `http:/h` and
+        // `http:///h`, but requests are built from the verbatim text, so both must agree.
+        let after_scheme = parsed.scheme().len() + 3;
+        if raw.get(after_scheme - 3..after_scheme) != Some("://") {
+            return Err(TrackerUrlError::Malformed {
+                url: text.to_owned(),
+                reason: "expected two slashes after the scheme".to_owned(),
+            });
+        }
+        let path_start = raw[after_scheme..]
+            .find(['/', '?'])
+            .map_or(raw.len(), |i| after_scheme + i);
+        if path_start == after_scheme {
+            return Err(TrackerUrlError::MissingHost(text.to_owned()));
+        }
+        Ok(TrackerUrl {
+            raw: raw.to_owned(),
+            scheme,
+            host,
+            port,
+            path_start,
+        })
+    }
+
+    /// The URL as given, without its fragment.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// Which transport the URL names.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The host to resolve: a name, or an IP literal (IPv6 without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port: explicit, or 80/443 for http/https.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The tracker's socket address when the host is an IP literal, so no lookup is needed.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        self.host
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, self.port))
+    }
+
+    /// Everything after `host:port`, verbatim: the path and query (`/announce?passkey=x`), possibly
+    /// empty. This is what BEP 41 URL data carries over UDP.
+    pub fn path_and_query(&self) -> &str {
+        &self.raw[self.path_start..]
+    }
+
+    /// `scheme://authority`, verbatim.
+    pub fn origin(&self) -> &str {
+        &self.raw[..self.path_start]
+    }
+}
+
+// http and https always have a known default port; this keeps the match above total without a panic.
+fn unreachable_default_port(scheme: Scheme) -> u16 {
+    match scheme {
+        Scheme::Https => 443,
+        _ => 80,
+    }
+}
+
+impl FromStr for TrackerUrl {
+    type Err = TrackerUrlError;
+    fn from_str(s: &str) -> Result<Self, TrackerUrlError> {
+        TrackerUrl::parse(s)
+    }
+}
+
+impl fmt::Display for TrackerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl fmt::Debug for TrackerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TrackerUrl({:?})", self.raw)
+    }
+}
