@@ -13,19 +13,23 @@
 //!
 //! - [`udp`]: the BEP 15 wire format with BEP 41 URL data, both directions (client and tracker),
 //!   zero-copy reply views and encoders that write into caller buffers.
+//! - [`http`]: announce and scrape URLs (client) and query parsing (tracker), lenient in-place
+//!   decoding and canonical encoding of bencoded replies, and HTTP/1.1 framing for raw TCP streams.
 //! - [`InfoHash`], [`PeerId`], [`AnnounceEvent`], [`AddressFamily`] and the validated [`TrackerUrl`].
 //! - [`CompactPeers`]: compact peer lists read in place.
 //!
 //! ## Where it is going
 //!
-//! The HTTP codec, then an `Announce` state machine per torrent (BEP 12 tiers, BEP 15 retransmission,
+//! An `Announce` state machine per torrent (BEP 12 tiers, BEP 15 retransmission,
 //! scheduling, shutdown), then a `Client` that runs many torrents behind one UDP socket. The
 //! design is in the repository's `DESIGN` notes and the issues.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod bencode;
 mod compact;
+pub mod http;
 mod types;
 pub mod udp;
 

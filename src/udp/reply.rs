@@ -120,7 +120,7 @@ impl<'a> ScrapeRows<'a> {
     }
 
     /// The rows in request order.
-    pub fn iter(&self) -> impl Iterator<Item = ScrapeStats> + 'a {
+    pub fn iter(&self) -> impl Iterator<Item = ScrapeStats> + use<'a> {
         let (list, wire): (&'a [ScrapeStats], &'a [u8]) = match self.0 {
             RowsRepr::List(l) => (l, &[]),
             RowsRepr::Wire(w) => (&[], w),

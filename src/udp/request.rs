@@ -132,7 +132,7 @@ impl<'a> InfoHashes<'a> {
     }
 
     /// The hashes in request order.
-    pub fn iter(&self) -> impl Iterator<Item = InfoHash> + 'a {
+    pub fn iter(&self) -> impl Iterator<Item = InfoHash> + use<'a> {
         let (list, wire): (&'a [InfoHash], &'a [u8]) = match self.0 {
             HashesRepr::List(l) => (l, &[]),
             HashesRepr::Wire(w) => (&[], w),

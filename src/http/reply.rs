@@ -1,0 +1,423 @@
+//! HTTP announce replies: decoded leniently and in place by clients, encoded canonically by trackers
+//! (PROTOCOL.md section 4).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::bencode::{self, Dict, List, Value, put_bytes, put_bytes_entry, put_int_entry};
+use crate::compact::{CompactPeers, PeerFamilyError};
+use crate::types::{AddressFamily, PeerId};
+
+/// Why a body is not a tracker reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// Not valid bencode.
+    #[error(
+        "the tracker's reply is not valid bencode ({0}); the tracker is broken or this is not a tracker URL"
+    )]
+    Bencode(#[from] bencode::DecodeError),
+    /// Valid bencode, or something else, but not a dictionary.
+    #[error("the tracker's reply is not a bencoded dictionary (it starts with {start:?}){hint}")]
+    NotADictionary {
+        /// The first bytes, as text.
+        start: String,
+        /// Extra advice, e.g. for HTML pages.
+        hint: &'static str,
+    },
+}
+
+pub(crate) fn top_dict(body: &[u8]) -> Result<Dict<'_>, BodyError> {
+    if body.first() == Some(&b'd')
+        && let Value::Dict(d) = bencode::decode(body)?
+    {
+        return Ok(d);
+    }
+    let start = String::from_utf8_lossy(&body[..body.len().min(24)]).into_owned();
+    let hint = if body.trim_ascii_start().starts_with(b"<") {
+        "; it looks like an HTML page, so the URL probably points at a web server, not a tracker"
+    } else {
+        ""
+    };
+    Err(BodyError::NotADictionary { start, hint })
+}
+
+/// BEP 31 `retry in`: when the tracker wants to hear from this client again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryIn {
+    /// Retry after this many minutes (a positive integer or digit string).
+    Minutes(u32),
+    /// `never`: stop announcing to this tracker.
+    Never,
+}
+
+impl RetryIn {
+    fn read(value: Value<'_>) -> Option<Self> {
+        let minutes = match value {
+            Value::Bytes(b"never") => return Some(RetryIn::Never),
+            Value::Int(n) => n,
+            Value::Bytes(digits) => std::str::from_utf8(digits).ok()?.trim().parse().ok()?,
+            _ => return None,
+        };
+        (minutes > 0).then(|| RetryIn::Minutes(u32::try_from(minutes).unwrap_or(u32::MAX)))
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            RetryIn::Never => put_bytes_entry(out, b"retry in", b"never"),
+            RetryIn::Minutes(m) => put_int_entry(out, b"retry in", i64::from(m)),
+        }
+    }
+}
+
+/// Text a tracker sent (failure reason, warning): raw bytes, shown as lossy UTF-8.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// A reply with `failure reason`: the announce failed, whatever else the reply holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure<'a> {
+    /// The tracker's text, verbatim.
+    pub reason: &'a [u8],
+    /// BEP 31 `retry in`.
+    pub retry_in: Option<RetryIn>,
+    /// `interval` sent along with the failure (some trackers use it to slow clients down).
+    pub interval: Option<i64>,
+    /// `min interval` sent along with the failure.
+    pub min_interval: Option<i64>,
+}
+
+impl<'a> Failure<'a> {
+    /// The reason as text (lossy UTF-8).
+    pub fn reason_text(&self) -> Cow<'a, str> {
+        text(self.reason)
+    }
+
+    fn read(reason: &'a [u8], dict: &Dict<'a>) -> Self {
+        let mut f = Failure {
+            reason,
+            retry_in: None,
+            interval: None,
+            min_interval: None,
+        };
+        for (key, value) in dict.iter() {
+            match (key, value) {
+                (b"retry in", v) if f.retry_in.is_none() => f.retry_in = RetryIn::read(v),
+                (b"interval", Value::Int(n)) if f.interval.is_none() => f.interval = Some(n),
+                (b"min interval", Value::Int(n)) if f.min_interval.is_none() => {
+                    f.min_interval = Some(n)
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// Appends the canonical failure reply (`failure reason`, then the optional keys, sorted).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(b'd');
+        put_bytes_entry(out, b"failure reason", self.reason);
+        if let Some(n) = self.interval {
+            put_int_entry(out, b"interval", n);
+        }
+        if let Some(n) = self.min_interval {
+            put_int_entry(out, b"min interval", n);
+        }
+        if let Some(r) = self.retry_in {
+            r.write(out);
+        }
+        out.push(b'e');
+    }
+}
+
+/// The `peers` value: compact (BEP 23) or a list of dictionaries (BEP 3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Peers<'a> {
+    /// 6-byte IPv4 entries, read in place. A missing `peers` key is an empty compact list.
+    Compact(CompactPeers<'a>),
+    /// The list form.
+    Dicts(DictPeers<'a>),
+}
+
+/// A list-form peer's address: an IP, or a host name the caller may resolve (libtorrent does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerAddr<'a> {
+    /// An IP literal.
+    Ip(SocketAddr),
+    /// A DNS name and port.
+    Host {
+        /// The name, as sent.
+        name: &'a str,
+        /// The port (1..=65535).
+        port: u16,
+    },
+}
+
+/// One list-form peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DictPeer<'a> {
+    /// Where to reach it.
+    pub addr: PeerAddr<'a>,
+    /// Its `peer id`, when sent and 20 bytes long.
+    pub peer_id: Option<PeerId>,
+}
+
+/// List-form peers, walked in place. Malformed entries (not a dictionary, no `ip` or `port`, a port
+/// outside 1..=65535, an `ip` that is neither an address nor a host name) are skipped, never wrapped
+/// or guessed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DictPeers<'a> {
+    list: List<'a>,
+}
+
+impl<'a> DictPeers<'a> {
+    /// The valid entries in order.
+    pub fn iter(&self) -> impl Iterator<Item = DictPeer<'a>> + use<'a> {
+        self.list.iter().filter_map(|v| match v {
+            Value::Dict(d) => dict_peer(&d),
+            _ => None,
+        })
+    }
+
+    /// The encoded list, as received.
+    pub fn raw(&self) -> &'a [u8] {
+        self.list.raw
+    }
+}
+
+impl fmt::Debug for DictPeers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+fn dict_peer<'a>(d: &Dict<'a>) -> Option<DictPeer<'a>> {
+    let (mut ip, mut port, mut peer_id) = (None, None, None);
+    for (key, value) in d.iter() {
+        match (key, value) {
+            (b"ip", Value::Bytes(b)) if ip.is_none() => ip = Some(b),
+            (b"port", Value::Int(p)) if port.is_none() => port = Some(p),
+            (b"peer id", Value::Bytes(b)) if peer_id.is_none() => peer_id = Some(b),
+            _ => {}
+        }
+    }
+    let port = u16::try_from(port?).ok().filter(|&p| p != 0)?;
+    let ip = std::str::from_utf8(ip?).ok()?.trim();
+    let addr = match ip.parse::<IpAddr>() {
+        Ok(ip) => PeerAddr::Ip(SocketAddr::new(ip, port)),
+        Err(_) if is_host_name(ip) => PeerAddr::Host { name: ip, port },
+        Err(_) => return None,
+    };
+    let peer_id = peer_id
+        .and_then(|b| <[u8; 20]>::try_from(b).ok())
+        .map(PeerId);
+    Some(DictPeer { addr, peer_id })
+}
+
+/// A plausible DNS name: 1..=253 bytes of letters, digits, `-`, `.` and `_`.
+fn is_host_name(s: &str) -> bool {
+    (1..=253).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
+/// A successful announce reply. Every field is as the tracker sent it; clamping intervals and
+/// dropping unusable peers is the caller's policy (the Announce machine does both).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnnounceSuccess<'a> {
+    /// `interval`, seconds.
+    pub interval: Option<i64>,
+    /// `min interval`, seconds.
+    pub min_interval: Option<i64>,
+    /// `warning message`, raw.
+    pub warning: Option<&'a [u8]>,
+    /// `tracker id`, raw: echo it back as `trackerid`.
+    pub tracker_id: Option<&'a [u8]>,
+    /// `complete`: seeders.
+    pub complete: Option<i64>,
+    /// `incomplete`: leechers.
+    pub incomplete: Option<i64>,
+    /// `downloaded`: completed downloads ever.
+    pub downloaded: Option<i64>,
+    /// `peers`.
+    pub peers: Peers<'a>,
+    /// `peers6`: compact IPv6 entries (empty when absent).
+    pub peers6: CompactPeers<'a>,
+    /// BEP 24 `external ip` (4 or 16 bytes; other lengths are ignored).
+    pub external_ip: Option<IpAddr>,
+    /// `crypto_flags`: one byte per compact peer, 1 = requires encryption.
+    pub crypto_flags: Option<&'a [u8]>,
+}
+
+/// An HTTP announce reply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AnnounceResponse<'a> {
+    /// The tracker answered with peers.
+    Success(AnnounceSuccess<'a>),
+    /// The tracker sent `failure reason`, which wins over every other key.
+    Failure(Failure<'a>),
+}
+
+impl<'a> AnnounceResponse<'a> {
+    /// Decodes a reply body leniently (PROTOCOL.md sections 2 and 4), without copying or allocating.
+    ///
+    /// Unknown keys are ignored, values of an unexpected type are treated as absent, and for repeated
+    /// keys the first wins. The work is linear in the body; cap the body before (the response reader
+    /// does).
+    pub fn decode(body: &'a [u8]) -> Result<Self, BodyError> {
+        let dict = top_dict(body)?;
+        if let Some(Value::Bytes(reason)) = dict.get(b"failure reason") {
+            return Ok(AnnounceResponse::Failure(Failure::read(reason, &dict)));
+        }
+        let mut s = AnnounceSuccess {
+            interval: None,
+            min_interval: None,
+            warning: None,
+            tracker_id: None,
+            complete: None,
+            incomplete: None,
+            downloaded: None,
+            peers: Peers::Compact(CompactPeers::new(&[], AddressFamily::V4)),
+            peers6: CompactPeers::new(&[], AddressFamily::V6),
+            external_ip: None,
+            crypto_flags: None,
+        };
+        let mut seen: u16 = 0;
+        for (key, value) in dict.iter() {
+            let (bit, known) = match key {
+                b"interval" => (0, true),
+                b"min interval" => (1, true),
+                b"warning message" => (2, true),
+                b"tracker id" => (3, true),
+                b"complete" => (4, true),
+                b"incomplete" => (5, true),
+                b"downloaded" => (6, true),
+                b"peers" => (7, true),
+                b"peers6" => (8, true),
+                b"external ip" => (9, true),
+                b"crypto_flags" => (10, true),
+                _ => (0, false),
+            };
+            if !known || seen & 1 << bit != 0 {
+                continue; // unknown key, or a duplicate: the first occurrence wins
+            }
+            seen |= 1 << bit;
+            match (key, value) {
+                (b"interval", Value::Int(n)) => s.interval = Some(n),
+                (b"min interval", Value::Int(n)) => s.min_interval = Some(n),
+                (b"warning message", Value::Bytes(b)) => s.warning = Some(b),
+                (b"tracker id", Value::Bytes(b)) => s.tracker_id = Some(b),
+                (b"complete", Value::Int(n)) => s.complete = Some(n),
+                (b"incomplete", Value::Int(n)) => s.incomplete = Some(n),
+                (b"downloaded", Value::Int(n)) => s.downloaded = Some(n),
+                (b"peers", Value::Bytes(b)) => {
+                    s.peers = Peers::Compact(CompactPeers::new(b, AddressFamily::V4))
+                }
+                (b"peers", Value::List(list)) => s.peers = Peers::Dicts(DictPeers { list }),
+                (b"peers6", Value::Bytes(b)) => s.peers6 = CompactPeers::new(b, AddressFamily::V6),
+                (b"external ip", Value::Bytes(b)) => s.external_ip = external_ip(b),
+                (b"crypto_flags", Value::Bytes(b)) => s.crypto_flags = Some(b),
+                _ => {}
+            }
+        }
+        Ok(AnnounceResponse::Success(s))
+    }
+}
+
+fn external_ip(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        Some(IpAddr::V4(Ipv4Addr::from(v4)))
+    } else {
+        <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
+    }
+}
+
+impl<'a> AnnounceSuccess<'a> {
+    /// The warning as text (lossy UTF-8).
+    pub fn warning_text(&self) -> Option<Cow<'a, str>> {
+        self.warning.map(text)
+    }
+
+    /// Every peer with an IP address: compact `peers`, `peers6`, and list-form entries with an IP
+    /// literal (host names are left to the caller, see [`DictPeers::iter`]).
+    pub fn peer_addrs(&self) -> impl Iterator<Item = SocketAddr> + use<'a> {
+        let (compact, dicts) = match self.peers {
+            Peers::Compact(c) => (c, None),
+            Peers::Dicts(d) => (CompactPeers::empty(), Some(d)),
+        };
+        let from_dicts = dicts
+            .into_iter()
+            .flat_map(|d| d.iter())
+            .filter_map(|p| match p.addr {
+                PeerAddr::Ip(a) => Some(a),
+                PeerAddr::Host { .. } => None,
+            });
+        compact.iter().chain(from_dicts).chain(self.peers6.iter())
+    }
+
+    /// Appends the canonical reply (sorted keys). Compact `peers` must hold IPv4 peers only (IPv6
+    /// ones go in `peers6`); list-form peers are written back as received.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), PeerFamilyError> {
+        out.push(b'd');
+        if let Some(n) = self.complete {
+            put_int_entry(out, b"complete", n);
+        }
+        if let Some(b) = self.crypto_flags {
+            put_bytes_entry(out, b"crypto_flags", b);
+        }
+        if let Some(n) = self.downloaded {
+            put_int_entry(out, b"downloaded", n);
+        }
+        match self.external_ip {
+            Some(IpAddr::V4(a)) => put_bytes_entry(out, b"external ip", &a.octets()),
+            Some(IpAddr::V6(a)) => put_bytes_entry(out, b"external ip", &a.octets()),
+            None => {}
+        }
+        if let Some(n) = self.incomplete {
+            put_int_entry(out, b"incomplete", n);
+        }
+        if let Some(n) = self.interval {
+            put_int_entry(out, b"interval", n);
+        }
+        if let Some(n) = self.min_interval {
+            put_int_entry(out, b"min interval", n);
+        }
+        match self.peers {
+            Peers::Compact(c) => put_compact(out, b"peers", &c, AddressFamily::V4)?,
+            Peers::Dicts(d) => {
+                put_bytes(out, b"peers");
+                out.extend_from_slice(d.raw());
+            }
+        }
+        if !self.peers6.is_empty() {
+            put_compact(out, b"peers6", &self.peers6, AddressFamily::V6)?;
+        }
+        if let Some(b) = self.tracker_id {
+            put_bytes_entry(out, b"tracker id", b);
+        }
+        if let Some(b) = self.warning {
+            put_bytes_entry(out, b"warning message", b);
+        }
+        out.push(b'e');
+        Ok(())
+    }
+}
+
+fn put_compact(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    peers: &CompactPeers<'_>,
+    family: AddressFamily,
+) -> Result<(), PeerFamilyError> {
+    put_bytes(out, key);
+    let len = peers.encoded_len(family);
+    out.extend_from_slice(len.to_string().as_bytes());
+    out.push(b':');
+    let start = out.len();
+    out.resize(start + len, 0);
+    peers.write(family, &mut out[start..]).map(|_| ())
+}

@@ -1,0 +1,182 @@
+//! Announce and scrape URLs, built on the client side (PROTOCOL.md sections 3 and 6).
+
+use super::percent::encode_into;
+use crate::types::{AnnounceEvent, InfoHash, PeerId, Scheme, TrackerUrl};
+
+/// Query parameters a tracker URL may not carry itself: they are ours to set. The list is
+/// libtorrent's SSRF mitigation list (`has_tracker_query_string`), compared case-insensitively.
+pub const RESERVED_PARAMETERS: [&str; 9] = [
+    "info_hash",
+    "peer_id",
+    "port",
+    "uploaded",
+    "downloaded",
+    "left",
+    "event",
+    "key",
+    "corrupt",
+];
+
+/// Why an announce URL could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The tracker URL is `udp://`; HTTP URLs are only for `http://` and `https://` trackers.
+    #[error(
+        "{0} is a UDP tracker; HTTP announce URLs are built only for http:// and https:// trackers"
+    )]
+    NotHttp(String),
+    /// The tracker URL already sets a parameter the client must set.
+    #[error(
+        "the tracker URL {url} already sets the announce parameter {name:?}; remove it (a URL that pre-fills announce parameters could make this client announce on someone else's behalf)"
+    )]
+    ReservedParameter {
+        /// The URL.
+        url: String,
+        /// The parameter found.
+        name: String,
+    },
+}
+
+/// Checks that an HTTP tracker URL's query sets none of [`RESERVED_PARAMETERS`].
+pub fn check_tracker_query(url: &TrackerUrl) -> Result<(), UrlError> {
+    if url.scheme() == Scheme::Udp {
+        return Err(UrlError::NotHttp(url.as_str().to_owned()));
+    }
+    let query = url.as_str().split_once('?').map_or("", |(_, q)| q);
+    for pair in query.split('&') {
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+        if RESERVED_PARAMETERS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name))
+        {
+            return Err(UrlError::ReservedParameter {
+                url: url.as_str().to_owned(),
+                name: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a client tells an HTTP tracker in one announce. Counts are unsigned, so a negative value
+/// cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnounceParams<'a> {
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// This client.
+    pub peer_id: PeerId,
+    /// The TCP port peers connect to.
+    pub port: u16,
+    /// Bytes uploaded this session.
+    pub uploaded: u64,
+    /// Bytes downloaded this session.
+    pub downloaded: u64,
+    /// Bytes still needed. For an unknown size (magnet link without metadata) send a non-zero
+    /// placeholder such as 16384 (libtorrent) or `i64::MAX as u64` (Transmission): 0 means seeder.
+    pub left: u64,
+    /// Bytes that failed the hash check; `None` leaves the parameter out.
+    pub corrupt: Option<u64>,
+    /// The per-torrent random key, sent as `%08X`.
+    pub key: u32,
+    /// The event; `None` leaves the parameter out.
+    pub event: AnnounceEvent,
+    /// Peers wanted (0 with `stopped`).
+    pub numwant: u32,
+    /// Send `no_peer_id=1` (smaller list-form replies).
+    pub no_peer_id: bool,
+    /// Send `supportcrypto=1`: only if this client speaks MSE/PE.
+    pub supportcrypto: bool,
+    /// The `tracker id` the tracker gave in an earlier reply, echoed as `trackerid`.
+    pub tracker_id: Option<&'a [u8]>,
+}
+
+/// Builds the announce URL: the tracker URL verbatim (its own query first, fragment dropped), then the
+/// parameters in libtorrent's order, binary values percent-encoded with only unreserved bytes raw.
+///
+/// Fails when the tracker URL is not HTTP(S) or pre-fills a reserved parameter.
+pub fn announce_url(tracker: &TrackerUrl, p: &AnnounceParams<'_>) -> Result<String, UrlError> {
+    check_tracker_query(tracker)?;
+    let mut url = String::with_capacity(tracker.as_str().len() + 256);
+    url.push_str(tracker.as_str());
+    url.push_str(separator(tracker.as_str()));
+    url.push_str("info_hash=");
+    encode_into(&p.info_hash.0, &mut url);
+    url.push_str("&peer_id=");
+    encode_into(&p.peer_id.0, &mut url);
+    url.push_str(&format!(
+        "&port={}&uploaded={}&downloaded={}&left={}",
+        p.port, p.uploaded, p.downloaded, p.left
+    ));
+    if let Some(corrupt) = p.corrupt {
+        url.push_str(&format!("&corrupt={corrupt}"));
+    }
+    url.push_str(&format!("&key={:08X}", p.key));
+    if let Some(event) = p.event.http_value() {
+        url.push_str("&event=");
+        url.push_str(event);
+    }
+    url.push_str(&format!("&numwant={}&compact=1", p.numwant));
+    if p.no_peer_id {
+        url.push_str("&no_peer_id=1");
+    }
+    if p.supportcrypto {
+        url.push_str("&supportcrypto=1");
+    }
+    if let Some(id) = p.tracker_id {
+        url.push_str("&trackerid=");
+        encode_into(id, &mut url);
+    }
+    Ok(url)
+}
+
+/// What joins a URL and the parameters appended to it: `?` without a query, `&` with one, nothing
+/// when the URL already ends in `?` or `&`.
+fn separator(url: &str) -> &'static str {
+    if url.ends_with('?') || url.ends_with('&') {
+        ""
+    } else if url.contains('?') {
+        "&"
+    } else {
+        "?"
+    }
+}
+
+/// The scrape URL of an HTTP(S) tracker, by PROTOCOL.md section 6.1: when the last path segment
+/// starts with `announce`, those 8 characters become `scrape`; the query is kept and nothing is
+/// unescaped. `None` means the tracker does not support scraping (and for `udp://` trackers, which
+/// scrape over UDP at the announce endpoint).
+pub fn scrape_url(tracker: &TrackerUrl) -> Option<String> {
+    if tracker.scheme() == Scheme::Udp {
+        return None;
+    }
+    let path_and_query = tracker.path_and_query();
+    let path = path_and_query.split('?').next().unwrap_or("");
+    let segment_start = path.rfind('/')? + 1;
+    if !path[segment_start..].starts_with("announce") {
+        return None;
+    }
+    let at = tracker.origin().len() + segment_start;
+    let raw = tracker.as_str();
+    Some(format!(
+        "{}scrape{}",
+        &raw[..at],
+        &raw[at + "announce".len()..]
+    ))
+}
+
+/// A scrape request URL for `hashes` (one `info_hash` parameter each, joined with the `?`/`&` rule).
+/// No hash at all asks for a full scrape, which most trackers refuse.
+pub fn scrape_request_url(scrape_url: &str, hashes: &[InfoHash]) -> String {
+    let mut url = String::with_capacity(scrape_url.len() + hashes.len() * 72);
+    url.push_str(scrape_url);
+    let mut sep = separator(scrape_url);
+    for hash in hashes {
+        url.push_str(sep);
+        url.push_str("info_hash=");
+        encode_into(&hash.0, &mut url);
+        sep = "&";
+    }
+    url
+}
