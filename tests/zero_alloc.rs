@@ -110,3 +110,23 @@ fn the_counting_allocator_sees_allocations() {
     });
     assert_eq!(info.count_total, 1);
 }
+
+#[test]
+fn decoding_a_compact_http_reply_and_iterating_200_peers_allocates_nothing() {
+    use bt_tracker::http::AnnounceResponse;
+    let mut body =
+        b"d8:completei170e10:incompletei30e8:intervali1800e12:min intervali900e5:peers1200:"
+            .to_vec();
+    for i in 0..200u32 {
+        body.extend_from_slice(&[10, 1, (i >> 8) as u8, i as u8, 0x1a, 0xe1]);
+    }
+    body.push(b'e');
+    let mut count = 0;
+    let info = allocation_counter::measure(|| {
+        if let Ok(AnnounceResponse::Success(s)) = AnnounceResponse::decode(&body) {
+            count += s.peer_addrs().filter(|p| p.port() == 6881).count();
+        }
+    });
+    assert_eq!(count, 200);
+    assert_eq!(info.count_total, 0, "{info:?}");
+}
