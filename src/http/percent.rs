@@ -21,7 +21,7 @@ pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
     }
 }
 
-/// `bytes` percent-encoded (see [`encode_into`]).
+/// `bytes` percent-encoded: unreserved bytes raw, every other byte as `%HH` (uppercase).
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 3);
     encode_into(bytes, &mut out);
