@@ -2,10 +2,13 @@
 //! into a struct) in the same run. `cargo bench --bench http_codec`. Both entries decode the same
 //! body and visit every peer as a `SocketAddr`.
 
+mod common;
+
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use bt_tracker::http::{AnnounceResponse, PeerAddr, Peers};
+use common::checksum;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde::Deserialize;
 
@@ -63,14 +66,6 @@ fn dict_body(n: u32) -> Vec<u8> {
     }
     body.extend_from_slice(b"ee");
     body
-}
-
-#[inline(always)]
-fn checksum(p: SocketAddr) -> u64 {
-    match p {
-        SocketAddr::V4(a) => u64::from(a.ip().to_bits()) ^ u64::from(a.port()),
-        SocketAddr::V6(a) => (a.ip().to_bits() as u64) ^ u64::from(a.port()),
-    }
 }
 
 fn compact(c: &mut Criterion) {

@@ -3,6 +3,8 @@
 //! `cargo bench --bench udp_codec`. Each group has a `bt_tracker` and an `aquatic` entry doing the same
 //! work from the same inputs: parsing includes iterating every peer or row into std types.
 
+mod common;
+
 use std::hint::black_box;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -13,6 +15,7 @@ use bt_tracker::udp::{
     self, AnnounceRequest, AnnounceResponse, Reply, ScrapeResponse, ScrapeStats,
 };
 use bt_tracker::{AddressFamily, AnnounceEvent, CompactPeers, InfoHash, PeerId};
+use common::checksum;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn announce_reply(peers: usize) -> Vec<u8> {
@@ -46,15 +49,6 @@ fn scrape_reply(rows: usize) -> Vec<u8> {
     let mut buf = vec![0u8; resp.encoded_len()];
     resp.encode(&mut buf).unwrap();
     buf
-}
-
-/// What a consumer does with each peer, identical for both crates: read its address and port.
-#[inline(always)]
-fn checksum(p: SocketAddr) -> u64 {
-    match p {
-        SocketAddr::V4(a) => u64::from(a.ip().to_bits()) ^ u64::from(a.port()),
-        SocketAddr::V6(a) => (a.ip().to_bits() as u64) ^ u64::from(a.port()),
-    }
 }
 
 fn parse_announce_reply(c: &mut Criterion) {

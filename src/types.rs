@@ -215,6 +215,17 @@ pub enum Scheme {
     Https,
 }
 
+impl Scheme {
+    /// The port used when the URL names none: 80 for http, 443 for https, none for udp.
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            Scheme::Udp => None,
+            Scheme::Http => Some(80),
+            Scheme::Https => Some(443),
+        }
+    }
+}
+
 /// Why a string is not a usable tracker URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -316,11 +327,10 @@ impl TrackerUrl {
             Some(url::Host::Ipv6(a)) => a.to_string(),
             _ => return Err(TrackerUrlError::MissingHost(text.to_owned())),
         };
-        let port = match (scheme, parsed.port_or_known_default()) {
-            (_, Some(0)) => return Err(TrackerUrlError::PortZero(text.to_owned())),
-            (_, Some(p)) => p,
-            (Scheme::Udp, None) => return Err(TrackerUrlError::MissingUdpPort(text.to_owned())),
-            (_, None) => unreachable_default_port(scheme),
+        let port = match parsed.port().or(scheme.default_port()) {
+            Some(0) => return Err(TrackerUrlError::PortZero(text.to_owned())),
+            Some(p) => p,
+            None => return Err(TrackerUrlError::MissingUdpPort(text.to_owned())),
         };
         // The text itself must read `scheme://authority`: WHATWG parsing repairs `http:/h` and
         // `http:///h`, but requests are built from the verbatim text, so both must agree.
@@ -383,14 +393,6 @@ impl TrackerUrl {
     /// `scheme://authority`, verbatim.
     pub fn origin(&self) -> &str {
         &self.raw[..self.path_start]
-    }
-}
-
-// http and https always have a known default port; this keeps the match above total without a panic.
-fn unreachable_default_port(scheme: Scheme) -> u16 {
-    match scheme {
-        Scheme::Https => 443,
-        _ => 80,
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use crate::types::{Scheme, TrackerUrl};
+use crate::types::TrackerUrl;
 
 /// Default cap on a reply body, before and after decompression: 1 MiB.
 pub const DEFAULT_MAX_BODY_LEN: usize = 1 << 20;
@@ -27,17 +27,12 @@ pub fn write_get_request(url: &TrackerUrl, user_agent: &str, out: &mut Vec<u8>) 
         t if t.starts_with('?') => format!("/{t}"),
         t => t.to_owned(),
     };
-    let default_port = if url.scheme() == Scheme::Https {
-        443
-    } else {
-        80
-    };
     let host = if url.host().contains(':') {
         format!("[{}]", url.host())
     } else {
         url.host().to_owned()
     };
-    let port = if url.port() == default_port {
+    let port = if Some(url.port()) == url.scheme().default_port() {
         String::new()
     } else {
         format!(":{}", url.port())
@@ -195,16 +190,14 @@ impl ResponseReader {
                     }
                 }
                 State::Body(Body::UntilClose) => {
-                    let data = std::mem::take(&mut self.pending);
-                    self.append(&data)?;
+                    self.take_into_body(self.pending.len())?;
                     return Ok(None);
                 }
                 State::Body(Body::Length(remaining)) => {
                     let take = (*remaining).min(self.pending.len());
                     *remaining -= take;
                     let done = *remaining == 0;
-                    let data: Vec<u8> = self.pending.drain(..take).collect();
-                    self.append(&data)?;
+                    self.take_into_body(take)?;
                     return if done {
                         self.complete().map(Some)
                     } else {
@@ -224,13 +217,15 @@ impl ResponseReader {
         }
     }
 
-    fn append(&mut self, data: &[u8]) -> Result<(), FramingError> {
-        if self.body.len() + data.len() > self.max_body_len {
+    /// Moves the first `n` pending bytes into the body, enforcing the body cap.
+    fn take_into_body(&mut self, n: usize) -> Result<(), FramingError> {
+        if self.body.len() + n > self.max_body_len {
             return Err(FramingError::BodyTooLarge {
                 limit: self.max_body_len,
             });
         }
-        self.body.extend_from_slice(data);
+        self.body.extend_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
         Ok(())
     }
 
@@ -330,8 +325,7 @@ impl ResponseReader {
                     return Ok(ChunkStep::More);
                 }
                 let take = remaining.min(self.pending.len());
-                let data: Vec<u8> = self.pending.drain(..take).collect();
-                self.append(&data)?;
+                self.take_into_body(take)?;
                 Ok(ChunkStep::Next(if take == remaining {
                     Chunk::DataEnd
                 } else {
