@@ -27,13 +27,17 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod announce;
 mod bencode;
 mod compact;
 pub mod http;
 mod types;
 pub mod udp;
 
+pub use announce::Announce;
 pub use compact::{CompactPeers, PeerFamilyError};
 pub use types::{
     AddressFamily, AnnounceEvent, HexError, InfoHash, PeerId, Scheme, TrackerUrl, TrackerUrlError,
 };
+/// The `rand_core` version the machine's RNG parameter is written against.
+pub use rand_core;

@@ -1,0 +1,254 @@
+//! What the caller decides: the torrent, its progress, the tuning knobs, and the errors that
+//! [`Announce::new`](super::Announce::new) returns for bad parameters.
+
+use std::time::Duration;
+
+use crate::{InfoHash, PeerId, TrackerUrl};
+
+/// Transfer counters sent with every announce. Update them with
+/// [`Announce::set_progress`](super::Announce::set_progress) whenever they change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Bytes uploaded this session.
+    pub uploaded: u64,
+    /// Bytes downloaded this session.
+    pub downloaded: u64,
+    /// Bytes still needed; 0 means seeding. For an unknown size (a magnet link without metadata)
+    /// use a non-zero placeholder such as 16384.
+    pub left: u64,
+}
+
+/// The torrent being announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Torrent {
+    /// The info hash (for BEP 52 v2 torrents, [`InfoHash::from_v2`]).
+    pub info_hash: InfoHash,
+    /// This client's peer id.
+    pub peer_id: PeerId,
+    /// The TCP port peers connect to.
+    pub port: u16,
+    /// The counters at construction.
+    pub progress: Progress,
+    /// The per-torrent `key`. `None` draws one from the RNG given to `new`; pass a stored one to keep
+    /// the same key across restarts (trackers use it to recognise the client when its IP changes).
+    pub key: Option<u32>,
+}
+
+/// How BEP 12 tiers are walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TierMode {
+    /// BEP 12: one announce at a time, walking the tiers in order and the trackers of a tier in
+    /// order; the first tracker that answers is moved to the front of its tier and ends the walk.
+    #[default]
+    OneTracker,
+    /// One tracker per tier, every tier in parallel (Transmission's behaviour, libtorrent's
+    /// `announce_to_all_tiers`).
+    AllTiers,
+    /// Every tracker independently, each on its own schedule (libtorrent with both
+    /// `announce_to_all_tiers` and `announce_to_all_trackers`).
+    AllTrackers,
+}
+
+/// Tuning knobs. Every default is documented and taken from PROTOCOL.md section 14; start from
+/// [`Config::default`] and change fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Peers asked for per announce (`numwant`); `stopped` always asks for 0. Default 200.
+    pub num_want: u32,
+    /// How tiers are walked. Default [`TierMode::OneTracker`] (BEP 12).
+    pub tier_mode: TierMode,
+    /// Re-announce period when the tracker sends no `interval` (or 0). Default 1800 s.
+    pub default_interval: Duration,
+    /// `min interval` when the tracker sends none (UDP never does). Default 60 s.
+    pub default_min_interval: Duration,
+    /// The lowest `min interval` honoured, whatever the tracker says. Default 60 s.
+    pub min_interval_floor: Duration,
+    /// The lowest re-announce period, whatever the tracker says. Default 120 s.
+    pub interval_floor: Duration,
+    /// The highest re-announce period (and `min interval`): a tracker cannot make this client go
+    /// silent for longer. Default 2 h.
+    pub interval_ceiling: Duration,
+    /// BEP 15 retransmission base: the wait after the n-th send is `udp_rto * 2^n`. Default 15 s.
+    pub udp_rto: Duration,
+    /// UDP sends per request before it times out (1 to 9; BEP 15 allows 9). Default 3: sends at
+    /// 0, 15 and 45 s, timeout at 105 s.
+    pub udp_max_attempts: u32,
+    /// How long a UDP connection id is reused after it was received. Default 60 s (BEP 15).
+    pub connection_id_lifetime: Duration,
+    /// Deadline of an HTTP announce or scrape, redirects included. Default 30 s.
+    pub http_timeout: Duration,
+    /// Deadline of the whole shutdown started by [`stop`](super::Announce::stop). Default 5 s.
+    pub stop_timeout: Duration,
+    /// HTTP redirects followed per request. Default 5.
+    pub max_redirects: u8,
+    /// Follow a redirect from `https://` to `http://`. Default `false`.
+    pub allow_https_downgrade: bool,
+    /// Jitter applied to failure backoff, in percent either way. Default 10.
+    pub retry_jitter_percent: u8,
+    /// The longest failure backoff (before `retry in`). Default 3600 s (libtorrent).
+    pub max_backoff: Duration,
+    /// The longest BEP 31 `retry in` honoured. Default 7 days.
+    pub max_retry_in: Duration,
+    /// Peers kept from one reply (after dropping unusable entries). Default 1000.
+    pub max_peers_per_reply: usize,
+    /// Events kept when the caller does not drain them; the oldest are dropped beyond this and
+    /// counted in [`events_dropped`](super::Announce::events_dropped). Default 256.
+    pub max_queued_events: usize,
+    /// Trackers accepted by `new` (after dropping duplicates). Default 256.
+    pub max_trackers: usize,
+    /// HTTP: send `no_peer_id=1`. Default `true`.
+    pub no_peer_id: bool,
+    /// HTTP: send `supportcrypto=1`; only if this client speaks MSE/PE. Default `false`.
+    pub supportcrypto: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            num_want: 200,
+            tier_mode: TierMode::OneTracker,
+            default_interval: Duration::from_secs(1800),
+            default_min_interval: Duration::from_secs(60),
+            min_interval_floor: Duration::from_secs(60),
+            interval_floor: Duration::from_secs(120),
+            interval_ceiling: Duration::from_secs(2 * 3600),
+            udp_rto: Duration::from_secs(15),
+            udp_max_attempts: 3,
+            connection_id_lifetime: Duration::from_secs(60),
+            http_timeout: Duration::from_secs(30),
+            stop_timeout: Duration::from_secs(5),
+            max_redirects: 5,
+            allow_https_downgrade: false,
+            retry_jitter_percent: 10,
+            max_backoff: Duration::from_secs(3600),
+            max_retry_in: Duration::from_secs(7 * 24 * 3600),
+            max_peers_per_reply: 1000,
+            max_queued_events: 256,
+            max_trackers: 256,
+            no_peer_id: true,
+            supportcrypto: false,
+        }
+    }
+}
+
+/// The longest duration any knob may take, so that no deadline can overflow an `Instant`.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+impl Config {
+    /// Checks the knobs; `Announce::new` calls this.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let durations = [
+            ("default_interval", self.default_interval),
+            ("default_min_interval", self.default_min_interval),
+            ("min_interval_floor", self.min_interval_floor),
+            ("interval_floor", self.interval_floor),
+            ("interval_ceiling", self.interval_ceiling),
+            ("udp_rto", self.udp_rto),
+            ("connection_id_lifetime", self.connection_id_lifetime),
+            ("http_timeout", self.http_timeout),
+            ("stop_timeout", self.stop_timeout),
+            ("max_backoff", self.max_backoff),
+            ("max_retry_in", self.max_retry_in),
+        ];
+        for (field, value) in durations {
+            if value.is_zero() || value > MAX_DURATION {
+                return Err(ConfigError::Invalid {
+                    field,
+                    rule: "must be more than zero and at most 365 days",
+                });
+            }
+        }
+        let checks = [
+            (
+                "interval_ceiling",
+                self.interval_floor <= self.interval_ceiling,
+                "must not be below interval_floor",
+            ),
+            (
+                "udp_max_attempts",
+                (1..=9).contains(&self.udp_max_attempts),
+                "must be 1 to 9 (BEP 15 retransmits at most 8 times)",
+            ),
+            (
+                "retry_jitter_percent",
+                self.retry_jitter_percent <= 50,
+                "must be at most 50",
+            ),
+            (
+                "max_queued_events",
+                self.max_queued_events >= 1,
+                "must be at least 1",
+            ),
+            (
+                "max_trackers",
+                (1..=u16::MAX as usize).contains(&self.max_trackers),
+                "must be 1 to 65535",
+            ),
+        ];
+        for (field, ok, rule) in checks {
+            if !ok {
+                return Err(ConfigError::Invalid { field, rule });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Announce::new`](super::Announce::new) refused its parameters. This is the only error the
+/// machine returns; everything after construction is reported as an [`Event`](super::Event).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No tracker URL at all (or only empty tiers).
+    #[error("no tracker to announce to: pass at least one tracker URL")]
+    NoTrackers,
+    /// More distinct trackers than [`Config::max_trackers`].
+    #[error("{count} trackers is more than the configured maximum of {max}; raise Config::max_trackers or drop some")]
+    TooManyTrackers {
+        /// Distinct trackers given.
+        count: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// A tracker URL that cannot be announced to as given.
+    #[error("cannot announce to {url}: {why}")]
+    BadTrackerUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong and what to do.
+        why: String,
+    },
+    /// A knob outside its range.
+    #[error("Config::{field} {rule}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+}
+
+/// Checks that a tracker URL can be announced to: no pre-filled reserved parameter over HTTP, BEP 41
+/// URL data that fits over UDP.
+pub(crate) fn check_tracker(url: &TrackerUrl) -> Result<(), ConfigError> {
+    let bad = |why: String| ConfigError::BadTrackerUrl {
+        url: url.as_str().to_owned(),
+        why,
+    };
+    match url.scheme() {
+        crate::Scheme::Udp => {
+            let len = url.path_and_query().len();
+            if len > crate::udp::MAX_URL_DATA_LEN {
+                return Err(bad(format!(
+                    "its path and query are {len} bytes, more than the {} bytes BEP 41 URL data carries",
+                    crate::udp::MAX_URL_DATA_LEN
+                )));
+            }
+        }
+        crate::Scheme::Http | crate::Scheme::Https => {
+            crate::http::check_tracker_query(url).map_err(|e| bad(e.to_string()))?
+        }
+    }
+    Ok(())
+}

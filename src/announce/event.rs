@@ -1,0 +1,249 @@
+//! What the machine hands out: datagrams to send, HTTP requests to make, and events.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::AnnounceEvent;
+
+/// A tracker of one [`Announce`](super::Announce): its index in the order the URLs were given (after
+/// empty tiers and duplicates were dropped). Look its URL up with
+/// [`Announce::tracker_url`](super::Announce::tracker_url).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrackerId(pub u16);
+
+impl fmt::Display for TrackerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tracker #{}", self.0)
+    }
+}
+
+/// Names one request the machine handed out (a UDP exchange or an HTTP request), so the caller can
+/// report a transport failure for it. Never reused by one machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// What a request was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// An announce carrying this event.
+    Announce(AnnounceEvent),
+    /// A scrape of this torrent.
+    Scrape,
+}
+
+/// A datagram written into the caller's buffer by
+/// [`poll_transmit`](super::Announce::poll_transmit): send `buf[..len]` to the tracker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "the datagram is in the buffer and must be sent"]
+pub struct Transmit {
+    /// The exchange it belongs to; report a send failure (DNS, unreachable) with it.
+    pub request: RequestId,
+    /// The tracker.
+    pub tracker: TrackerId,
+    /// Where to send it when the tracker URL names an IP address. `None` means the caller resolves
+    /// the URL's host name and port (see [`Announce::tracker_url`](super::Announce::tracker_url)).
+    pub destination: Option<SocketAddr>,
+    /// Bytes written at the start of the buffer.
+    pub len: usize,
+}
+
+/// An HTTP GET the caller makes, from [`poll_http_request`](super::Announce::poll_http_request).
+///
+/// Callers with an HTTP client use `url` as it is (it is fully encoded). Callers with a raw TCP
+/// stream write the request with [`http::write_get_request`](crate::http::write_get_request) and
+/// read the reply with [`http::ResponseReader`](crate::http::ResponseReader). Do not follow
+/// redirects: hand the 3xx response in and the machine decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "the request must be made or reported as failed"]
+pub struct HttpRequest {
+    /// Pass it back with the response or the failure.
+    pub id: RequestId,
+    /// The tracker.
+    pub tracker: TrackerId,
+    /// The full URL.
+    pub url: String,
+    /// What it is for.
+    pub kind: RequestKind,
+    /// The machine gives up at this time and ignores a later answer; the caller may cancel then.
+    pub deadline: Instant,
+}
+
+/// A transport failure the caller reports with
+/// [`handle_transport_error`](super::Announce::handle_transport_error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The host name did not resolve.
+    Dns,
+    /// The connection was refused (or ICMP port unreachable for UDP).
+    ConnectionRefused,
+    /// The connection was reset or closed before a complete response.
+    ConnectionReset,
+    /// The TLS handshake or certificate check failed.
+    Tls,
+    /// The HTTP response could not be read (malformed framing, body over the cap).
+    BadResponse,
+    /// Any other I/O failure.
+    Other,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportError::Dns => "the tracker's host name did not resolve",
+            TransportError::ConnectionRefused => "the tracker refused the connection",
+            TransportError::ConnectionReset => "the connection to the tracker was reset",
+            TransportError::Tls => "the TLS handshake with the tracker failed",
+            TransportError::BadResponse => "the tracker's HTTP response could not be read",
+            TransportError::Other => "an I/O error occurred talking to the tracker",
+        })
+    }
+}
+
+/// A successful announce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    /// The tracker that answered.
+    pub tracker: TrackerId,
+    /// The event the announce carried.
+    pub event: AnnounceEvent,
+    /// Peers, deduplicated and sorted; entries with port 0 or an unspecified, broadcast or multicast
+    /// address are dropped, IPv4-mapped IPv6 addresses are given as IPv4, and at most
+    /// [`Config::max_peers_per_reply`](super::Config::max_peers_per_reply) are kept.
+    pub peers: Vec<SocketAddr>,
+    /// The re-announce period in force (the tracker's `interval`, defaulted and clamped).
+    pub interval: Duration,
+    /// The `min interval` in force (defaulted and clamped).
+    pub min_interval: Duration,
+    /// Seeders (`complete`), when sent.
+    pub seeders: Option<u32>,
+    /// Leechers (`incomplete`), when sent.
+    pub leechers: Option<u32>,
+    /// The tracker's `warning message` (lossy UTF-8).
+    pub warning: Option<String>,
+    /// BEP 24 `external ip`: this client's address as the tracker saw it.
+    pub external_ip: Option<IpAddr>,
+}
+
+/// A successful scrape of this torrent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scraped {
+    /// The tracker that answered.
+    pub tracker: TrackerId,
+    /// Seeders; `None` when the tracker does not know the torrent.
+    pub seeders: Option<u32>,
+    /// Completed downloads ever.
+    pub completed: Option<u32>,
+    /// Leechers.
+    pub leechers: Option<u32>,
+}
+
+/// A request that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    /// The tracker.
+    pub tracker: TrackerId,
+    /// What the request was for.
+    pub request: RequestKind,
+    /// Why it failed.
+    pub cause: Cause,
+}
+
+/// Why a request failed. Its `Display` says what happened and what happens next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cause {
+    /// The tracker refused with this text (`failure reason` over HTTP, an error reply over UDP),
+    /// verbatim as lossy UTF-8.
+    Tracker {
+        /// The tracker's text.
+        reason: String,
+        /// BEP 31 `retry in`, capped; `None` when not sent.
+        retry_in: Option<Duration>,
+    },
+    /// A UDP tracker refused the announce with a bare 8-byte reply (opentracker does this for an
+    /// info hash it does not track).
+    Refused,
+    /// No answer before the deadline (UDP: after every retransmission).
+    Timeout,
+    /// The caller reported a transport failure.
+    Transport(TransportError),
+    /// An HTTP status other than 2xx whose body is not a bencoded failure.
+    HttpStatus(u16),
+    /// HTTP 410 Gone: the tracker is disabled for this torrent.
+    Gone,
+    /// BEP 31 `retry in: never`: the tracker is disabled for this torrent.
+    RetryNever {
+        /// The tracker's text.
+        reason: String,
+    },
+    /// A reply that could not be understood.
+    BadReply(String),
+    /// A redirect that was not followed.
+    Redirect(String),
+    /// The tracker URL has no scrape URL (BEP 48: the last path segment must start with
+    /// `announce`).
+    ScrapeUnsupported,
+    /// [`stop`](super::Announce::stop) was called while the request was in flight.
+    Cancelled,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Tracker { reason, retry_in } => {
+                write!(f, "the tracker refused: {reason:?}")?;
+                if let Some(after) = retry_in {
+                    write!(f, " (it asks to retry in {} s)", after.as_secs())?;
+                }
+                Ok(())
+            }
+            Cause::Refused => f.write_str(
+                "the tracker refused the announce with an empty reply; it probably does not track this torrent",
+            ),
+            Cause::Timeout => f.write_str(
+                "no answer from the tracker before the deadline; it will be retried with backoff",
+            ),
+            Cause::Transport(e) => write!(f, "{e}; it will be retried with backoff"),
+            Cause::HttpStatus(status) => write!(
+                f,
+                "the tracker answered HTTP {status} without a bencoded reply; it will be retried with backoff"
+            ),
+            Cause::Gone => f.write_str(
+                "the tracker answered HTTP 410 Gone; it is disabled for this torrent",
+            ),
+            Cause::RetryNever { reason } => write!(
+                f,
+                "the tracker refused ({reason:?}) and asked never to retry; it is disabled for this torrent"
+            ),
+            Cause::BadReply(why) => write!(f, "the tracker's reply is not understood: {why}"),
+            Cause::Redirect(why) => write!(f, "redirect not followed: {why}"),
+            Cause::ScrapeUnsupported => f.write_str(
+                "this tracker has no scrape URL (its path does not end in a segment starting with \"announce\")",
+            ),
+            Cause::Cancelled => f.write_str("cancelled by stop()"),
+        }
+    }
+}
+
+/// What happened, from [`poll_event`](super::Announce::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub enum Event {
+    /// An announce succeeded.
+    Announced(Announced),
+    /// A scrape succeeded.
+    Scraped(Scraped),
+    /// A request failed. Every request ends in exactly one `Announced`, `Scraped` or `Failed`.
+    Failed(Failed),
+    /// The tracker will not be contacted again (HTTP 410, `retry in: never`). Follows the `Failed`
+    /// that caused it.
+    TrackerDisabled {
+        /// The tracker.
+        tracker: TrackerId,
+    },
+    /// Shutdown finished: the last event. Nothing is sent after it and `poll_timeout` is `None`.
+    Stopped,
+}

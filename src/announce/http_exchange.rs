@@ -1,0 +1,181 @@
+//! One HTTP announce or scrape: the URL handed out, its deadline, redirects, and reading the reply
+//! whatever its status.
+
+use std::time::Instant;
+
+use super::config::Config;
+use super::event::{Cause, HttpRequest, RequestId, RequestKind, TrackerId};
+use super::outcome::{
+    AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, Step, count, usable_peers,
+};
+use super::schedule::{intervals, retry_in};
+use crate::InfoHash;
+use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
+
+/// The state of one HTTP exchange (all its redirect hops).
+#[derive(Debug)]
+pub(crate) struct HttpExchange {
+    /// The id of the hop in flight; answers to earlier hops are stale.
+    pub(crate) id: RequestId,
+    url: String,
+    /// The request waits for `poll_http_request`.
+    pub(crate) pending: bool,
+    /// The whole exchange gives up at this time.
+    pub(crate) deadline: Instant,
+    redirects: u8,
+}
+
+impl HttpExchange {
+    pub(crate) fn start(id: RequestId, url: String, deadline: Instant) -> Self {
+        HttpExchange {
+            id,
+            url,
+            pending: true,
+            deadline,
+            redirects: 0,
+        }
+    }
+
+    /// Hands the pending request out once.
+    pub(crate) fn request(&mut self, tracker: TrackerId, kind: RequestKind) -> Option<HttpRequest> {
+        if !std::mem::take(&mut self.pending) {
+            return None;
+        }
+        Some(HttpRequest {
+            id: self.id,
+            tracker,
+            url: self.url.clone(),
+            kind,
+            deadline: self.deadline,
+        })
+    }
+
+    /// The caller's response to the hop in flight. A redirect starts a new hop with `next_id`.
+    pub(crate) fn on_response(
+        &mut self,
+        cfg: &Config,
+        response: &HttpResponse,
+        kind: RequestKind,
+        info_hash: &InfoHash,
+        next_id: RequestId,
+    ) -> Step {
+        let status = response.status;
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            return match self.redirect(cfg, response.location.as_deref()) {
+                Ok(url) => {
+                    self.url = url;
+                    self.id = next_id;
+                    self.pending = true;
+                    Step::Continue
+                }
+                Err(why) => Step::Done(Outcome::failed(Cause::Redirect(why))),
+            };
+        }
+        if status == 410 {
+            return Step::Done(Outcome::Failed {
+                cause: Cause::Gone,
+                retry: Retry::Never,
+            });
+        }
+        let ok = (200..300).contains(&status);
+        let bad_body = |why: String| {
+            Outcome::failed(if ok {
+                Cause::BadReply(why)
+            } else {
+                Cause::HttpStatus(status)
+            })
+        };
+        let body = &response.body[..];
+        Step::Done(match kind {
+            RequestKind::Announce(_) => match AnnounceResponse::decode(body) {
+                Ok(AnnounceResponse::Failure(f)) => failure(cfg, &f),
+                Ok(AnnounceResponse::Success(_)) if !ok => {
+                    Outcome::failed(Cause::HttpStatus(status))
+                }
+                Ok(AnnounceResponse::Success(s)) => Outcome::Announced(AnnounceReply {
+                    interval: s.interval,
+                    min_interval: s.min_interval,
+                    seeders: count(s.complete),
+                    leechers: count(s.incomplete),
+                    peers: usable_peers(s.peer_addrs(), cfg.max_peers_per_reply),
+                    warning: s.warning_text().map(|w| w.into_owned()),
+                    external_ip: s.external_ip,
+                    tracker_id: s
+                        .tracker_id
+                        .filter(|id| id.len() <= MAX_TRACKER_ID_LEN)
+                        .map(<[u8]>::to_vec),
+                }),
+                Err(e) => bad_body(e.to_string()),
+            },
+            RequestKind::Scrape => match ScrapeResponse::decode(body) {
+                Ok(ScrapeResponse::Failure(f)) => failure(cfg, &f),
+                Ok(ScrapeResponse::Success(_)) if !ok => Outcome::failed(Cause::HttpStatus(status)),
+                Ok(ScrapeResponse::Success(s)) => {
+                    let file = s.files.get(info_hash);
+                    Outcome::Scraped {
+                        seeders: count(file.map(|f| f.complete)),
+                        completed: count(file.map(|f| f.downloaded)),
+                        leechers: count(file.map(|f| f.incomplete)),
+                    }
+                }
+                Err(e) => bad_body(e.to_string()),
+            },
+        })
+    }
+
+    /// The next hop's URL, or why the redirect is refused.
+    fn redirect(&mut self, cfg: &Config, location: Option<&str>) -> Result<String, String> {
+        let location = location.ok_or("the tracker sent a redirect without a Location header")?;
+        if self.redirects >= cfg.max_redirects {
+            return Err(format!(
+                "more than {} redirects (raise Config::max_redirects if this tracker needs more)",
+                cfg.max_redirects
+            ));
+        }
+        self.redirects += 1;
+        let base = url::Url::parse(&self.url).map_err(|e| format!("bad request URL: {e}"))?;
+        let next = base
+            .join(location)
+            .map_err(|e| format!("Location {location:?} is not a URL: {e}"))?;
+        match (base.scheme(), next.scheme()) {
+            ("https", "http") if !cfg.allow_https_downgrade => Err(format!(
+                "refusing the downgrade from https to {next} (set Config::allow_https_downgrade to allow it)"
+            )),
+            (_, "http" | "https") if next.host_str().is_some() => Ok(next.into()),
+            _ => Err(format!("Location {location:?} is not an http(s) URL")),
+        }
+    }
+}
+
+/// A `failure reason` reply, with what it says about retrying.
+fn failure(cfg: &Config, f: &Failure<'_>) -> Outcome {
+    let reason = f.reason_text().into_owned();
+    match f.retry_in {
+        Some(RetryIn::Never) => Outcome::Failed {
+            cause: Cause::RetryNever { reason },
+            retry: Retry::Never,
+        },
+        Some(RetryIn::Minutes(m)) => {
+            let after = retry_in(cfg, m);
+            Outcome::Failed {
+                cause: Cause::Tracker {
+                    reason,
+                    retry_in: Some(after),
+                },
+                retry: Retry::After(after),
+            }
+        }
+        None => Outcome::Failed {
+            cause: Cause::Tracker {
+                reason,
+                retry_in: None,
+            },
+            // An interval sent along with a failure is the tracker asking to be left alone that
+            // long (BiglyBT #162, libtorrent).
+            retry: match f.interval {
+                Some(_) => Retry::After(intervals(cfg, f.interval, f.min_interval).0),
+                None => Retry::Backoff,
+            },
+        },
+    }
+}

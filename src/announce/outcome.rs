@@ -1,0 +1,137 @@
+//! How an exchange ended, before the machine applies it (lifecycle, scheduling, events), and the
+//! peer-list hygiene both transports share.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use super::event::Cause;
+
+/// The end of one exchange, transport-independent.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// An announce reply with peers.
+    Announced(AnnounceReply),
+    /// A scrape reply for this torrent (`None` counts: the tracker does not know it).
+    Scraped {
+        seeders: Option<u32>,
+        completed: Option<u32>,
+        leechers: Option<u32>,
+    },
+    /// A failure, with what it implies for the next attempt to this tracker.
+    Failed { cause: Cause, retry: Retry },
+}
+
+impl Outcome {
+    /// A failure that only calls for the usual backoff.
+    pub(crate) fn failed(cause: Cause) -> Self {
+        Outcome::Failed {
+            cause,
+            retry: Retry::Backoff,
+        }
+    }
+}
+
+/// What a reply did to an exchange.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Not a reply this exchange waits for: nothing changed.
+    Ignored,
+    /// Accepted; the exchange goes on (a UDP connect reply or reconnect, an HTTP redirect).
+    Continue,
+    /// Accepted; the exchange is over.
+    Done(Outcome),
+}
+
+/// When a failed tracker may be contacted again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// After the round's failure backoff.
+    Backoff,
+    /// Not before this long (BEP 31 `retry in`, or an `interval` sent with the failure).
+    After(Duration),
+    /// Never (HTTP 410, `retry in: never`).
+    Never,
+}
+
+/// The parts of an announce reply the machine keeps.
+#[derive(Debug, Default)]
+pub(crate) struct AnnounceReply {
+    pub(crate) interval: Option<i64>,
+    pub(crate) min_interval: Option<i64>,
+    pub(crate) seeders: Option<u32>,
+    pub(crate) leechers: Option<u32>,
+    pub(crate) peers: Vec<SocketAddr>,
+    pub(crate) warning: Option<String>,
+    pub(crate) external_ip: Option<IpAddr>,
+    pub(crate) tracker_id: Option<Vec<u8>>,
+}
+
+/// The longest `tracker id` echoed back; a longer one is ignored rather than stored.
+pub(crate) const MAX_TRACKER_ID_LEN: usize = 256;
+
+/// A count as the event gives it: negative or oversized values are treated as not sent.
+pub(crate) fn count(value: Option<i64>) -> Option<u32> {
+    value.and_then(|n| u32::try_from(n).ok())
+}
+
+/// Peers fit to connect to: port 0 and unspecified, broadcast and multicast addresses dropped,
+/// IPv4-mapped IPv6 written as IPv4, at most `max` kept (in the tracker's order), then sorted and
+/// deduplicated.
+pub(crate) fn usable_peers(peers: impl Iterator<Item = SocketAddr>, max: usize) -> Vec<SocketAddr> {
+    let mut out: Vec<SocketAddr> = peers
+        .filter_map(|peer| {
+            let ip = match peer.ip() {
+                IpAddr::V6(v6) => v6
+                    .to_ipv4_mapped()
+                    .map_or(IpAddr::V6(v6), IpAddr::V4),
+                v4 => v4,
+            };
+            let unusable = peer.port() == 0
+                || ip.is_unspecified()
+                || ip.is_multicast()
+                || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+            (!unusable).then_some(SocketAddr::new(ip, peer.port()))
+        })
+        .take(max)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_peers_are_dropped_and_duplicates_merged() {
+        let addrs = [
+            "10.0.0.1:6881",
+            "[::ffff:10.0.0.1]:6881",
+            "10.0.0.2:0",
+            "0.0.0.0:1",
+            "255.255.255.255:1",
+            "224.0.0.1:1",
+            "[::]:1",
+            "[ff02::1]:1",
+            "[2001:db8::1]:51413",
+            "10.0.0.3:1",
+        ];
+        let peers = usable_peers(addrs.iter().map(|a| a.parse().unwrap()), 10);
+        let want: Vec<SocketAddr> = ["10.0.0.1:6881", "10.0.0.3:1", "[2001:db8::1]:51413"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(peers, want);
+    }
+
+    #[test]
+    fn peer_cap_counts_usable_entries_in_tracker_order() {
+        let addrs = ["10.0.0.9:1", "10.0.0.0:0", "10.0.0.5:1", "10.0.0.1:1"];
+        let peers = usable_peers(addrs.iter().map(|a| a.parse().unwrap()), 2);
+        assert_eq!(
+            peers,
+            vec!["10.0.0.5:1".parse().unwrap(), "10.0.0.9:1".parse().unwrap()]
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! Per-tracker state (event state, cool-down, connection id, exchanges in flight) and the lanes
+//! that walk the tiers.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::Instant;
+
+use super::event::{RequestId, RequestKind};
+use super::http_exchange::HttpExchange;
+use super::udp_exchange::{ConnectionId, UdpExchange};
+use crate::{AnnounceEvent, TrackerUrl};
+
+/// One tracker of the torrent.
+#[derive(Debug)]
+pub(crate) struct Tracker {
+    pub(crate) url: TrackerUrl,
+    /// The tier it belongs to.
+    pub(crate) tier: usize,
+    /// It acknowledged `started` (and has not acknowledged `stopped` since).
+    pub(crate) started: bool,
+    /// It owes a `completed`.
+    pub(crate) completed_pending: bool,
+    /// The `tracker id` to echo.
+    pub(crate) tracker_id: Option<Box<[u8]>>,
+    /// HTTP 410 or `retry in: never`: never contacted again.
+    pub(crate) disabled: bool,
+    /// Not contacted before this time (after a failure that said when).
+    pub(crate) retry_after: Option<Instant>,
+    /// No announce without an event before this time (`min interval`).
+    pub(crate) min_next: Option<Instant>,
+    pub(crate) conn: ConnectionId,
+    /// The announce in flight (regular or `stopped`).
+    pub(crate) announce: Option<Exchange>,
+    /// The scrape in flight.
+    pub(crate) scrape: Option<Exchange>,
+}
+
+impl Tracker {
+    pub(crate) fn new(url: TrackerUrl, tier: usize) -> Self {
+        Tracker {
+            url,
+            tier,
+            started: false,
+            completed_pending: false,
+            tracker_id: None,
+            disabled: false,
+            retry_after: None,
+            min_next: None,
+            conn: ConnectionId::default(),
+            announce: None,
+            scrape: None,
+        }
+    }
+
+    /// The event the next announce carries: `started` until one was acknowledged, then a pending
+    /// `completed`, then none.
+    pub(crate) fn next_event(&self) -> AnnounceEvent {
+        if !self.started {
+            AnnounceEvent::Started
+        } else if self.completed_pending {
+            AnnounceEvent::Completed
+        } else {
+            AnnounceEvent::None
+        }
+    }
+
+    /// It may start a regular announce now.
+    pub(crate) fn available(&self, now: Instant) -> bool {
+        !self.disabled && self.retry_after.is_none_or(|t| t <= now) && self.announce.is_none()
+    }
+
+    /// A datagram from `from` may be this tracker's reply. With an IP literal in the URL the address
+    /// must match exactly (IPv4-mapped counted as IPv4); with a host name only the port can be
+    /// checked, since the caller resolved it (the random 32-bit transaction id does the rest).
+    pub(crate) fn sent_from(&self, from: SocketAddr) -> bool {
+        fn canonical(a: SocketAddr) -> SocketAddr {
+            match a {
+                SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped().map_or(a, |v4| {
+                    SocketAddr::new(v4.into(), v6.port())
+                }),
+                v4 => v4,
+            }
+        }
+        match self.url.socket_addr() {
+            Some(addr) => canonical(addr) == canonical(from),
+            None => from.port() == self.url.port(),
+        }
+    }
+
+    /// The exchange slot for a request kind.
+    pub(crate) fn slot(&mut self, kind: RequestKind) -> &mut Option<Exchange> {
+        match kind {
+            RequestKind::Announce(_) => &mut self.announce,
+            RequestKind::Scrape => &mut self.scrape,
+        }
+    }
+}
+
+/// A request in flight.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    /// The id handed out with the first datagram or request.
+    pub(crate) id: RequestId,
+    pub(crate) kind: RequestKind,
+    /// The lane whose walk started it (`None` for scrapes and `stopped`).
+    pub(crate) lane: Option<usize>,
+    pub(crate) io: Io,
+}
+
+/// The transport state of an exchange.
+#[derive(Debug)]
+pub(crate) enum Io {
+    Udp(UdpExchange),
+    Http(HttpExchange),
+}
+
+impl Exchange {
+    /// When its timer fires (UDP retransmission or timeout, HTTP deadline).
+    pub(crate) fn due(&self) -> Instant {
+        match &self.io {
+            Io::Udp(u) => u.due,
+            Io::Http(h) => h.deadline,
+        }
+    }
+
+    /// The id the caller knows the request in flight by (an HTTP redirect hop has its own).
+    pub(crate) fn current_id(&self) -> RequestId {
+        match &self.io {
+            Io::Udp(_) => self.id,
+            Io::Http(h) => h.id,
+        }
+    }
+}
+
+/// A sequence of trackers announced to one at a time: all tiers (BEP 12), one tier, or one tracker,
+/// depending on the tier mode.
+#[derive(Debug)]
+pub(crate) struct Lane {
+    pub(crate) members: Members,
+    pub(crate) state: LaneState,
+    /// Consecutive rounds in which no tracker of the lane answered.
+    pub(crate) failures: u32,
+}
+
+/// Who a lane walks.
+#[derive(Debug, Clone)]
+pub(crate) enum Members {
+    /// These tiers in order, each in its current order.
+    Tiers(Range<usize>),
+    /// This tracker alone.
+    One(usize),
+}
+
+/// Where a lane is in its cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LaneState {
+    /// The next round starts at `due`.
+    Idle { due: Instant },
+    /// A round is in flight at position `pos` of the walk.
+    Busy { pos: usize },
+    /// Every tracker of the lane is disabled, or the machine is stopping.
+    Dead,
+}
+
+/// The trackers a lane walks, in order.
+pub(crate) fn walk<'a>(
+    members: &Members,
+    tiers: &'a [Vec<usize>],
+) -> impl Iterator<Item = usize> + 'a {
+    let (range, one) = match members {
+        Members::Tiers(r) => (r.clone(), None),
+        Members::One(i) => (0..0, Some(*i)),
+    };
+    tiers
+        .get(range)
+        .unwrap_or_default()
+        .iter()
+        .flatten()
+        .copied()
+        .chain(one)
+}

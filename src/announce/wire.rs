@@ -1,0 +1,57 @@
+//! Everything one request says to a tracker, gathered from the machine's state when the request is
+//! written out, so both transports read the same values.
+
+use super::config::Progress;
+use super::event::RequestKind;
+use crate::http::{AnnounceParams, announce_url, scrape_request_url, scrape_url};
+use crate::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+
+/// The values of one announce or scrape.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestParams<'a> {
+    pub(crate) url: &'a TrackerUrl,
+    pub(crate) kind: RequestKind,
+    pub(crate) info_hash: InfoHash,
+    pub(crate) peer_id: PeerId,
+    pub(crate) port: u16,
+    pub(crate) progress: Progress,
+    pub(crate) key: u32,
+    pub(crate) num_want: u32,
+    pub(crate) tracker_id: Option<&'a [u8]>,
+    pub(crate) no_peer_id: bool,
+    pub(crate) supportcrypto: bool,
+}
+
+impl RequestParams<'_> {
+    /// The HTTP URL of this request; `None` for a scrape when the tracker has no scrape URL (and
+    /// for an announce URL with a reserved parameter, which construction already refused).
+    pub(crate) fn http_url(&self) -> Option<String> {
+        match self.kind {
+            RequestKind::Announce(event) => announce_url(
+                self.url,
+                &AnnounceParams {
+                    info_hash: self.info_hash,
+                    peer_id: self.peer_id,
+                    port: self.port,
+                    uploaded: self.progress.uploaded,
+                    downloaded: self.progress.downloaded,
+                    left: self.progress.left,
+                    corrupt: None,
+                    key: self.key,
+                    event,
+                    numwant: if event == AnnounceEvent::Stopped {
+                        0
+                    } else {
+                        self.num_want
+                    },
+                    no_peer_id: self.no_peer_id,
+                    supportcrypto: self.supportcrypto,
+                    tracker_id: self.tracker_id,
+                },
+            )
+            .ok(),
+            RequestKind::Scrape => scrape_url(self.url)
+                .map(|base| scrape_request_url(&base, std::slice::from_ref(&self.info_hash))),
+        }
+    }
+}
