@@ -36,8 +36,8 @@ pub mod udp;
 
 pub use announce::Announce;
 pub use compact::{CompactPeers, PeerFamilyError};
+/// The `rand_core` version the machine's RNG parameter is written against.
+pub use rand_core;
 pub use types::{
     AddressFamily, AnnounceEvent, HexError, InfoHash, PeerId, Scheme, TrackerUrl, TrackerUrlError,
 };
-/// The `rand_core` version the machine's RNG parameter is written against.
-pub use rand_core;

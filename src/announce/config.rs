@@ -204,7 +204,9 @@ pub enum ConfigError {
     #[error("no tracker to announce to: pass at least one tracker URL")]
     NoTrackers,
     /// More distinct trackers than [`Config::max_trackers`].
-    #[error("{count} trackers is more than the configured maximum of {max}; raise Config::max_trackers or drop some")]
+    #[error(
+        "{count} trackers is more than the configured maximum of {max}; raise Config::max_trackers or drop some"
+    )]
     TooManyTrackers {
         /// Distinct trackers given.
         count: usize,

@@ -104,6 +104,8 @@ impl fmt::Display for TransportError {
 /// A successful announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announced {
+    /// The request this ends (the id of its first datagram or HTTP request).
+    pub id: RequestId,
     /// The tracker that answered.
     pub tracker: TrackerId,
     /// The event the announce carried.
@@ -129,6 +131,8 @@ pub struct Announced {
 /// A successful scrape of this torrent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scraped {
+    /// The request this ends (the id of its first datagram or HTTP request).
+    pub id: RequestId,
     /// The tracker that answered.
     pub tracker: TrackerId,
     /// Seeders; `None` when the tracker does not know the torrent.
@@ -142,6 +146,8 @@ pub struct Scraped {
 /// A request that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
+    /// The request this ends (the id of its first datagram or HTTP request).
+    pub id: RequestId,
     /// The tracker.
     pub tracker: TrackerId,
     /// What the request was for.

@@ -252,8 +252,7 @@ impl Announce {
         if self.phase == Phase::Stopped {
             return false;
         }
-        let Some((i, kind)) = self.find(|_, ex| matches!(&ex.io, Io::Http(h) if h.id == id))
-        else {
+        let Some((i, kind)) = self.find(|_, ex| matches!(&ex.io, Io::Http(h) if h.id == id)) else {
             return false;
         };
         let now = self.advance(now);
@@ -369,9 +368,12 @@ impl Announce {
             lane.state = LaneState::Dead;
         }
         for i in 0..self.trackers.len() {
-            for kind in [RequestKind::Scrape, RequestKind::Announce(AnnounceEvent::None)] {
+            for kind in [
+                RequestKind::Scrape,
+                RequestKind::Announce(AnnounceEvent::None),
+            ] {
                 if let Some(ex) = self.trackers[i].slot(kind).take() {
-                    self.fail_event(i, ex.kind, Cause::Cancelled);
+                    self.fail_event(i, ex.id, ex.kind, Cause::Cancelled);
                 }
             }
             let t = &self.trackers[i];
@@ -392,7 +394,10 @@ impl Announce {
             return None;
         }
         for i in 0..self.trackers.len() {
-            for kind in [RequestKind::Announce(AnnounceEvent::None), RequestKind::Scrape] {
+            for kind in [
+                RequestKind::Announce(AnnounceEvent::None),
+                RequestKind::Scrape,
+            ] {
                 let t = &mut self.trackers[i];
                 let slot = match kind {
                     RequestKind::Announce(_) => &mut t.announce,
@@ -531,7 +536,9 @@ impl Announce {
         let mut txid = self.rng.next_u32();
         for _ in 0..16 {
             let taken = txid == 0
-                || self.find(|_, ex| matches!(&ex.io, Io::Udp(u) if u.txid == txid)).is_some();
+                || self
+                    .find(|_, ex| matches!(&ex.io, Io::Udp(u) if u.txid == txid))
+                    .is_some();
             if !taken {
                 break;
             }
@@ -542,14 +549,10 @@ impl Announce {
 
     /// Gives fresh transaction ids to UDP exchanges that started a new request.
     fn refresh_txids(&mut self) {
-        while let Some((i, kind)) =
-            self.find(|_, ex| matches!(&ex.io, Io::Udp(u) if u.needs_txid))
+        while let Some((i, kind)) = self.find(|_, ex| matches!(&ex.io, Io::Udp(u) if u.needs_txid))
         {
             let txid = self.unique_txid();
-            if let Some(Exchange {
-                io: Io::Udp(u), ..
-            }) = self.trackers[i].slot(kind)
-            {
+            if let Some(Exchange { io: Io::Udp(u), .. }) = self.trackers[i].slot(kind) {
                 u.txid = txid;
                 u.needs_txid = false;
             }
@@ -564,8 +567,9 @@ impl Announce {
         self.events.push_back(event);
     }
 
-    fn fail_event(&mut self, i: usize, request: RequestKind, cause: Cause) {
+    fn fail_event(&mut self, i: usize, id: RequestId, request: RequestKind, cause: Cause) {
         self.push_event(Event::Failed(Failed {
+            id,
             tracker: TrackerId(i as u16),
             request,
             cause,
@@ -594,7 +598,12 @@ impl Announce {
         let io = match self.trackers[i].url.scheme() {
             Scheme::Udp => {
                 let txid = self.unique_txid();
-                Io::Udp(UdpExchange::start(now, &self.cfg, &self.trackers[i].conn, txid))
+                Io::Udp(UdpExchange::start(
+                    now,
+                    &self.cfg,
+                    &self.trackers[i].conn,
+                    txid,
+                ))
             }
             Scheme::Http | Scheme::Https => {
                 let t = &self.trackers[i];
@@ -612,7 +621,7 @@ impl Announce {
                     supportcrypto: self.cfg.supportcrypto,
                 };
                 let Some(url) = params.http_url() else {
-                    self.fail_event(i, kind, Cause::ScrapeUnsupported);
+                    self.fail_event(i, id, kind, Cause::ScrapeUnsupported);
                     return;
                 };
                 let deadline = match self.phase {
@@ -622,12 +631,7 @@ impl Announce {
                 Io::Http(HttpExchange::start(id, url, deadline))
             }
         };
-        *self.trackers[i].slot(kind) = Some(Exchange {
-            id,
-            kind,
-            lane,
-            io,
-        });
+        *self.trackers[i].slot(kind) = Some(Exchange { id, kind, lane, io });
     }
 
     /// Fires every timer due at `now`, then starts the rounds that are due.
@@ -638,12 +642,15 @@ impl Announce {
         {
             for i in 0..self.trackers.len() {
                 if let Some(ex) = self.trackers[i].announce.take() {
-                    self.fail_event(i, ex.kind, Cause::Timeout);
+                    self.fail_event(i, ex.id, ex.kind, Cause::Timeout);
                 }
             }
         }
         for i in 0..self.trackers.len() {
-            for kind in [RequestKind::Announce(AnnounceEvent::None), RequestKind::Scrape] {
+            for kind in [
+                RequestKind::Announce(AnnounceEvent::None),
+                RequestKind::Scrape,
+            ] {
                 let cfg = &self.cfg;
                 let t = &mut self.trackers[i];
                 let conn = t.conn;
@@ -753,6 +760,7 @@ impl Announce {
                 let owes_event = t.next_event() != AnnounceEvent::None;
                 let tier = t.tier;
                 self.push_event(Event::Announced(Announced {
+                    id: ex.id,
                     tracker: id,
                     event,
                     peers: reply.peers,
@@ -770,7 +778,11 @@ impl Announce {
                     }
                     let lane = &mut self.lanes[l];
                     lane.failures = 0;
-                    let due = if owes_event { now } else { later(now, interval) };
+                    let due = if owes_event {
+                        now
+                    } else {
+                        later(now, interval)
+                    };
                     lane.state = LaneState::Idle { due };
                 }
             }
@@ -779,6 +791,7 @@ impl Announce {
                 completed,
                 leechers,
             } => self.push_event(Event::Scraped(Scraped {
+                id: ex.id,
                 tracker: id,
                 seeders,
                 completed,
@@ -792,7 +805,7 @@ impl Announce {
                     Retry::Never => t.disabled = true,
                 }
                 let disabled = t.disabled;
-                self.fail_event(i, ex.kind, cause);
+                self.fail_event(i, ex.id, ex.kind, cause);
                 if disabled && retry == Retry::Never {
                     self.push_event(Event::TrackerDisabled { tracker: id });
                 }

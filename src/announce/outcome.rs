@@ -81,9 +81,7 @@ pub(crate) fn usable_peers(peers: impl Iterator<Item = SocketAddr>, max: usize) 
     let mut out: Vec<SocketAddr> = peers
         .filter_map(|peer| {
             let ip = match peer.ip() {
-                IpAddr::V6(v6) => v6
-                    .to_ipv4_mapped()
-                    .map_or(IpAddr::V6(v6), IpAddr::V4),
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
                 v4 => v4,
             };
             let unusable = peer.port() == 0

@@ -83,7 +83,10 @@ mod tests {
         assert_eq!(intervals(&cfg, Some(1), Some(1)), (s(120), s(60)));
         assert_eq!(intervals(&cfg, Some(i64::MAX), None), (s(7200), s(60)));
         assert_eq!(intervals(&cfg, Some(100), Some(900)), (s(900), s(900)));
-        assert_eq!(intervals(&cfg, Some(100), Some(i64::MAX)), (s(7200), s(7200)));
+        assert_eq!(
+            intervals(&cfg, Some(100), Some(i64::MAX)),
+            (s(7200), s(7200))
+        );
     }
 
     #[test]

@@ -75,9 +75,10 @@ impl Tracker {
     pub(crate) fn sent_from(&self, from: SocketAddr) -> bool {
         fn canonical(a: SocketAddr) -> SocketAddr {
             match a {
-                SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped().map_or(a, |v4| {
-                    SocketAddr::new(v4.into(), v6.port())
-                }),
+                SocketAddr::V6(v6) => v6
+                    .ip()
+                    .to_ipv4_mapped()
+                    .map_or(a, |v4| SocketAddr::new(v4.into(), v6.port())),
                 v4 => v4,
             }
         }

@@ -21,7 +21,9 @@ pub(crate) struct ConnectionId(Option<(u64, Instant)>);
 impl ConnectionId {
     /// The id, if one was received less than the configured lifetime ago.
     pub(crate) fn valid(&self, now: Instant) -> Option<u64> {
-        self.0.filter(|&(_, expires)| now < expires).map(|(id, _)| id)
+        self.0
+            .filter(|&(_, expires)| now < expires)
+            .map(|(id, _)| id)
     }
 
     fn set(&mut self, id: u64, now: Instant, cfg: &Config) {
@@ -151,7 +153,11 @@ impl UdpExchange {
                     ..AnnounceReply::default()
                 }));
             }
-            (Ok(Reply::AnnounceRefused { .. }), Phase::Request { .. }, RequestKind::Announce(_)) => {
+            (
+                Ok(Reply::AnnounceRefused { .. }),
+                Phase::Request { .. },
+                RequestKind::Announce(_),
+            ) => {
                 return Step::Done(Outcome::failed(Cause::Refused));
             }
             (Ok(Reply::Scrape(s)), Phase::Request { .. }, RequestKind::Scrape) => {

@@ -1,0 +1,354 @@
+//! The simulation's own tests: each invariant check rejects a log doctored to show the broken
+//! behaviour it exists to catch, so a green `tests/simulation.rs` means something.
+
+mod sim;
+
+use std::time::Duration;
+
+use bt_tracker::AnnounceEvent;
+use bt_tracker::announce::{Event, RequestKind};
+use sim::trackers::{HttpBehaviour, UdpBehaviour};
+use sim::{Log, Record, Scenario, Spec, checks, run};
+
+/// One honest UDP tracker and one silent one, no loss, completed at 1000 s, stopped at 2 h.
+fn scenario() -> Scenario {
+    let mut s = Scenario::honest(3);
+    s.tiers = vec![
+        vec![Spec::Udp(UdpBehaviour::Honest)],
+        vec![Spec::Udp(UdpBehaviour::Silent)],
+    ];
+    s.config.tier_mode = bt_tracker::announce::TierMode::AllTiers;
+    s.config.udp_max_attempts = 3;
+    s.interval = 1800;
+    s.complete_at = Some(Duration::from_secs(1000));
+    s.scrape_at = None;
+    s.stop_at = Duration::from_secs(7200);
+    s
+}
+
+fn good_log() -> Log {
+    let log = run(&scenario());
+    checks::time_sanity(&log).unwrap();
+    checks::matching(&log).unwrap();
+    checks::retransmission(&log).unwrap();
+    checks::connection_ids(&log).unwrap();
+    checks::cadence(&log).unwrap();
+    checks::liveness(&log, true).unwrap();
+    checks::bounds(&log).unwrap();
+    checks::shutdown(&log).unwrap();
+    log
+}
+
+fn position(log: &Log, pred: impl Fn(&Record) -> bool) -> usize {
+    log.records
+        .iter()
+        .position(pred)
+        .expect("the record the doctoring needs")
+}
+
+#[test]
+fn different_seeds_give_different_traces() {
+    let (mut a, mut b) = (scenario(), scenario());
+    a.seed = 1;
+    b.seed = 2;
+    assert!(run(&a).records != run(&b).records);
+}
+
+#[test]
+fn time_sanity_rejects_a_busy_loop_and_output_from_an_early_timeout() {
+    let mut log = good_log();
+    let i = position(&log, |r| {
+        matches!(
+            r,
+            Record::Drained {
+                after_timeout: true,
+                timeout: Some(_),
+                ..
+            }
+        )
+    });
+    if let Record::Drained { at, timeout, .. } = &mut log.records[i] {
+        *timeout = Some(*at);
+    }
+    assert!(checks::time_sanity(&log).is_err());
+
+    let mut log = good_log();
+    let i = position(&log, |r| matches!(r, Record::EarlyTimeout { .. }));
+    if let Record::EarlyTimeout { outputs, .. } = &mut log.records[i] {
+        *outputs = 1;
+    }
+    assert!(checks::time_sanity(&log).is_err());
+}
+
+#[test]
+fn matching_rejects_an_accepted_forgery_a_replay_and_foreign_peers() {
+    let mut log = good_log();
+    let i = position(&log, |r| {
+        matches!(r, Record::Delivered { accepted: true, .. })
+    });
+    if let Record::Delivered { spoofed, .. } = &mut log.records[i] {
+        *spoofed = true;
+    }
+    assert!(checks::matching(&log).unwrap_err().contains("spoofed"));
+
+    let mut log = good_log();
+    let replay = log.records[i].clone();
+    log.records.push(replay);
+    assert!(checks::matching(&log).unwrap_err().contains("twice"));
+
+    let mut log = good_log();
+    let i = position(&log, |r| {
+        matches!(
+            r,
+            Record::Event {
+                event: Event::Announced(_),
+                ..
+            }
+        )
+    });
+    if let Record::Event {
+        event: Event::Announced(a),
+        ..
+    } = &mut log.records[i]
+    {
+        a.peers.push("66.66.66.66:666".parse().unwrap());
+    }
+    assert!(checks::matching(&log).unwrap_err().contains("never sent"));
+}
+
+#[test]
+fn retransmission_rejects_an_early_resend_and_one_send_too_many() {
+    // The silent tracker's connect goes out at 0, 15 and 45 s.
+    let resends = |log: &Log| -> Vec<usize> {
+        let first = log.records.iter().find_map(|r| match r {
+            Record::Sent {
+                request, tracker, ..
+            } if tracker.0 == 1 => Some(*request),
+            _ => None,
+        });
+        (0..log.records.len()).filter(|&i| matches!(&log.records[i], Record::Sent { request, .. } if Some(*request) == first)).collect()
+    };
+    let mut log = good_log();
+    let sends = resends(&log);
+    assert_eq!(sends.len(), 3);
+    if let Record::Sent { at, .. } = &mut log.records[sends[1]] {
+        *at -= Duration::from_secs(1);
+    }
+    assert!(checks::retransmission(&log).is_err());
+
+    let mut log = good_log();
+    let extra = log.records[sends[2]].clone();
+    if let Record::Sent { at, .. } = &extra {
+        let mut fourth = extra.clone();
+        if let Record::Sent { at: t, .. } = &mut fourth {
+            *t = *at + Duration::from_secs(60);
+        }
+        log.records.insert(sends[2] + 1, fourth);
+    }
+    assert!(checks::retransmission(&log).is_err());
+}
+
+#[test]
+fn connection_id_check_rejects_a_stale_or_invented_id() {
+    let mut log = good_log();
+    let i = position(
+        &log,
+        |r| matches!(r, Record::Sent { bytes, .. } if bytes.len() >= 98),
+    );
+    if let Record::Sent { at, .. } = &mut log.records[i] {
+        *at += Duration::from_secs(60);
+    }
+    assert!(
+        checks::connection_ids(&log)
+            .unwrap_err()
+            .contains("after it was received")
+    );
+
+    let mut log = good_log();
+    if let Record::Sent { bytes, .. } = &mut log.records[i] {
+        bytes[0] ^= 0xff;
+    }
+    assert!(
+        checks::connection_ids(&log)
+            .unwrap_err()
+            .contains("never received")
+    );
+}
+
+#[test]
+fn cadence_rejects_a_repeated_started_an_early_announce_and_a_stray_stopped() {
+    let event_of = |code: u32| code.to_be_bytes();
+    let regular = |log: &Log| {
+        position(
+            log,
+            |r| matches!(r, Record::Sent { bytes, .. } if bytes.len() >= 98 && bytes[80..84] == [0, 0, 0, 0]),
+        )
+    };
+
+    let mut log = good_log();
+    let i = regular(&log);
+    if let Record::Sent { bytes, .. } = &mut log.records[i] {
+        bytes[80..84].copy_from_slice(&event_of(2));
+    }
+    assert!(
+        checks::cadence(&log)
+            .unwrap_err()
+            .contains("started sent again")
+    );
+
+    let mut log = good_log();
+    let i = regular(&log);
+    if let Record::Sent { at, .. } = &mut log.records[i] {
+        *at -= Duration::from_secs(600);
+    }
+    assert!(
+        checks::cadence(&log)
+            .unwrap_err()
+            .contains("before its interval")
+    );
+
+    let mut log = good_log();
+    let i = regular(&log);
+    if let Record::Sent { bytes, .. } = &mut log.records[i] {
+        bytes[80..84].copy_from_slice(&event_of(3));
+    }
+    assert!(checks::cadence(&log).unwrap_err().contains("stopped sent"));
+}
+
+#[test]
+fn liveness_rejects_a_lost_or_doubled_outcome_and_no_peers() {
+    let outcome = |log: &Log| {
+        position(log, |r| {
+            matches!(
+                r,
+                Record::Event {
+                    event: Event::Failed(_),
+                    ..
+                }
+            )
+        })
+    };
+    let mut log = good_log();
+    let i = outcome(&log);
+    log.records.remove(i);
+    assert!(
+        checks::liveness(&log, false)
+            .unwrap_err()
+            .contains("never ended")
+    );
+
+    let mut log = good_log();
+    let doubled = log.records[outcome(&log)].clone();
+    log.records.push(doubled);
+    assert!(
+        checks::liveness(&log, false)
+            .unwrap_err()
+            .contains("second outcome")
+    );
+
+    let mut log = good_log();
+    log.records.retain(|r| !matches!(r, Record::Event { event: Event::Announced(a), .. } if a.event != AnnounceEvent::Stopped));
+    log.records.retain(|r| {
+        !matches!(
+            r,
+            Record::Event {
+                event: Event::Announced(_),
+                ..
+            }
+        )
+    });
+    assert!(checks::liveness(&log, true).is_err());
+}
+
+#[test]
+fn bounds_reject_an_oversized_queue_and_peer_list() {
+    let mut log = good_log();
+    log.undrained = log.config.max_queued_events + 1;
+    assert!(checks::bounds(&log).is_err());
+
+    let mut log = good_log();
+    log.config.max_peers_per_reply = 1;
+    assert!(checks::bounds(&log).unwrap_err().contains("peers kept"));
+}
+
+#[test]
+fn shutdown_rejects_a_late_stopped_and_traffic_after_it() {
+    let mut log = good_log();
+    log.stopped_at = log.stopped_at.map(|t| t + Duration::from_secs(10));
+    assert!(checks::shutdown(&log).is_err());
+
+    let mut log = good_log();
+    let sent = log.records[position(&log, |r| matches!(r, Record::Sent { .. }))].clone();
+    log.records.push(sent);
+    assert!(
+        checks::shutdown(&log)
+            .unwrap_err()
+            .contains("after Stopped")
+    );
+
+    let mut log = good_log();
+    log.final_timeout = Some(sim::epoch());
+    assert!(checks::shutdown(&log).is_err());
+}
+
+#[test]
+fn a_silent_udp_tracker_is_sent_exactly_the_bep15_schedule() {
+    let log = good_log();
+    let sends: Vec<Duration> = log
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Sent { at, tracker, .. }
+                if tracker.0 == 1 && *at < Duration::from_secs(100) =>
+            {
+                Some(*at)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sends, [0, 15, 45].map(Duration::from_secs));
+    let timeout = log.records.iter().find_map(|r| match r {
+        Record::Event {
+            at,
+            event: Event::Failed(f),
+        } if f.tracker.0 == 1 => Some((*at, f.request)),
+        _ => None,
+    });
+    assert_eq!(
+        timeout,
+        Some((
+            Duration::from_secs(105),
+            RequestKind::Announce(AnnounceEvent::Started)
+        ))
+    );
+}
+
+#[test]
+fn an_honest_tracker_is_announced_to_exactly_every_interval() {
+    let log = good_log();
+    let to_honest: Vec<(u64, AnnounceEvent)> = checks::announces(&log)
+        .into_iter()
+        .filter(|a| a.tracker.0 == 0)
+        .map(|a| (a.at.as_millis() as u64, a.event))
+        .collect();
+    // 20 ms each way, and every announce needs a connect round trip first (ids live 60 s):
+    // started at 40 ms; completed at 1000.04 s, answered at 1000.08 s; each regular announce
+    // 1800 s after the previous answer plus the 40 ms connect; stopped at 7200.04 s.
+    assert_eq!(
+        to_honest,
+        [
+            (40, AnnounceEvent::Started),
+            (1_000_040, AnnounceEvent::Completed),
+            (2_800_120, AnnounceEvent::None),
+            (4_600_200, AnnounceEvent::None),
+            (6_400_280, AnnounceEvent::None),
+            (7_200_040, AnnounceEvent::Stopped),
+        ]
+    );
+    let http_honest = {
+        let mut s = scenario();
+        s.tiers = vec![vec![Spec::Http(HttpBehaviour::Honest)]];
+        run(&s)
+    };
+    checks::liveness(&http_honest, true).unwrap();
+}
