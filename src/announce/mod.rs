@@ -405,19 +405,8 @@ impl Announce {
                 };
                 let Some(ex) = slot else { continue };
                 let Io::Udp(udp) = &mut ex.io else { continue };
-                let params = RequestParams {
-                    url: &t.url,
-                    kind: ex.kind,
-                    info_hash: self.torrent.info_hash,
-                    peer_id: self.torrent.peer_id,
-                    port: self.torrent.port,
-                    progress: self.torrent.progress,
-                    key: self.key,
-                    num_want: self.cfg.num_want,
-                    tracker_id: None,
-                    no_peer_id: self.cfg.no_peer_id,
-                    supportcrypto: self.cfg.supportcrypto,
-                };
+                let params =
+                    RequestParams::new(&self.cfg, &self.torrent, self.key, &t.url, None, ex.kind);
                 if let Some(len) = udp.write(buf, &params) {
                     return Some(Transmit {
                         request: ex.id,
@@ -607,19 +596,15 @@ impl Announce {
             }
             Scheme::Http | Scheme::Https => {
                 let t = &self.trackers[i];
-                let params = RequestParams {
-                    url: &t.url,
+                let tracker_id = t.tracker_id.as_deref();
+                let params = RequestParams::new(
+                    &self.cfg,
+                    &self.torrent,
+                    self.key,
+                    &t.url,
+                    tracker_id,
                     kind,
-                    info_hash: self.torrent.info_hash,
-                    peer_id: self.torrent.peer_id,
-                    port: self.torrent.port,
-                    progress: self.torrent.progress,
-                    key: self.key,
-                    num_want: self.cfg.num_want,
-                    tracker_id: t.tracker_id.as_deref(),
-                    no_peer_id: self.cfg.no_peer_id,
-                    supportcrypto: self.cfg.supportcrypto,
-                };
+                );
                 let Some(url) = params.http_url() else {
                     self.fail_event(i, id, kind, Cause::ScrapeUnsupported);
                     return;

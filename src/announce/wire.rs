@@ -1,7 +1,7 @@
 //! Everything one request says to a tracker, gathered from the machine's state when the request is
 //! written out, so both transports read the same values.
 
-use super::config::Progress;
+use super::config::{Config, Progress, Torrent};
 use super::event::RequestKind;
 use crate::http::{AnnounceParams, announce_url, scrape_request_url, scrape_url};
 use crate::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
@@ -22,7 +22,31 @@ pub(crate) struct RequestParams<'a> {
     pub(crate) supportcrypto: bool,
 }
 
-impl RequestParams<'_> {
+impl<'a> RequestParams<'a> {
+    /// The values for a request of `kind` to the tracker at `url` with its `tracker_id`.
+    pub(crate) fn new(
+        cfg: &Config,
+        torrent: &Torrent,
+        key: u32,
+        url: &'a TrackerUrl,
+        tracker_id: Option<&'a [u8]>,
+        kind: RequestKind,
+    ) -> Self {
+        RequestParams {
+            url,
+            kind,
+            info_hash: torrent.info_hash,
+            peer_id: torrent.peer_id,
+            port: torrent.port,
+            progress: torrent.progress,
+            key,
+            num_want: cfg.num_want,
+            tracker_id,
+            no_peer_id: cfg.no_peer_id,
+            supportcrypto: cfg.supportcrypto,
+        }
+    }
+
     /// The HTTP URL of this request; `None` for a scrape when the tracker has no scrape URL (and
     /// for an announce URL with a reserved parameter, which construction already refused).
     pub(crate) fn http_url(&self) -> Option<String> {

@@ -1,0 +1,388 @@
+//! A small reference model of the BEP 12 scheduler, written independently of the machine, agrees
+//! with `Announce` after every generated step: which tracker is asked with which event, when the
+//! next timer fires, which events come out, and the tier order.
+//!
+//! Setup: one tier of 1 to 4 HTTP trackers in the default one-tracker mode, jitter off so backoff is
+//! exact. Steps: answer the request in flight (peers with some interval, failure, failure with
+//! `retry in`, 410, transport error), let the next timer fire, or call `completed`.
+
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::{Announce, Config, Event, Progress, RequestKind, Torrent};
+use bt_tracker::http::{AnnounceSuccess, Failure, HttpResponse, Peers, RetryIn};
+use bt_tracker::{AnnounceEvent, CompactPeers, InfoHash, PeerId, TrackerUrl};
+use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Peers { interval: i64 },
+    Fail,
+    FailRetryIn { minutes: u32 },
+    Gone,
+    Transport,
+    Wait,
+    Completed,
+}
+
+impl Arbitrary for Step {
+    fn arbitrary(g: &mut Gen) -> Self {
+        match *g.choose(&[0u8, 0, 0, 1, 2, 3, 4, 5, 5, 6]).unwrap() {
+            0 => Step::Peers {
+                interval: *g.choose(&[-1i64, 0, 5, 300, 1800, 100_000]).unwrap(),
+            },
+            1 => Step::Fail,
+            2 => Step::FailRetryIn {
+                minutes: u32::arbitrary(g) % 90 + 1,
+            },
+            3 => Step::Gone,
+            4 => Step::Transport,
+            5 => Step::Wait,
+            _ => Step::Completed,
+        }
+    }
+}
+
+/// What the model expects to come out of a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Out {
+    Announced(u16, AnnounceEvent),
+    Failed(u16),
+    Disabled(u16),
+}
+
+#[derive(Debug, Clone, Default)]
+struct ModelTracker {
+    started: bool,
+    completed_pending: bool,
+    disabled: bool,
+    retry_after: Duration,
+    min_next: Duration,
+}
+
+/// The reference model. Times are offsets from the start.
+#[derive(Debug)]
+struct Model {
+    order: Vec<u16>,
+    trackers: Vec<ModelTracker>,
+    /// The request in flight: tracker, event, position in the walk, deadline.
+    in_flight: Option<(u16, AnnounceEvent, usize, Duration)>,
+    /// The next round (`None`: a round is in flight, or every tracker is disabled).
+    due: Option<Duration>,
+    failures: u32,
+    completed: bool,
+    now: Duration,
+    out: Vec<Out>,
+}
+
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+impl Model {
+    fn event(&self, t: u16) -> AnnounceEvent {
+        let m = &self.trackers[t as usize];
+        if !m.started {
+            AnnounceEvent::Started
+        } else if m.completed_pending {
+            AnnounceEvent::Completed
+        } else {
+            AnnounceEvent::None
+        }
+    }
+
+    /// Starts or continues a round at walk position `from`.
+    fn walk(&mut self, from: usize) {
+        let now = self.now;
+        let next = (from..self.order.len()).find(|&p| {
+            let m = &self.trackers[self.order[p] as usize];
+            !m.disabled && m.retry_after <= now
+        });
+        if let Some(pos) = next {
+            let t = self.order[pos];
+            let event = self.event(t);
+            let min_next = self.trackers[t as usize].min_next;
+            if event == AnnounceEvent::None && min_next > now {
+                self.due = Some(min_next);
+                return;
+            }
+            self.in_flight = Some((t, event, pos, now + S(30)));
+            self.due = None;
+            return;
+        }
+        let live: Vec<&ModelTracker> = self.trackers.iter().filter(|m| !m.disabled).collect();
+        if live.is_empty() {
+            self.due = None;
+            return;
+        }
+        self.failures += 1;
+        let f = u64::from(self.failures);
+        let backoff = Duration::from_millis((5_000 + 12_500 * f * f).min(3_600_000));
+        let first_free = live.iter().map(|m| m.retry_after.max(now)).min().unwrap();
+        self.due = Some((now + backoff).max(first_free));
+    }
+
+    fn fail(&mut self, retry_after: Option<Duration>, disable: bool) {
+        let (t, _, pos, _) = self.in_flight.take().unwrap();
+        let m = &mut self.trackers[t as usize];
+        if let Some(d) = retry_after {
+            m.retry_after = self.now + d;
+        }
+        m.disabled |= disable;
+        self.out.push(Out::Failed(t));
+        if disable {
+            self.out.push(Out::Disabled(t));
+        }
+        self.walk(pos + 1);
+    }
+
+    fn succeed(&mut self, interval: i64) {
+        let (t, event, _, _) = self.in_flight.take().unwrap();
+        let m = &mut self.trackers[t as usize];
+        match event {
+            AnnounceEvent::Started => m.started = true,
+            AnnounceEvent::Completed => m.completed_pending = false,
+            _ => {}
+        }
+        m.retry_after = Duration::ZERO;
+        m.min_next = self.now + S(60);
+        let period = if interval > 0 { interval as u64 } else { 1800 };
+        let period = S(period.clamp(120, 7200));
+        self.out.push(Out::Announced(t, event));
+        let pos = self.order.iter().position(|&x| x == t).unwrap();
+        self.order[..=pos].rotate_right(1);
+        self.failures = 0;
+        let owes = self.event(t) != AnnounceEvent::None;
+        self.due = Some(if owes { self.now } else { self.now + period });
+        if owes {
+            self.walk(0);
+        }
+    }
+
+    fn next_timer(&self) -> Option<Duration> {
+        self.in_flight
+            .map(|f| f.3)
+            .into_iter()
+            .chain(self.due)
+            .min()
+    }
+
+    fn fire(&mut self) {
+        if let Some((_, _, _, deadline)) = self.in_flight
+            && deadline <= self.now
+        {
+            self.fail(None, false);
+        }
+        if self.due.is_some_and(|d| d <= self.now) {
+            self.walk(0);
+        }
+    }
+}
+
+fn body(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    f(&mut out);
+    out
+}
+
+fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
+    let start = {
+        #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
+        Instant::now()
+    };
+    let urls: Vec<TrackerUrl> = (0..n_trackers)
+        .map(|k| TrackerUrl::parse(&format!("http://10.0.0.{}/announce", k + 1)).unwrap())
+        .collect();
+    let mut config = Config::default();
+    config.retry_jitter_percent = 0;
+    let torrent = Torrent {
+        info_hash: InfoHash([9; 20]),
+        peer_id: PeerId([7; 20]),
+        port: 1,
+        progress: Progress {
+            left: 10,
+            ..Progress::default()
+        },
+        key: Some(1),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut machine = Announce::new(config, torrent, vec![urls], &mut rng, start).unwrap();
+    let order: Vec<u16> = machine
+        .tiers()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|t| t.0)
+        .collect();
+    let mut model = Model {
+        order,
+        trackers: vec![ModelTracker::default(); n_trackers],
+        in_flight: None,
+        due: Some(Duration::ZERO),
+        failures: 0,
+        completed: false,
+        now: Duration::ZERO,
+        out: Vec::new(),
+    };
+    model.walk(0);
+    let mut request = machine.poll_http_request();
+    for (i, step) in steps.into_iter().enumerate() {
+        let now = start + model.now;
+        // A response only makes sense with a request in flight; otherwise the step waits.
+        let step = match (step, &request) {
+            (Step::Wait | Step::Completed, _) => step,
+            (_, None) => Step::Wait,
+            _ => step,
+        };
+        let respond = |status, body| HttpResponse {
+            status,
+            location: None,
+            body,
+        };
+        let failure = |retry_in| {
+            body(|out| {
+                Failure {
+                    reason: b"no",
+                    retry_in,
+                    interval: None,
+                    min_interval: None,
+                }
+                .encode(out)
+            })
+        };
+        match step {
+            Step::Peers { interval } => {
+                let peers = ["10.1.1.1:1".parse().unwrap()];
+                let ok = body(|out| {
+                    AnnounceSuccess {
+                        interval: Some(interval),
+                        min_interval: None,
+                        warning: None,
+                        tracker_id: None,
+                        complete: None,
+                        incomplete: None,
+                        downloaded: None,
+                        peers: Peers::Compact(CompactPeers::from_addrs(&peers)),
+                        peers6: CompactPeers::empty(),
+                        external_ip: None,
+                        crypto_flags: None,
+                    }
+                    .encode(out)
+                    .unwrap()
+                });
+                machine.handle_http_response(now, request.take().unwrap().id, &respond(200, ok));
+                model.succeed(interval);
+            }
+            Step::Fail => {
+                let r = respond(200, failure(None));
+                machine.handle_http_response(now, request.take().unwrap().id, &r);
+                model.fail(None, false);
+            }
+            Step::FailRetryIn { minutes } => {
+                let r = respond(200, failure(Some(RetryIn::Minutes(minutes))));
+                machine.handle_http_response(now, request.take().unwrap().id, &r);
+                model.fail(Some(S(u64::from(minutes) * 60)), false);
+            }
+            Step::Gone => {
+                machine.handle_http_response(
+                    now,
+                    request.take().unwrap().id,
+                    &respond(410, vec![]),
+                );
+                model.fail(None, true);
+            }
+            Step::Transport => {
+                let id = request.take().unwrap().id;
+                machine.handle_transport_error(
+                    now,
+                    id,
+                    bt_tracker::announce::TransportError::ConnectionRefused,
+                );
+                model.fail(None, false);
+            }
+            Step::Wait => {
+                let Some(t) = model.next_timer() else {
+                    continue;
+                };
+                model.now = t;
+                machine.handle_timeout(start + t);
+                model.fire();
+            }
+            Step::Completed => {
+                machine.completed(now);
+                if !model.completed {
+                    model.completed = true;
+                    for (k, m) in model.trackers.iter_mut().enumerate() {
+                        let starting = matches!(model.in_flight, Some((t, AnnounceEvent::Started, ..)) if t as usize == k);
+                        m.completed_pending = m.started || starting;
+                    }
+                    if model.due.is_some() {
+                        model.due = Some(model.now);
+                        model.walk(0);
+                    }
+                }
+            }
+        }
+        // Compare everything the machine shows with the model.
+        if let Some(r) = machine.poll_http_request() {
+            request = Some(r);
+        }
+        let got: Vec<Out> = std::iter::from_fn(|| machine.poll_event())
+            .filter_map(|e| match e {
+                Event::Announced(a) => Some(Out::Announced(a.tracker.0, a.event)),
+                Event::Failed(f) => {
+                    // A request that timed out is no longer in flight.
+                    if request.as_ref().is_some_and(|r| r.id == f.id) {
+                        request = None;
+                    }
+                    Some(Out::Failed(f.tracker.0))
+                }
+                Event::TrackerDisabled { tracker } => Some(Out::Disabled(tracker.0)),
+                _ => None,
+            })
+            .collect();
+        let want = std::mem::take(&mut model.out);
+        let expected_request = model.in_flight.map(|(t, e, ..)| (t, e));
+        let actual_request = request.as_ref().map(|r| {
+            let RequestKind::Announce(e) = r.kind else {
+                panic!("scrape")
+            };
+            assert!(
+                r.url
+                    .starts_with(machine.tracker_url(r.tracker).unwrap().as_str())
+            );
+            (r.tracker.0, e)
+        });
+        let order: Vec<u16> = machine
+            .tiers()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|t| t.0)
+            .collect();
+        let timer = machine.poll_timeout().map(|t| t - start);
+        if got != want
+            || actual_request != expected_request
+            || order != model.order
+            || timer != model.next_timer()
+        {
+            return TestResult::error(format!(
+                "step {i} ({step:?}) at {:?}: events {got:?} vs model {want:?}; request {actual_request:?} vs {expected_request:?}; order {order:?} vs {:?}; timer {timer:?} vs {:?}",
+                model.now,
+                model.order,
+                model.next_timer()
+            ));
+        }
+    }
+    TestResult::passed()
+}
+
+#[test]
+fn reference_model_agrees_with_the_machine_after_every_step() {
+    fn prop(n: u8, seed: u64, steps: Vec<Step>) -> TestResult {
+        run(usize::from(n % 4) + 1, seed, steps)
+    }
+    QuickCheck::new()
+        .tests(2_000)
+        .r#gen(Gen::new(60))
+        .quickcheck(prop as fn(u8, u64, Vec<Step>) -> TestResult);
+}
