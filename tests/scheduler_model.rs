@@ -383,6 +383,5 @@ fn reference_model_agrees_with_the_machine_after_every_step() {
     }
     QuickCheck::new()
         .tests(2_000)
-        .r#gen(Gen::new(60))
         .quickcheck(prop as fn(u8, u64, Vec<Step>) -> TestResult);
 }
