@@ -9,8 +9,55 @@
 //! That makes it fit any event loop (mio, a game loop, an embedded poll loop, tokio) and makes
 //! deterministic simulation testing trivial.
 //!
+//! ## The loop
+//!
+//! One [`Announce`] per torrent. Feed it time and bytes, drain what it wants sent, sleep until its
+//! timeout. A blocking UDP-only driver fits in twenty lines:
+//!
+//! ```no_run
+//! # #![allow(clippy::disallowed_methods)]
+//! use std::net::{ToSocketAddrs, UdpSocket};
+//! use std::time::{Duration, Instant};
+//! use bt_tracker::announce::{Announce, Event};
+//!
+//! fn drive(mut announce: Announce, socket: UdpSocket) -> std::io::Result<()> {
+//!     let (mut out, mut inb) = ([0u8; bt_tracker::udp::MAX_REQUEST_LEN], [0u8; 65_536]);
+//!     loop {
+//!         while let Some(t) = announce.poll_transmit(&mut out) {
+//!             let url = announce.tracker_url(t.tracker).unwrap();
+//!             let to = t.destination.or_else(|| {
+//!                 (url.host(), url.port()).to_socket_addrs().ok()?.next()
+//!             });
+//!             if let Some(to) = to { socket.send_to(&out[..t.len], to)?; }
+//!         }
+//!         while let Some(event) = announce.poll_event() {
+//!             match event {
+//!                 Event::Announced(a) => println!("{} peers from {}", a.peers.len(), a.tracker),
+//!                 Event::Stopped => return Ok(()),
+//!                 other => eprintln!("{other:?}"),
+//!             }
+//!         }
+//!         let Some(deadline) = announce.poll_timeout() else { return Ok(()) };
+//!         let wait = deadline.saturating_duration_since(Instant::now());
+//!         socket.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+//!         match socket.recv_from(&mut inb) {
+//!             Ok((n, from)) => { announce.handle_datagram(Instant::now(), from, &inb[..n]); }
+//!             Err(_) => announce.handle_timeout(Instant::now()),
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! HTTP trackers come out of [`Announce::poll_http_request`] as full URLs; make the request with
+//! any client (or [`http::write_get_request`] and [`http::ResponseReader`] on a raw TCP stream) and
+//! hand the response back with [`Announce::handle_http_response`]. Report DNS, connection and TLS
+//! failures with [`Announce::handle_transport_error`] so the machine fails over.
+//!
 //! ## What is here
 //!
+//! - [`announce`]: the [`Announce`] state machine: BEP 12 tiers, BEP 15 retransmission and
+//!   connection ids, HTTP redirects and deadlines, `started`/`completed`/`stopped`, interval
+//!   clamping, backoff with jitter, BEP 31 `retry in`, and a bounded `stop`.
 //! - [`udp`]: the BEP 15 wire format with BEP 41 URL data, both directions (client and tracker),
 //!   zero-copy reply views and encoders that write into caller buffers.
 //! - [`http`]: announce and scrape URLs (client) and query parsing (tracker), lenient in-place
@@ -20,9 +67,9 @@
 //!
 //! ## Where it is going
 //!
-//! An `Announce` state machine per torrent (BEP 12 tiers, BEP 15 retransmission,
-//! scheduling, shutdown), then a `Client` that runs many torrents behind one UDP socket. The
-//! design is in the repository's `DESIGN` notes and the issues.
+//! A `Client` that runs many torrents behind one UDP socket (shared connection ids, batched
+//! scrapes), runnable examples against real trackers, and fuzzing. The design is in the
+//! repository's `DESIGN` notes and the issues.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
