@@ -178,6 +178,17 @@ impl Model {
     }
 }
 
+/// The machine's only tier, as tracker indices.
+fn tier_order(machine: &Announce) -> Vec<u16> {
+    machine
+        .tiers()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|t| t.0)
+        .collect()
+}
+
 fn body(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::new();
     f(&mut out);
@@ -206,13 +217,7 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut machine = Announce::new(config, torrent, vec![urls], &mut rng, start).unwrap();
-    let order: Vec<u16> = machine
-        .tiers()
-        .next()
-        .unwrap()
-        .iter()
-        .map(|t| t.0)
-        .collect();
+    let order = tier_order(&machine);
     let mut model = Model {
         order,
         trackers: vec![ModelTracker::default(); n_trackers],
@@ -352,13 +357,7 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
             );
             (r.tracker.0, e)
         });
-        let order: Vec<u16> = machine
-            .tiers()
-            .next()
-            .unwrap()
-            .iter()
-            .map(|t| t.0)
-            .collect();
+        let order = tier_order(&machine);
         let timer = machine.poll_timeout().map(|t| t - start);
         if got != want
             || actual_request != expected_request
