@@ -50,21 +50,20 @@ impl HttpExchange {
         })
     }
 
-    /// The caller's response to the hop in flight. A redirect starts a new hop with `next_id`.
+    /// The caller's response to the hop in flight. A redirect queues the next hop
+    /// (`Step::Continue`); the machine gives it a new id.
     pub(crate) fn on_response(
         &mut self,
         cfg: &Config,
         response: &HttpResponse,
         kind: RequestKind,
         info_hash: &InfoHash,
-        next_id: RequestId,
     ) -> Step {
         let status = response.status;
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             return match self.redirect(cfg, response.location.as_deref()) {
                 Ok(url) => {
                     self.url = url;
-                    self.id = next_id;
                     self.pending = true;
                     Step::Continue
                 }

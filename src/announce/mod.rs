@@ -28,7 +28,7 @@ use self::config::check_tracker;
 use self::http_exchange::HttpExchange;
 use self::outcome::{Outcome, Retry, Step};
 use self::schedule::{backoff, intervals, later};
-use self::tracker::{Exchange, Io, Lane, LaneState, Members, Tracker, walk};
+use self::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, walk};
 use self::udp_exchange::UdpExchange;
 use self::wire::RequestParams;
 use crate::http::HttpResponse;
@@ -225,18 +225,14 @@ impl Announce {
         };
         let now = self.advance(now);
         let reply = Reply::parse(datagram, AddressFamily::of(&from));
-        let tracker = &mut self.trackers[i];
-        let slot = match kind {
-            RequestKind::Announce(_) => &mut tracker.announce,
-            RequestKind::Scrape => &mut tracker.scrape,
-        };
+        let (slot, conn, _) = self.trackers[i].split(kind);
         let Some(Exchange {
             io: Io::Udp(udp), ..
         }) = slot
         else {
             return false;
         };
-        let step = udp.on_reply(now, &self.cfg, reply, kind, &mut tracker.conn);
+        let step = udp.on_reply(now, &self.cfg, reply, kind, conn);
         self.apply(i, kind, step, now)
     }
 
@@ -256,7 +252,6 @@ impl Announce {
             return false;
         };
         let now = self.advance(now);
-        let next_id = self.request_id();
         let info_hash = self.torrent.info_hash;
         let Some(Exchange {
             io: Io::Http(http), ..
@@ -264,7 +259,17 @@ impl Announce {
         else {
             return false;
         };
-        let step = http.on_response(&self.cfg, response, kind, &info_hash, next_id);
+        let step = http.on_response(&self.cfg, response, kind, &info_hash);
+        if let Step::Continue = step {
+            // A redirect: the next hop gets its own id, so answers to this one become stale.
+            let next = self.request_id();
+            if let Some(Exchange {
+                io: Io::Http(http), ..
+            }) = self.trackers[i].slot(kind)
+            {
+                http.id = next;
+            }
+        }
         self.apply(i, kind, step, now)
     }
 
@@ -393,25 +398,18 @@ impl Announce {
         if self.phase == Phase::Stopped {
             return None;
         }
-        for i in 0..self.trackers.len() {
-            for kind in [
-                RequestKind::Announce(AnnounceEvent::None),
-                RequestKind::Scrape,
-            ] {
-                let t = &mut self.trackers[i];
-                let slot = match kind {
-                    RequestKind::Announce(_) => &mut t.announce,
-                    RequestKind::Scrape => &mut t.scrape,
-                };
+        for (i, t) in self.trackers.iter_mut().enumerate() {
+            for kind in SLOTS {
+                let (slot, _, url) = t.split(kind);
                 let Some(ex) = slot else { continue };
                 let Io::Udp(udp) = &mut ex.io else { continue };
                 let params =
-                    RequestParams::new(&self.cfg, &self.torrent, self.key, &t.url, None, ex.kind);
+                    RequestParams::new(&self.cfg, &self.torrent, self.key, url, None, ex.kind);
                 if let Some(len) = udp.write(buf, &params) {
                     return Some(Transmit {
                         request: ex.id,
                         tracker: TrackerId(i as u16),
-                        destination: t.url.socket_addr(),
+                        destination: url.socket_addr(),
                         len,
                     });
                 }
@@ -427,7 +425,7 @@ impl Announce {
             return None;
         }
         for (i, t) in self.trackers.iter_mut().enumerate() {
-            for ex in [&mut t.announce, &mut t.scrape].into_iter().flatten() {
+            for ex in t.exchanges_mut() {
                 if let Io::Http(http) = &mut ex.io
                     && let Some(request) = http.request(TrackerId(i as u16), ex.kind)
                 {
@@ -446,8 +444,7 @@ impl Announce {
         let exchanges = self
             .trackers
             .iter()
-            .flat_map(|t| [&t.announce, &t.scrape])
-            .flatten()
+            .flat_map(Tracker::exchanges)
             .map(Exchange::due);
         let lanes = self.lanes.iter().filter_map(|l| match l.state {
             LaneState::Idle { due } => Some(due),
@@ -511,13 +508,10 @@ impl Announce {
 
     /// The tracker and slot of the exchange in flight that `pred` picks.
     fn find(&self, pred: impl Fn(&Tracker, &Exchange) -> bool) -> Option<(usize, RequestKind)> {
-        self.trackers.iter().enumerate().find_map(|(i, t)| {
-            [&t.announce, &t.scrape]
-                .into_iter()
-                .flatten()
-                .find(|ex| pred(t, ex))
-                .map(|ex| (i, ex.kind))
-        })
+        self.trackers
+            .iter()
+            .enumerate()
+            .find_map(|(i, t)| t.exchanges().find(|ex| pred(t, ex)).map(|ex| (i, ex.kind)))
     }
 
     /// A transaction id that no exchange of this machine has in flight (and never 0).
@@ -632,23 +626,17 @@ impl Announce {
             }
         }
         for i in 0..self.trackers.len() {
-            for kind in [
-                RequestKind::Announce(AnnounceEvent::None),
-                RequestKind::Scrape,
-            ] {
-                let cfg = &self.cfg;
-                let t = &mut self.trackers[i];
-                let conn = t.conn;
-                let Some(ex) = t.slot(kind) else { continue };
-                if ex.due() > now {
+            for kind in SLOTS {
+                let (slot, conn, _) = self.trackers[i].split(kind);
+                let Some(ex) = slot.as_mut().filter(|ex| ex.due() <= now) else {
                     continue;
-                }
+                };
                 let outcome = match &mut ex.io {
-                    Io::Udp(udp) => udp.on_timer(now, cfg, &conn),
+                    Io::Udp(udp) => udp.on_timer(now, &self.cfg, conn),
                     Io::Http(_) => Some(Outcome::failed(Cause::Timeout)),
                 };
                 if let Some(outcome) = outcome
-                    && let Some(ex) = t.slot(kind).take()
+                    && let Some(ex) = slot.take()
                 {
                     self.finish(i, ex, outcome, now);
                 }
@@ -698,24 +686,19 @@ impl Announce {
             self.lanes[l].state = LaneState::Busy { pos };
             return;
         }
-        let live: Vec<usize> = walk(&members, &self.tiers)
+        // The round failed. When every tracker that is not disabled asked for a pause, wait at
+        // least until the first of them may be contacted; with none left, the lane is dead.
+        let first_free = walk(&members, &self.tiers)
             .filter(|&i| !self.trackers[i].disabled)
-            .collect();
-        if live.is_empty() {
+            .map(|i| self.trackers[i].retry_after.unwrap_or(now))
+            .min();
+        let Some(first_free) = first_free else {
             self.lanes[l].state = LaneState::Dead;
             return;
-        }
+        };
         let lane = &mut self.lanes[l];
         lane.failures = lane.failures.saturating_add(1);
-        let mut due = later(now, backoff(&self.cfg, lane.failures, &mut self.rng));
-        // When every tracker asked for a pause, wait until the first of them may be contacted.
-        if let Some(first_free) = live
-            .iter()
-            .map(|&i| self.trackers[i].retry_after.unwrap_or(now))
-            .min()
-        {
-            due = due.max(first_free);
-        }
+        let due = later(now, backoff(&self.cfg, lane.failures, &mut self.rng)).max(first_free);
         self.lanes[l].state = LaneState::Idle { due };
     }
 
@@ -789,9 +772,8 @@ impl Announce {
                     Retry::After(d) => t.retry_after = Some(later(now, d)),
                     Retry::Never => t.disabled = true,
                 }
-                let disabled = t.disabled;
                 self.fail_event(i, ex.id, ex.kind, cause);
-                if disabled && retry == Retry::Never {
+                if retry == Retry::Never {
                     self.push_event(Event::TrackerDisabled { tracker: id });
                 }
                 if let (Some(l), Phase::Running) = (ex.lane, self.phase)

@@ -7,12 +7,10 @@ use rand_core::Rng;
 
 use super::config::Config;
 
-/// `now + d`, saturating far in the future instead of overflowing (durations are capped by
-/// [`Config::validate`], so this only matters for an `Instant` near the end of its range).
+/// `now + d` without a panic on overflow. Durations are capped at a year by [`Config::validate`],
+/// so the fallback is only reachable with an `Instant` at the very end of its range.
 pub(crate) fn later(now: Instant, d: Duration) -> Instant {
-    now.checked_add(d)
-        .or_else(|| now.checked_add(super::config::MAX_DURATION))
-        .unwrap_or(now)
+    now.checked_add(d).unwrap_or(now)
 }
 
 /// The re-announce period and `min interval` in force after a reply: defaults for absent or

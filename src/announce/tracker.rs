@@ -90,12 +90,37 @@ impl Tracker {
 
     /// The exchange slot for a request kind.
     pub(crate) fn slot(&mut self, kind: RequestKind) -> &mut Option<Exchange> {
-        match kind {
+        self.split(kind).0
+    }
+
+    /// The exchange slot for a request kind, with the connection id and URL it works with.
+    pub(crate) fn split(
+        &mut self,
+        kind: RequestKind,
+    ) -> (&mut Option<Exchange>, &mut ConnectionId, &TrackerUrl) {
+        let slot = match kind {
             RequestKind::Announce(_) => &mut self.announce,
             RequestKind::Scrape => &mut self.scrape,
-        }
+        };
+        (slot, &mut self.conn, &self.url)
+    }
+
+    /// The exchanges in flight.
+    pub(crate) fn exchanges(&self) -> impl Iterator<Item = &Exchange> {
+        [&self.announce, &self.scrape].into_iter().flatten()
+    }
+
+    /// The exchanges in flight, mutably.
+    pub(crate) fn exchanges_mut(&mut self) -> impl Iterator<Item = &mut Exchange> {
+        [&mut self.announce, &mut self.scrape].into_iter().flatten()
     }
 }
+
+/// One request kind per exchange slot, to visit both slots by index.
+pub(crate) const SLOTS: [RequestKind; 2] = [
+    RequestKind::Announce(AnnounceEvent::None),
+    RequestKind::Scrape,
+];
 
 /// A request in flight.
 #[derive(Debug)]

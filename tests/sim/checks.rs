@@ -26,7 +26,6 @@ pub struct SentAnnounce {
     pub tracker: TrackerId,
     pub request: RequestId,
     pub event: AnnounceEvent,
-    pub connection_id: Option<u64>,
 }
 
 /// Every announce request the log shows (UDP datagrams decoded, HTTP URLs parsed), resends included.
@@ -46,7 +45,6 @@ pub fn announces(log: &Log) -> Vec<SentAnnounce> {
                     tracker: *tracker,
                     request: *request,
                     event: a.event,
-                    connection_id: Some(a.connection_id),
                 }),
                 _ => None,
             },
@@ -61,7 +59,6 @@ pub fn announces(log: &Log) -> Vec<SentAnnounce> {
                     tracker: request.tracker,
                     request: request.id,
                     event: q.event,
-                    connection_id: None,
                 })
             }
             _ => None,
@@ -74,13 +71,6 @@ fn request_txid(bytes: &[u8]) -> u32 {
     bytes
         .get(12..16)
         .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-fn events(log: &Log) -> impl Iterator<Item = (Duration, &Event)> {
-    log.records.iter().filter_map(|r| match r {
-        Record::Event { at, event } => Some((*at, event)),
-        _ => None,
-    })
 }
 
 /// Time sanity: the next timeout is never in the past; after `handle_timeout(now)` and a drain it

@@ -219,8 +219,6 @@ pub struct Log {
     pub seed: u64,
     pub config: Config,
     pub records: Vec<Record>,
-    /// `(address, url)` per tracker id.
-    pub urls: Vec<TrackerUrl>,
     /// The peers each honest tracker hands out, by tracker id.
     pub true_peers: Vec<Vec<SocketAddr>>,
     pub stopped_at: Option<Duration>,
@@ -259,10 +257,9 @@ pub struct Sim {
 impl Sim {
     pub fn new(s: &Scenario) -> Self {
         let start = epoch();
-        let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
+        let rng = ChaCha8Rng::seed_from_u64(s.seed);
         let mut servers = Vec::new();
         let mut tiers = Vec::new();
-        let mut urls = Vec::new();
         for tier in &s.tiers {
             let mut list = Vec::new();
             for spec in tier {
@@ -283,7 +280,6 @@ impl Sim {
                     }
                 };
                 let url = TrackerUrl::parse(&url).unwrap();
-                urls.push(url.clone());
                 list.push(url);
             }
             tiers.push(list);
@@ -313,7 +309,6 @@ impl Sim {
         commands.extend(s.complete_at.map(|t| (t, "completed")));
         commands.extend(s.scrape_at.map(|t| (t, "scrape")));
         commands.sort();
-        let _ = rng.next_u32();
         Sim {
             s: s.clone(),
             now: start,
@@ -327,7 +322,6 @@ impl Sim {
                 seed: s.seed,
                 config: s.config.clone(),
                 records: Vec::new(),
-                urls,
                 true_peers,
                 stopped_at: None,
                 final_timeout: None,
@@ -430,7 +424,7 @@ impl Sim {
             }
         } else {
             tracker
-                .handle(self.now, &request.url)
+                .handle(&request.url)
                 .map(|(r, extra)| (Ok(r), extra))
         };
         if let Some((answer, extra)) = answer {

@@ -62,14 +62,6 @@ pub enum HttpBehaviour {
     Slow,
 }
 
-/// A request a tracker received: when, what event, over which connection id.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    pub at: Instant,
-    pub event: bt_tracker::AnnounceEvent,
-    pub connection_id: Option<u64>,
-}
-
 /// Where the simulated trackers' peers come from: `index` picks a disjoint set per tracker.
 pub fn peers_of(index: usize, n: usize) -> Vec<SocketAddr> {
     (0..n)
@@ -92,7 +84,6 @@ pub struct UdpTracker {
     next_id: u64,
     /// Issued connection ids and when.
     issued: HashMap<u64, Instant>,
-    pub seen: Vec<Seen>,
 }
 
 impl UdpTracker {
@@ -114,7 +105,6 @@ impl UdpTracker {
             index: index as u64,
             next_id: 0,
             issued: HashMap::new(),
-            seen: Vec::new(),
         }
     }
 
@@ -144,13 +134,6 @@ impl UdpTracker {
             Request::Announce(a) => (a.connection_id, a.transaction_id),
             Request::Scrape(s) => (s.connection_id, s.transaction_id),
         };
-        if let Request::Announce(a) = &request {
-            self.seen.push(Seen {
-                at: now,
-                event: a.event,
-                connection_id: Some(a.connection_id),
-            });
-        }
         let lifetime = Duration::from_secs(if self.behaviour == ExpiringIds {
             10
         } else {
@@ -218,7 +201,6 @@ pub struct HttpTracker {
     pub peers: Vec<SocketAddr>,
     pub interval: i64,
     pub min_interval: i64,
-    pub seen: Vec<Seen>,
 }
 
 impl HttpTracker {
@@ -229,13 +211,12 @@ impl HttpTracker {
             peers: peers_of(index, 5),
             interval: if zero { 0 } else { interval },
             min_interval: if zero { 0 } else { interval / 2 },
-            seen: Vec::new(),
         }
     }
 
     /// The response to a GET of `url`, or `None` for no answer at all; the extra delay for slow
     /// answers comes with it.
-    pub fn handle(&mut self, now: Instant, url: &str) -> Option<(HttpResponse, Duration)> {
+    pub fn handle(&mut self, url: &str) -> Option<(HttpResponse, Duration)> {
         use HttpBehaviour::*;
         let (path, query) = url
             .split_once("://")?
@@ -269,12 +250,8 @@ impl HttpTracker {
             encode_scrape(&files, None, &mut body);
             return Some((reply(200, body), Duration::ZERO));
         }
-        let q = AnnounceQuery::parse(query.as_bytes()).ok()?;
-        self.seen.push(Seen {
-            at: now,
-            event: q.event,
-            connection_id: None,
-        });
+        // A query the tracker cannot parse gets no answer, as a real tracker drops it.
+        AnnounceQuery::parse(query.as_bytes()).ok()?;
         let failure = |retry_in| Failure {
             reason: b"torrent not registered",
             retry_in,
