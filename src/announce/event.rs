@@ -112,7 +112,9 @@ pub struct Announced {
     pub event: AnnounceEvent,
     /// Peers, deduplicated and sorted; entries with port 0 or an unspecified, broadcast or multicast
     /// address are dropped, IPv4-mapped IPv6 addresses are given as IPv4, and at most
-    /// [`Config::max_peers_per_reply`](super::Config::max_peers_per_reply) are kept.
+    /// [`Config::max_peers_per_reply`](super::Config::max_peers_per_reply) are kept. This client
+    /// itself is left out where it can be recognised: its announced port at the tracker's BEP 24
+    /// `external ip`, or at a loopback address when the tracker is on loopback.
     pub peers: Vec<SocketAddr>,
     /// The re-announce period in force (the tracker's `interval`, defaulted and clamped).
     pub interval: Duration,

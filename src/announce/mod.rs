@@ -26,7 +26,7 @@ pub use event::{
 
 use self::config::check_tracker;
 use self::http_exchange::HttpExchange;
-use self::outcome::{Outcome, Retry, Step};
+use self::outcome::{Outcome, Retry, Step, drop_self};
 use self::schedule::{backoff, intervals, later};
 use self::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, walk};
 use self::udp_exchange::UdpExchange;
@@ -727,11 +727,13 @@ impl Announce {
                 t.min_next = Some(later(now, min_interval));
                 let owes_event = t.next_event() != AnnounceEvent::None;
                 let tier = t.tier;
+                let mut peers = reply.peers;
+                drop_self(&mut peers, self.torrent.port, &t.url, reply.external_ip);
                 self.push_event(Event::Announced(Announced {
                     id: ex.id,
                     tracker: id,
                     event,
-                    peers: reply.peers,
+                    peers,
                     interval,
                     min_interval,
                     seeders: reply.seeders,

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::event::Cause;
+use crate::TrackerUrl;
 
 /// The end of one exchange, transport-independent.
 #[derive(Debug)]
@@ -97,6 +98,24 @@ pub(crate) fn usable_peers(peers: impl Iterator<Item = SocketAddr>, max: usize) 
     out
 }
 
+/// Removes this client from `peers`: its announced `port` at the address the tracker reported (BEP
+/// 24 `external ip`) or, for a tracker on a loopback address, at a loopback address. Trackers list
+/// the announcer among the peers (opentracker and bittorrent-tracker both do); connecting to
+/// oneself is wasted work.
+pub(crate) fn drop_self(
+    peers: &mut Vec<SocketAddr>,
+    port: u16,
+    tracker: &TrackerUrl,
+    external_ip: Option<IpAddr>,
+) {
+    let tracker_on_loopback = tracker.host() == "localhost"
+        || tracker.socket_addr().is_some_and(|a| a.ip().is_loopback());
+    peers.retain(|peer| {
+        let me = Some(peer.ip()) == external_ip || (tracker_on_loopback && peer.ip().is_loopback());
+        !(peer.port() == port && me)
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +150,27 @@ mod tests {
             peers,
             vec!["10.0.0.5:1".parse().unwrap(), "10.0.0.9:1".parse().unwrap()]
         );
+    }
+
+    fn addrs(list: &[&str]) -> Vec<SocketAddr> {
+        list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn self_is_dropped_at_the_external_ip_or_on_loopback_only() {
+        let remote = TrackerUrl::parse("udp://192.0.2.7:6969").unwrap();
+        let mut peers = addrs(&["127.0.0.1:6881", "198.51.100.1:6881", "198.51.100.1:1"]);
+        drop_self(&mut peers, 6881, &remote, "198.51.100.1".parse().ok());
+        assert_eq!(peers, addrs(&["127.0.0.1:6881", "198.51.100.1:1"]));
+
+        let local = TrackerUrl::parse("http://127.0.0.1:6969/announce").unwrap();
+        let mut peers = addrs(&[
+            "127.0.0.1:6881",
+            "[::1]:6881",
+            "127.0.0.1:6882",
+            "10.0.0.1:6881",
+        ]);
+        drop_self(&mut peers, 6881, &local, None);
+        assert_eq!(peers, addrs(&["127.0.0.1:6882", "10.0.0.1:6881"]));
     }
 }
