@@ -1,0 +1,313 @@
+//! Announce one torrent to its trackers and print the peers: the blocking, std::net example.
+//!
+//! ```text
+//! cargo run --example announce                       # offline: an embedded loopback tracker
+//! cargo run --example announce -- 'magnet:?xt=urn:btih:...&tr=udp://...'
+//! cargo run --example announce -- file.torrent --scrape --json
+//! cargo run --example announce -- <40-hex info hash> udp://tracker.example:6969/announce
+//! ```
+//!
+//! Peers go to stdout (`ip:port`, IPv6 as `[addr]:port`), one tracker summary per line to stderr.
+//! Every tracker is announced to in parallel; each one's first answer is reported. `stopped` is
+//! sent before exiting to every tracker that got `started`.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bt_tracker::announce::{Announce, Cause, Config, Event, Progress, TierMode, Torrent};
+use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use common::driver::{Driver, Flow, Sockets};
+use common::embedded::{EmbeddedTracker, sample_peers};
+use common::report::TrackerReport;
+use common::target::{self, Target};
+use common::{now, os_rng, random_peer_id};
+
+const USAGE: &str = "\
+usage: cargo run --example announce -- [TARGET [TRACKER_URL ...]] [options]
+
+TARGET is a magnet link, a .torrent file, or a 40-hex info hash followed by tracker URLs.
+Without TARGET, an embedded tracker on loopback is started and announced to (offline demo).
+
+options:
+  --port N          the TCP port announced to peers (default 6881)
+  --numwant N       peers wanted per tracker (default 200)
+  --event E         started (default) or completed (announce as a seeder that just finished)
+  --scrape          also scrape each tracker
+  --timeout S       bound on the whole run in seconds, stopped announces included (default 30)
+  --json            one JSON object per tracker on stdout instead of peers and summaries
+  --peer-id ID      20 characters (default: -BT0100- and 12 random characters)
+  -h, --help        this text";
+
+#[derive(Debug)]
+struct Args {
+    target: Option<String>,
+    extra_trackers: Vec<String>,
+    port: u16,
+    numwant: u32,
+    completed: bool,
+    scrape: bool,
+    timeout: Duration,
+    json: bool,
+    peer_id: Option<PeerId>,
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut out = Args {
+        target: None,
+        extra_trackers: Vec::new(),
+        port: 6881,
+        numwant: 200,
+        completed: false,
+        scrape: false,
+        timeout: Duration::from_secs(30),
+        json: false,
+        peer_id: None,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let number = |name: &str, v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name} takes a whole number, not {v:?}"))
+        };
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--port" => {
+                let v = value("--port")?;
+                out.port = v
+                    .parse()
+                    .ok()
+                    .filter(|&p| p != 0)
+                    .ok_or_else(|| format!("--port takes 1 to 65535, not {v:?}"))?;
+            }
+            "--numwant" => out.numwant = number("--numwant", value("--numwant")?)?.min(1000) as u32,
+            "--event" => match value("--event")?.as_str() {
+                "started" => out.completed = false,
+                "completed" => out.completed = true,
+                other => {
+                    return Err(format!(
+                        "--event takes started or completed, not {other:?} (stopped is always sent at exit)"
+                    ));
+                }
+            },
+            "--scrape" => out.scrape = true,
+            "--timeout" => {
+                let secs = number("--timeout", value("--timeout")?)?;
+                if secs == 0 {
+                    return Err("--timeout must be at least 1 second".to_owned());
+                }
+                out.timeout = Duration::from_secs(secs);
+            }
+            "--json" => out.json = true,
+            "--peer-id" => {
+                let v = value("--peer-id")?;
+                let bytes: [u8; 20] = v.as_bytes().try_into().map_err(|_| {
+                    format!("--peer-id takes exactly 20 characters, {v:?} has {}", v.len())
+                })?;
+                out.peer_id = Some(PeerId(bytes));
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            _ if out.target.is_none() => out.target = Some(arg),
+            _ => out.extra_trackers.push(arg),
+        }
+    }
+    Ok(Some(out))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("error: no tracker answered with a peer list (see the summaries above)");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Announces and prints; `Ok(true)` when at least one tracker answered with a peer list.
+fn run(args: &Args) -> Result<bool, String> {
+    let started = now();
+    // Offline demo: a tracker of our own, on loopback, with a few sample peers in every swarm.
+    let embedded;
+    let target = match &args.target {
+        Some(arg) => target::parse(arg)?,
+        None => {
+            embedded = EmbeddedTracker::start(sample_peers())
+                .map_err(|e| format!("cannot start the embedded tracker: {e}"))?;
+            eprintln!(
+                "No torrent given: announcing to an embedded tracker on loopback ({} and {}).",
+                embedded.udp_url(),
+                embedded.http_url()
+            );
+            Target {
+                info_hash: InfoHash(*b"bt-tracker demo hash"),
+                name: Some("bt-tracker demo".to_owned()),
+                tiers: vec![vec![embedded.udp_url()], vec![embedded.http_url()]],
+            }
+        }
+    };
+    let tiers = tracker_tiers(&target, &args.extra_trackers)?;
+    if let Some(name) = &target.name {
+        eprintln!("Torrent {:?} ({})", name, target.info_hash);
+    }
+
+    // Every tracker in parallel, each on its own schedule, so that each one gets reported.
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTrackers;
+    config.num_want = args.numwant;
+    config.stop_timeout = (args.timeout / 4).min(Duration::from_secs(5));
+    config.http_timeout = args.timeout - config.stop_timeout;
+    let mut rng = os_rng();
+    let peer_id = args.peer_id.unwrap_or_else(|| random_peer_id(&mut rng));
+    let left = if args.completed { 0 } else { 1 << 30 };
+    let torrent = Torrent {
+        info_hash: target.info_hash,
+        peer_id,
+        port: args.port,
+        progress: Progress { left, ..Progress::default() },
+        key: None,
+    };
+    let stop_timeout = config.stop_timeout;
+    let announce = Announce::new(config, torrent, tiers, &mut rng, now())
+        .map_err(|e| format!("cannot announce: {e}"))?;
+    let sockets = Sockets::any().map_err(|e| format!("cannot open a UDP socket: {e}"))?;
+    let mut driver = Driver::new(announce, sockets).map_err(|e| e.to_string())?;
+
+    let mut reports: BTreeMap<_, _> = driver
+        .announce
+        .tiers()
+        .flatten()
+        .map(|id| (id, TrackerReport::pending(driver.announce.tracker_url(id).map_or("?", |u| u.as_str()))))
+        .collect();
+    if args.completed {
+        driver.announce.completed(now());
+    }
+    if args.scrape {
+        driver.announce.scrape(now());
+    }
+
+    // Announce until every tracker has answered (or failed) once, within the time left for it.
+    let want = if args.completed { AnnounceEvent::Completed } else { AnnounceEvent::Started };
+    let mut pending_scrapes: BTreeSet<_> = if args.scrape { reports.keys().copied().collect() } else { BTreeSet::new() };
+    let mut pending: BTreeSet<_> = reports.keys().copied().collect();
+    let announce_until = started + args.timeout - stop_timeout;
+    driver.run(announce_until, |driver, event| {
+        match event {
+            Event::Announced(a) => {
+                if let Some(r) = reports.get_mut(&a.tracker) {
+                    r.announced(&a);
+                }
+                if a.event == want {
+                    pending.remove(&a.tracker);
+                }
+            }
+            Event::Scraped(s) => {
+                if let Some(r) = reports.get_mut(&s.tracker) {
+                    r.scrape = Some(Ok(s));
+                }
+                pending_scrapes.remove(&s.tracker);
+            }
+            Event::Failed(f) => {
+                let text = match (&f.cause, driver.transport_detail(f.id)) {
+                    (Cause::Transport(_), Some(detail)) => format!("{} ({detail})", f.cause),
+                    _ => f.cause.to_string(),
+                };
+                if let Some(r) = reports.get_mut(&f.tracker) {
+                    match f.request {
+                        bt_tracker::announce::RequestKind::Scrape => {
+                            r.scrape = Some(Err(text));
+                            pending_scrapes.remove(&f.tracker);
+                        }
+                        _ if !r.ok => {
+                            r.error = Some(text);
+                            pending.remove(&f.tracker);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Event::TrackerDisabled { tracker } => {
+                pending.remove(&tracker);
+                pending_scrapes.remove(&tracker);
+            }
+            _ => {}
+        }
+        if pending.is_empty() && pending_scrapes.is_empty() { Flow::Break } else { Flow::Continue }
+    });
+    for id in pending {
+        if let Some(r) = reports.get_mut(&id).filter(|r| !r.ok && r.error.is_none()) {
+            r.error = Some(format!("no answer within --timeout {} s", args.timeout.as_secs()));
+        }
+    }
+
+    // Leave the swarm: one `stopped` to every tracker that got `started`, bounded by the timeout.
+    driver.stop(started + args.timeout, |_, _| Flow::Continue);
+    print(args, &reports.into_values().collect::<Vec<_>>(), args.target.is_none())
+}
+
+/// The BEP 12 tiers: the target's, then each extra URL as a tier of its own. Unusable URLs are
+/// reported and skipped.
+fn tracker_tiers(target: &Target, extra: &[String]) -> Result<Vec<Vec<TrackerUrl>>, String> {
+    let given = target.tiers.iter().cloned().chain(extra.iter().map(|u| vec![u.clone()]));
+    let mut tiers = Vec::new();
+    for tier in given {
+        let urls: Vec<TrackerUrl> = tier
+            .iter()
+            .filter_map(|u| {
+                TrackerUrl::parse(u)
+                    .map_err(|e| eprintln!("skipping tracker {u:?}: {e}"))
+                    .ok()
+            })
+            .collect();
+        if !urls.is_empty() {
+            tiers.push(urls);
+        }
+    }
+    if tiers.is_empty() {
+        return Err("no usable tracker URL: give udp://, http:// or https:// tracker URLs after the info hash, or a magnet link with tr= parameters".to_owned());
+    }
+    Ok(tiers)
+}
+
+fn print(args: &Args, reports: &[TrackerReport], demo: bool) -> Result<bool, String> {
+    if args.json {
+        for r in reports {
+            println!("{}", r.to_json());
+        }
+    } else {
+        let peers: BTreeSet<_> = reports.iter().flat_map(|r| r.peers.iter()).collect();
+        for peer in peers {
+            println!("{peer}");
+        }
+        for r in reports {
+            eprintln!("{}", r.summary());
+        }
+    }
+    if demo {
+        eprintln!(
+            "\nThat was the embedded tracker. Point the example at a real torrent:\n  cargo run --example announce -- 'magnet:?xt=urn:btih:<hash>&tr=<tracker URL>'\n  cargo run --example announce -- path/to/file.torrent --scrape"
+        );
+    }
+    Ok(reports.iter().any(|r| r.ok))
+}

@@ -1,0 +1,150 @@
+//! One blocking HTTP GET for the machine: `http://` over a `TcpStream` with the crate's HTTP/1.1
+//! framing, `https://` through ureq (rustls). Redirects are never followed here: the 3xx response
+//! goes back to the machine, which decides (and refuses an https-to-http downgrade).
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::TransportError;
+use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, ResponseReader, write_get_request};
+use bt_tracker::{Scheme, TrackerUrl};
+
+use super::now;
+
+/// The `User-Agent` the examples send.
+pub const USER_AGENT: &str = concat!("bt-tracker-example/", env!("CARGO_PKG_VERSION"));
+
+/// A failed GET: the kind the machine needs, and the detail a person reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError {
+    /// What to tell the machine.
+    pub kind: TransportError,
+    /// What happened, for the person running the program.
+    pub detail: String,
+}
+
+impl HttpError {
+    fn new(kind: TransportError, detail: impl std::fmt::Display) -> Self {
+        HttpError {
+            kind,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Makes the GET, giving up at `deadline`.
+pub fn get(url: &str, deadline: Instant) -> Result<HttpResponse, HttpError> {
+    let parsed = TrackerUrl::parse(url)
+        .map_err(|e| HttpError::new(TransportError::Other, format!("bad request URL: {e}")))?;
+    match parsed.scheme() {
+        Scheme::Https => get_tls(url, deadline),
+        _ => get_plain(&parsed, deadline),
+    }
+}
+
+fn remaining(deadline: Instant) -> Result<Duration, HttpError> {
+    let left = deadline.saturating_duration_since(now());
+    if left.is_zero() {
+        return Err(HttpError::new(TransportError::Other, "deadline passed"));
+    }
+    Ok(left)
+}
+
+fn io_kind(e: &io::Error) -> TransportError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => TransportError::ConnectionRefused,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => TransportError::ConnectionReset,
+        _ => TransportError::Other,
+    }
+}
+
+fn io_error(what: &str, e: io::Error) -> HttpError {
+    HttpError::new(io_kind(&e), format!("{what}: {e}"))
+}
+
+fn get_plain(url: &TrackerUrl, deadline: Instant) -> Result<HttpResponse, HttpError> {
+    let addrs: Vec<_> = (url.host(), url.port())
+        .to_socket_addrs()
+        .map_err(|e| HttpError::new(TransportError::Dns, format!("{}: {e}", url.host())))?
+        .collect();
+    let mut last = HttpError::new(TransportError::Dns, format!("{}: no address", url.host()));
+    let mut stream = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, remaining(deadline)?) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = io_error(&format!("connect to {addr}"), e),
+        }
+    }
+    let mut stream = stream.ok_or(last)?;
+    let mut request = Vec::new();
+    write_get_request(url, USER_AGENT, &mut request);
+    stream
+        .set_write_timeout(Some(remaining(deadline)?))
+        .and_then(|()| stream.write_all(&request))
+        .map_err(|e| io_error("send the request", e))?;
+    let mut reader = ResponseReader::new(DEFAULT_MAX_BODY_LEN);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        stream
+            .set_read_timeout(Some(remaining(deadline)?))
+            .map_err(|e| io_error("set the read timeout", e))?;
+        let framing = |e| HttpError::new(TransportError::BadResponse, e);
+        match stream.read(&mut buf) {
+            Ok(0) => return reader.finish().map_err(framing),
+            Ok(n) => {
+                if let Some(response) = reader.feed(&buf[..n]).map_err(framing)? {
+                    return Ok(response);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error("read the response", e)),
+        }
+    }
+}
+
+fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse, HttpError> {
+    let agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(remaining(deadline)?))
+        .user_agent(USER_AGENT)
+        .build()
+        .new_agent();
+    let mut response = agent.get(url).call().map_err(ureq_error)?;
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(DEFAULT_MAX_BODY_LEN as u64)
+        .read_to_vec()
+        .map_err(ureq_error)?;
+    Ok(HttpResponse {
+        status,
+        location,
+        body,
+    })
+}
+
+fn ureq_error(e: ureq::Error) -> HttpError {
+    let kind = match &e {
+        ureq::Error::HostNotFound => TransportError::Dns,
+        ureq::Error::ConnectionFailed => TransportError::ConnectionRefused,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Tls,
+        ureq::Error::Io(io) => io_kind(io),
+        ureq::Error::BodyExceedsLimit(_) | ureq::Error::Protocol(_) => TransportError::BadResponse,
+        _ => TransportError::Other,
+    };
+    HttpError::new(kind, e)
+}

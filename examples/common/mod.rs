@@ -1,0 +1,40 @@
+//! Glue the examples share (and the interop tests reuse): what a program around the sans-IO
+//! machine needs and the library leaves to its caller on purpose. Sockets, threads, DNS and the
+//! clock live here; protocol logic stays in the library.
+#![allow(dead_code)] // each example uses part of it
+
+pub mod driver;
+pub mod embedded;
+pub mod http;
+pub mod report;
+pub mod target;
+
+use std::time::Instant;
+
+use bt_tracker::PeerId;
+use rand_chacha::ChaCha12Rng;
+use rand_core::{Rng, SeedableRng};
+
+/// The clock. The library never reads it; its callers do, in this one place.
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> Instant {
+    Instant::now()
+}
+
+/// A cryptographically secure generator seeded by the operating system: transaction ids and the
+/// announce `key` must be unguessable, or an off-path attacker can forge tracker replies.
+pub fn os_rng() -> ChaCha12Rng {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("the operating system's random source is unavailable");
+    ChaCha12Rng::from_seed(seed)
+}
+
+/// An Azureus-style peer id: `-BT0100-` and twelve random alphanumerics.
+pub fn random_peer_id(rng: &mut impl Rng) -> PeerId {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut id = *b"-BT0100-000000000000";
+    for byte in &mut id[8..] {
+        *byte = ALPHABET[(rng.next_u32() % ALPHABET.len() as u32) as usize];
+    }
+    PeerId(id)
+}
