@@ -68,10 +68,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Args>, String
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         let number = |name: &str, v: String| {
             v.parse::<u64>()
                 .map_err(|_| format!("{name} takes a whole number, not {v:?}"))
@@ -108,7 +105,10 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Args>, String
             "--peer-id" => {
                 let v = value("--peer-id")?;
                 let bytes: [u8; 20] = v.as_bytes().try_into().map_err(|_| {
-                    format!("--peer-id takes exactly 20 characters, {v:?} has {}", v.len())
+                    format!(
+                        "--peer-id takes exactly 20 characters, {v:?} has {}",
+                        v.len()
+                    )
                 })?;
                 out.peer_id = Some(PeerId(bytes));
             }
@@ -185,7 +185,10 @@ fn run(args: &Args) -> Result<bool, String> {
         info_hash: target.info_hash,
         peer_id,
         port: args.port,
-        progress: Progress { left, ..Progress::default() },
+        progress: Progress {
+            left,
+            ..Progress::default()
+        },
         key: None,
     };
     let stop_timeout = config.stop_timeout;
@@ -198,7 +201,12 @@ fn run(args: &Args) -> Result<bool, String> {
         .announce
         .tiers()
         .flatten()
-        .map(|id| (id, TrackerReport::pending(driver.announce.tracker_url(id).map_or("?", |u| u.as_str()))))
+        .map(|id| {
+            (
+                id,
+                TrackerReport::pending(driver.announce.tracker_url(id).map_or("?", |u| u.as_str())),
+            )
+        })
         .collect();
     if args.completed {
         driver.announce.completed(now());
@@ -208,8 +216,16 @@ fn run(args: &Args) -> Result<bool, String> {
     }
 
     // Announce until every tracker has answered (or failed) once, within the time left for it.
-    let want = if args.completed { AnnounceEvent::Completed } else { AnnounceEvent::Started };
-    let mut pending_scrapes: BTreeSet<_> = if args.scrape { reports.keys().copied().collect() } else { BTreeSet::new() };
+    let want = if args.completed {
+        AnnounceEvent::Completed
+    } else {
+        AnnounceEvent::Started
+    };
+    let mut pending_scrapes: BTreeSet<_> = if args.scrape {
+        reports.keys().copied().collect()
+    } else {
+        BTreeSet::new()
+    };
     let mut pending: BTreeSet<_> = reports.keys().copied().collect();
     let announce_until = started + args.timeout - stop_timeout;
     driver.run(announce_until, |driver, event| {
@@ -253,23 +269,38 @@ fn run(args: &Args) -> Result<bool, String> {
             }
             _ => {}
         }
-        if pending.is_empty() && pending_scrapes.is_empty() { Flow::Break } else { Flow::Continue }
+        if pending.is_empty() && pending_scrapes.is_empty() {
+            Flow::Break
+        } else {
+            Flow::Continue
+        }
     });
     for id in pending {
         if let Some(r) = reports.get_mut(&id).filter(|r| !r.ok && r.error.is_none()) {
-            r.error = Some(format!("no answer within --timeout {} s", args.timeout.as_secs()));
+            r.error = Some(format!(
+                "no answer within --timeout {} s",
+                args.timeout.as_secs()
+            ));
         }
     }
 
     // Leave the swarm: one `stopped` to every tracker that got `started`, bounded by the timeout.
     driver.stop(started + args.timeout, |_, _| Flow::Continue);
-    print(args, &reports.into_values().collect::<Vec<_>>(), args.target.is_none())
+    print(
+        args,
+        &reports.into_values().collect::<Vec<_>>(),
+        args.target.is_none(),
+    )
 }
 
 /// The BEP 12 tiers: the target's, then each extra URL as a tier of its own. Unusable URLs are
 /// reported and skipped.
 fn tracker_tiers(target: &Target, extra: &[String]) -> Result<Vec<Vec<TrackerUrl>>, String> {
-    let given = target.tiers.iter().cloned().chain(extra.iter().map(|u| vec![u.clone()]));
+    let given = target
+        .tiers
+        .iter()
+        .cloned()
+        .chain(extra.iter().map(|u| vec![u.clone()]));
     let mut tiers = Vec::new();
     for tier in given {
         let urls: Vec<TrackerUrl> = tier

@@ -185,23 +185,24 @@ impl Driver {
                 SocketAddr::V4(_) => self.sockets.v4.as_ref(),
                 SocketAddr::V6(_) => self.sockets.v6.as_ref(),
             });
-            let sent = match (to, socket) {
-                (Some(to), Some(socket)) => socket
-                    .send_to(&buf[..t.len], to)
-                    .map(drop)
-                    .map_err(|e| HttpError {
+            let sent =
+                match (to, socket) {
+                    (Some(to), Some(socket)) => socket
+                        .send_to(&buf[..t.len], to)
+                        .map(drop)
+                        .map_err(|e| HttpError {
+                            kind: TransportError::Other,
+                            detail: format!("send to {to}: {e}"),
+                        }),
+                    (Some(to), None) => Err(HttpError {
                         kind: TransportError::Other,
-                        detail: format!("send to {to}: {e}"),
+                        detail: format!("no UDP socket of {to}'s address family"),
                     }),
-                (Some(to), None) => Err(HttpError {
-                    kind: TransportError::Other,
-                    detail: format!("no UDP socket of {to}'s address family"),
-                }),
-                (None, _) => Err(HttpError {
-                    kind: TransportError::Dns,
-                    detail: "the tracker's host name has no usable address".to_owned(),
-                }),
-            };
+                    (None, _) => Err(HttpError {
+                        kind: TransportError::Dns,
+                        detail: "the tracker's host name has no usable address".to_owned(),
+                    }),
+                };
             if let Err(e) = sent {
                 self.transport_error(t.request, e);
             }

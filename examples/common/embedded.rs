@@ -25,10 +25,14 @@ pub const INTERVAL: u32 = 1800;
 /// Peers every swarm starts with (documentation addresses, RFC 5737 and RFC 3849): they show up
 /// in every reply, so a first run prints something.
 pub fn sample_peers() -> Vec<SocketAddr> {
-    ["192.0.2.10:6881", "198.51.100.20:51413", "203.0.113.30:6889"]
-        .iter()
-        .map(|a| a.parse().expect("valid sample address"))
-        .collect()
+    [
+        "192.0.2.10:6881",
+        "198.51.100.20:51413",
+        "203.0.113.30:6889",
+    ]
+    .iter()
+    .map(|a| a.parse().expect("valid sample address"))
+    .collect()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +182,12 @@ fn spawn_udp(socket: UdpSocket, state: Arc<Mutex<State>>, quit: Arc<AtomicBool>)
 }
 
 /// The reply to one datagram, written into `out`; `None` drops it (as real trackers do).
-fn answer_udp(state: &mut State, from: SocketAddr, datagram: &[u8], out: &mut [u8]) -> Option<usize> {
+fn answer_udp(
+    state: &mut State,
+    from: SocketAddr,
+    datagram: &[u8],
+    out: &mut [u8],
+) -> Option<usize> {
     let family = AddressFamily::of(&from);
     let reply = match Request::parse(datagram).ok()? {
         Request::Connect(c) => udp::ConnectResponse {
@@ -286,7 +295,11 @@ fn answer_http(state: &mut State, from: SocketAddr, target: &[u8]) -> Vec<u8> {
     if target.starts_with(b"/scrape") {
         match http::ScrapeQuery::parse(target) {
             Ok(q) => {
-                let files: Vec<_> = q.info_hashes.iter().map(|h| (*h, state.scrape(h))).collect();
+                let files: Vec<_> = q
+                    .info_hashes
+                    .iter()
+                    .map(|h| (*h, state.scrape(h)))
+                    .collect();
                 http::encode_scrape(&files, None, &mut body);
             }
             Err(e) => failure(&e.to_string(), &mut body),

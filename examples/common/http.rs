@@ -51,7 +51,8 @@ fn remaining(deadline: Instant) -> Result<Duration, HttpError> {
     Ok(left)
 }
 
-fn io_kind(e: &io::Error) -> TransportError {
+/// The transport error an I/O error means to the machine.
+pub fn io_kind(e: &io::Error) -> TransportError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => TransportError::ConnectionRefused,
         io::ErrorKind::ConnectionReset

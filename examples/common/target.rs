@@ -91,7 +91,9 @@ fn magnet(link: &str) -> Result<Target, String> {
                 } else if let Some(multihash) = value.strip_prefix("urn:btmh:1220") {
                     // BEP 52: a v2 swarm is announced with the SHA-256 hash truncated to 20 bytes.
                     let bytes: Vec<u8> = (0..multihash.len() / 2)
-                        .filter_map(|i| u8::from_str_radix(multihash.get(2 * i..2 * i + 2)?, 16).ok())
+                        .filter_map(|i| {
+                            u8::from_str_radix(multihash.get(2 * i..2 * i + 2)?, 16).ok()
+                        })
                         .collect();
                     let sha256: [u8; 32] = bytes.try_into().map_err(|_| {
                         format!("the magnet link's v2 hash {multihash:?} is not 64 hex digits")
@@ -104,7 +106,8 @@ fn magnet(link: &str) -> Result<Target, String> {
             _ => {}
         }
     }
-    let info_hash = info_hash.ok_or("the magnet link has no xt=urn:btih: (or urn:btmh:) parameter")?;
+    let info_hash =
+        info_hash.ok_or("the magnet link has no xt=urn:btih: (or urn:btmh:) parameter")?;
     Ok(Target {
         info_hash,
         name,
@@ -150,7 +153,13 @@ fn torrent_file(path: &Path) -> Result<Target, String> {
                     let Value::List(urls) = tier else { continue };
                     let urls: Vec<String> = urls
                         .into_iter()
-                        .filter_map(|u| if let Value::Bytes(u) = u { Some(text(u)) } else { None })
+                        .filter_map(|u| {
+                            if let Value::Bytes(u) = u {
+                                Some(text(u))
+                            } else {
+                                None
+                            }
+                        })
                         .collect();
                     if !urls.is_empty() {
                         target.tiers.push(urls);

@@ -1,0 +1,473 @@
+//! Many torrents on one event loop: one non-blocking UDP socket for every UDP tracker, a
+//! non-blocking TCP connection per HTTP request, timers from `poll_timeout`, all on mio.
+//!
+//! ```text
+//! cargo run --example mio                             # 100 torrents, embedded loopback tracker
+//! cargo run --example mio -- --torrents 1000 --duration 5
+//! cargo run --example mio -- 'magnet:?xt=urn:btih:...&tr=udp://...' file.torrent --duration 60
+//! ```
+//!
+//! It runs for `--duration` seconds or until Ctrl-C, then stops every torrent (each sends
+//! `stopped` to the trackers that got `started`) and exits when all are done. Plain `http://` only:
+//! TLS on a non-blocking socket is out of scope here (the `announce` example does `https://`).
+//!
+//! Routing is the simple way: a datagram is offered to each torrent until one takes it, and the
+//! next deadline is the minimum over all torrents. The `Client` (one machine for many torrents)
+//! does both in O(log n).
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::{
+    Announce, Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TransportError,
+};
+use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, ResponseReader, write_get_request};
+use bt_tracker::udp::MAX_REQUEST_LEN;
+use bt_tracker::{InfoHash, Scheme, TrackerUrl};
+use common::embedded::{EmbeddedTracker, sample_peers};
+use common::http::io_kind;
+use common::{now, os_rng, random_peer_id, target};
+use mio::net::{TcpStream, UdpSocket};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+const USAGE: &str = "\
+usage: cargo run --example mio -- [TARGET ...] [--torrents N] [--duration SECONDS] [--port N]
+
+TARGET is a magnet link or a .torrent file (one torrent each). Without TARGET, N synthetic
+torrents (default 100) announce to an embedded loopback tracker over UDP and HTTP.
+Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exits.";
+
+const UDP: Token = Token(0);
+const WAKER: Token = Token(1);
+
+/// One torrent: its machine and what it has learnt.
+struct Swarm {
+    name: String,
+    announce: Announce,
+    peers: BTreeSet<SocketAddr>,
+}
+
+/// One HTTP request on a non-blocking TCP connection.
+struct Conn {
+    swarm: usize,
+    request: RequestId,
+    stream: TcpStream,
+    out: Vec<u8>,
+    written: usize,
+    reader: ResponseReader,
+    deadline: Instant,
+}
+
+struct Args {
+    targets: Vec<String>,
+    torrents: usize,
+    duration: Duration,
+    port: u16,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args {
+        targets: Vec::new(),
+        torrents: 100,
+        duration: Duration::from_secs(10),
+        port: 6881,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut number = |name: &str| -> Result<u64, String> {
+            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
+            v.parse()
+                .map_err(|_| format!("{name} takes a whole number, not {v:?}"))
+        };
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--torrents" => args.torrents = number("--torrents")?.clamp(1, 100_000) as usize,
+            "--duration" => args.duration = Duration::from_secs(number("--duration")?),
+            "--port" => {
+                args.port = u16::try_from(number("--port")?)
+                    .ok()
+                    .filter(|&p| p != 0)
+                    .ok_or("--port takes 1 to 65535")?;
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            _ => args.targets.push(arg),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("error: no torrent got an answer from any tracker");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<bool, String> {
+    let mut rng = os_rng();
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTrackers;
+    let start = now();
+
+    // The torrents: from the command line, or synthetic ones on an embedded tracker.
+    let embedded;
+    let mut specs: Vec<(String, InfoHash, Vec<Vec<String>>)> = Vec::new();
+    if args.targets.is_empty() {
+        embedded = EmbeddedTracker::start(sample_peers()).map_err(|e| e.to_string())?;
+        eprintln!(
+            "{} synthetic torrents on an embedded loopback tracker ({}, {})",
+            args.torrents,
+            embedded.udp_url(),
+            embedded.http_url()
+        );
+        for k in 0..args.torrents {
+            let mut hash = [0u8; 20];
+            hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
+            let tiers = vec![vec![embedded.udp_url()], vec![embedded.http_url()]];
+            specs.push((format!("synthetic #{k}"), InfoHash(hash), tiers));
+        }
+    } else {
+        for arg in &args.targets {
+            let t = target::parse(arg)?;
+            let name = t.name.clone().unwrap_or_else(|| t.info_hash.to_string());
+            specs.push((name, t.info_hash, t.tiers));
+        }
+    }
+    let peer_id = random_peer_id(&mut rng);
+    let mut swarms = Vec::new();
+    for (name, info_hash, tiers) in specs {
+        let tiers: Vec<Vec<TrackerUrl>> = tiers
+            .iter()
+            .map(|tier| {
+                tier.iter()
+                    .filter_map(|u| TrackerUrl::parse(u).ok())
+                    .collect()
+            })
+            .collect();
+        let torrent = Torrent {
+            info_hash,
+            peer_id,
+            port: args.port,
+            progress: Progress {
+                left: 1 << 30,
+                ..Progress::default()
+            },
+            key: None,
+        };
+        match Announce::new(config.clone(), torrent, tiers, &mut rng, now()) {
+            Ok(announce) => swarms.push(Swarm {
+                name,
+                announce,
+                peers: BTreeSet::new(),
+            }),
+            Err(e) => eprintln!("skipping {name}: {e}"),
+        }
+    }
+
+    // One UDP socket: dual-stack [::] for trackers on the internet, 127.0.0.1 for the demo.
+    let local = args.targets.is_empty();
+    let mut socket = if local {
+        UdpSocket::bind((Ipv4Addr::LOCALHOST, 0).into())
+    } else {
+        UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0).into())
+            .or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()))
+    }
+    .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
+    let dual_stack = socket.local_addr().is_ok_and(|a| a.is_ipv6());
+    let mut poll = Poll::new().map_err(|e| e.to_string())?;
+    poll.registry()
+        .register(&mut socket, UDP, Interest::READABLE)
+        .map_err(|e| e.to_string())?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| e.to_string())?);
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let (waker, interrupted) = (Arc::clone(&waker), Arc::clone(&interrupted));
+        ctrlc::set_handler(move || {
+            interrupted.store(true, Ordering::Relaxed);
+            let _ = waker.wake();
+        })
+        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    }
+
+    let mut conns: HashMap<Token, Conn> = HashMap::new();
+    let mut next_token = 2usize;
+    let mut events = Events::with_capacity(1024);
+    let mut datagram = vec![0u8; 65_536];
+    let mut out = [0u8; MAX_REQUEST_LEN];
+    let (mut announced, mut failed, mut stopped_acks) = (0usize, 0usize, 0usize);
+    // Per-request lines only for a handful of torrents; thousands would flood the terminal.
+    let verbose = swarms.len() <= 10;
+    let mut stopping = false;
+    let end = start + args.duration;
+
+    loop {
+        // The drain rule, for every torrent.
+        for (i, swarm) in swarms.iter_mut().enumerate() {
+            while let Some(t) = swarm.announce.poll_transmit(&mut out) {
+                let to = t.destination.or_else(|| {
+                    let url = swarm.announce.tracker_url(t.tracker)?;
+                    (url.host(), url.port()).to_socket_addrs().ok()?.next()
+                });
+                let Some(to) = to else {
+                    swarm
+                        .announce
+                        .handle_transport_error(now(), t.request, TransportError::Dns);
+                    continue;
+                };
+                // A full send buffer drops the datagram; the machine's retransmission covers it.
+                let _ = socket.send_to(&out[..t.len], on_socket(to, dual_stack));
+            }
+            while let Some(request) = swarm.announce.poll_http_request() {
+                match connect(i, request, &poll, Token(next_token)) {
+                    Ok(conn) => {
+                        conns.insert(Token(next_token), conn);
+                        next_token += 1;
+                    }
+                    Err((id, kind, why)) => {
+                        eprintln!("{}: {why}", swarm.name);
+                        swarm.announce.handle_transport_error(now(), id, kind);
+                    }
+                }
+            }
+            while let Some(event) = swarm.announce.poll_event() {
+                match event {
+                    Event::Announced(a) if a.event == bt_tracker::AnnounceEvent::Stopped => {
+                        stopped_acks += 1;
+                    }
+                    Event::Announced(a) => {
+                        announced += 1;
+                        let url = swarm
+                            .announce
+                            .tracker_url(a.tracker)
+                            .map_or("?", |u| u.as_str());
+                        if verbose {
+                            eprintln!("{}: {} peers from {url}", swarm.name, a.peers.len());
+                        }
+                        swarm.peers.extend(a.peers);
+                    }
+                    Event::Failed(f) => {
+                        failed += 1;
+                        if verbose {
+                            let url = swarm
+                                .announce
+                                .tracker_url(f.tracker)
+                                .map_or("?", |u| u.as_str());
+                            eprintln!("{}: {url}: {}", swarm.name, f.cause);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if stopping && swarms.iter().all(|s| s.announce.is_stopped()) {
+            break;
+        }
+
+        // Sleep until the earliest deadline: a torrent's timer, an HTTP deadline, or the end.
+        let mut wake = swarms
+            .iter()
+            .filter_map(|s| s.announce.poll_timeout())
+            .min();
+        wake = wake
+            .into_iter()
+            .chain(conns.values().map(|c| c.deadline))
+            .min();
+        if !stopping {
+            wake = Some(wake.map_or(end, |w| w.min(end)));
+        }
+        let timeout = wake.map(|w| w.saturating_duration_since(now()));
+        if let Err(e) = poll.poll(&mut events, timeout)
+            && e.kind() != ErrorKind::Interrupted
+        {
+            return Err(format!("poll failed: {e}"));
+        }
+
+        for event in &events {
+            match event.token() {
+                UDP => loop {
+                    match socket.recv_from(&mut datagram) {
+                        Ok((n, from)) => {
+                            let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+                            // Offer it to each torrent until one recognises its transaction id.
+                            for swarm in &mut swarms {
+                                if swarm.announce.handle_datagram(now(), from, &datagram[..n]) {
+                                    break;
+                                }
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(_) => break,
+                    }
+                },
+                WAKER => {}
+                token => {
+                    let Some(conn) = conns.get_mut(&token) else {
+                        continue;
+                    };
+                    if let Some(result) = pump(conn) {
+                        let mut conn = conns.remove(&token).expect("present");
+                        let _ = poll.registry().deregister(&mut conn.stream);
+                        let machine = &mut swarms[conn.swarm].announce;
+                        match result {
+                            Ok(response) => {
+                                machine.handle_http_response(now(), conn.request, &response);
+                            }
+                            Err(kind) => {
+                                machine.handle_transport_error(now(), conn.request, kind);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        let now = now();
+        for swarm in &mut swarms {
+            if swarm.announce.poll_timeout().is_some_and(|t| t <= now) {
+                swarm.announce.handle_timeout(now);
+            }
+        }
+        // Connections past their deadline: the machine has already timed the request out.
+        conns.retain(|_, c| c.deadline > now);
+        if !stopping && (now >= end || interrupted.load(Ordering::Relaxed)) {
+            stopping = true;
+            eprintln!("stopping: sending stopped to every tracker that got started");
+            for swarm in &mut swarms {
+                swarm.announce.stop(now);
+            }
+        }
+    }
+
+    let with_peers = swarms.iter().filter(|s| !s.peers.is_empty()).count();
+    let total: usize = swarms.iter().map(|s| s.peers.len()).sum();
+    println!(
+        "{} torrents, {announced} announces answered, {failed} requests failed, {with_peers} torrents with peers ({total} peers in all), {stopped_acks} stopped acknowledged, in {:.2} s",
+        swarms.len(),
+        now().duration_since(start).as_secs_f64()
+    );
+    Ok(announced > 0)
+}
+
+/// The address to send to on our socket: IPv4 destinations become IPv4-mapped on a dual-stack
+/// IPv6 socket.
+fn on_socket(to: SocketAddr, dual_stack: bool) -> SocketAddr {
+    match (to.ip(), dual_stack) {
+        (IpAddr::V4(v4), true) => SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), to.port()),
+        _ => to,
+    }
+}
+
+type ConnectError = (RequestId, TransportError, String);
+
+/// Opens a non-blocking connection for an HTTP request.
+fn connect(
+    swarm: usize,
+    request: HttpRequest,
+    poll: &Poll,
+    token: Token,
+) -> Result<Conn, ConnectError> {
+    let fail = |kind, why: String| (request.id, kind, why);
+    let url = TrackerUrl::parse(&request.url)
+        .map_err(|e| fail(TransportError::Other, format!("bad request URL: {e}")))?;
+    if url.scheme() != Scheme::Http {
+        return Err(fail(
+            TransportError::Other,
+            format!(
+                "{}: this example speaks plain http only; the announce example does https",
+                url.origin()
+            ),
+        ));
+    }
+    // DNS blocks here; an event loop in production would resolve on a thread or cache.
+    let addr = (url.host(), url.port())
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            fail(
+                TransportError::Dns,
+                format!("{} did not resolve", url.host()),
+            )
+        })?;
+    let mut stream = TcpStream::connect(addr).map_err(|e| {
+        fail(
+            TransportError::ConnectionRefused,
+            format!("connect to {addr}: {e}"),
+        )
+    })?;
+    poll.registry()
+        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+        .map_err(|e| fail(TransportError::Other, e.to_string()))?;
+    let mut out = Vec::new();
+    write_get_request(&url, common::http::USER_AGENT, &mut out);
+    Ok(Conn {
+        swarm,
+        request: request.id,
+        stream,
+        out,
+        written: 0,
+        reader: ResponseReader::new(DEFAULT_MAX_BODY_LEN),
+        deadline: request.deadline,
+    })
+}
+
+/// Moves bytes on a readiness event: `Some` once the response is complete or the connection failed.
+fn pump(conn: &mut Conn) -> Option<Result<bt_tracker::http::HttpResponse, TransportError>> {
+    match conn.stream.take_error() {
+        Ok(Some(e)) | Err(e) => return Some(Err(io_kind(&e))),
+        Ok(None) => {}
+    }
+    while conn.written < conn.out.len() {
+        match conn.stream.write(&conn.out[conn.written..]) {
+            Ok(n) => conn.written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => {
+                return None;
+            }
+            Err(e) => return Some(Err(io_kind(&e))),
+        }
+    }
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match conn.stream.read(&mut buf) {
+            Ok(0) => {
+                return Some(
+                    conn.reader
+                        .finish()
+                        .map_err(|_| TransportError::BadResponse),
+                );
+            }
+            Ok(n) => match conn.reader.feed(&buf[..n]) {
+                Ok(Some(response)) => return Some(Ok(response)),
+                Ok(None) => {}
+                Err(_) => return Some(Err(TransportError::BadResponse)),
+            },
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
+            Err(e) => return Some(Err(io_kind(&e))),
+        }
+    }
+}
