@@ -65,11 +65,16 @@
 //! - [`InfoHash`], [`PeerId`], [`AnnounceEvent`], [`AddressFamily`] and the validated [`TrackerUrl`].
 //! - [`CompactPeers`]: compact peer lists read in place.
 //!
+//! ## Examples
+//!
+//! The repository's `examples/announce.rs` drives one `Announce` with blocking `std::net` sockets
+//! (and `https://` through ureq); `examples/mio.rs` runs many torrents on one non-blocking UDP
+//! socket. Both start an embedded loopback tracker when run without arguments.
+//!
 //! ## Where it is going
 //!
 //! A `Client` that runs many torrents behind one UDP socket (shared connection ids, batched
-//! scrapes), runnable examples against real trackers, and fuzzing. The design is in the
-//! repository's `DESIGN` notes and the issues.
+//! scrapes) and fuzzing. The design is in the repository's `DESIGN` notes and the issues.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
