@@ -157,7 +157,7 @@ fn external_ip_accepts_4_or_16_bytes_only() {
 }
 
 #[test]
-fn scrape_ignores_mangled_keys_and_reads_both_failure_spellings() {
+fn scrape_ignores_keys_that_are_not_hashes_and_reads_both_failure_spellings() {
     let body = b"d5:filesd21:aaaaaaaaaaaaaaaaaaaaad8:completei1ee20:bbbbbbbbbbbbbbbbbbbbd10:incompletei4e8:completei2eee5:flagsd20:min_request_intervali900eee";
     let Ok(ScrapeResponse::Success(s)) = ScrapeResponse::decode(body) else {
         panic!()
@@ -179,6 +179,28 @@ fn scrape_ignores_mangled_keys_and_reads_both_failure_spellings() {
         panic!()
     };
     assert_eq!(f.reason, b"nope");
+}
+
+#[test]
+fn scrape_recovers_webtorrent_keys_mangled_into_utf8() {
+    // bittorrent-tracker writes each hash byte as a Latin-1 character in UTF-8: 0xC1 becomes C3 81.
+    let hash = bt_tracker::InfoHash::from_hex("c12fe1c06bba254a9dc9f519b335aa7c1367a88a").unwrap();
+    let mangled: String = hash.0.iter().map(|&b| char::from(b)).collect();
+    assert!(mangled.len() > 20);
+    let mut body = format!("d5:filesd{}:", mangled.len()).into_bytes();
+    body.extend_from_slice(mangled.as_bytes());
+    body.extend_from_slice(b"d8:completei3e10:downloadedi5e10:incompletei7eeee");
+    let Ok(ScrapeResponse::Success(s)) = ScrapeResponse::decode(&body) else {
+        panic!()
+    };
+    let file = s.files.get(&hash).expect("the mangled key names the hash");
+    assert_eq!((file.complete, file.downloaded, file.incomplete), (3, 5, 7));
+    // A key with a character above U+00FF is not a mangled hash.
+    let body = "d5:filesd21:\u{100}aaaaaaaaaaaaaaaaaaad8:completei1eeee";
+    let Ok(ScrapeResponse::Success(s)) = ScrapeResponse::decode(body.as_bytes()) else {
+        panic!()
+    };
+    assert_eq!(s.files.iter().count(), 0);
 }
 
 #[test]

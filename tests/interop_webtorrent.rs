@@ -95,3 +95,21 @@ fn udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4() {
     assert_eq!(late.announced().peers, vec![v4.addr()]);
     assert!(v4.stop() && v6.stop() && late.stop());
 }
+
+#[test]
+fn http_scrape_reads_the_trackers_utf8_mangled_keys() {
+    // bittorrent-tracker re-encodes scrape keys as UTF-8, so a hash with bytes of 0x80 and above
+    // comes back longer than 20 bytes; the counts must still be found.
+    let Some(tracker) = Webtorrent::start() else {
+        return;
+    };
+    let hash = bt_tracker::InfoHash([0xC1; 20]);
+    let url = format!("http://127.0.0.1:{}/announce", tracker.http);
+    let mut seeder = Peer::new(&url, hash, 1, 0);
+    seeder.announced();
+    let mut leecher = Peer::new(&url, hash, 2, 1000);
+    leecher.announced();
+    let scraped = leecher.scrape().expect("the scrape succeeds");
+    assert_eq!((scraped.seeders, scraped.leechers), (Some(1), Some(1)));
+    assert!(leecher.stop() && seeder.stop());
+}

@@ -18,8 +18,11 @@ pub struct ScrapeFile {
     pub downloaders: Option<i64>,
 }
 
-/// The `files` dictionary, walked in place. Keys that are not exactly 20 bytes are ignored (webtorrent's
-/// tracker mangles some into longer UTF-8); a hash missing from it is *unknown*, not zero.
+/// The `files` dictionary, walked in place. A hash missing from it is *unknown*, not zero.
+///
+/// Keys are 20-byte info hashes. webtorrent's tracker sends them mangled: each byte read as a
+/// Latin-1 character and written as UTF-8, so a hash with bytes of 0x80 and above arrives as 21 to
+/// 40 bytes. Such keys are turned back into the hash; other keys that are not 20 bytes are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScrapeFiles<'a> {
     dict: Option<Dict<'a>>,
@@ -32,7 +35,7 @@ impl<'a> ScrapeFiles<'a> {
             .into_iter()
             .flat_map(|d| d.iter())
             .filter_map(|(key, value)| {
-                let hash = InfoHash(<[u8; 20]>::try_from(key).ok()?);
+                let hash = InfoHash(<[u8; 20]>::try_from(key).ok().or_else(|| unmangle(key))?);
                 match value {
                     Value::Dict(d) => Some((hash, scrape_file(&d))),
                     _ => None,
@@ -44,6 +47,16 @@ impl<'a> ScrapeFiles<'a> {
     pub fn get(&self, hash: &InfoHash) -> Option<ScrapeFile> {
         self.iter().find(|(h, _)| h == hash).map(|(_, f)| f)
     }
+}
+
+/// A 20-byte hash written as Latin-1 characters in UTF-8 (webtorrent's scrape keys), decoded.
+fn unmangle(key: &[u8]) -> Option<[u8; 20]> {
+    let mut out = [0u8; 20];
+    let mut chars = std::str::from_utf8(key).ok()?.chars();
+    for slot in &mut out {
+        *slot = u8::try_from(u32::from(chars.next()?)).ok()?;
+    }
+    chars.next().is_none().then_some(out)
 }
 
 fn scrape_file(d: &Dict<'_>) -> ScrapeFile {
