@@ -18,7 +18,7 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use bt_tracker::announce::{
 };
 use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, ResponseReader, write_get_request};
 use bt_tracker::udp::MAX_REQUEST_LEN;
-use bt_tracker::{InfoHash, Scheme, TrackerUrl};
+use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
 use common::embedded::{EmbeddedTracker, sample_peers};
 use common::http::io_kind;
 use common::{now, os_rng, random_peer_id, target};
@@ -129,15 +129,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<bool, String> {
-    let mut rng = os_rng();
-    let mut config = Config::default();
-    config.tier_mode = TierMode::AllTrackers;
     let start = now();
-
     // The torrents: from the command line, or synthetic ones on an embedded tracker.
     let embedded;
-    let mut specs: Vec<(String, InfoHash, Vec<Vec<String>>)> = Vec::new();
-    if args.targets.is_empty() {
+    let specs = if args.targets.is_empty() {
         embedded = EmbeddedTracker::start(sample_peers()).map_err(|e| e.to_string())?;
         eprintln!(
             "{} synthetic torrents on an embedded loopback tracker ({}, {})",
@@ -145,19 +140,100 @@ fn run(args: &Args) -> Result<bool, String> {
             embedded.udp_url(),
             embedded.http_url()
         );
-        for k in 0..args.torrents {
-            let mut hash = [0u8; 20];
-            hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
-            let tiers = vec![vec![embedded.udp_url()], vec![embedded.http_url()]];
-            specs.push((format!("synthetic #{k}"), InfoHash(hash), tiers));
-        }
+        (0..args.torrents)
+            .map(|k| {
+                let mut hash = [0u8; 20];
+                hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
+                let tiers = vec![vec![embedded.udp_url()], vec![embedded.http_url()]];
+                (format!("synthetic #{k}"), InfoHash(hash), tiers)
+            })
+            .collect()
     } else {
+        let mut specs = Vec::new();
         for arg in &args.targets {
             let t = target::parse(arg)?;
             let name = t.name.clone().unwrap_or_else(|| t.info_hash.to_string());
             specs.push((name, t.info_hash, t.tiers));
         }
+        specs
+    };
+    let swarms = swarms(specs, args.port);
+
+    // One UDP socket: dual-stack [::] for trackers on the internet, 127.0.0.1 for the demo.
+    let socket = if args.targets.is_empty() {
+        UdpSocket::bind((Ipv4Addr::LOCALHOST, 0).into())
+    } else {
+        UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0).into())
+            .or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()))
     }
+    .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
+    let mut lp = EventLoop::new(socket, swarms).map_err(|e| e.to_string())?;
+    let waker = Arc::new(Waker::new(lp.poll.registry(), WAKER).map_err(|e| e.to_string())?);
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let (waker, interrupted) = (Arc::clone(&waker), Arc::clone(&interrupted));
+        ctrlc::set_handler(move || {
+            interrupted.store(true, Ordering::Relaxed);
+            let _ = waker.wake();
+        })
+        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    }
+
+    let mut events = Events::with_capacity(1024);
+    let mut stopping = false;
+    let end = start + args.duration;
+    loop {
+        lp.drain();
+        if stopping && lp.swarms.iter().all(|s| s.announce.is_stopped()) {
+            break;
+        }
+        // Sleep until the earliest deadline: a torrent's timer, an HTTP deadline, or the end.
+        let mut wake = lp.next_deadline();
+        if !stopping {
+            wake = Some(wake.map_or(end, |w| w.min(end)));
+        }
+        let timeout = wake.map(|w| w.saturating_duration_since(now()));
+        if let Err(e) = lp.poll.poll(&mut events, timeout)
+            && e.kind() != ErrorKind::Interrupted
+        {
+            return Err(format!("poll failed: {e}"));
+        }
+        for event in &events {
+            match event.token() {
+                UDP => lp.receive_datagrams(),
+                WAKER => {}
+                token => lp.pump_connection(token),
+            }
+        }
+        let now = now();
+        lp.fire_timers(now);
+        if !stopping && (now >= end || interrupted.load(Ordering::Relaxed)) {
+            stopping = true;
+            eprintln!("stopping: sending stopped to every tracker that got started");
+            for swarm in &mut lp.swarms {
+                swarm.announce.stop(now);
+            }
+        }
+    }
+
+    let with_peers = lp.swarms.iter().filter(|s| !s.peers.is_empty()).count();
+    let total: usize = lp.swarms.iter().map(|s| s.peers.len()).sum();
+    println!(
+        "{} torrents, {} announces answered, {} requests failed, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged, in {:.2} s",
+        lp.swarms.len(),
+        lp.announced,
+        lp.failed,
+        lp.stopped_acks,
+        now().duration_since(start).as_secs_f64()
+    );
+    Ok(lp.announced > 0)
+}
+
+/// One machine per torrent, every tracker on its own schedule.
+fn swarms(specs: Vec<(String, InfoHash, Vec<Vec<String>>)>, port: u16) -> Vec<Swarm> {
+    let mut rng = os_rng();
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTrackers;
     let peer_id = random_peer_id(&mut rng);
     let mut swarms = Vec::new();
     for (name, info_hash, tiers) in specs {
@@ -172,7 +248,7 @@ fn run(args: &Args) -> Result<bool, String> {
         let torrent = Torrent {
             info_hash,
             peer_id,
-            port: args.port,
+            port,
             progress: Progress {
                 left: 1 << 30,
                 ..Progress::default()
@@ -188,46 +264,47 @@ fn run(args: &Args) -> Result<bool, String> {
             Err(e) => eprintln!("skipping {name}: {e}"),
         }
     }
+    swarms
+}
 
-    // One UDP socket: dual-stack [::] for trackers on the internet, 127.0.0.1 for the demo.
-    let local = args.targets.is_empty();
-    let mut socket = if local {
-        UdpSocket::bind((Ipv4Addr::LOCALHOST, 0).into())
-    } else {
-        UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0).into())
-            .or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()))
-    }
-    .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
-    let dual_stack = socket.local_addr().is_ok_and(|a| a.is_ipv6());
-    let mut poll = Poll::new().map_err(|e| e.to_string())?;
-    poll.registry()
-        .register(&mut socket, UDP, Interest::READABLE)
-        .map_err(|e| e.to_string())?;
-    let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| e.to_string())?);
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let (waker, interrupted) = (Arc::clone(&waker), Arc::clone(&interrupted));
-        ctrlc::set_handler(move || {
-            interrupted.store(true, Ordering::Relaxed);
-            let _ = waker.wake();
+/// The sockets, the machines and the connections of the loop.
+struct EventLoop {
+    poll: Poll,
+    socket: UdpSocket,
+    dual_stack: bool,
+    swarms: Vec<Swarm>,
+    conns: HashMap<Token, Conn>,
+    next_token: usize,
+    /// Per-request lines only for a handful of torrents; thousands would flood the terminal.
+    verbose: bool,
+    announced: usize,
+    failed: usize,
+    stopped_acks: usize,
+}
+
+impl EventLoop {
+    fn new(mut socket: UdpSocket, swarms: Vec<Swarm>) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut socket, UDP, Interest::READABLE)?;
+        Ok(EventLoop {
+            poll,
+            dual_stack: socket.local_addr()?.is_ipv6(),
+            socket,
+            verbose: swarms.len() <= 10,
+            swarms,
+            conns: HashMap::new(),
+            next_token: 2,
+            announced: 0,
+            failed: 0,
+            stopped_acks: 0,
         })
-        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     }
 
-    let mut conns: HashMap<Token, Conn> = HashMap::new();
-    let mut next_token = 2usize;
-    let mut events = Events::with_capacity(1024);
-    let mut datagram = vec![0u8; 65_536];
-    let mut out = [0u8; MAX_REQUEST_LEN];
-    let (mut announced, mut failed, mut stopped_acks) = (0usize, 0usize, 0usize);
-    // Per-request lines only for a handful of torrents; thousands would flood the terminal.
-    let verbose = swarms.len() <= 10;
-    let mut stopping = false;
-    let end = start + args.duration;
-
-    loop {
-        // The drain rule, for every torrent.
-        for (i, swarm) in swarms.iter_mut().enumerate() {
+    /// The drain rule, for every torrent: datagrams, HTTP requests, events.
+    fn drain(&mut self) {
+        let mut out = [0u8; MAX_REQUEST_LEN];
+        for (i, swarm) in self.swarms.iter_mut().enumerate() {
             while let Some(t) = swarm.announce.poll_transmit(&mut out) {
                 let to = t.destination.or_else(|| {
                     let url = swarm.announce.tracker_url(t.tracker)?;
@@ -240,13 +317,16 @@ fn run(args: &Args) -> Result<bool, String> {
                     continue;
                 };
                 // A full send buffer drops the datagram; the machine's retransmission covers it.
-                let _ = socket.send_to(&out[..t.len], on_socket(to, dual_stack));
+                let _ = self
+                    .socket
+                    .send_to(&out[..t.len], on_socket(to, self.dual_stack));
             }
             while let Some(request) = swarm.announce.poll_http_request() {
-                match connect(i, request, &poll, Token(next_token)) {
+                let token = Token(self.next_token);
+                match connect(i, request, &self.poll, token) {
                     Ok(conn) => {
-                        conns.insert(Token(next_token), conn);
-                        next_token += 1;
+                        self.conns.insert(token, conn);
+                        self.next_token += 1;
                     }
                     Err((id, kind, why)) => {
                         eprintln!("{}: {why}", swarm.name);
@@ -255,122 +335,81 @@ fn run(args: &Args) -> Result<bool, String> {
                 }
             }
             while let Some(event) = swarm.announce.poll_event() {
+                let url = |t| swarm.announce.tracker_url(t).map_or("?", |u| u.as_str());
                 match event {
-                    Event::Announced(a) if a.event == bt_tracker::AnnounceEvent::Stopped => {
-                        stopped_acks += 1;
+                    Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
+                        self.stopped_acks += 1;
                     }
                     Event::Announced(a) => {
-                        announced += 1;
-                        let url = swarm
-                            .announce
-                            .tracker_url(a.tracker)
-                            .map_or("?", |u| u.as_str());
-                        if verbose {
-                            eprintln!("{}: {} peers from {url}", swarm.name, a.peers.len());
+                        self.announced += 1;
+                        if self.verbose {
+                            let n = a.peers.len();
+                            eprintln!("{}: {n} peers from {}", swarm.name, url(a.tracker));
                         }
                         swarm.peers.extend(a.peers);
                     }
                     Event::Failed(f) => {
-                        failed += 1;
-                        if verbose {
-                            let url = swarm
-                                .announce
-                                .tracker_url(f.tracker)
-                                .map_or("?", |u| u.as_str());
-                            eprintln!("{}: {url}: {}", swarm.name, f.cause);
+                        self.failed += 1;
+                        if self.verbose {
+                            eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
                         }
                     }
                     _ => {}
                 }
             }
         }
-        if stopping && swarms.iter().all(|s| s.announce.is_stopped()) {
-            break;
-        }
+    }
 
-        // Sleep until the earliest deadline: a torrent's timer, an HTTP deadline, or the end.
-        let mut wake = swarms
-            .iter()
-            .filter_map(|s| s.announce.poll_timeout())
-            .min();
-        wake = wake
-            .into_iter()
-            .chain(conns.values().map(|c| c.deadline))
-            .min();
-        if !stopping {
-            wake = Some(wake.map_or(end, |w| w.min(end)));
-        }
-        let timeout = wake.map(|w| w.saturating_duration_since(now()));
-        if let Err(e) = poll.poll(&mut events, timeout)
-            && e.kind() != ErrorKind::Interrupted
-        {
-            return Err(format!("poll failed: {e}"));
-        }
+    /// The earliest machine timer or HTTP deadline.
+    fn next_deadline(&self) -> Option<Instant> {
+        let timers = self.swarms.iter().filter_map(|s| s.announce.poll_timeout());
+        timers.chain(self.conns.values().map(|c| c.deadline)).min()
+    }
 
-        for event in &events {
-            match event.token() {
-                UDP => loop {
-                    match socket.recv_from(&mut datagram) {
-                        Ok((n, from)) => {
-                            let from = SocketAddr::new(from.ip().to_canonical(), from.port());
-                            // Offer it to each torrent until one recognises its transaction id.
-                            for swarm in &mut swarms {
-                                if swarm.announce.handle_datagram(now(), from, &datagram[..n]) {
-                                    break;
-                                }
-                            }
-                        }
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(_) => break,
-                    }
-                },
-                WAKER => {}
-                token => {
-                    let Some(conn) = conns.get_mut(&token) else {
-                        continue;
-                    };
-                    if let Some(result) = pump(conn) {
-                        let mut conn = conns.remove(&token).expect("present");
-                        let _ = poll.registry().deregister(&mut conn.stream);
-                        let machine = &mut swarms[conn.swarm].announce;
-                        match result {
-                            Ok(response) => {
-                                machine.handle_http_response(now(), conn.request, &response);
-                            }
-                            Err(kind) => {
-                                machine.handle_transport_error(now(), conn.request, kind);
-                            }
-                        }
-                    }
+    /// Reads every queued datagram and offers each to the torrents until one takes it.
+    fn receive_datagrams(&mut self) {
+        let mut datagram = [0u8; 65_536];
+        while let Ok((n, from)) = self.socket.recv_from(&mut datagram) {
+            let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+            for swarm in &mut self.swarms {
+                if swarm.announce.handle_datagram(now(), from, &datagram[..n]) {
+                    break;
                 }
-            }
-        }
-
-        let now = now();
-        for swarm in &mut swarms {
-            if swarm.announce.poll_timeout().is_some_and(|t| t <= now) {
-                swarm.announce.handle_timeout(now);
-            }
-        }
-        // Connections past their deadline: the machine has already timed the request out.
-        conns.retain(|_, c| c.deadline > now);
-        if !stopping && (now >= end || interrupted.load(Ordering::Relaxed)) {
-            stopping = true;
-            eprintln!("stopping: sending stopped to every tracker that got started");
-            for swarm in &mut swarms {
-                swarm.announce.stop(now);
             }
         }
     }
 
-    let with_peers = swarms.iter().filter(|s| !s.peers.is_empty()).count();
-    let total: usize = swarms.iter().map(|s| s.peers.len()).sum();
-    println!(
-        "{} torrents, {announced} announces answered, {failed} requests failed, {with_peers} torrents with peers ({total} peers in all), {stopped_acks} stopped acknowledged, in {:.2} s",
-        swarms.len(),
-        now().duration_since(start).as_secs_f64()
-    );
-    Ok(announced > 0)
+    /// Moves an HTTP connection along; a finished one goes to its machine.
+    fn pump_connection(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let Some(result) = pump(conn) else { return };
+        let Some(mut conn) = self.conns.remove(&token) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let machine = &mut self.swarms[conn.swarm].announce;
+        match result {
+            Ok(response) => {
+                machine.handle_http_response(now(), conn.request, &response);
+            }
+            Err(kind) => {
+                machine.handle_transport_error(now(), conn.request, kind);
+            }
+        }
+    }
+
+    /// Runs the machines whose timer is due, and drops connections past their deadline (the
+    /// machine has timed those requests out itself).
+    fn fire_timers(&mut self, now: Instant) {
+        for swarm in &mut self.swarms {
+            if swarm.announce.poll_timeout().is_some_and(|t| t <= now) {
+                swarm.announce.handle_timeout(now);
+            }
+        }
+        self.conns.retain(|_, c| c.deadline > now);
+    }
 }
 
 /// The address to send to on our socket: IPv4 destinations become IPv4-mapped on a dual-stack

@@ -143,6 +143,8 @@ fn ureq_error(e: ureq::Error) -> HttpError {
         ureq::Error::HostNotFound => TransportError::Dns,
         ureq::Error::ConnectionFailed => TransportError::ConnectionRefused,
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Tls,
+        // rustls reports handshake and certificate failures as InvalidData I/O errors.
+        ureq::Error::Io(io) if io.kind() == io::ErrorKind::InvalidData => TransportError::Tls,
         ureq::Error::Io(io) => io_kind(io),
         ureq::Error::BodyExceedsLimit(_) | ureq::Error::Protocol(_) => TransportError::BadResponse,
         _ => TransportError::Other,
