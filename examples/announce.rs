@@ -121,28 +121,12 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Args>, String
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("error: no tracker answered with a peer list (see the summaries above)");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    common::main_with(
+        parse_args(std::env::args().skip(1)),
+        USAGE,
+        "no tracker answered with a peer list (see the summaries above)",
+        run,
+    )
 }
 
 /// Announces and prints; `Ok(true)` when at least one tracker answered with a peer list.

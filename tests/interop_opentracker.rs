@@ -5,7 +5,7 @@ mod interop;
 use std::time::Duration;
 
 use bt_tracker::announce::Cause;
-use interop::{Opentracker, Peer, info_hash, swarm_scenario};
+use interop::{Opentracker, Peer, bep41_scenario, info_hash, swarm_scenario};
 
 fn sane_opentracker_intervals(seen: &bt_tracker::announce::Announced) {
     // opentracker draws the interval from 1620..=1979 s and sends `min interval` = interval / 2
@@ -47,11 +47,7 @@ fn udp_announce_url_with_path_and_query_is_accepted_bep41() {
         "udp://127.0.0.1:{}/announce?passkey=0123456789abcdef&x=%20y",
         tracker.port
     );
-    let mut seeder = Peer::new(&url, hash, 1, 0);
-    seeder.announced();
-    let mut peer = Peer::new(&url, hash, 2, 1000);
-    assert_eq!(peer.announced().peers, vec![seeder.addr()]);
-    assert!(peer.stop() && seeder.stop());
+    bep41_scenario(&url, hash);
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod interop;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use interop::{Peer, Webtorrent, info_hash, swarm_scenario};
+use interop::{Peer, Webtorrent, bep41_scenario, info_hash, swarm_scenario};
 
 fn sane_webtorrent_intervals(seen: &bt_tracker::announce::Announced) {
     // bittorrent-tracker asks for 600 s and sends no `min interval` (the machine's 60 s default).
@@ -48,11 +48,7 @@ fn udp_announce_url_with_path_and_query_is_accepted_bep41() {
         "udp://127.0.0.1:{}/announce?passkey=0123456789abcdef",
         tracker.udp
     );
-    let mut seeder = Peer::new(&url, hash, 1, 0);
-    seeder.announced();
-    let mut peer = Peer::new(&url, hash, 2, 1000);
-    assert_eq!(peer.announced().peers, vec![seeder.addr()]);
-    assert!(peer.stop() && seeder.stop());
+    bep41_scenario(&url, hash);
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub mod http;
 pub mod report;
 pub mod target;
 
+use std::process::ExitCode;
 use std::time::Instant;
 
 use bt_tracker::PeerId;
@@ -37,4 +38,36 @@ pub fn random_peer_id(rng: &mut impl Rng) -> PeerId {
         *byte = ALPHABET[(rng.next_u32() % ALPHABET.len() as u32) as usize];
     }
     PeerId(id)
+}
+
+/// An example's `main`: `--help` prints `usage`, bad arguments exit 2 with the reason and the usage,
+/// `run` returning `Ok(false)` exits 1 with `nothing_found`, an error exits 2.
+pub fn main_with<A>(
+    args: Result<Option<A>, String>,
+    usage: &str,
+    nothing_found: &str,
+    run: impl FnOnce(&A) -> Result<bool, String>,
+) -> ExitCode {
+    let args = match args {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("error: {nothing_found}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

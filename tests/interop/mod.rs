@@ -403,3 +403,13 @@ pub fn swarm_scenario(url: &str, hash: InfoHash) -> Announced {
     }
     seen
 }
+
+/// BEP 41: a UDP announce URL with a path and query (sent as URL data) is accepted, and the swarm
+/// behind it is the torrent's.
+pub fn bep41_scenario(url: &str, hash: InfoHash) {
+    let mut seeder = Peer::new(url, hash, 1, 0);
+    seeder.announced();
+    let mut peer = Peer::new(url, hash, 2, 1000);
+    assert_eq!(peer.announced().peers, vec![seeder.addr()], "{url}");
+    assert!(peer.stop() && seeder.stop());
+}
