@@ -84,6 +84,10 @@ pub struct Config {
     pub max_redirects: u8,
     /// Follow a redirect from `https://` to `http://`. Default `false`.
     pub allow_https_downgrade: bool,
+    /// Follow a redirect from a tracker on a public address to a loopback, private or link-local
+    /// one (see [`is_internal_address`](super::is_internal_address)). Default `false`: a magnet
+    /// link's tracker must not be able to aim this client at its own network.
+    pub allow_internal_redirects: bool,
     /// Jitter applied to failure backoff, in percent either way. Default 10.
     pub retry_jitter_percent: u8,
     /// The longest failure backoff (before `retry in`). Default 3600 s (libtorrent).
@@ -120,6 +124,7 @@ impl Default for Config {
             stop_timeout: Duration::from_secs(5),
             max_redirects: 5,
             allow_https_downgrade: false,
+            allow_internal_redirects: false,
             retry_jitter_percent: 10,
             max_backoff: Duration::from_secs(3600),
             max_retry_in: Duration::from_secs(7 * 24 * 3600),

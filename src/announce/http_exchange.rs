@@ -8,6 +8,7 @@ use super::event::{Cause, HttpRequest, RequestId, RequestKind, TrackerId};
 use super::outcome::{
     AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, Step, count, usable_peers,
 };
+use super::policy::is_internal_host;
 use super::schedule::{intervals, retry_in};
 use crate::InfoHash;
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
@@ -23,14 +24,18 @@ pub(crate) struct HttpExchange {
     /// The whole exchange gives up at this time.
     pub(crate) deadline: Instant,
     redirects: u8,
+    /// The tracker itself is on a loopback, private or link-local address, so its redirects may
+    /// stay there.
+    internal_origin: bool,
 }
 
 impl HttpExchange {
     pub(crate) fn start(id: RequestId, url: String, deadline: Instant) -> Self {
         HttpExchange {
             id,
-            url,
             pending: true,
+            internal_origin: url::Url::parse(&url).is_ok_and(|u| is_internal_host(&u)),
+            url,
             deadline,
             redirects: 0,
         }
@@ -140,6 +145,15 @@ impl HttpExchange {
             ("https", "http") if !cfg.allow_https_downgrade => Err(format!(
                 "refusing the downgrade from https to {next} (set Config::allow_https_downgrade to allow it)"
             )),
+            (_, "http" | "https")
+                if is_internal_host(&next)
+                    && !self.internal_origin
+                    && !cfg.allow_internal_redirects =>
+            {
+                Err(format!(
+                    "refusing the redirect to {next}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)"
+                ))
+            }
             (_, "http" | "https") if next.host_str().is_some() => Ok(next.into()),
             _ => Err(format!("Location {location:?} is not an http(s) URL")),
         }

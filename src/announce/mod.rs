@@ -6,6 +6,7 @@ mod config;
 mod event;
 mod http_exchange;
 mod outcome;
+mod policy;
 mod schedule;
 mod tracker;
 mod udp_exchange;
@@ -23,6 +24,7 @@ pub use event::{
     Announced, Cause, Event, Failed, HttpRequest, RequestId, RequestKind, Scraped, TrackerId,
     Transmit, TransportError,
 };
+pub use policy::is_internal_address;
 
 use self::config::check_tracker;
 use self::http_exchange::HttpExchange;

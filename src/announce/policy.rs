@@ -1,0 +1,96 @@
+//! URL safety (SSRF): which addresses a tracker may send this client to.
+//!
+//! Anyone can put any tracker URL in a magnet link, and any tracker can answer with a redirect. A
+//! client that follows blindly can be made to send GET requests into the network it sits in (a
+//! router's admin page, a cloud metadata service). The machine refuses redirects that lead from a
+//! public tracker to a loopback, private or link-local address; a tracker that is itself on such
+//! an address (a LAN tracker, a test) may redirect within it. Host names are checked when they are
+//! `localhost`; other names are resolved by the caller, which can apply [`is_internal_address`] to
+//! what they resolve to.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A loopback, private (RFC 1918, RFC 4193), link-local or unspecified address: one that reaches
+/// this machine or its local network rather than the internet. IPv4-mapped IPv6 addresses are
+/// judged as the IPv4 address they carry.
+pub fn is_internal_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => internal_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => internal_v4(v4),
+            None => internal_v6(v6),
+        },
+    }
+}
+
+fn internal_v4(ip: Ipv4Addr) -> bool {
+    ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+}
+
+fn internal_v6(ip: Ipv6Addr) -> bool {
+    ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local() || ip.is_unspecified()
+}
+
+/// Whether the host of a parsed URL is internal: an internal IP literal or `localhost`.
+pub(crate) fn is_internal_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => is_internal_address(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_internal_address(IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.');
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses_are_loopback_private_link_local_and_unspecified() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::",
+            "::ffff:192.168.0.1",
+        ] {
+            assert!(is_internal_address(internal.parse().unwrap()), "{internal}");
+        }
+        for public in [
+            "93.184.216.34",
+            "172.32.0.1",
+            "2001:db8::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!is_internal_address(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn localhost_names_are_internal_hosts() {
+        for (url, internal) in [
+            ("http://localhost/x", true),
+            ("http://LOCALHOST./x", true),
+            ("http://a.localhost:80/x", true),
+            ("http://[::1]:80/x", true),
+            ("http://tracker.example/x", false),
+            ("http://8.8.8.8/x", false),
+        ] {
+            assert_eq!(
+                is_internal_host(&url::Url::parse(url).unwrap()),
+                internal,
+                "{url}"
+            );
+        }
+    }
+}

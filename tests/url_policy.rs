@@ -1,0 +1,149 @@
+//! URL safety: redirects into the local network, https-to-http downgrades and tracker URLs that
+//! pre-fill announce parameters are refused, each with the reason.
+
+use std::time::Instant;
+
+use bt_tracker::announce::{
+    Announce, Cause, Config, ConfigError, Event, HttpRequest, Progress, Torrent,
+};
+use bt_tracker::http::HttpResponse;
+use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use rand_chacha::ChaCha12Rng;
+use rand_core::SeedableRng;
+
+fn announce(url: &str, config: Config) -> Result<Announce, ConfigError> {
+    let torrent = Torrent {
+        info_hash: InfoHash([7; 20]),
+        peer_id: PeerId(*b"-BT0100-policy-00001"),
+        port: 6881,
+        progress: Progress::default(),
+        key: None,
+    };
+    let tiers = vec![vec![TrackerUrl::parse(url).unwrap()]];
+    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
+    let now = Instant::now();
+    Announce::new(
+        config,
+        torrent,
+        tiers,
+        &mut ChaCha12Rng::seed_from_u64(1),
+        now,
+    )
+}
+
+/// Answers the first request with a redirect to `location`; returns the next request, or the
+/// failure cause.
+fn redirect(from: &str, location: &str, config: Config) -> Result<HttpRequest, Cause> {
+    let mut a = announce(from, config).unwrap();
+    let first = a.poll_http_request().expect("the first announce");
+    let response = HttpResponse {
+        status: 302,
+        location: Some(location.to_owned()),
+        body: Vec::new(),
+    };
+    assert!(a.handle_http_response(
+        first.deadline - std::time::Duration::from_secs(1),
+        first.id,
+        &response
+    ));
+    if let Some(next) = a.poll_http_request() {
+        return Ok(next);
+    }
+    loop {
+        match a
+            .poll_event()
+            .expect("a redirect either continues or fails")
+        {
+            Event::Failed(f) => return Err(f.cause),
+            _ => continue,
+        }
+    }
+}
+
+#[test]
+fn a_public_tracker_cannot_redirect_into_the_local_network() {
+    for target in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:8080/admin",
+        "http://[::1]/x",
+        "http://192.168.1.1/cgi-bin/reboot",
+        "http://localhost/announce",
+        "http://[::ffff:10.0.0.1]/x",
+    ] {
+        let cause = redirect("http://tracker.example/announce", target, Config::default())
+            .expect_err("the redirect must be refused");
+        let Cause::Redirect(why) = &cause else {
+            panic!("{target}: {cause:?}")
+        };
+        assert!(why.contains("allow_internal_redirects"), "{why}");
+    }
+}
+
+#[test]
+fn a_tracker_in_the_local_network_may_redirect_within_it_and_the_policy_can_be_lifted() {
+    let next = redirect(
+        "http://192.168.1.5/announce",
+        "http://192.168.1.6/announce?x=1",
+        Config::default(),
+    )
+    .expect("a LAN tracker may redirect inside the LAN");
+    assert!(
+        next.url.starts_with("http://192.168.1.6/announce?x=1"),
+        "{}",
+        next.url
+    );
+    let mut open = Config::default();
+    open.allow_internal_redirects = true;
+    let next = redirect("http://tracker.example/announce", "http://10.0.0.1/a", open)
+        .expect("allowed by configuration");
+    assert!(next.url.starts_with("http://10.0.0.1/a"));
+    let next = redirect(
+        "http://tracker.example/announce",
+        "http://mirror.example/announce",
+        Config::default(),
+    )
+    .expect("public to public is fine");
+    assert!(next.url.starts_with("http://mirror.example/announce"));
+}
+
+#[test]
+fn an_https_tracker_cannot_redirect_to_plain_http() {
+    let cause = redirect(
+        "https://tracker.example/announce",
+        "http://tracker.example/announce",
+        Config::default(),
+    )
+    .expect_err("the downgrade must be refused");
+    assert!(
+        matches!(&cause, Cause::Redirect(why) if why.contains("downgrade")),
+        "{cause:?}"
+    );
+    let mut open = Config::default();
+    open.allow_https_downgrade = true;
+    assert!(
+        redirect(
+            "https://tracker.example/announce",
+            "http://tracker.example/announce",
+            open
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn tracker_urls_that_prefill_announce_arguments_are_refused_up_front() {
+    let err = announce(
+        "http://tracker.example/announce?info_hash=AAAAAAAAAAAAAAAAAAAA",
+        Config::default(),
+    )
+    .expect_err("a pre-filled info_hash must be refused");
+    assert!(matches!(err, ConfigError::BadTrackerUrl { .. }), "{err:?}");
+    assert!(err.to_string().contains("info_hash"), "{err}");
+    assert!(
+        announce(
+            "http://tracker.example/announce?passkey=abc",
+            Config::default()
+        )
+        .is_ok()
+    );
+}
