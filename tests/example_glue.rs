@@ -1,12 +1,12 @@
 //! The examples' shared glue: target parsing (magnet links, .torrent files, hashes) and the
 //! embedded loopback tracker the offline demo announces to.
 
-mod interop;
+mod net;
 
 use bt_tracker::InfoHash;
-use interop::glue::embedded::{EmbeddedTracker, sample_peers};
-use interop::glue::target;
-use interop::{Peer, info_hash, sorted};
+use net::glue::embedded::{EmbeddedTracker, sample_peers};
+use net::glue::target;
+use net::{Peer, info_hash, sorted};
 use sha1::{Digest, Sha1};
 
 #[test]

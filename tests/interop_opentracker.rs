@@ -1,11 +1,13 @@
 //! Interop with opentracker (Debian package), started on a loopback port by each test.
 
 mod interop;
+mod net;
 
 use std::time::Duration;
 
 use bt_tracker::announce::Cause;
-use interop::{Opentracker, Peer, bep41_scenario, info_hash, swarm_scenario};
+use interop::{Opentracker, bep41_scenario, swarm_scenario};
+use net::{Peer, info_hash};
 
 fn sane_opentracker_intervals(seen: &bt_tracker::announce::Announced) {
     // opentracker draws the interval from 1620..=1979 s and sends `min interval` = interval / 2

@@ -2,11 +2,13 @@
 //! started on loopback ports (IPv4 and IPv6) by each test.
 
 mod interop;
+mod net;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use interop::{Peer, Webtorrent, bep41_scenario, info_hash, swarm_scenario};
+use interop::{Webtorrent, bep41_scenario, swarm_scenario};
+use net::{Peer, info_hash};
 
 fn sane_webtorrent_intervals(seen: &bt_tracker::announce::Announced) {
     // bittorrent-tracker asks for 600 s and sends no `min interval` (the machine's 60 s default).

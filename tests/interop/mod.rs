@@ -1,12 +1,9 @@
 //! Real trackers on loopback for the interop tests: start, wait until they answer, stop by process
-//! id. The machine is driven through the examples' blocking glue, over real sockets.
+//! id. The scenarios drive the machine through the test peers of `tests/net/`, over real sockets.
 //!
 //! A tracker that is not installed makes its tests say so and pass as skipped, unless `CI=true`,
 //! where it is a failure (`.ci/run` installs both).
 #![allow(dead_code)] // each test file uses part of it
-
-#[path = "../../examples/common/mod.rs"]
-pub mod glue;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -15,18 +12,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bt_tracker::announce::{
-    Announce, Announced, Cause, Config, Event, Failed, Progress, Scraped, TierMode, Torrent,
-};
-use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-use rand_chacha::ChaCha12Rng;
-use rand_core::SeedableRng;
+use bt_tracker::InfoHash;
+use bt_tracker::announce::Announced;
 
-use glue::driver::{Driver, Ended, Flow, Sockets};
-use glue::now;
-
-/// How long any one step may take before the test fails.
-const STEP: Duration = Duration::from_secs(20);
+use crate::net::glue::{self, now};
+use crate::net::{Peer, sorted};
 
 /// Returns `None` (skip) when `program` is missing, with a note; panics instead under `CI=true`.
 pub fn installed(program: &str, how: &str) -> bool {
@@ -232,116 +222,6 @@ impl Webtorrent {
             _process: process,
         })
     }
-}
-
-/// A distinct info hash per test, so that swarms of different tests never mix.
-pub fn info_hash(tag: &str) -> InfoHash {
-    let mut hash = [b'.'; 20];
-    for (slot, byte) in hash.iter_mut().zip(tag.bytes()) {
-        *slot = byte;
-    }
-    InfoHash(hash)
-}
-
-/// One peer of the tests: a machine for one tracker URL, on loopback sockets.
-pub struct Peer {
-    pub port: u16,
-    pub driver: Driver,
-}
-
-impl Peer {
-    /// A peer with this number (peer id and port derive from it); `left == 0` makes a seeder.
-    pub fn new(url: &str, hash: InfoHash, n: u16, left: u64) -> Self {
-        let mut config = Config::default();
-        config.tier_mode = TierMode::AllTrackers;
-        config.num_want = 50;
-        let mut peer_id = *b"-BT0100-interop-0000";
-        peer_id[16..].copy_from_slice(format!("{n:04}").as_bytes());
-        let port = 40_000 + n;
-        let torrent = Torrent {
-            info_hash: hash,
-            peer_id: PeerId(peer_id),
-            port,
-            progress: Progress {
-                left,
-                ..Progress::default()
-            },
-            key: None,
-        };
-        let url = TrackerUrl::parse(url).expect("a valid tracker URL");
-        // A seeded generator: the runs are reproducible (production code uses an OS-seeded one).
-        let mut rng = ChaCha12Rng::seed_from_u64(u64::from(n));
-        let announce = Announce::new(config, torrent, vec![vec![url]], &mut rng, now())
-            .expect("a valid announce");
-        let driver = Driver::new(announce, Sockets::loopback().expect("loopback sockets"))
-            .expect("start the driver");
-        Peer { port, driver }
-    }
-
-    /// The peer as other peers see it.
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    /// Drives until the next announce ends, and returns how.
-    pub fn next_announce(&mut self) -> Result<Announced, Failed> {
-        let mut outcome = None;
-        let ended = self.driver.run(now() + STEP, |_, event| match event {
-            Event::Announced(a) => {
-                outcome = Some(Ok(a));
-                Flow::Break
-            }
-            Event::Failed(f) if f.request != bt_tracker::announce::RequestKind::Scrape => {
-                outcome = Some(Err(f));
-                Flow::Break
-            }
-            _ => Flow::Continue,
-        });
-        outcome.unwrap_or_else(|| panic!("no announce outcome within {STEP:?} ({ended:?})"))
-    }
-
-    /// Drives until the first announce succeeds; panics with the cause otherwise.
-    pub fn announced(&mut self) -> Announced {
-        self.next_announce()
-            .unwrap_or_else(|f| panic!("the announce failed: {}", f.cause))
-    }
-
-    /// Scrapes and drives until the scrape ends.
-    pub fn scrape(&mut self) -> Result<Scraped, Cause> {
-        self.driver.announce.scrape(now());
-        let mut outcome = None;
-        self.driver.run(now() + STEP, |_, event| match event {
-            Event::Scraped(s) => {
-                outcome = Some(Ok(s));
-                Flow::Break
-            }
-            Event::Failed(f) if f.request == bt_tracker::announce::RequestKind::Scrape => {
-                outcome = Some(Err(f.cause));
-                Flow::Break
-            }
-            _ => Flow::Continue,
-        });
-        outcome.expect("no scrape outcome within the step bound")
-    }
-
-    /// Sends `stopped` and drives until the machine is done; true when the tracker acknowledged.
-    pub fn stop(&mut self) -> bool {
-        let mut acknowledged = false;
-        let ended = self.driver.stop(now() + STEP, |_, event| {
-            if let Event::Announced(a) = &event {
-                acknowledged |= a.event == bt_tracker::AnnounceEvent::Stopped;
-            }
-            Flow::Continue
-        });
-        assert_eq!(ended, Ended::Stopped, "stop() must end with Event::Stopped");
-        acknowledged
-    }
-}
-
-/// Sorted addresses.
-pub fn sorted(mut addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
-    addrs.sort();
-    addrs
 }
 
 /// The scenario both trackers go through on one announce URL: three peers (one seeder) join,

@@ -1,0 +1,188 @@
+//! The whole `Announce` machine driven by fuzz bytes (str0m's approach): the bytes choose among
+//! time steps (forwards and backwards), datagrams (well-formed replies to what was just sent, or
+//! garbage, from the tracker or elsewhere), HTTP responses and transport errors, and commands.
+//! After every step the machine is drained, and the sans-IO contract is checked: no panic, every
+//! datagram fits the buffer, the deadline is never in the past after a drain, the event queue stays
+//! within its cap, and nothing comes out after `Event::Stopped`.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::{Announce, Config, Event, Progress, RequestId, TierMode, Torrent, TransportError};
+use bt_tracker::http::HttpResponse;
+use bt_tracker::udp::MAX_REQUEST_LEN;
+use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use libfuzzer_sys::fuzz_target;
+use rand_chacha::ChaCha12Rng;
+use rand_core::SeedableRng;
+
+const TRACKERS: [&str; 4] = [
+    "udp://10.0.0.1:6969/announce",
+    "udp://[2001:db8::1]:6969/announce?passkey=x",
+    "http://10.0.1.1/announce",
+    "https://tracker.example/announce",
+];
+
+/// The fuzz bytes as a stream of small decisions; exhausted means zeros.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        first
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_be_bytes([self.u8(), self.u8()])
+    }
+    fn take(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.0.len());
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Destination and transaction id of the latest datagram.
+    udp: Option<(SocketAddr, [u8; 4])>,
+    http: Option<RequestId>,
+    stopped: bool,
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let mut config = Config::default();
+    config.tier_mode = match b.u8() % 3 {
+        0 => TierMode::OneTracker,
+        1 => TierMode::AllTiers,
+        _ => TierMode::AllTrackers,
+    };
+    config.max_queued_events = 8;
+    let tiers: Vec<Vec<TrackerUrl>> = match b.u8() % 3 {
+        0 => vec![vec![TrackerUrl::parse(TRACKERS[0]).unwrap()]],
+        1 => vec![TRACKERS[..2].iter().map(|u| TrackerUrl::parse(u).unwrap()).collect()],
+        _ => TRACKERS.iter().map(|u| vec![TrackerUrl::parse(u).unwrap()]).collect(),
+    };
+    let torrent = Torrent {
+        info_hash: InfoHash([1; 20]),
+        peer_id: PeerId(*b"-BT0100-fuzzfuzzfuzz"),
+        port: 6881,
+        progress: Progress { left: 1, ..Progress::default() },
+        key: None,
+    };
+    let t0 = Instant::now();
+    let mut rng = ChaCha12Rng::seed_from_u64(u64::from(b.u16()));
+    let Ok(mut announce) = Announce::new(config, torrent, tiers, &mut rng, t0) else { return };
+    let mut now = t0;
+    let mut seen = Seen::default();
+    drain(&mut announce, now, &mut seen);
+    for _ in 0..512 {
+        if b.is_empty() {
+            break;
+        }
+        match b.u8() % 8 {
+            0 => {
+                now += Duration::from_millis(u64::from(b.u16()) * 10);
+                announce.handle_timeout(now);
+            }
+            1 => {
+                if let Some(t) = announce.poll_timeout() {
+                    now = now.max(t);
+                    announce.handle_timeout(now);
+                }
+            }
+            2 => {
+                let Some((to, txid)) = seen.udp else { continue };
+                let datagram = reply(&mut b, txid);
+                let from = if b.u8() % 8 == 0 { SocketAddr::new(to.ip(), to.port() ^ 1) } else { to };
+                announce.handle_datagram(now, from, &datagram);
+            }
+            3 => {
+                let Some(id) = seen.http else { continue };
+                let status = [200, 200, 301, 302, 307, 400, 404, 410, 500][usize::from(b.u8() % 9)];
+                let location = match b.u8() % 4 {
+                    0 => None,
+                    1 => Some("http://10.0.1.2/announce".to_owned()),
+                    2 => Some("http://169.254.169.254/".to_owned()),
+                    _ => Some(String::from_utf8_lossy(b.take(24)).into_owned()),
+                };
+                let len = usize::from(b.u8());
+                let body = b.take(len).to_vec();
+                announce.handle_http_response(now, id, &HttpResponse { status, location, body });
+            }
+            4 => {
+                let Some(id) = seen.http.or(Some(RequestId(u64::from(b.u8())))) else { continue };
+                let error = [TransportError::Dns, TransportError::ConnectionRefused, TransportError::ConnectionReset, TransportError::Tls, TransportError::BadResponse, TransportError::Other][usize::from(b.u8() % 6)];
+                announce.handle_transport_error(now, id, error);
+            }
+            5 => match b.u8() % 5 {
+                0 => announce.announce_now(now),
+                1 => announce.scrape(now),
+                2 => announce.completed(now),
+                3 => announce.set_progress(Progress { uploaded: u64::from(b.u16()), downloaded: 0, left: 0 }),
+                _ => announce.stop(now),
+            },
+            6 => {
+                let len = usize::from(b.u8());
+                let raw = b.take(len).to_vec();
+                let from: SocketAddr = "10.0.0.1:6969".parse().unwrap();
+                announce.handle_datagram(now, from, &raw);
+            }
+            _ => {
+                // Time that goes backwards must be harmless.
+                let back = Duration::from_millis(u64::from(b.u16()));
+                announce.handle_timeout(now.checked_sub(back).unwrap_or(now));
+            }
+        }
+        drain(&mut announce, now, &mut seen);
+    }
+});
+
+/// A reply to the latest transaction: well-formed headers with fuzz-chosen bodies.
+fn reply(b: &mut Bytes<'_>, txid: [u8; 4]) -> Vec<u8> {
+    let action: u32 = match b.u8() % 5 {
+        0 => 0,
+        1 | 2 => 1,
+        3 => 2,
+        _ => 3,
+    };
+    let mut out = action.to_be_bytes().to_vec();
+    out.extend_from_slice(&txid);
+    let len = usize::from(b.u8());
+    out.extend_from_slice(b.take(len));
+    out
+}
+
+/// The drain rule, with the contract checked on everything that comes out.
+fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
+    let mut buf = [0u8; MAX_REQUEST_LEN];
+    while let Some(t) = announce.poll_transmit(&mut buf) {
+        assert!(!seen.stopped, "a datagram after Event::Stopped");
+        assert!((16..=MAX_REQUEST_LEN).contains(&t.len), "datagram of {} bytes", t.len);
+        let to = t.destination.unwrap_or_else(|| "10.0.0.1:6969".parse().unwrap());
+        seen.udp = Some((to, [buf[12], buf[13], buf[14], buf[15]]));
+    }
+    while let Some(request) = announce.poll_http_request() {
+        assert!(!seen.stopped, "an HTTP request after Event::Stopped");
+        assert!(request.url.starts_with("http"), "{}", request.url);
+        seen.http = Some(request.id);
+    }
+    if let Some(deadline) = announce.poll_timeout() {
+        assert!(!seen.stopped, "a timer after Event::Stopped");
+        assert!(deadline > now, "a deadline in the past after a full drain");
+    }
+    let mut events = 0;
+    while let Some(event) = announce.poll_event() {
+        events += 1;
+        assert!(events <= 8, "more events queued than max_queued_events");
+        if event == Event::Stopped {
+            seen.stopped = true;
+        }
+    }
+}
