@@ -32,7 +32,7 @@ use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, ResponseReader, write_get_request};
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
 use common::embedded::{EmbeddedTracker, sample_peers};
-use common::http::io_kind;
+use common::http::{framing_kind, io_kind};
 use common::{now, os_rng, random_peer_id, target};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -478,16 +478,12 @@ fn pump(conn: &mut Conn) -> Option<Result<bt_tracker::http::HttpResponse, Transp
     loop {
         match conn.stream.read(&mut buf) {
             Ok(0) => {
-                return Some(
-                    conn.reader
-                        .finish()
-                        .map_err(|_| TransportError::BadResponse),
-                );
+                return Some(conn.reader.finish().map_err(|e| framing_kind(&e)));
             }
             Ok(n) => match conn.reader.feed(&buf[..n]) {
                 Ok(Some(response)) => return Some(Ok(response)),
                 Ok(None) => {}
-                Err(_) => return Some(Err(TransportError::BadResponse)),
+                Err(e) => return Some(Err(framing_kind(&e))),
             },
             Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
             Err(e) => return Some(Err(io_kind(&e))),

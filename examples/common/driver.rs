@@ -146,7 +146,13 @@ impl Driver {
                 }
             }
             let wake = self.announce.poll_timeout().map_or(until, |t| t.min(until));
-            match self.rx.recv_timeout(wake.saturating_duration_since(now())) {
+            let input = self.rx.recv_timeout(wake.saturating_duration_since(now()));
+            // Timers that fell due while waiting go first: an answer that arrives after its
+            // request's deadline is late, whatever order the wake-ups came in.
+            if input.is_ok() && self.announce.poll_timeout().is_some_and(|t| t <= now()) {
+                self.announce.handle_timeout(now());
+            }
+            match input {
                 Ok(Input::Datagram(from, bytes)) => {
                     self.announce.handle_datagram(now(), from, &bytes);
                 }

@@ -7,7 +7,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::TransportError;
-use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, ResponseReader, write_get_request};
+use bt_tracker::http::{
+    DEFAULT_MAX_BODY_LEN, FramingError, HttpResponse, ResponseReader, write_get_request,
+};
 use bt_tracker::{Scheme, TrackerUrl};
 
 use super::now;
@@ -49,6 +51,15 @@ fn remaining(deadline: Instant) -> Result<Duration, HttpError> {
         return Err(HttpError::new(TransportError::Other, "deadline passed"));
     }
     Ok(left)
+}
+
+/// The transport error a response the reader refused means to the machine: cut short by the peer
+/// closing is a reset connection, anything else a bad response.
+pub fn framing_kind(e: &FramingError) -> TransportError {
+    match e {
+        FramingError::Truncated(_) => TransportError::ConnectionReset,
+        _ => TransportError::BadResponse,
+    }
 }
 
 /// The transport error an I/O error means to the machine.
@@ -96,7 +107,7 @@ fn get_plain(url: &TrackerUrl, deadline: Instant) -> Result<HttpResponse, HttpEr
         stream
             .set_read_timeout(Some(remaining(deadline)?))
             .map_err(|e| io_error("set the read timeout", e))?;
-        let framing = |e| HttpError::new(TransportError::BadResponse, e);
+        let framing = |e: FramingError| HttpError::new(framing_kind(&e), e);
         match stream.read(&mut buf) {
             Ok(0) => return reader.finish().map_err(framing),
             Ok(n) => {

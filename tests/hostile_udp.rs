@@ -1,0 +1,315 @@
+//! UDP trackers that misbehave on purpose, on loopback, against the machine driven through the
+//! examples' socket glue. Each test states the outcome a careful client gives, checks that it
+//! comes by the configured deadline, and bounds the heap the whole exchange used.
+
+mod hostile;
+mod net;
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bt_tracker::announce::Cause;
+use bt_tracker::udp::Request;
+use hostile::{
+    announce_reply, connect_reply, failed_within, honest, peers, quick_config, scenario, txid,
+    udp_tracker,
+};
+use net::glue::now;
+use net::{Peer, info_hash};
+
+/// Peak heap growth of a UDP scenario, client and hostile tracker together: three 64 KiB receive
+/// buffers (about 200 KiB) and, for the largest datagram, its copy and the capped peer list (about
+/// 600 KiB in all).
+const UDP_HEAP_BOUND: usize = 1 << 20;
+
+fn url(server: &hostile::Server) -> String {
+    format!("udp://{}/announce", server.addr)
+}
+
+/// The silent-tracker deadline of `quick_config`: sends at 0 and 200 ms, given up at 600 ms.
+const UDP_DEADLINE: Duration = Duration::from_millis(600);
+
+#[test]
+fn replies_with_the_wrong_transaction_id_are_ignored_until_the_timeout() {
+    let (failed, heap) = scenario(
+        "replies_with_the_wrong_transaction_id_are_ignored_until_the_timeout",
+        || {
+            let server = udp_tracker(|s, from, req| {
+                let _ = s.send_to(&connect_reply(txid(req).wrapping_add(1), 7), from);
+            });
+            let mut peer =
+                Peer::with_config(&url(&server), info_hash("u-txid"), 1, 1, quick_config());
+            let start = now();
+            failed_within(peer.next_announce(), start, UDP_DEADLINE)
+        },
+    );
+    assert_eq!(failed.cause, Cause::Timeout);
+    assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+}
+
+#[test]
+fn replies_from_another_port_are_ignored_and_the_real_one_is_used() {
+    let (seen, heap) = scenario(
+        "replies_from_another_port_are_ignored_and_the_real_one_is_used",
+        || {
+            let liar = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let server = udp_tracker(move |s, from, req| {
+                // A spoofed reply with other peers arrives first, from the tracker's host but
+                // another port; the tracker's own reply follows.
+                if let Some(bogus) = honest(req, 99, &peers(3)[2..]) {
+                    let _ = liar.send_to(&bogus, from);
+                }
+                let _ = s.send_to(&honest(req, 7, &peers(2)).unwrap(), from);
+            });
+            let mut peer =
+                Peer::with_config(&url(&server), info_hash("u-port"), 1, 1, quick_config());
+            peer.announced()
+        },
+    );
+    assert_eq!(seen.peers, peers(2));
+    assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+}
+
+#[test]
+fn truncated_replies_of_every_kind_give_the_careful_outcome() {
+    // (what the tracker sends to the announce, the outcome)
+    enum Want {
+        Timeout,
+        Refused,
+        Peers(usize),
+        Tracker(&'static str),
+    }
+    /// What the tracker sends to a request with this transaction id.
+    type Cut = fn(u32) -> Vec<u8>;
+    let cases: [(&str, Cut, Want); 6] = [
+        (
+            "a connect reply cut to 15 bytes",
+            |t| connect_reply(t, 7)[..15].to_vec(),
+            Want::Timeout,
+        ),
+        (
+            "an announce reply cut to 12 bytes",
+            |t| announce_reply(t, 1800, &peers(2))[..12].to_vec(),
+            Want::Refused,
+        ),
+        (
+            "an announce reply with 2.5 peers",
+            |t| announce_reply(t, 1800, &peers(3))[..35].to_vec(),
+            Want::Peers(2),
+        ),
+        (
+            "an error reply of just its header",
+            |t| [&3u32.to_be_bytes()[..], &t.to_be_bytes()].concat(),
+            Want::Tracker(""),
+        ),
+        (
+            "a reply of 4 bytes",
+            |t| t.to_be_bytes().to_vec(),
+            Want::Timeout,
+        ),
+        ("an empty datagram", |_| Vec::new(), Want::Timeout),
+    ];
+    for (what, cut, want) in cases {
+        let connected = cut(0).len() != 15;
+        let (outcome, heap) = scenario(what, || {
+            let server = udp_tracker(move |s, from, req| {
+                let reply = match Request::parse(req) {
+                    Ok(Request::Connect(c)) if connected => connect_reply(c.transaction_id, 7),
+                    _ => cut(txid(req)),
+                };
+                let _ = s.send_to(&reply, from);
+            });
+            let mut peer =
+                Peer::with_config(&url(&server), info_hash("u-cut"), 1, 1, quick_config());
+            let start = now();
+            let outcome = peer.next_announce();
+            (outcome, now().duration_since(start))
+        });
+        let (outcome, took) = outcome;
+        assert!(took <= UDP_DEADLINE + hostile::SLACK, "{what}: {took:?}");
+        match (want, outcome) {
+            (Want::Timeout, Err(f)) => assert_eq!(f.cause, Cause::Timeout, "{what}"),
+            (Want::Refused, Err(f)) => assert_eq!(f.cause, Cause::Refused, "{what}"),
+            (Want::Tracker(text), Err(f)) => assert!(
+                matches!(&f.cause, Cause::Tracker { reason, .. } if reason == text),
+                "{what}: {:?}",
+                f.cause
+            ),
+            (Want::Peers(n), Ok(a)) => assert_eq!(a.peers, peers(n), "{what}"),
+            (_, other) => panic!("{what}: unexpected {other:?}"),
+        }
+        assert!(heap < UDP_HEAP_BOUND, "{what}: {heap} bytes");
+    }
+}
+
+#[test]
+fn error_replies_with_binary_or_empty_text_fail_with_that_text() {
+    for (message, text) in [
+        (
+            &b"\xff\xfe\x00binary\x00"[..],
+            "\u{fffd}\u{fffd}\u{0}binary",
+        ),
+        (&b""[..], ""),
+        (
+            &b"Connection ID missmatch.\x00"[..],
+            "Connection ID missmatch.",
+        ),
+    ] {
+        let (failed, heap) = scenario(
+            "error_replies_with_binary_or_empty_text_fail_with_that_text",
+            || {
+                let server = udp_tracker(move |s, from, req| {
+                    let reply = match Request::parse(req) {
+                        Ok(Request::Connect(c)) => connect_reply(c.transaction_id, 7),
+                        _ => [&3u32.to_be_bytes()[..], &txid(req).to_be_bytes(), message].concat(),
+                    };
+                    let _ = s.send_to(&reply, from);
+                });
+                let mut peer =
+                    Peer::with_config(&url(&server), info_hash("u-err"), 1, 1, quick_config());
+                peer.next_announce()
+                    .expect_err("an error reply fails the announce")
+            },
+        );
+        assert_eq!(
+            failed.cause,
+            Cause::Tracker {
+                reason: text.to_owned(),
+                retry_in: None
+            }
+        );
+        assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+    }
+}
+
+#[test]
+fn duplicate_and_stale_replies_are_used_once() {
+    let ((first, scraped), heap) = scenario("duplicate_and_stale_replies_are_used_once", || {
+        let old = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
+        let server = udp_tracker(move |s, from, req| {
+            let Some(reply) = honest(req, 7, &peers(4)) else {
+                return;
+            };
+            // Every reply three times, then every reply sent so far again (stale ones).
+            for _ in 0..3 {
+                let _ = s.send_to(&reply, from);
+            }
+            let mut old = old.lock().unwrap();
+            for stale in old.iter() {
+                let _ = s.send_to(stale, from);
+            }
+            old.push(reply);
+        });
+        let mut peer = Peer::with_config(&url(&server), info_hash("u-dup"), 1, 1, quick_config());
+        let first = peer.announced();
+        (first, peer.scrape())
+    });
+    assert_eq!(first.peers, peers(4));
+    let scraped = scraped.expect("the scrape after duplicates succeeds");
+    assert_eq!(
+        (scraped.seeders, scraped.completed, scraped.leechers),
+        (Some(2), Some(3), Some(1))
+    );
+    assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+}
+
+#[test]
+fn a_huge_reply_is_read_whole_and_capped_at_max_peers_per_reply() {
+    // 65,507 bytes: the largest IPv4 UDP payload, 10,914 peers.
+    let n = (65_507 - 20) / 6;
+    let (seen, heap) = scenario(
+        "a_huge_reply_is_read_whole_and_capped_at_max_peers_per_reply",
+        || {
+            let server = udp_tracker(move |s, from, req| {
+                let _ = s.send_to(&honest(req, 7, &peers(n)).unwrap(), from);
+            });
+            let mut peer =
+                Peer::with_config(&url(&server), info_hash("u-huge"), 1, 1, quick_config());
+            peer.announced()
+        },
+    );
+    let cap = quick_config().max_peers_per_reply;
+    assert_eq!(
+        seen.peers,
+        peers(cap),
+        "the first {cap} peers, in the tracker's order"
+    );
+    assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+}
+
+#[test]
+fn a_connection_id_that_expires_at_the_tracker_is_renewed_once() {
+    let ((connects, scraped), heap) = scenario(
+        "a_connection_id_that_expires_at_the_tracker_is_renewed_once",
+        || {
+            // The tracker issues a new id per connect and accepts only the latest.
+            let current = std::sync::Arc::new(AtomicU64::new(0));
+            let connects = std::sync::Arc::new(AtomicU32::new(0));
+            let (cur, count) = (current.clone(), connects.clone());
+            let server = udp_tracker(move |s, from, req| {
+                let reply = match Request::parse(req) {
+                    Ok(Request::Connect(c)) => {
+                        let id = 1000 + u64::from(count.fetch_add(1, Ordering::Relaxed));
+                        cur.store(id, Ordering::Relaxed);
+                        connect_reply(c.transaction_id, id)
+                    }
+                    Ok(Request::Announce(a)) if a.connection_id != cur.load(Ordering::Relaxed) => [
+                        &3u32.to_be_bytes()[..],
+                        &a.transaction_id.to_be_bytes(),
+                        b"Connection ID missmatch.\0",
+                    ]
+                    .concat(),
+                    Ok(Request::Scrape(sc)) if sc.connection_id != cur.load(Ordering::Relaxed) => [
+                        &3u32.to_be_bytes()[..],
+                        &sc.transaction_id.to_be_bytes(),
+                        b"Connection ID missmatch.\0",
+                    ]
+                    .concat(),
+                    _ => honest(req, 0, &peers(1)).unwrap(),
+                };
+                let _ = s.send_to(&reply, from);
+            });
+            let mut peer =
+                Peer::with_config(&url(&server), info_hash("u-rotate"), 1, 1, quick_config());
+            peer.announced();
+            // The tracker forgets the id (as if its key rotated); the client's cached id is now stale.
+            current.store(u64::MAX, Ordering::Relaxed);
+            let scraped = peer.scrape();
+            (connects.load(Ordering::Relaxed), scraped)
+        },
+    );
+    let scraped = scraped.expect("one reconnect after the stale-id error, then the scrape");
+    assert_eq!(scraped.seeders, Some(2));
+    assert_eq!(
+        connects, 2,
+        "one connect for the announce, one after the id was refused"
+    );
+    assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+}
+
+#[test]
+fn intervals_of_zero_one_and_u32_max_are_defaulted_or_clamped() {
+    // 0 means "not given" (the 1800 s default); 1 s is raised to the 120 s floor; u32::MAX s is
+    // cut to the 2 h ceiling.
+    for (sent, want) in [(0u32, 1800u64), (1, 120), (u32::MAX, 7200)] {
+        let (seen, _) = scenario(
+            "intervals_of_zero_one_and_u32_max_are_defaulted_or_clamped",
+            || {
+                let server = udp_tracker(move |s, from, req| {
+                    let reply = match Request::parse(req) {
+                        Ok(Request::Announce(a)) => {
+                            announce_reply(a.transaction_id, sent, &peers(1))
+                        }
+                        _ => honest(req, 7, &[]).unwrap(),
+                    };
+                    let _ = s.send_to(&reply, from);
+                });
+                let mut peer =
+                    Peer::with_config(&url(&server), info_hash("u-int"), 1, 1, quick_config());
+                peer.announced()
+            },
+        );
+        assert_eq!(seen.interval, Duration::from_secs(want), "interval {sent}");
+    }
+}
