@@ -64,6 +64,7 @@
 //!   decoding and canonical encoding of bencoded replies, and HTTP/1.1 framing for raw TCP streams.
 //! - [`InfoHash`], [`PeerId`], [`AnnounceEvent`], [`AddressFamily`] and the validated [`TrackerUrl`].
 //! - [`CompactPeers`]: compact peer lists read in place.
+//! - [`limits`]: every cap on what a tracker can make the crate hold, with its default.
 //!
 //! ## Examples
 //!
@@ -83,6 +84,7 @@ pub mod announce;
 mod bencode;
 mod compact;
 pub mod http;
+pub mod limits;
 mod types;
 pub mod udp;
 

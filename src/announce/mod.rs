@@ -24,6 +24,7 @@ pub use event::{
     Announced, Cause, Event, Failed, HttpRequest, RequestId, RequestKind, Scraped, TrackerId,
     Transmit, TransportError,
 };
+pub use outcome::MAX_TRACKER_ID_LEN;
 pub use policy::is_internal_address;
 
 use self::config::check_tracker;

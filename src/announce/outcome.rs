@@ -68,7 +68,7 @@ pub(crate) struct AnnounceReply {
 }
 
 /// The longest `tracker id` echoed back; a longer one is ignored rather than stored.
-pub(crate) const MAX_TRACKER_ID_LEN: usize = 256;
+pub const MAX_TRACKER_ID_LEN: usize = 256;
 
 /// A count as the event gives it: negative or oversized values are treated as not sent.
 pub(crate) fn count(value: Option<i64>) -> Option<u32> {

@@ -1,0 +1,35 @@
+//! Every bound the crate puts on what a tracker (or a caller) can make it hold or do, in one place.
+//!
+//! Trackers are untrusted: anyone can put any URL in a magnet link. Each input the crate reads is
+//! capped, and each cap has a default that a real tracker never comes near. The caps that are
+//! settings live on [`Config`](crate::announce::Config); the fixed ones are re-exported here.
+//!
+//! | what | cap (default) | where | at the cap |
+//! |---|---|---|---|
+//! | a UDP reply | any length is read; the caller's receive buffer decides (65,536 bytes holds any datagram) | [`udp::announce_reply_len`](crate::udp::announce_reply_len) sizes it for `num_want` | nothing is allocated per datagram; peers beyond the peer cap are not kept |
+//! | peers kept per reply | 1,000 | [`Config::max_peers_per_reply`](crate::announce::Config::max_peers_per_reply) | the first ones in the tracker's order are kept |
+//! | a UDP request written | [`MAX_REQUEST_LEN`] bytes (98 + BEP 41 URL data of at most [`MAX_URL_DATA_LEN`]) | [`udp`](crate::udp) | a longer tracker URL is refused when the machine is built |
+//! | info hashes per UDP scrape | [`MAX_SCRAPE_HASHES`] | [`udp::ScrapeRequest`](crate::udp::ScrapeRequest) | encoding more is an error |
+//! | HTTP status line and headers | [`MAX_HEAD_LEN`] bytes, [`MAX_HEADERS`] headers | [`http::ResponseReader`](crate::http::ResponseReader) | `FramingError::HeadTooLarge` |
+//! | HTTP body, raw and after gzip/deflate | [`DEFAULT_MAX_BODY_LEN`] (1 MiB), per reader | [`http::ResponseReader::new`](crate::http::ResponseReader::new), [`http::decode_content`](crate::http::decode_content) | `FramingError::BodyTooLarge`, checked on `Content-Length`, on bytes received and while inflating |
+//! | bencode nesting | [`MAX_DEPTH`] (100) | every reply decoder | a decode error; the decoder is iterative, so no stack is at risk |
+//! | `tracker id` kept to echo | [`MAX_TRACKER_ID_LEN`] bytes | the machine | a longer one is ignored |
+//! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
+//! | events waiting for `poll_event` | 256 | [`Config::max_queued_events`](crate::announce::Config::max_queued_events) | the oldest is dropped and counted in `events_dropped` |
+//! | trackers per torrent (and so UDP connection ids cached: one per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
+//! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
+//! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
+//! | a silent or slow HTTP tracker | 30 s per request, redirects included | [`Config::http_timeout`](crate::announce::Config::http_timeout) | `Cause::Timeout`; a later answer is ignored |
+//! | shutdown | 5 s | [`Config::stop_timeout`](crate::announce::Config::stop_timeout) | `Event::Stopped` comes anyway |
+//! | a tracker's `interval` | clamped to [120 s, 2 h] | [`Config::interval_floor`](crate::announce::Config::interval_floor), [`Config::interval_ceiling`](crate::announce::Config::interval_ceiling) | |
+//! | BEP 31 `retry in` | 7 days | [`Config::max_retry_in`](crate::announce::Config::max_retry_in) | |
+//!
+//! URL safety has its own rules (redirects into loopback, private or link-local addresses, https
+//! to http, tracker URLs that pre-fill announce parameters): see
+//! [`is_internal_address`](crate::announce::is_internal_address) and
+//! [`Config::allow_internal_redirects`](crate::announce::Config::allow_internal_redirects).
+
+pub use crate::announce::MAX_TRACKER_ID_LEN;
+pub use crate::bencode::MAX_DEPTH;
+pub use crate::http::{DEFAULT_MAX_BODY_LEN, MAX_HEAD_LEN, MAX_HEADERS};
+pub use crate::udp::{MAX_REQUEST_LEN, MAX_SCRAPE_HASHES, MAX_URL_DATA_LEN};
