@@ -75,7 +75,7 @@
 //! ## Where it is going
 //!
 //! A `Client` that runs many torrents behind one UDP socket (shared connection ids, batched
-//! scrapes) and fuzzing. The design is in the repository's `DESIGN` notes and the issues.
+//! scrapes). The design is in the repository's `DESIGN` notes and the issues.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

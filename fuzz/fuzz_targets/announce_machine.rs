@@ -9,7 +9,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bt_tracker::announce::{Announce, Config, Event, Progress, RequestId, TierMode, Torrent, TransportError};
+use bt_tracker::announce::{
+    Announce, Config, Event, Progress, RequestId, TierMode, Torrent, TransportError,
+};
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
@@ -66,19 +68,32 @@ fuzz_target!(|data: &[u8]| {
     config.max_queued_events = 8;
     let tiers: Vec<Vec<TrackerUrl>> = match b.u8() % 3 {
         0 => vec![vec![TrackerUrl::parse(TRACKERS[0]).unwrap()]],
-        1 => vec![TRACKERS[..2].iter().map(|u| TrackerUrl::parse(u).unwrap()).collect()],
-        _ => TRACKERS.iter().map(|u| vec![TrackerUrl::parse(u).unwrap()]).collect(),
+        1 => vec![
+            TRACKERS[..2]
+                .iter()
+                .map(|u| TrackerUrl::parse(u).unwrap())
+                .collect(),
+        ],
+        _ => TRACKERS
+            .iter()
+            .map(|u| vec![TrackerUrl::parse(u).unwrap()])
+            .collect(),
     };
     let torrent = Torrent {
         info_hash: InfoHash([1; 20]),
         peer_id: PeerId(*b"-BT0100-fuzzfuzzfuzz"),
         port: 6881,
-        progress: Progress { left: 1, ..Progress::default() },
+        progress: Progress {
+            left: 1,
+            ..Progress::default()
+        },
         key: None,
     };
     let t0 = Instant::now();
     let mut rng = ChaCha12Rng::seed_from_u64(u64::from(b.u16()));
-    let Ok(mut announce) = Announce::new(config, torrent, tiers, &mut rng, t0) else { return };
+    let Ok(mut announce) = Announce::new(config, torrent, tiers, &mut rng, t0) else {
+        return;
+    };
     let mut now = t0;
     let mut seen = Seen::default();
     drain(&mut announce, now, &mut seen);
@@ -100,7 +115,11 @@ fuzz_target!(|data: &[u8]| {
             2 => {
                 let Some((to, txid)) = seen.udp else { continue };
                 let datagram = reply(&mut b, txid);
-                let from = if b.u8() % 8 == 0 { SocketAddr::new(to.ip(), to.port() ^ 1) } else { to };
+                let from = if b.u8() % 8 == 0 {
+                    SocketAddr::new(to.ip(), to.port() ^ 1)
+                } else {
+                    to
+                };
                 announce.handle_datagram(now, from, &datagram);
             }
             3 => {
@@ -114,18 +133,39 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let len = usize::from(b.u8());
                 let body = b.take(len).to_vec();
-                announce.handle_http_response(now, id, &HttpResponse { status, location, body });
+                announce.handle_http_response(
+                    now,
+                    id,
+                    &HttpResponse {
+                        status,
+                        location,
+                        body,
+                    },
+                );
             }
             4 => {
-                let Some(id) = seen.http.or(Some(RequestId(u64::from(b.u8())))) else { continue };
-                let error = [TransportError::Dns, TransportError::ConnectionRefused, TransportError::ConnectionReset, TransportError::Tls, TransportError::BadResponse, TransportError::Other][usize::from(b.u8() % 6)];
+                let Some(id) = seen.http.or(Some(RequestId(u64::from(b.u8())))) else {
+                    continue;
+                };
+                let error = [
+                    TransportError::Dns,
+                    TransportError::ConnectionRefused,
+                    TransportError::ConnectionReset,
+                    TransportError::Tls,
+                    TransportError::BadResponse,
+                    TransportError::Other,
+                ][usize::from(b.u8() % 6)];
                 announce.handle_transport_error(now, id, error);
             }
             5 => match b.u8() % 5 {
                 0 => announce.announce_now(now),
                 1 => announce.scrape(now),
                 2 => announce.completed(now),
-                3 => announce.set_progress(Progress { uploaded: u64::from(b.u16()), downloaded: 0, left: 0 }),
+                3 => announce.set_progress(Progress {
+                    uploaded: u64::from(b.u16()),
+                    downloaded: 0,
+                    left: 0,
+                }),
                 _ => announce.stop(now),
             },
             6 => {
@@ -164,8 +204,14 @@ fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
     let mut buf = [0u8; MAX_REQUEST_LEN];
     while let Some(t) = announce.poll_transmit(&mut buf) {
         assert!(!seen.stopped, "a datagram after Event::Stopped");
-        assert!((16..=MAX_REQUEST_LEN).contains(&t.len), "datagram of {} bytes", t.len);
-        let to = t.destination.unwrap_or_else(|| "10.0.0.1:6969".parse().unwrap());
+        assert!(
+            (16..=MAX_REQUEST_LEN).contains(&t.len),
+            "datagram of {} bytes",
+            t.len
+        );
+        let to = t
+            .destination
+            .unwrap_or_else(|| "10.0.0.1:6969".parse().unwrap());
         seen.udp = Some((to, [buf[12], buf[13], buf[14], buf[15]]));
     }
     while let Some(request) = announce.poll_http_request() {

@@ -9,7 +9,9 @@ const CAP: usize = 64 * 1024;
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the piece size (1 to 256 bytes); the rest is the byte stream.
-    let Some((&split, stream)) = data.split_first() else { return };
+    let Some((&split, stream)) = data.split_first() else {
+        return;
+    };
     let piece = usize::from(split) + 1;
     let mut reader = ResponseReader::new(CAP);
     for chunk in stream.chunks(piece) {

@@ -6,7 +6,9 @@ use bt_tracker::udp::{MAX_REQUEST_LEN, Request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(request) = Request::parse(data) else { return };
+    let Ok(request) = Request::parse(data) else {
+        return;
+    };
     let mut buf = [0u8; MAX_REQUEST_LEN];
     match request {
         Request::Connect(c) => assert_eq!(c.encode(&mut buf), Ok(16)),
