@@ -313,3 +313,50 @@ fn intervals_of_zero_one_and_u32_max_are_defaulted_or_clamped() {
         assert_eq!(seen.interval, Duration::from_secs(want), "interval {sent}");
     }
 }
+
+#[test]
+fn a_silent_tracker_times_out_after_the_configured_sends() {
+    let ((failed, sends), heap) = scenario("silent", || {
+        let count = std::sync::Arc::new(AtomicU32::new(0));
+        let seen = count.clone();
+        let server = udp_tracker(move |_, _, _| {
+            seen.fetch_add(1, Ordering::Relaxed);
+        });
+        let mut peer =
+            Peer::with_config(&url(&server), info_hash("u-silent"), 1, 1, quick_config());
+        let start = now();
+        let failed = failed_within(peer.next_announce(), start, UDP_DEADLINE);
+        (failed, count.load(Ordering::Relaxed))
+    });
+    assert_eq!(failed.cause, Cause::Timeout);
+    assert_eq!(
+        sends,
+        quick_config().udp_max_attempts,
+        "one connect per attempt, no more"
+    );
+    assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+}
+
+#[test]
+fn a_truncated_scrape_reply_keeps_whole_rows_only() {
+    for (cut, want) in [(8 + 12 + 5, Some(2)), (8 + 7, None)] {
+        let (scraped, heap) = scenario("scrape-cut", || {
+            let server = udp_tracker(move |s, from, req| {
+                let mut reply = honest(req, 7, &peers(1)).unwrap();
+                if let Ok(Request::Scrape(_)) = Request::parse(req) {
+                    reply.resize(cut, 0xAA);
+                }
+                let _ = s.send_to(&reply, from);
+            });
+            let mut peer =
+                Peer::with_config(&url(&server), info_hash("u-scut"), 1, 1, quick_config());
+            peer.scrape()
+        });
+        let scraped = scraped.expect("a short scrape reply is still a reply");
+        assert_eq!(
+            scraped.seeders, want,
+            "{cut} bytes: a partial row is unknown, not zero"
+        );
+        assert!(heap < UDP_HEAP_BOUND, "{heap} bytes");
+    }
+}
