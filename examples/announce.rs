@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bt_tracker::announce::{Announce, Cause, Config, Event, Progress, TierMode, Torrent};
+use bt_tracker::announce::{
+    Announce, Cause, Config, Event, Progress, RequestKind, TierMode, Torrent,
+};
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use common::driver::{Driver, Flow, Sockets};
 use common::embedded::{EmbeddedTracker, sample_peers};
@@ -235,7 +237,7 @@ fn run(args: &Args) -> Result<bool, String> {
                 };
                 if let Some(r) = reports.get_mut(&f.tracker) {
                     match f.request {
-                        bt_tracker::announce::RequestKind::Scrape => {
+                        RequestKind::Scrape => {
                             r.scrape = Some(Err(text));
                             pending_scrapes.remove(&f.tracker);
                         }
