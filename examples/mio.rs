@@ -427,16 +427,8 @@ fn connect(
         ));
     }
     // DNS blocks here; an event loop in production would resolve on a thread or cache.
-    let addr = (url.host(), url.port())
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            fail(
-                TransportError::Dns,
-                format!("{} did not resolve", url.host()),
-            )
-        })?;
+    let addr = common::http::resolve(&url, request.may_reach_internal)
+        .map_err(|e| fail(e.kind, e.detail))?[0];
     let mut stream = TcpStream::connect(addr).map_err(|e| {
         fail(
             TransportError::ConnectionRefused,

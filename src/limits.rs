@@ -26,7 +26,8 @@
 //!
 //! URL safety has its own rules (redirects into loopback, private or link-local addresses, https
 //! to http, tracker URLs that pre-fill announce parameters): see
-//! [`is_internal_address`](crate::announce::is_internal_address) and
+//! [`is_internal_address`](crate::announce::is_internal_address),
+//! [`HttpRequest::may_reach_internal`](crate::announce::HttpRequest::may_reach_internal) and
 //! [`Config::allow_internal_redirects`](crate::announce::Config::allow_internal_redirects).
 
 pub use crate::announce::MAX_TRACKER_ID_LEN;

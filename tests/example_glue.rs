@@ -97,3 +97,21 @@ fn the_embedded_tracker_serves_samples_and_announcers_over_udp_and_http() {
     );
     assert!(http.stop() && late.stop());
 }
+
+#[test]
+fn a_request_that_may_not_reach_internal_addresses_is_refused_after_resolution() {
+    use bt_tracker::announce::TransportError;
+    let deadline = net::glue::now() + std::time::Duration::from_secs(2);
+    for url in ["http://localhost:9/announce", "http://127.0.0.1:9/announce"] {
+        let e = net::glue::http::fetch(url, deadline, false).unwrap_err();
+        assert_eq!(
+            e.kind,
+            TransportError::InternalAddress,
+            "{url}: {}",
+            e.detail
+        );
+    }
+    // Allowed, the same URL gets as far as connecting (nothing listens on port 9).
+    let e = net::glue::http::fetch("http://127.0.0.1:9/announce", deadline, true).unwrap_err();
+    assert_eq!(e.kind, TransportError::ConnectionRefused, "{}", e.detail);
+}

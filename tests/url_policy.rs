@@ -107,6 +107,44 @@ fn a_tracker_in_the_local_network_may_redirect_within_it_and_the_policy_can_be_l
 }
 
 #[test]
+fn a_redirect_hop_from_a_public_tracker_may_not_reach_internal_addresses_by_name() {
+    // The machine cannot resolve `mirror.example`; the request says what the caller must check.
+    let public = Config::default();
+    let first = announce("http://tracker.example/announce", public.clone())
+        .unwrap()
+        .poll_http_request()
+        .unwrap();
+    assert!(
+        first.may_reach_internal,
+        "the tracker itself may be anywhere"
+    );
+    let hop = redirect(
+        "http://tracker.example/announce",
+        "http://mirror.example/a",
+        public.clone(),
+    )
+    .unwrap();
+    assert!(
+        !hop.may_reach_internal,
+        "a hop from a public tracker stays public"
+    );
+    let lan = redirect("http://192.168.1.5/announce", "http://nas.lan/a", public).unwrap();
+    assert!(
+        lan.may_reach_internal,
+        "a LAN tracker's hop may stay in the LAN"
+    );
+    let mut open = Config::default();
+    open.allow_internal_redirects = true;
+    let hop = redirect(
+        "http://tracker.example/announce",
+        "http://mirror.example/a",
+        open,
+    )
+    .unwrap();
+    assert!(hop.may_reach_internal, "allowed by configuration");
+}
+
+#[test]
 fn an_https_tracker_cannot_redirect_to_plain_http() {
     let cause = redirect(
         "https://tracker.example/announce",

@@ -239,7 +239,7 @@ impl Driver {
             let tx = self.tx.clone();
             // The thread ends by the request's deadline; its answer is dropped if we are gone.
             std::thread::spawn(move || {
-                let result = http::get(&request.url, request.deadline);
+                let result = http::get(&request);
                 let _ = tx.send(Input::Http(request.id, result));
             });
         }

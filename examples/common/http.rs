@@ -3,10 +3,10 @@
 //! goes back to the machine, which decides (and refuses an https-to-http downgrade).
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use bt_tracker::announce::TransportError;
+use bt_tracker::announce::{HttpRequest, TransportError, is_internal_address};
 use bt_tracker::http::{
     DEFAULT_MAX_BODY_LEN, FramingError, HttpResponse, ResponseReader, write_get_request,
 };
@@ -35,14 +35,54 @@ impl HttpError {
     }
 }
 
-/// Makes the GET, giving up at `deadline`.
-pub fn get(url: &str, deadline: Instant) -> Result<HttpResponse, HttpError> {
+/// Makes the machine's request, giving up at its deadline.
+pub fn get(request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+    fetch(&request.url, request.deadline, request.may_reach_internal)
+}
+
+/// GET `url`, giving up at `deadline`; with `may_reach_internal` false, only public addresses of
+/// the host are connected to.
+pub fn fetch(
+    url: &str,
+    deadline: Instant,
+    may_reach_internal: bool,
+) -> Result<HttpResponse, HttpError> {
     let parsed = TrackerUrl::parse(url)
         .map_err(|e| HttpError::new(TransportError::Other, format!("bad request URL: {e}")))?;
+    let addrs = resolve(&parsed, may_reach_internal)?;
     match parsed.scheme() {
+        // ureq resolves the name again itself; the check above is what it can be without a
+        // resolver hook (a name that changes its answer in between is not caught).
         Scheme::Https => get_tls(url, deadline),
-        _ => get_plain(&parsed, deadline),
+        _ => get_plain(&parsed, &addrs, deadline),
     }
+}
+
+/// The tracker's addresses. A request that may not reach the local network (a redirect from a
+/// public tracker) keeps only public ones, and fails when none is left.
+pub fn resolve(url: &TrackerUrl, may_reach_internal: bool) -> Result<Vec<SocketAddr>, HttpError> {
+    let addrs: Vec<SocketAddr> = (url.host(), url.port())
+        .to_socket_addrs()
+        .map_err(|e| HttpError::new(TransportError::Dns, format!("{}: {e}", url.host())))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(HttpError::new(
+            TransportError::Dns,
+            format!("{}: no address", url.host()),
+        ));
+    }
+    let allowed: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| may_reach_internal || !is_internal_address(a.ip()))
+        .collect();
+    if allowed.is_empty() {
+        return Err(HttpError::new(
+            TransportError::InternalAddress,
+            format!("{} resolves to {addrs:?} only", url.host()),
+        ));
+    }
+    Ok(allowed)
 }
 
 fn remaining(deadline: Instant) -> Result<Duration, HttpError> {
@@ -78,14 +118,14 @@ fn io_error(what: &str, e: io::Error) -> HttpError {
     HttpError::new(io_kind(&e), format!("{what}: {e}"))
 }
 
-fn get_plain(url: &TrackerUrl, deadline: Instant) -> Result<HttpResponse, HttpError> {
-    let addrs: Vec<_> = (url.host(), url.port())
-        .to_socket_addrs()
-        .map_err(|e| HttpError::new(TransportError::Dns, format!("{}: {e}", url.host())))?
-        .collect();
+fn get_plain(
+    url: &TrackerUrl,
+    addrs: &[SocketAddr],
+    deadline: Instant,
+) -> Result<HttpResponse, HttpError> {
     let mut last = HttpError::new(TransportError::Dns, format!("{}: no address", url.host()));
     let mut stream = None;
-    for addr in addrs {
+    for &addr in addrs {
         match TcpStream::connect_timeout(&addr, remaining(deadline)?) {
             Ok(s) => {
                 stream = Some(s);

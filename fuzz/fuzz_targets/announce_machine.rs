@@ -153,8 +153,9 @@ fuzz_target!(|data: &[u8]| {
                     TransportError::ConnectionReset,
                     TransportError::Tls,
                     TransportError::BadResponse,
+                    TransportError::InternalAddress,
                     TransportError::Other,
-                ][usize::from(b.u8() % 6)];
+                ][usize::from(b.u8() % 7)];
                 announce.handle_transport_error(now, id, error);
             }
             5 => match b.u8() % 5 {

@@ -67,6 +67,14 @@ pub struct HttpRequest {
     pub kind: RequestKind,
     /// The machine gives up at this time and ignores a later answer; the caller may cancel then.
     pub deadline: Instant,
+    /// Whether this request may connect to a loopback, private or link-local address. It is
+    /// `false` for a redirect from a tracker that is not on such an address itself (unless
+    /// [`Config::allow_internal_redirects`](super::Config::allow_internal_redirects)). The machine
+    /// refuses such redirects to IP literals and `localhost`; a caller that resolves host names
+    /// should check what they resolve to with
+    /// [`is_internal_address`](super::is_internal_address) and, when this is `false`, report
+    /// [`TransportError::InternalAddress`] instead of connecting.
+    pub may_reach_internal: bool,
 }
 
 /// A transport failure the caller reports with
@@ -84,6 +92,9 @@ pub enum TransportError {
     Tls,
     /// The HTTP response could not be read (malformed framing, body over the cap).
     BadResponse,
+    /// The host name resolved only to loopback, private or link-local addresses, which this
+    /// request may not reach ([`HttpRequest::may_reach_internal`] is `false`).
+    InternalAddress,
     /// Any other I/O failure.
     Other,
 }
@@ -96,6 +107,9 @@ impl fmt::Display for TransportError {
             TransportError::ConnectionReset => "the connection to the tracker was reset",
             TransportError::Tls => "the TLS handshake with the tracker failed",
             TransportError::BadResponse => "the tracker's HTTP response could not be read",
+            TransportError::InternalAddress => {
+                "the redirect's host name resolves to a loopback, private or link-local address, which a public tracker may not send this client to"
+            }
             TransportError::Other => "an I/O error occurred talking to the tracker",
         })
     }

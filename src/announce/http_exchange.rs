@@ -27,10 +27,12 @@ pub(crate) struct HttpExchange {
     /// The tracker itself is on a loopback, private or link-local address, so its redirects may
     /// stay there.
     internal_origin: bool,
+    /// `Config::allow_internal_redirects`.
+    internal_allowed: bool,
 }
 
 impl HttpExchange {
-    pub(crate) fn start(id: RequestId, url: String, deadline: Instant) -> Self {
+    pub(crate) fn start(id: RequestId, url: String, deadline: Instant, cfg: &Config) -> Self {
         HttpExchange {
             id,
             pending: true,
@@ -38,6 +40,7 @@ impl HttpExchange {
             url,
             deadline,
             redirects: 0,
+            internal_allowed: cfg.allow_internal_redirects,
         }
     }
 
@@ -52,6 +55,9 @@ impl HttpExchange {
             url: self.url.clone(),
             kind,
             deadline: self.deadline,
+            may_reach_internal: self.redirects == 0
+                || self.internal_origin
+                || self.internal_allowed,
         })
     }
 
@@ -146,9 +152,7 @@ impl HttpExchange {
                 "refusing the downgrade from https to {next} (set Config::allow_https_downgrade to allow it)"
             )),
             (_, "http" | "https")
-                if is_internal_host(&next)
-                    && !self.internal_origin
-                    && !cfg.allow_internal_redirects =>
+                if is_internal_host(&next) && !self.internal_origin && !self.internal_allowed =>
             {
                 Err(format!(
                     "refusing the redirect to {next}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)"

@@ -610,7 +610,7 @@ impl Announce {
                     Phase::Stopping { deadline } => deadline,
                     _ => later(now, self.cfg.http_timeout),
                 };
-                Io::Http(HttpExchange::start(id, url, deadline))
+                Io::Http(HttpExchange::start(id, url, deadline, &self.cfg))
             }
         };
         *self.trackers[i].slot(kind) = Some(Exchange { id, kind, lane, io });

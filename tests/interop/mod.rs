@@ -148,7 +148,7 @@ fn wait_for_whitelist(port: u16, hash: &InfoHash) {
     );
     let until = now() + Duration::from_secs(10);
     while now() < until {
-        if let Ok(response) = glue::http::get(&url, now() + Duration::from_secs(2))
+        if let Ok(response) = glue::http::fetch(&url, now() + Duration::from_secs(2), true)
             && !response.body.windows(14).any(|w| w == b"failure reason")
         {
             return;
