@@ -5,8 +5,9 @@
 //! router's admin page, a cloud metadata service). The machine refuses redirects that lead from a
 //! public tracker to a loopback, private or link-local address; a tracker that is itself on such
 //! an address (a LAN tracker, a test) may redirect within it. Host names are checked when they are
-//! `localhost`; other names are resolved by the caller, which can apply [`is_internal_address`] to
-//! what they resolve to.
+//! `localhost`; other names are resolved by the caller: a redirect hop that may not reach the local
+//! network says so in [`HttpRequest::may_reach_internal`](super::HttpRequest::may_reach_internal),
+//! and the caller applies [`is_internal_address`] to what the name resolves to.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
