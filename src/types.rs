@@ -282,6 +282,8 @@ pub struct TrackerUrl {
     raw: String,
     scheme: Scheme,
     host: String,
+    /// The host as an IP address when it is a literal (parsed once, not per datagram).
+    ip: Option<IpAddr>,
     port: u16,
     path_start: usize,
 }
@@ -321,10 +323,11 @@ impl TrackerUrl {
                 });
             }
         };
-        let host = match parsed.host() {
-            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
-            Some(url::Host::Ipv4(a)) => a.to_string(),
-            Some(url::Host::Ipv6(a)) => a.to_string(),
+        let (host, ip) = match parsed.host() {
+            // Non-special schemes (udp) leave IPv4 literals as opaque names: parse them here.
+            Some(url::Host::Domain(d)) if !d.is_empty() => (d.to_owned(), d.parse().ok()),
+            Some(url::Host::Ipv4(a)) => (a.to_string(), Some(IpAddr::V4(a))),
+            Some(url::Host::Ipv6(a)) => (a.to_string(), Some(IpAddr::V6(a))),
             _ => return Err(TrackerUrlError::MissingHost(text.to_owned())),
         };
         let port = match parsed.port().or(scheme.default_port()) {
@@ -351,6 +354,7 @@ impl TrackerUrl {
             raw: raw.to_owned(),
             scheme,
             host,
+            ip,
             port,
             path_start,
         })
@@ -378,10 +382,7 @@ impl TrackerUrl {
 
     /// The tracker's socket address when the host is an IP literal, so no lookup is needed.
     pub fn socket_addr(&self) -> Option<SocketAddr> {
-        self.host
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, self.port))
+        self.ip.map(|ip| SocketAddr::new(ip, self.port))
     }
 
     /// Everything after `host:port`, verbatim: the path and query (`/announce?passkey=x`), possibly

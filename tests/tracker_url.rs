@@ -28,6 +28,19 @@ fn udp_url_without_path_has_empty_path_and_query() {
 }
 
 #[test]
+fn ip_literal_hosts_give_a_socket_address_for_every_scheme() {
+    // WHATWG parsing leaves IPv4 literals of non-special schemes (udp) as opaque names.
+    for (url, addr) in [
+        ("udp://10.0.0.1:6969/announce", "10.0.0.1:6969"),
+        ("http://10.0.0.1/announce", "10.0.0.1:80"),
+        ("https://[2001:db8::1]/announce", "[2001:db8::1]:443"),
+    ] {
+        let parsed = TrackerUrl::parse(url).unwrap();
+        assert_eq!(parsed.socket_addr(), Some(addr.parse().unwrap()), "{url}");
+    }
+}
+
+#[test]
 fn http_and_https_get_default_ports() {
     assert_eq!(
         TrackerUrl::parse("http://t.example/announce")

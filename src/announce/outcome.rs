@@ -79,20 +79,23 @@ pub(crate) fn count(value: Option<i64>) -> Option<u32> {
 /// IPv4-mapped IPv6 written as IPv4, at most `max` kept (in the tracker's order), then sorted and
 /// deduplicated.
 pub(crate) fn usable_peers(peers: impl Iterator<Item = SocketAddr>, max: usize) -> Vec<SocketAddr> {
-    let mut out: Vec<SocketAddr> = peers
-        .filter_map(|peer| {
-            let ip = match peer.ip() {
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-                v4 => v4,
-            };
-            let unusable = peer.port() == 0
-                || ip.is_unspecified()
-                || ip.is_multicast()
-                || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
-            (!unusable).then_some(SocketAddr::new(ip, peer.port()))
-        })
-        .take(max)
-        .collect();
+    // Sized up front: the lower size hint of a compact list is its length.
+    let mut out: Vec<SocketAddr> = Vec::with_capacity(peers.size_hint().0.min(max));
+    out.extend(
+        peers
+            .filter_map(|peer| {
+                let ip = match peer.ip() {
+                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+                    v4 => v4,
+                };
+                let unusable = peer.port() == 0
+                    || ip.is_unspecified()
+                    || ip.is_multicast()
+                    || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+                (!unusable).then_some(SocketAddr::new(ip, peer.port()))
+            })
+            .take(max),
+    );
     out.sort_unstable();
     out.dedup();
     out
