@@ -24,23 +24,20 @@ pub(crate) struct HttpExchange {
     /// The whole exchange gives up at this time.
     pub(crate) deadline: Instant,
     redirects: u8,
-    /// The tracker itself is on a loopback, private or link-local address, so its redirects may
-    /// stay there.
-    internal_origin: bool,
-    /// `Config::allow_internal_redirects`.
-    internal_allowed: bool,
+    /// Redirects may lead to loopback, private or link-local addresses: the tracker itself is on
+    /// one, or `Config::allow_internal_redirects` says so.
+    internal_ok: bool,
 }
 
 impl HttpExchange {
-    pub(crate) fn start(id: RequestId, url: String, deadline: Instant, cfg: &Config) -> Self {
+    pub(crate) fn start(id: RequestId, url: String, deadline: Instant, internal_ok: bool) -> Self {
         HttpExchange {
             id,
-            pending: true,
-            internal_origin: url::Url::parse(&url).is_ok_and(|u| is_internal_host(&u)),
             url,
+            pending: true,
             deadline,
             redirects: 0,
-            internal_allowed: cfg.allow_internal_redirects,
+            internal_ok,
         }
     }
 
@@ -55,9 +52,7 @@ impl HttpExchange {
             url: self.url.clone(),
             kind,
             deadline: self.deadline,
-            may_reach_internal: self.redirects == 0
-                || self.internal_origin
-                || self.internal_allowed,
+            may_reach_internal: self.redirects == 0 || self.internal_ok,
         })
     }
 
@@ -151,13 +146,9 @@ impl HttpExchange {
             ("https", "http") if !cfg.allow_https_downgrade => Err(format!(
                 "refusing the downgrade from https to {next} (set Config::allow_https_downgrade to allow it)"
             )),
-            (_, "http" | "https")
-                if is_internal_host(&next) && !self.internal_origin && !self.internal_allowed =>
-            {
-                Err(format!(
-                    "refusing the redirect to {next}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)"
-                ))
-            }
+            (_, "http" | "https") if !self.internal_ok && is_internal_host(&next) => Err(format!(
+                "refusing the redirect to {next}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)"
+            )),
             (_, "http" | "https") if next.host_str().is_some() => Ok(next.into()),
             _ => Err(format!("Location {location:?} is not an http(s) URL")),
         }

@@ -26,6 +26,7 @@ pub use event::{
 };
 pub use outcome::MAX_TRACKER_ID_LEN;
 pub use policy::is_internal_address;
+use policy::is_internal_tracker;
 
 use self::config::check_tracker;
 use self::http_exchange::HttpExchange;
@@ -610,7 +611,8 @@ impl Announce {
                     Phase::Stopping { deadline } => deadline,
                     _ => later(now, self.cfg.http_timeout),
                 };
-                Io::Http(HttpExchange::start(id, url, deadline, &self.cfg))
+                let internal_ok = self.cfg.allow_internal_redirects || is_internal_tracker(&t.url);
+                Io::Http(HttpExchange::start(id, url, deadline, internal_ok))
             }
         };
         *self.trackers[i].slot(kind) = Some(Exchange { id, kind, lane, io });

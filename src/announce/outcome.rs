@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::event::Cause;
+use super::policy::is_localhost_name;
 use crate::TrackerUrl;
 
 /// The end of one exchange, transport-independent.
@@ -111,8 +112,10 @@ pub(crate) fn drop_self(
     tracker: &TrackerUrl,
     external_ip: Option<IpAddr>,
 ) {
-    let tracker_on_loopback = tracker.host() == "localhost"
-        || tracker.socket_addr().is_some_and(|a| a.ip().is_loopback());
+    let tracker_on_loopback = tracker.socket_addr().map_or_else(
+        || is_localhost_name(tracker.host()),
+        |a| a.ip().is_loopback(),
+    );
     peers.retain(|peer| {
         let me = Some(peer.ip()) == external_ip || (tracker_on_loopback && peer.ip().is_loopback());
         !(peer.port() == port && me)

@@ -11,6 +11,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::TrackerUrl;
+
 /// A loopback, private (RFC 1918, RFC 4193), link-local or unspecified address: one that reaches
 /// this machine or its local network rather than the internet. IPv4-mapped IPv6 addresses are
 /// judged as the IPv4 address they carry.
@@ -32,18 +34,29 @@ fn internal_v6(ip: Ipv6Addr) -> bool {
     ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local() || ip.is_unspecified()
 }
 
-/// Whether the host of a parsed URL is internal: an internal IP literal or `localhost`.
+/// `localhost`, a name under `.localhost` (RFC 6761), with or without the root dot.
+pub(crate) fn is_localhost_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// Whether the host of a parsed URL (a redirect's `Location`) is internal: an internal IP literal
+/// or a localhost name.
 pub(crate) fn is_internal_host(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => is_internal_address(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => is_internal_address(IpAddr::V6(ip)),
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.');
-            name.eq_ignore_ascii_case("localhost")
-                || name.to_ascii_lowercase().ends_with(".localhost")
-        }
+        Some(url::Host::Domain(name)) => is_localhost_name(name),
         None => false,
     }
+}
+
+/// Whether a tracker is itself on an internal address, by the same rule.
+pub(crate) fn is_internal_tracker(url: &TrackerUrl) -> bool {
+    url.socket_addr().map_or_else(
+        || is_localhost_name(url.host()),
+        |a| is_internal_address(a.ip()),
+    )
 }
 
 #[cfg(test)]
