@@ -19,7 +19,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -290,9 +290,10 @@ impl EventLoop {
         let mut out = [0u8; MAX_REQUEST_LEN];
         for (i, swarm) in self.swarms.iter_mut().enumerate() {
             while let Some(t) = swarm.announce.poll_transmit(&mut out) {
+                // DNS blocks here too (see `connect`).
                 let to = t.destination.or_else(|| {
                     let url = swarm.announce.tracker_url(t.tracker)?;
-                    (url.host(), url.port()).to_socket_addrs().ok()?.next()
+                    common::http::resolve(url, true).ok()?.first().copied()
                 });
                 let Some(to) = to else {
                     swarm

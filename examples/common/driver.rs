@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -17,7 +17,7 @@ use bt_tracker::announce::{Announce, Event, RequestId, TrackerId, TransportError
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 
-use super::http::{self, HttpError};
+use super::http::{self, TransportFailure};
 use super::now;
 
 /// The UDP sockets a driver sends from: one per address family, at least one.
@@ -56,7 +56,7 @@ impl Sockets {
 /// What woke the loop.
 enum Input {
     Datagram(SocketAddr, Vec<u8>),
-    Http(RequestId, Result<HttpResponse, HttpError>),
+    Http(RequestId, Result<HttpResponse, TransportFailure>),
 }
 
 /// What the event handler wants next.
@@ -89,7 +89,7 @@ pub struct Driver {
     rx: Receiver<Input>,
     quit: Arc<AtomicBool>,
     readers: Vec<JoinHandle<()>>,
-    resolved: HashMap<TrackerId, Option<SocketAddr>>,
+    resolved: HashMap<TrackerId, Result<SocketAddr, TransportFailure>>,
     details: HashMap<RequestId, String>,
 }
 
@@ -178,7 +178,7 @@ impl Driver {
         self.run(until, on_event)
     }
 
-    fn transport_error(&mut self, id: RequestId, e: HttpError) {
+    fn transport_error(&mut self, id: RequestId, e: TransportFailure) {
         self.details.insert(id, e.detail);
         self.announce.handle_transport_error(now(), id, e.kind);
     }
@@ -186,52 +186,48 @@ impl Driver {
     fn send_datagrams(&mut self) {
         let mut buf = [0u8; MAX_REQUEST_LEN];
         while let Some(t) = self.announce.poll_transmit(&mut buf) {
-            let to = t.destination.or_else(|| self.resolve(t.tracker));
-            let socket = to.and_then(|to| match to {
-                SocketAddr::V4(_) => self.sockets.v4.as_ref(),
-                SocketAddr::V6(_) => self.sockets.v6.as_ref(),
-            });
-            let sent =
-                match (to, socket) {
-                    (Some(to), Some(socket)) => socket
-                        .send_to(&buf[..t.len], to)
-                        .map(drop)
-                        .map_err(|e| HttpError {
-                            kind: TransportError::Other,
-                            detail: format!("send to {to}: {e}"),
-                        }),
-                    (Some(to), None) => Err(HttpError {
-                        kind: TransportError::Other,
-                        detail: format!("no UDP socket of {to}'s address family"),
-                    }),
-                    (None, _) => Err(HttpError {
-                        kind: TransportError::Dns,
-                        detail: "the tracker's host name has no usable address".to_owned(),
-                    }),
-                };
+            let sent = t
+                .destination
+                .map_or_else(|| self.resolve(t.tracker), Ok)
+                .and_then(|to| {
+                    let socket = match to {
+                        SocketAddr::V4(_) => self.sockets.v4.as_ref(),
+                        SocketAddr::V6(_) => self.sockets.v6.as_ref(),
+                    };
+                    let no_socket = || format!("no UDP socket of {to}'s address family");
+                    let socket = socket
+                        .ok_or_else(|| TransportFailure::new(TransportError::Other, no_socket()))?;
+                    socket.send_to(&buf[..t.len], to).map(drop).map_err(|e| {
+                        TransportFailure::new(TransportError::Other, format!("send to {to}: {e}"))
+                    })
+                });
             if let Err(e) = sent {
                 self.transport_error(t.request, e);
             }
         }
     }
 
-    /// The tracker's address, looked up once; an address family with a socket is preferred.
-    fn resolve(&mut self, tracker: TrackerId) -> Option<SocketAddr> {
-        if let Some(addr) = self.resolved.get(&tracker) {
-            return *addr;
+    /// The tracker's first address of a family with a socket, looked up once.
+    fn resolve(&mut self, tracker: TrackerId) -> Result<SocketAddr, TransportFailure> {
+        if let Some(found) = self.resolved.get(&tracker) {
+            return found.clone();
         }
-        let url = self.announce.tracker_url(tracker)?;
-        let addrs: Vec<SocketAddr> = (url.host(), url.port())
-            .to_socket_addrs()
-            .map(Iterator::collect)
-            .unwrap_or_default();
+        let url = self
+            .announce
+            .tracker_url(tracker)
+            .ok_or_else(|| TransportFailure::new(TransportError::Other, format!("no {tracker}")))?;
         let usable = |a: &&SocketAddr| match a {
             SocketAddr::V4(_) => self.sockets.v4.is_some(),
             SocketAddr::V6(_) => self.sockets.v6.is_some(),
         };
-        let addr = addrs.iter().find(usable).copied();
-        self.resolved.insert(tracker, addr);
-        addr
+        let found = http::resolve(url, true).and_then(|addrs| {
+            addrs.iter().find(usable).copied().ok_or_else(|| {
+                let why = format!("{} has no address of a family with a socket", url.host());
+                TransportFailure::new(TransportError::Dns, why)
+            })
+        });
+        self.resolved.insert(tracker, found.clone());
+        found
     }
 
     fn start_http_requests(&mut self) {

@@ -17,18 +17,19 @@ use super::now;
 /// The `User-Agent` the examples send.
 pub const USER_AGENT: &str = concat!("bt-tracker-example/", env!("CARGO_PKG_VERSION"));
 
-/// A failed GET: the kind the machine needs, and the detail a person reads.
+/// A failed GET, lookup or send: the kind the machine needs, and the detail a person reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpError {
+pub struct TransportFailure {
     /// What to tell the machine.
     pub kind: TransportError,
     /// What happened, for the person running the program.
     pub detail: String,
 }
 
-impl HttpError {
-    fn new(kind: TransportError, detail: impl std::fmt::Display) -> Self {
-        HttpError {
+impl TransportFailure {
+    /// A failure of this kind, with what happened.
+    pub fn new(kind: TransportError, detail: impl std::fmt::Display) -> Self {
+        TransportFailure {
             kind,
             detail: detail.to_string(),
         }
@@ -36,7 +37,7 @@ impl HttpError {
 }
 
 /// Makes the machine's request, giving up at its deadline.
-pub fn get(request: &HttpRequest) -> Result<HttpResponse, HttpError> {
+pub fn get(request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
     fetch(&request.url, request.deadline, request.may_reach_internal)
 }
 
@@ -46,9 +47,10 @@ pub fn fetch(
     url: &str,
     deadline: Instant,
     may_reach_internal: bool,
-) -> Result<HttpResponse, HttpError> {
-    let parsed = TrackerUrl::parse(url)
-        .map_err(|e| HttpError::new(TransportError::Other, format!("bad request URL: {e}")))?;
+) -> Result<HttpResponse, TransportFailure> {
+    let parsed = TrackerUrl::parse(url).map_err(|e| {
+        TransportFailure::new(TransportError::Other, format!("bad request URL: {e}"))
+    })?;
     let addrs = resolve(&parsed, may_reach_internal)?;
     match parsed.scheme() {
         // ureq resolves the name again itself; the check above is what it can be without a
@@ -58,15 +60,19 @@ pub fn fetch(
     }
 }
 
-/// The tracker's addresses. A request that may not reach the local network (a redirect from a
-/// public tracker) keeps only public ones, and fails when none is left.
-pub fn resolve(url: &TrackerUrl, may_reach_internal: bool) -> Result<Vec<SocketAddr>, HttpError> {
+/// A tracker's addresses, looked up for UDP sends and HTTP requests alike. A request that may not
+/// reach the local network (a redirect from a public tracker) keeps only public ones, and fails
+/// when none is left.
+pub fn resolve(
+    url: &TrackerUrl,
+    may_reach_internal: bool,
+) -> Result<Vec<SocketAddr>, TransportFailure> {
     let addrs: Vec<SocketAddr> = (url.host(), url.port())
         .to_socket_addrs()
-        .map_err(|e| HttpError::new(TransportError::Dns, format!("{}: {e}", url.host())))?
+        .map_err(|e| TransportFailure::new(TransportError::Dns, format!("{}: {e}", url.host())))?
         .collect();
     if addrs.is_empty() {
-        return Err(HttpError::new(
+        return Err(TransportFailure::new(
             TransportError::Dns,
             format!("{}: no address", url.host()),
         ));
@@ -77,7 +83,7 @@ pub fn resolve(url: &TrackerUrl, may_reach_internal: bool) -> Result<Vec<SocketA
         .filter(|a| may_reach_internal || !is_internal_address(a.ip()))
         .collect();
     if allowed.is_empty() {
-        return Err(HttpError::new(
+        return Err(TransportFailure::new(
             TransportError::InternalAddress,
             format!("{} resolves to {addrs:?} only", url.host()),
         ));
@@ -85,10 +91,13 @@ pub fn resolve(url: &TrackerUrl, may_reach_internal: bool) -> Result<Vec<SocketA
     Ok(allowed)
 }
 
-fn remaining(deadline: Instant) -> Result<Duration, HttpError> {
+fn remaining(deadline: Instant) -> Result<Duration, TransportFailure> {
     let left = deadline.saturating_duration_since(now());
     if left.is_zero() {
-        return Err(HttpError::new(TransportError::Other, "deadline passed"));
+        return Err(TransportFailure::new(
+            TransportError::Other,
+            "deadline passed",
+        ));
     }
     Ok(left)
 }
@@ -114,16 +123,17 @@ pub fn io_kind(e: &io::Error) -> TransportError {
     }
 }
 
-fn io_error(what: &str, e: io::Error) -> HttpError {
-    HttpError::new(io_kind(&e), format!("{what}: {e}"))
+fn io_error(what: &str, e: io::Error) -> TransportFailure {
+    TransportFailure::new(io_kind(&e), format!("{what}: {e}"))
 }
 
 fn get_plain(
     url: &TrackerUrl,
     addrs: &[SocketAddr],
     deadline: Instant,
-) -> Result<HttpResponse, HttpError> {
-    let mut last = HttpError::new(TransportError::Dns, format!("{}: no address", url.host()));
+) -> Result<HttpResponse, TransportFailure> {
+    let mut last =
+        TransportFailure::new(TransportError::Dns, format!("{}: no address", url.host()));
     let mut stream = None;
     for &addr in addrs {
         match TcpStream::connect_timeout(&addr, remaining(deadline)?) {
@@ -147,7 +157,7 @@ fn get_plain(
         stream
             .set_read_timeout(Some(remaining(deadline)?))
             .map_err(|e| io_error("set the read timeout", e))?;
-        let framing = |e: FramingError| HttpError::new(framing_kind(&e), e);
+        let framing = |e: FramingError| TransportFailure::new(framing_kind(&e), e);
         match stream.read(&mut buf) {
             Ok(0) => return reader.finish().map_err(framing),
             Ok(n) => {
@@ -161,7 +171,7 @@ fn get_plain(
     }
 }
 
-fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse, HttpError> {
+fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse, TransportFailure> {
     let agent = ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
@@ -189,7 +199,7 @@ fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse, HttpError> {
     })
 }
 
-fn ureq_error(e: ureq::Error) -> HttpError {
+fn ureq_error(e: ureq::Error) -> TransportFailure {
     let kind = match &e {
         ureq::Error::HostNotFound => TransportError::Dns,
         ureq::Error::ConnectionFailed => TransportError::ConnectionRefused,
@@ -200,5 +210,5 @@ fn ureq_error(e: ureq::Error) -> HttpError {
         ureq::Error::BodyExceedsLimit(_) | ureq::Error::Protocol(_) => TransportError::BadResponse,
         _ => TransportError::Other,
     };
-    HttpError::new(kind, e)
+    TransportFailure::new(kind, e)
 }
