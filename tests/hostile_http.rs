@@ -12,7 +12,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use bt_tracker::announce::{Announced, Cause, Config, Failed, TransportError};
-use hostile::{failed_within, http_tracker, peers, quick_config, respond, scenario};
+use hostile::{failed_within, http_tracker, peers, quick_config, scenario};
+use net::glue::embedded::write_response;
 use net::glue::now;
 use net::{Peer, info_hash};
 
@@ -71,7 +72,9 @@ fn success(name: &str, answer: impl Fn(&mut TcpStream, &str) + Send + Sync + 'st
 #[test]
 fn a_negative_or_string_interval_falls_back_to_the_default() {
     for (name, extra) in [("neg", "8:intervali-5e"), ("str", "8:interval4:1800")] {
-        let seen = success(name, move |s, _| respond(s, "200 OK", "", &body(2, extra)));
+        let seen = success(name, move |s, _| {
+            write_response(s, "200 OK", "", &body(2, extra))
+        });
         assert_eq!(seen.interval, Duration::from_secs(1800), "{name}");
         assert_eq!(seen.peers, peers(2), "{name}");
     }
@@ -86,7 +89,7 @@ fn a_failure_reason_fails_the_announce_with_or_without_peers() {
             } else {
                 b"d14:failure reason6:bannede".to_vec()
             };
-            respond(s, "200 OK", "", &b);
+            write_response(s, "200 OK", "", &b);
         });
         assert_eq!(
             cause,
@@ -106,7 +109,7 @@ fn invalid_bencode_is_a_bad_reply() {
         b"",
         b"i42e",
     ] {
-        let cause = failure("invalid", move |s, _| respond(s, "200 OK", "", bad));
+        let cause = failure("invalid", move |s, _| write_response(s, "200 OK", "", bad));
         assert!(matches!(cause, Cause::BadReply(_)), "{bad:?}: {cause:?}");
     }
 }
@@ -117,7 +120,7 @@ fn a_megabyte_of_nesting_is_refused_without_recursion() {
     let cause = failure("nesting", |s, _| {
         let mut b = b"d8:interval".to_vec();
         b.resize(1 << 20, b'l');
-        respond(s, "200 OK", "", &b);
+        write_response(s, "200 OK", "", &b);
     });
     assert!(
         matches!(&cause, Cause::BadReply(why) if why.contains("deep")),
@@ -254,14 +257,14 @@ fn content_length_shorter_than_the_body_reads_just_that_and_larger_is_refused() 
 #[test]
 fn redirect_loops_and_redirects_without_location_fail_with_the_reason() {
     let cause = failure("loop", |s, target| {
-        respond(s, "302 Found", &format!("Location: {target}\r\n"), b"");
+        write_response(s, "302 Found", &format!("Location: {target}\r\n"), b"");
     });
     assert!(
         matches!(&cause, Cause::Redirect(why) if why.contains("more than 5 redirects")),
         "{cause:?}"
     );
     let cause = failure("no-location", |s, _| {
-        respond(s, "301 Moved Permanently", "", b"")
+        write_response(s, "301 Moved Permanently", "", b"")
     });
     assert!(
         matches!(&cause, Cause::Redirect(why) if why.contains("without a Location")),
@@ -272,7 +275,7 @@ fn redirect_loops_and_redirects_without_location_fail_with_the_reason() {
 #[test]
 fn http_500_with_a_valid_looking_body_is_an_http_error() {
     let cause = failure("500", |s, _| {
-        respond(s, "500 Internal Server Error", "", &body(3, ""))
+        write_response(s, "500 Internal Server Error", "", &body(3, ""))
     });
     assert_eq!(cause, Cause::HttpStatus(500));
 }
@@ -283,7 +286,7 @@ fn gzip_sent_unasked_is_inflated() {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&body(4, "")).unwrap();
         let gz = gz.finish().unwrap();
-        respond(s, "200 OK", "Content-Encoding: gzip\r\n", &gz);
+        write_response(s, "200 OK", "Content-Encoding: gzip\r\n", &gz);
     });
     assert_eq!(seen.peers, peers(4));
 }

@@ -262,31 +262,42 @@ fn spawn_http(
 }
 
 fn serve_http(mut stream: TcpStream, from: SocketAddr, state: &Mutex<State>) {
+    let Some(target) = read_request_target(&mut stream) else {
+        return;
+    };
+    let body = {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        answer_http(&mut state, from, target.as_bytes())
+    };
+    write_response(&mut stream, "200 OK", "Content-Type: text/plain\r\n", &body);
+}
+
+/// Reads a request head (blocking, 5 s read timeout, at most 64 KiB) and returns its target
+/// (`/announce?...`); `None` when the connection ends first.
+pub fn read_request_target(stream: &mut TcpStream) -> Option<String> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65_536 {
         match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
     }
-    let target = head
-        .split(|&b| b == b' ')
-        .nth(1)
-        .unwrap_or_default()
-        .to_vec();
-    let body = {
-        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-        answer_http(&mut state, from, &target)
-    };
-    let response = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let target = head.split(|&b| b == b' ').nth(1)?;
+    Some(String::from_utf8_lossy(target).into_owned())
+}
+
+/// Writes a whole HTTP/1.1 response (`status` such as `200 OK`; `extra_headers` each ending in
+/// CRLF) with `Content-Length` and `Connection: close`.
+pub fn write_response(stream: &mut TcpStream, status: &str, extra_headers: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\n{extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    let _ = stream.write_all(response.as_bytes());
-    let _ = stream.write_all(&body);
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
 }
 
 /// The bencoded body answering a request target (`/announce?...` or `/scrape?...`).

@@ -6,7 +6,6 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +16,7 @@ use bt_tracker::announce::{Config, Failed};
 use bt_tracker::udp::{self, Request};
 use bt_tracker::{AddressFamily, CompactPeers};
 
+use crate::net::glue::embedded::read_request_target;
 use crate::net::glue::now;
 
 /// Counts live heap bytes and their peak, over every thread of the test process.
@@ -157,9 +157,7 @@ pub fn http_tracker(answer: impl Fn(&mut TcpStream, &str) + Send + Sync + 'stati
             };
             let answer = Arc::clone(&answer);
             handlers.push(std::thread::spawn(move || {
-                let _ = stream.set_nonblocking(false);
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                if let Some(target) = read_head(&mut stream) {
+                if let Some(target) = read_request_target(&mut stream) {
                     answer(&mut stream, &target);
                 }
             }));
@@ -173,29 +171,6 @@ pub fn http_tracker(answer: impl Fn(&mut TcpStream, &str) + Send + Sync + 'stati
         quit,
         thread: Some(thread),
     }
-}
-
-fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return None,
-        }
-    }
-    let line = String::from_utf8_lossy(&head);
-    line.split(' ').nth(1).map(str::to_owned)
-}
-
-/// Writes an HTTP/1.1 200 response with `Content-Length` and closes.
-pub fn respond(stream: &mut TcpStream, status: &str, extra_headers: &str, body: &[u8]) {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body);
 }
 
 /// The transaction id of a request datagram.
