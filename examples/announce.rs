@@ -217,11 +217,12 @@ fn run(args: &Args) -> Result<bool, String> {
     driver.run(announce_until, |driver, event| {
         match event {
             Event::Announced(a) => {
-                if let Some(r) = reports.get_mut(&a.tracker) {
-                    r.announced(&a);
-                }
                 if a.event == want {
                     pending.remove(&a.tracker);
+                }
+                if let Some(r) = reports.get_mut(&a.tracker) {
+                    r.error = None;
+                    r.announced = Some(a);
                 }
             }
             Event::Scraped(s) => {
@@ -241,7 +242,7 @@ fn run(args: &Args) -> Result<bool, String> {
                             r.scrape = Some(Err(text));
                             pending_scrapes.remove(&f.tracker);
                         }
-                        _ if !r.ok => {
+                        _ if !r.ok() => {
                             r.error = Some(text);
                             pending.remove(&f.tracker);
                         }
@@ -262,7 +263,10 @@ fn run(args: &Args) -> Result<bool, String> {
         }
     });
     for id in pending {
-        if let Some(r) = reports.get_mut(&id).filter(|r| !r.ok && r.error.is_none()) {
+        if let Some(r) = reports
+            .get_mut(&id)
+            .filter(|r| !r.ok() && r.error.is_none())
+        {
             r.error = Some(format!(
                 "no answer within --timeout {} s",
                 args.timeout.as_secs()
@@ -313,7 +317,10 @@ fn print(args: &Args, reports: &[TrackerReport], demo: bool) -> Result<bool, Str
             println!("{}", r.to_json());
         }
     } else {
-        let peers: BTreeSet<_> = reports.iter().flat_map(|r| r.peers.iter()).collect();
+        let peers: BTreeSet<_> = reports
+            .iter()
+            .flat_map(|r| r.announced.iter().flat_map(|a| &a.peers))
+            .collect();
         for peer in peers {
             println!("{peer}");
         }
@@ -326,5 +333,5 @@ fn print(args: &Args, reports: &[TrackerReport], demo: bool) -> Result<bool, Str
             "\nThat was the embedded tracker. Point the example at a real torrent:\n  cargo run --example announce -- 'magnet:?xt=urn:btih:<hash>&tr=<tracker URL>'\n  cargo run --example announce -- path/to/file.torrent --scrape"
         );
     }
-    Ok(reports.iter().any(|r| r.ok))
+    Ok(reports.iter().any(TrackerReport::ok))
 }

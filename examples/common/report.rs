@@ -1,7 +1,5 @@
 //! What the examples print: one result per tracker, as a line of text or a JSON object.
 
-use std::net::SocketAddr;
-
 use bt_tracker::announce::{Announced, Scraped};
 use serde_json::{Value, json};
 
@@ -10,24 +8,17 @@ use serde_json::{Value, json};
 pub struct TrackerReport {
     /// The tracker URL.
     pub tracker: String,
-    /// The tracker answered with a peer list (possibly empty).
-    pub ok: bool,
-    /// The peers it gave.
-    pub peers: Vec<SocketAddr>,
-    /// Re-announce period in force, seconds.
-    pub interval: Option<u64>,
-    /// `min interval` in force, seconds.
-    pub min_interval: Option<u64>,
-    /// Seeders.
-    pub seeders: Option<u32>,
-    /// Leechers.
-    pub leechers: Option<u32>,
-    /// The tracker's warning.
-    pub warning: Option<String>,
-    /// Why the announce failed.
+    /// The tracker's answer with a peer list (possibly empty), once it came.
+    pub announced: Option<Announced>,
+    /// Why the announce failed, when it did before any answer.
     pub error: Option<String>,
     /// The scrape's result, when one was made.
     pub scrape: Option<Result<Scraped, String>>,
+}
+
+/// A count, or `?` when the tracker did not say.
+fn shown(n: Option<u32>, unknown: &str) -> String {
+    n.map_or(unknown.to_owned(), |n| n.to_string())
 }
 
 impl TrackerReport {
@@ -39,49 +30,38 @@ impl TrackerReport {
         }
     }
 
-    /// Records a successful announce.
-    pub fn announced(&mut self, a: &Announced) {
-        self.ok = true;
-        self.error = None;
-        self.peers = a.peers.clone();
-        self.interval = Some(a.interval.as_secs());
-        self.min_interval = Some(a.min_interval.as_secs());
-        self.seeders = a.seeders;
-        self.leechers = a.leechers;
-        self.warning = a.warning.clone();
+    /// The tracker answered with a peer list.
+    pub fn ok(&self) -> bool {
+        self.announced.is_some()
     }
 
     /// The line printed on stderr.
     pub fn summary(&self) -> String {
         let mut line = format!("{}: ", self.tracker);
-        match &self.error {
-            Some(error) if !self.ok => line.push_str(&format!("FAILED: {error}")),
-            _ => {
-                line.push_str(&format!("{} peers", self.peers.len()));
-                let show = |n: Option<u32>| n.map_or("?".to_owned(), |n| n.to_string());
+        match (&self.announced, &self.error) {
+            (Some(a), _) => {
                 line.push_str(&format!(
-                    ", {} seeders, {} leechers",
-                    show(self.seeders),
-                    show(self.leechers)
+                    "{} peers, {} seeders, {} leechers, interval {} s (min {} s)",
+                    a.peers.len(),
+                    shown(a.seeders, "?"),
+                    shown(a.leechers, "?"),
+                    a.interval.as_secs(),
+                    a.min_interval.as_secs()
                 ));
-                if let (Some(i), Some(m)) = (self.interval, self.min_interval) {
-                    line.push_str(&format!(", interval {i} s (min {m} s)"));
+                if let Some(w) = &a.warning {
+                    line.push_str(&format!(", warning: {w}"));
                 }
             }
-        }
-        if let Some(w) = &self.warning {
-            line.push_str(&format!(", warning: {w}"));
+            (None, Some(error)) => line.push_str(&format!("FAILED: {error}")),
+            (None, None) => line.push_str("0 peers, ? seeders, ? leechers"),
         }
         match &self.scrape {
-            Some(Ok(s)) => {
-                let show = |n: Option<u32>| n.map_or("unknown".to_owned(), |n| n.to_string());
-                line.push_str(&format!(
-                    "; scrape: {} seeders, {} completed, {} leechers",
-                    show(s.seeders),
-                    show(s.completed),
-                    show(s.leechers)
-                ));
-            }
+            Some(Ok(s)) => line.push_str(&format!(
+                "; scrape: {} seeders, {} completed, {} leechers",
+                shown(s.seeders, "unknown"),
+                shown(s.completed, "unknown"),
+                shown(s.leechers, "unknown")
+            )),
             Some(Err(e)) => line.push_str(&format!("; scrape failed: {e}")),
             None => {}
         }
@@ -90,15 +70,16 @@ impl TrackerReport {
 
     /// The JSON object printed with `--json`.
     pub fn to_json(&self) -> Value {
+        let a = self.announced.as_ref();
         let mut v = json!({
             "tracker": self.tracker,
-            "ok": self.ok,
-            "peers": self.peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "interval": self.interval,
-            "min_interval": self.min_interval,
-            "seeders": self.seeders,
-            "leechers": self.leechers,
-            "warning": self.warning,
+            "ok": self.ok(),
+            "peers": a.map_or(Vec::new(), |a| a.peers.iter().map(ToString::to_string).collect()),
+            "interval": a.map(|a| a.interval.as_secs()),
+            "min_interval": a.map(|a| a.min_interval.as_secs()),
+            "seeders": a.and_then(|a| a.seeders),
+            "leechers": a.and_then(|a| a.leechers),
+            "warning": a.and_then(|a| a.warning.as_deref()),
             "error": self.error,
         });
         match &self.scrape {
