@@ -76,21 +76,27 @@ impl Peer {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// Drives until `pick` takes an event (at most [`STEP`]), and returns what it took.
+    fn run_until<T>(&mut self, what: &str, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+        let mut outcome = None;
+        let ended = self.driver.run(now() + STEP, |_, event| {
+            outcome = pick(event);
+            if outcome.is_some() {
+                Flow::Break
+            } else {
+                Flow::Continue
+            }
+        });
+        outcome.unwrap_or_else(|| panic!("no {what} outcome within {STEP:?} ({ended:?})"))
+    }
+
     /// Drives until the next announce ends, and returns how.
     pub fn next_announce(&mut self) -> Result<Announced, Failed> {
-        let mut outcome = None;
-        let ended = self.driver.run(now() + STEP, |_, event| match event {
-            Event::Announced(a) => {
-                outcome = Some(Ok(a));
-                Flow::Break
-            }
-            Event::Failed(f) if f.request != RequestKind::Scrape => {
-                outcome = Some(Err(f));
-                Flow::Break
-            }
-            _ => Flow::Continue,
-        });
-        outcome.unwrap_or_else(|| panic!("no announce outcome within {STEP:?} ({ended:?})"))
+        self.run_until("announce", |event| match event {
+            Event::Announced(a) => Some(Ok(a)),
+            Event::Failed(f) if f.request != RequestKind::Scrape => Some(Err(f)),
+            _ => None,
+        })
     }
 
     /// Drives until the first announce succeeds; panics with the cause otherwise.
@@ -102,19 +108,11 @@ impl Peer {
     /// Scrapes and drives until the scrape ends.
     pub fn scrape(&mut self) -> Result<Scraped, Cause> {
         self.driver.announce.scrape(now());
-        let mut outcome = None;
-        self.driver.run(now() + STEP, |_, event| match event {
-            Event::Scraped(s) => {
-                outcome = Some(Ok(s));
-                Flow::Break
-            }
-            Event::Failed(f) if f.request == RequestKind::Scrape => {
-                outcome = Some(Err(f.cause));
-                Flow::Break
-            }
-            _ => Flow::Continue,
-        });
-        outcome.expect("no scrape outcome within the step bound")
+        self.run_until("scrape", |event| match event {
+            Event::Scraped(s) => Some(Ok(s)),
+            Event::Failed(f) if f.request == RequestKind::Scrape => Some(Err(f.cause)),
+            _ => None,
+        })
     }
 
     /// Sends `stopped` and drives until the machine is done; true when the tracker acknowledged.
