@@ -12,8 +12,8 @@ use std::time::Duration;
 use bt_tracker::announce::Cause;
 use bt_tracker::udp::Request;
 use hostile::{
-    announce_reply, connect_reply, failed_within, honest, peers, quick_config, scenario, txid,
-    udp_tracker,
+    announce_reply, connect_reply, error_reply, failed_within, honest, peers, quick_config,
+    scenario, txid, udp_tracker,
 };
 use net::glue::now;
 use net::{Peer, info_hash};
@@ -100,7 +100,7 @@ fn truncated_replies_of_every_kind_give_the_careful_outcome() {
         ),
         (
             "an error reply of just its header",
-            |t| [&3u32.to_be_bytes()[..], &t.to_be_bytes()].concat(),
+            |t| error_reply(t, b""),
             Want::Tracker(""),
         ),
         (
@@ -162,7 +162,7 @@ fn error_replies_with_binary_or_empty_text_fail_with_that_text() {
                 let server = udp_tracker(move |s, from, req| {
                     let reply = match Request::parse(req) {
                         Ok(Request::Connect(c)) => connect_reply(c.transaction_id, 7),
-                        _ => [&3u32.to_be_bytes()[..], &txid(req).to_be_bytes(), message].concat(),
+                        _ => error_reply(txid(req), message),
                     };
                     let _ = s.send_to(&reply, from);
                 });
@@ -254,18 +254,12 @@ fn a_connection_id_that_expires_at_the_tracker_is_renewed_once() {
                         cur.store(id, Ordering::Relaxed);
                         connect_reply(c.transaction_id, id)
                     }
-                    Ok(Request::Announce(a)) if a.connection_id != cur.load(Ordering::Relaxed) => [
-                        &3u32.to_be_bytes()[..],
-                        &a.transaction_id.to_be_bytes(),
-                        b"Connection ID missmatch.\0",
-                    ]
-                    .concat(),
-                    Ok(Request::Scrape(sc)) if sc.connection_id != cur.load(Ordering::Relaxed) => [
-                        &3u32.to_be_bytes()[..],
-                        &sc.transaction_id.to_be_bytes(),
-                        b"Connection ID missmatch.\0",
-                    ]
-                    .concat(),
+                    Ok(Request::Announce(a)) if a.connection_id != cur.load(Ordering::Relaxed) => {
+                        error_reply(a.transaction_id, b"Connection ID missmatch.\0")
+                    }
+                    Ok(Request::Scrape(sc)) if sc.connection_id != cur.load(Ordering::Relaxed) => {
+                        error_reply(sc.transaction_id, b"Connection ID missmatch.\0")
+                    }
                     _ => honest(req, 0, &peers(1)).unwrap(),
                 };
                 let _ = s.send_to(&reply, from);

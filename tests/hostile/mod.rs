@@ -195,6 +195,18 @@ pub fn connect_reply(txid: u32, connection_id: u64) -> Vec<u8> {
     out.to_vec()
 }
 
+/// An error reply (action 3) with this text.
+pub fn error_reply(txid: u32, message: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; udp::REPLY_HEADER_LEN + message.len()];
+    udp::ErrorResponse {
+        transaction_id: txid,
+        message,
+    }
+    .encode(&mut out)
+    .unwrap();
+    out
+}
+
 /// An IPv4 announce reply.
 pub fn announce_reply(txid: u32, interval: u32, peers: &[SocketAddr]) -> Vec<u8> {
     let reply = udp::AnnounceResponse {
