@@ -105,6 +105,19 @@ pub struct Config {
     pub no_peer_id: bool,
     /// HTTP: send `supportcrypto=1`; only if this client speaks MSE/PE. Default `false`.
     pub supportcrypto: bool,
+    /// Requests per second sent to one tracker endpoint (transport, host, port) once the burst is
+    /// spent, counting every datagram and HTTP request of every torrent: a restart with 10,000
+    /// torrents spreads their announces out instead of sending them in one millisecond. Shutdown
+    /// is paced too, so with many torrents give [`stop_timeout`](Self::stop_timeout) room for
+    /// `torrents / tracker_rate` seconds. Default 200.
+    pub tracker_rate: u32,
+    /// Requests sent to one tracker endpoint at once before [`tracker_rate`](Self::tracker_rate)
+    /// applies. Default 50.
+    pub tracker_burst: u32,
+    /// Info hashes in one HTTP multi-scrape (a [`Client`](crate::client::Client) batches the scrapes
+    /// of its torrents; a tracker that answers 414 or 400 gets half as many). UDP scrapes carry at
+    /// most 70 whatever this says. Default 70.
+    pub max_scrape_batch: usize,
 }
 
 impl Default for Config {
@@ -133,6 +146,9 @@ impl Default for Config {
             max_trackers: 256,
             no_peer_id: true,
             supportcrypto: false,
+            tracker_rate: 200,
+            tracker_burst: 50,
+            max_scrape_batch: 70,
         }
     }
 }
@@ -184,6 +200,21 @@ impl Config {
                 "max_queued_events",
                 self.max_queued_events >= 1,
                 "must be at least 1",
+            ),
+            (
+                "tracker_rate",
+                (1..=1_000_000).contains(&self.tracker_rate),
+                "must be 1 to 1,000,000 requests per second",
+            ),
+            (
+                "tracker_burst",
+                (1..=1_000_000).contains(&self.tracker_burst),
+                "must be 1 to 1,000,000",
+            ),
+            (
+                "max_scrape_batch",
+                (1..=10_000).contains(&self.max_scrape_batch),
+                "must be 1 to 10,000",
             ),
             (
                 "max_trackers",

@@ -18,6 +18,11 @@ impl fmt::Display for TrackerId {
     }
 }
 
+/// Names one torrent of a [`Client`](crate::client::Client): its slot and the generation of that
+/// slot, so the id of a removed torrent never names a later one. An `Announce` is torrent 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct TorrentId(pub u64);
+
 /// Names one request the machine handed out (a UDP exchange or an HTTP request), so the caller can
 /// report a transport failure for it. Never reused by one machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

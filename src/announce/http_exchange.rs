@@ -22,7 +22,9 @@ pub(crate) struct HttpExchange {
     /// The request waits for `poll_http_request`.
     pub(crate) pending: bool,
     /// The whole exchange gives up at this time.
-    pub(crate) deadline: Instant,
+    deadline: Instant,
+    /// The first hop waits for the endpoint's pacer until this time.
+    hold: Option<Instant>,
     redirects: u8,
     /// Redirects may lead to loopback, private or link-local addresses: the tracker itself is on
     /// one, or `Config::allow_internal_redirects` says so.
@@ -30,15 +32,41 @@ pub(crate) struct HttpExchange {
 }
 
 impl HttpExchange {
-    pub(crate) fn start(id: RequestId, url: String, deadline: Instant, internal_ok: bool) -> Self {
+    /// Starts an exchange whose first hop goes out at `slot` (given by the endpoint's pacer).
+    pub(crate) fn start(
+        id: RequestId,
+        url: String,
+        now: Instant,
+        slot: Instant,
+        deadline: Instant,
+        internal_ok: bool,
+    ) -> Self {
         HttpExchange {
             id,
             url,
-            pending: true,
+            pending: slot <= now,
             deadline,
+            hold: (slot > now).then_some(slot),
             redirects: 0,
             internal_ok,
         }
+    }
+
+    /// When its timer fires: the pacer's slot, then the deadline.
+    pub(crate) fn due(&self) -> Instant {
+        self.hold.map_or(self.deadline, |h| h.min(self.deadline))
+    }
+
+    /// The timer: the held request is released, or the exchange timed out.
+    pub(crate) fn on_timer(&mut self, now: Instant) -> Option<Outcome> {
+        if now >= self.deadline {
+            return Some(Outcome::failed(Cause::Timeout));
+        }
+        if self.hold.is_some_and(|h| h <= now) {
+            self.hold = None;
+            self.pending = true;
+        }
+        None
     }
 
     /// Hands the pending request out once.

@@ -7,13 +7,15 @@ use std::time::Instant;
 
 use super::event::{RequestId, RequestKind};
 use super::http_exchange::HttpExchange;
-use super::udp_exchange::{ConnectionId, UdpExchange};
+use super::udp_exchange::UdpExchange;
 use crate::{AnnounceEvent, TrackerUrl};
 
-/// One tracker of the torrent.
+/// One tracker of the torrent. The URL, connection id and pacer live in the shared endpoint table;
+/// exchanges are boxed so an idle tracker holds no room for them.
 #[derive(Debug)]
 pub(crate) struct Tracker {
-    pub(crate) url: TrackerUrl,
+    /// Its URL's index in the endpoint table.
+    pub(crate) url: u32,
     /// The tier it belongs to.
     pub(crate) tier: usize,
     /// It acknowledged `started` (and has not acknowledged `stopped` since).
@@ -28,15 +30,14 @@ pub(crate) struct Tracker {
     pub(crate) retry_after: Option<Instant>,
     /// No announce without an event before this time (`min interval`).
     pub(crate) min_next: Option<Instant>,
-    pub(crate) conn: ConnectionId,
     /// The announce in flight (regular or `stopped`).
-    pub(crate) announce: Option<Exchange>,
+    pub(crate) announce: Option<Box<Exchange>>,
     /// The scrape in flight.
-    pub(crate) scrape: Option<Exchange>,
+    pub(crate) scrape: Option<Box<Exchange>>,
 }
 
 impl Tracker {
-    pub(crate) fn new(url: TrackerUrl, tier: usize) -> Self {
+    pub(crate) fn new(url: u32, tier: usize) -> Self {
         Tracker {
             url,
             tier,
@@ -46,7 +47,6 @@ impl Tracker {
             disabled: false,
             retry_after: None,
             min_next: None,
-            conn: ConnectionId::default(),
             announce: None,
             scrape: None,
         }
@@ -69,50 +69,28 @@ impl Tracker {
         !self.disabled && self.retry_after.is_none_or(|t| t <= now) && self.announce.is_none()
     }
 
-    /// A datagram from `from` may be this tracker's reply. With an IP literal in the URL the address
-    /// must match exactly (IPv4-mapped counted as IPv4); with a host name only the port can be
-    /// checked, since the caller resolved it (the random 32-bit transaction id does the rest).
-    pub(crate) fn sent_from(&self, from: SocketAddr) -> bool {
-        fn canonical(a: SocketAddr) -> SocketAddr {
-            match a {
-                SocketAddr::V6(v6) => v6
-                    .ip()
-                    .to_ipv4_mapped()
-                    .map_or(a, |v4| SocketAddr::new(v4.into(), v6.port())),
-                v4 => v4,
-            }
-        }
-        match self.url.socket_addr() {
-            Some(addr) => canonical(addr) == canonical(from),
-            None => from.port() == self.url.port(),
-        }
-    }
-
     /// The exchange slot for a request kind.
-    pub(crate) fn slot(&mut self, kind: RequestKind) -> &mut Option<Exchange> {
-        self.split(kind).0
-    }
-
-    /// The exchange slot for a request kind, with the connection id and URL it works with.
-    pub(crate) fn split(
-        &mut self,
-        kind: RequestKind,
-    ) -> (&mut Option<Exchange>, &mut ConnectionId, &TrackerUrl) {
-        let slot = match kind {
+    pub(crate) fn slot(&mut self, kind: RequestKind) -> &mut Option<Box<Exchange>> {
+        match kind {
             RequestKind::Announce(_) => &mut self.announce,
             RequestKind::Scrape => &mut self.scrape,
-        };
-        (slot, &mut self.conn, &self.url)
+        }
     }
 
     /// The exchanges in flight.
     pub(crate) fn exchanges(&self) -> impl Iterator<Item = &Exchange> {
-        [&self.announce, &self.scrape].into_iter().flatten()
+        [&self.announce, &self.scrape]
+            .into_iter()
+            .flatten()
+            .map(|ex| &**ex)
     }
 
     /// The exchanges in flight, mutably.
     pub(crate) fn exchanges_mut(&mut self) -> impl Iterator<Item = &mut Exchange> {
-        [&mut self.announce, &mut self.scrape].into_iter().flatten()
+        [&mut self.announce, &mut self.scrape]
+            .into_iter()
+            .flatten()
+            .map(|ex| &mut **ex)
     }
 }
 
@@ -145,7 +123,7 @@ impl Exchange {
     pub(crate) fn due(&self) -> Instant {
         match &self.io {
             Io::Udp(u) => u.due,
-            Io::Http(h) => h.deadline,
+            Io::Http(h) => h.due(),
         }
     }
 
@@ -204,4 +182,23 @@ pub(crate) fn walk<'a>(
         .flatten()
         .copied()
         .chain(one)
+}
+
+/// A datagram from `from` may be this tracker's reply. With an IP literal in the URL the address
+/// must match exactly (IPv4-mapped counted as IPv4); with a host name only the port can be
+/// checked, since the caller resolved it (the random 32-bit transaction id does the rest).
+pub(crate) fn sent_from(url: &TrackerUrl, from: SocketAddr) -> bool {
+    fn canonical(a: SocketAddr) -> SocketAddr {
+        match a {
+            SocketAddr::V6(v6) => v6
+                .ip()
+                .to_ipv4_mapped()
+                .map_or(a, |v4| SocketAddr::new(v4.into(), v6.port())),
+            v4 => v4,
+        }
+    }
+    match url.socket_addr() {
+        Some(addr) => canonical(addr) == canonical(from),
+        None => from.port() == url.port(),
+    }
 }

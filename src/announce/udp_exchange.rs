@@ -1,11 +1,12 @@
-//! One BEP 15 exchange (connect, then announce or scrape) with its retransmission schedule, and
-//! the connection-id cache it shares with the tracker's other exchanges.
+//! One BEP 15 exchange (connect, then announce or scrape) with its retransmission schedule. The
+//! connection id, the connect other requests join and the pacer belong to the tracker's endpoint.
 
 use std::borrow::Cow;
 use std::time::Instant;
 
 use super::config::Config;
-use super::event::{Cause, RequestKind};
+use super::endpoint::Endpoint;
+use super::event::{Cause, RequestKind, TorrentId};
 use super::outcome::{AnnounceReply, Outcome, Step, usable_peers};
 use super::schedule::{later, udp_wait};
 use super::wire::RequestParams;
@@ -13,27 +14,6 @@ use crate::udp::{
     AnnounceRequest, ConnectRequest, MAX_REQUEST_LEN, Reply, ReplyError, ScrapeRequest,
 };
 use crate::{AnnounceEvent, Scheme};
-
-/// A tracker's UDP connection id and when it stops being used.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ConnectionId(Option<(u64, Instant)>);
-
-impl ConnectionId {
-    /// The id, if one was received less than the configured lifetime ago.
-    pub(crate) fn valid(&self, now: Instant) -> Option<u64> {
-        self.0
-            .filter(|&(_, expires)| now < expires)
-            .map(|(id, _)| id)
-    }
-
-    fn set(&mut self, id: u64, now: Instant, cfg: &Config) {
-        self.0 = Some((id, later(now, cfg.connection_id_lifetime)));
-    }
-
-    fn clear(&mut self) {
-        self.0 = None;
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -53,10 +33,14 @@ pub(crate) struct UdpExchange {
     /// draws it, so that ignored datagrams never touch the RNG.
     pub(crate) needs_txid: bool,
     phase: Phase,
-    /// Sends in the current retransmission run.
+    /// Sends in the current retransmission run (a joined connect counts as one).
     sends: u32,
-    /// When to resend or give up.
+    /// When to send (while `held`), resend or give up.
     pub(crate) due: Instant,
+    /// The counted send waits for the endpoint's pacer until `due`.
+    held: bool,
+    /// Waits for another request's connect to the same endpoint instead of sending its own.
+    joined: bool,
     /// A datagram waits for `poll_transmit`.
     pub(crate) pending: bool,
     /// The connection id in use came from this exchange's own connect.
@@ -66,9 +50,16 @@ pub(crate) struct UdpExchange {
 }
 
 impl UdpExchange {
-    /// Starts with the request when a connection id is valid, with a connect otherwise.
-    pub(crate) fn start(now: Instant, cfg: &Config, conn: &ConnectionId, txid: u32) -> Self {
-        let phase = match conn.valid(now) {
+    /// Starts with the request when the endpoint has a valid connection id, with a connect (or by
+    /// joining one in flight) otherwise; the first datagram waits for the endpoint's pacer.
+    pub(crate) fn start(
+        now: Instant,
+        cfg: &Config,
+        ep: &mut Endpoint,
+        me: TorrentId,
+        txid: u32,
+    ) -> Self {
+        let phase = match ep.conn(now) {
             Some(connection_id) => Phase::Request { connection_id },
             None => Phase::Connect { initial: true },
         };
@@ -78,36 +69,33 @@ impl UdpExchange {
             phase,
             sends: 0,
             due: now,
+            held: false,
+            joined: false,
             pending: false,
             fresh_id: false,
             reconnected: false,
         };
-        exchange.send(now, cfg);
+        exchange.schedule(now, cfg, ep, me);
         exchange
     }
 
-    fn send(&mut self, now: Instant, cfg: &Config) {
+    /// Counts a send and reserves the endpoint's next slot for it.
+    fn schedule(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, me: TorrentId) {
         self.sends += 1;
-        self.pending = true;
-        self.due = later(now, udp_wait(cfg, self.sends));
+        self.held = true;
+        self.due = ep.reserve(now, cfg);
+        if self.due <= now {
+            self.release(now, cfg, ep, me);
+        }
     }
 
-    /// The retransmission timer: resend (as a connect when the id expired meanwhile), or time out
-    /// once `udp_max_attempts` sends went unanswered.
-    pub(crate) fn on_timer(
-        &mut self,
-        now: Instant,
-        cfg: &Config,
-        conn: &ConnectionId,
-    ) -> Option<Outcome> {
-        if now < self.due {
-            return None;
-        }
-        if self.sends >= cfg.udp_max_attempts {
-            return Some(Outcome::failed(Cause::Timeout));
-        }
+    /// The slot came: the request goes out with the endpoint's connection id, or a connect goes
+    /// out, or the exchange joins the connect another request has in flight.
+    fn release(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, me: TorrentId) {
+        self.held = false;
+        self.due = later(now, udp_wait(cfg, self.sends));
         if let Phase::Request { .. } = self.phase {
-            match conn.valid(now) {
+            match ep.conn(now) {
                 Some(connection_id) => self.phase = Phase::Request { connection_id },
                 None => {
                     // BEP 15: a resend after the id expired becomes a connect; the count goes on.
@@ -116,8 +104,48 @@ impl UdpExchange {
                 }
             }
         }
-        self.send(now, cfg);
+        self.joined = matches!(self.phase, Phase::Connect { .. }) && ep.join_connect(now, me);
+        if matches!(self.phase, Phase::Connect { .. }) && !self.joined {
+            ep.connecting(self.due, me);
+        }
+        self.pending = !self.joined;
+    }
+
+    /// The retransmission timer: send once the pacer allows, resend, or time out once
+    /// `udp_max_attempts` sends went unanswered.
+    pub(crate) fn on_timer(
+        &mut self,
+        now: Instant,
+        cfg: &Config,
+        ep: &mut Endpoint,
+        me: TorrentId,
+    ) -> Option<Outcome> {
+        if now < self.due {
+            return None;
+        }
+        if self.held {
+            self.release(now, cfg, ep, me);
+            return None;
+        }
+        if self.sends >= cfg.udp_max_attempts {
+            return Some(Outcome::failed(Cause::Timeout));
+        }
+        self.schedule(now, cfg, ep, me);
         None
+    }
+
+    /// A joined exchange whose connect was answered goes on with the new connection id.
+    pub(crate) fn poke(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, me: TorrentId) {
+        if !self.joined || ep.conn(now).is_none() {
+            return;
+        }
+        self.joined = false;
+        if let Phase::Connect { initial: true } = self.phase {
+            self.sends = 0;
+        }
+        self.phase = Phase::Request { connection_id: 0 };
+        self.needs_txid = true;
+        self.schedule(now, cfg, ep, me);
     }
 
     /// A datagram with this exchange's transaction id from its tracker. Only the reply the phase
@@ -128,20 +156,23 @@ impl UdpExchange {
         cfg: &Config,
         reply: Result<Reply<'_>, ReplyError>,
         kind: RequestKind,
-        conn: &mut ConnectionId,
+        ep: &mut Endpoint,
+        me: TorrentId,
+        woken: &mut Vec<TorrentId>,
     ) -> Step {
         let error = match (&reply, self.phase, kind) {
             (Ok(Reply::Connect(c)), Phase::Connect { initial }, _) => {
-                conn.set(c.connection_id, now, cfg);
+                woken.extend(ep.connected(c.connection_id, now, cfg));
                 self.phase = Phase::Request {
                     connection_id: c.connection_id,
                 };
                 self.needs_txid = true;
                 self.fresh_id = true;
+                self.joined = false;
                 if initial {
                     self.sends = 0;
                 }
-                self.send(now, cfg);
+                self.schedule(now, cfg, ep, me);
                 return Step::Continue;
             }
             (Ok(Reply::Announce(a)), Phase::Request { .. }, RequestKind::Announce(_)) => {
@@ -177,13 +208,13 @@ impl UdpExchange {
         };
         // Any error drops the connection id (opentracker's "Connection ID missmatch" among them).
         // An id that came from the cache may simply be stale: reconnect once before failing.
-        conn.clear();
+        ep.drop_connection();
         if matches!(self.phase, Phase::Request { .. }) && !self.fresh_id && !self.reconnected {
             self.reconnected = true;
             self.phase = Phase::Connect { initial: true };
             self.needs_txid = true;
             self.sends = 0;
-            self.send(now, cfg);
+            self.schedule(now, cfg, ep, me);
             return Step::Continue;
         }
         Step::Done(Outcome::failed(error))

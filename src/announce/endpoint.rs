@@ -1,0 +1,256 @@
+//! What every torrent of one machine shares per tracker: the URL (interned, so a tracker used by
+//! 100,000 torrents is stored once) and, per endpoint (transport, host, port), the UDP connection
+//! id, the connect in flight that other requests join, and the pacer that bounds the request rate.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+use super::config::Config;
+use super::event::TorrentId;
+use super::schedule::later;
+use crate::{Scheme, TrackerUrl};
+
+/// A tracker's UDP connection id and when it stops being used.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ConnectionId(Option<(u64, Instant)>);
+
+impl ConnectionId {
+    /// The id, if one was received less than the configured lifetime ago.
+    pub(crate) fn valid(&self, now: Instant) -> Option<u64> {
+        self.0
+            .filter(|&(_, expires)| now < expires)
+            .map(|(id, _)| id)
+    }
+}
+
+/// One tracker endpoint: requests to it share a connection id and a rate.
+#[derive(Debug, Default)]
+pub(crate) struct Endpoint {
+    conn: ConnectionId,
+    /// A connect was sent for this torrent and is awaited until this time; other torrents'
+    /// requests join it.
+    connecting: Option<(Instant, TorrentId)>,
+    /// The torrents with a request waiting for that connect.
+    waiters: HashSet<TorrentId>,
+    /// GCRA's theoretical arrival time: the pacer is idle when it is in the past.
+    tat: Option<Instant>,
+}
+
+impl Endpoint {
+    pub(crate) fn conn(&self, now: Instant) -> Option<u64> {
+        self.conn.valid(now)
+    }
+
+    /// A connect reply arrived: every request of every torrent uses this id until it expires.
+    /// Returns the torrents that were waiting for it.
+    pub(crate) fn connected(
+        &mut self,
+        id: u64,
+        now: Instant,
+        cfg: &Config,
+    ) -> impl Iterator<Item = TorrentId> + '_ {
+        self.conn = ConnectionId(Some((id, later(now, cfg.connection_id_lifetime))));
+        self.connecting = None;
+        self.waiters.drain()
+    }
+
+    /// An error reply: the id is dropped for every torrent (opentracker answers a stale id with
+    /// "Connection ID missmatch").
+    pub(crate) fn drop_connection(&mut self) {
+        self.conn = ConnectionId(None);
+        self.connecting = None;
+    }
+
+    /// Another torrent's connect is in flight: join it instead of sending one. (Within one torrent
+    /// each request connects for itself, as BEP 15 describes; sharing pays off across torrents.)
+    pub(crate) fn join_connect(&mut self, now: Instant, torrent: TorrentId) -> bool {
+        let joined = self
+            .connecting
+            .is_some_and(|(until, leader)| until > now && leader != torrent);
+        if joined {
+            self.waiters.insert(torrent);
+        }
+        joined
+    }
+
+    /// A connect goes out for `torrent` and is awaited until `until`.
+    pub(crate) fn connecting(&mut self, until: Instant, torrent: TorrentId) {
+        self.connecting = Some((until, torrent));
+    }
+
+    /// The torrent is gone: it waits for nothing.
+    pub(crate) fn forget(&mut self, torrent: TorrentId) {
+        self.waiters.remove(&torrent);
+    }
+
+    /// When the next request may go out (`now` or later), reserving that slot: at most
+    /// [`Config::tracker_burst`] requests at once, then [`Config::tracker_rate`] per second
+    /// (the generic cell rate algorithm).
+    pub(crate) fn reserve(&mut self, now: Instant, cfg: &Config) -> Instant {
+        let step = Duration::from_secs(1) / cfg.tracker_rate.max(1);
+        let tolerance = step.saturating_mul(cfg.tracker_burst.saturating_sub(1));
+        let tat = self.tat.map_or(now, |t| t.max(now));
+        let slot = tat
+            .checked_sub(tolerance)
+            .map_or(now, |earliest| earliest.max(now));
+        self.tat = Some(later(tat.max(slot), step));
+        slot
+    }
+}
+
+/// A URL in the table, with the endpoint it belongs to.
+#[derive(Debug)]
+pub(crate) struct UrlEntry {
+    pub(crate) url: TrackerUrl,
+    pub(crate) endpoint: u32,
+}
+
+/// What requests to the same (transport, host, port) share.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EndpointKey {
+    udp: bool,
+    host: Box<str>,
+    port: u16,
+}
+
+/// The shared tables: URLs by text and endpoints by key, each entry counted by its users and freed
+/// with the last one.
+#[derive(Debug, Default)]
+pub(crate) struct Endpoints {
+    urls: Counted<Box<str>, UrlEntry>,
+    endpoints: Counted<EndpointKey, Endpoint>,
+}
+
+impl Endpoints {
+    /// The index of `url`, adding it (and its endpoint) on first use; every call must be paired
+    /// with one [`release`](Self::release).
+    pub(crate) fn intern(&mut self, url: TrackerUrl) -> u32 {
+        if let Some(ix) = self.urls.acquire(url.as_str()) {
+            return ix;
+        }
+        let key = EndpointKey {
+            udp: url.scheme() == Scheme::Udp,
+            host: url.host().to_ascii_lowercase().into(),
+            port: url.port(),
+        };
+        let endpoint = match self.endpoints.acquire(&key) {
+            Some(ix) => ix,
+            None => self.endpoints.insert(key, Endpoint::default()),
+        };
+        self.urls
+            .insert(url.as_str().into(), UrlEntry { url, endpoint })
+    }
+
+    /// Drops one use of URL `ix`.
+    pub(crate) fn release(&mut self, ix: u32) {
+        if let Some(entry) = self.urls.release(ix) {
+            self.endpoints.release(entry.endpoint);
+        }
+    }
+
+    /// The URL at `ix` (every index a torrent holds is live).
+    pub(crate) fn url(&self, ix: u32) -> &TrackerUrl {
+        &self.urls.get(ix).url
+    }
+
+    /// The URL at `ix` and its endpoint, for an exchange that updates the endpoint.
+    pub(crate) fn split(&mut self, ix: u32) -> (&TrackerUrl, &mut Endpoint) {
+        let entry = self.urls.get(ix);
+        (&entry.url, self.endpoints.get_mut(entry.endpoint))
+    }
+
+    /// The endpoint of URL `ix`.
+    pub(crate) fn endpoint(&mut self, ix: u32) -> &mut Endpoint {
+        self.split(ix).1
+    }
+
+    /// Every endpoint in use (to forget a removed torrent).
+    pub(crate) fn endpoints_mut(&mut self) -> impl Iterator<Item = &mut Endpoint> {
+        self.endpoints.values_mut()
+    }
+
+    /// How many URLs are in use.
+    pub(crate) fn url_count(&self) -> usize {
+        self.urls.by_key.len()
+    }
+}
+
+/// A slab whose entries are found by key and counted by their users.
+#[derive(Debug)]
+struct Counted<K, V> {
+    slots: Vec<Option<(K, V, u32)>>,
+    free: Vec<u32>,
+    by_key: HashMap<K, u32>,
+}
+
+impl<K, V> Default for Counted<K, V> {
+    fn default() -> Self {
+        Counted {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_key: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V> Counted<K, V> {
+    fn acquire<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<u32>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        let ix = *self.by_key.get(key)?;
+        if let Some((_, _, refs)) = &mut self.slots[ix as usize] {
+            *refs += 1;
+        }
+        Some(ix)
+    }
+
+    fn insert(&mut self, key: K, value: V) -> u32 {
+        let entry = Some((key.clone(), value, 1));
+        let ix = match self.free.pop() {
+            Some(ix) => {
+                self.slots[ix as usize] = entry;
+                ix
+            }
+            None => {
+                self.slots.push(entry);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.by_key.insert(key, ix);
+        ix
+    }
+
+    /// Drops one use; returns the value when that was the last.
+    fn release(&mut self, ix: u32) -> Option<V> {
+        let slot = self.slots.get_mut(ix as usize)?;
+        let (_, _, refs) = slot.as_mut()?;
+        *refs -= 1;
+        if *refs > 0 {
+            return None;
+        }
+        let (key, value, _) = slot.take()?;
+        self.by_key.remove(&key);
+        self.free.push(ix);
+        Some(value)
+    }
+
+    fn get(&self, ix: u32) -> &V {
+        match &self.slots[ix as usize] {
+            Some((_, v, _)) => v,
+            None => unreachable!("a released table entry was used"),
+        }
+    }
+
+    fn get_mut(&mut self, ix: u32) -> &mut V {
+        match &mut self.slots[ix as usize] {
+            Some((_, v, _)) => v,
+            None => unreachable!("a released table entry was used"),
+        }
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.slots.iter_mut().flatten().map(|(_, v, _)| v)
+    }
+}

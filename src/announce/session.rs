@@ -1,0 +1,735 @@
+//! One torrent's announces: its trackers, tiers and lanes, driven through the shared [`Ctx`]. An
+//! `Announce` is one session with a context of its own; a `Client` holds many sharing one.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rand_core::Rng;
+
+use super::config::{Config, ConfigError, Progress, TierMode, Torrent, check_tracker};
+use super::ctx::Ctx;
+use super::event::{
+    Announced, Cause, Event, Failed, HttpRequest, RequestId, RequestKind, Scraped, TorrentId,
+    TrackerId, Transmit,
+};
+use super::http_exchange::HttpExchange;
+use super::outcome::{Outcome, Retry, Step, drop_self};
+use super::policy::is_internal_tracker;
+use super::schedule::{backoff, intervals, later};
+use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sent_from, walk};
+use super::udp_exchange::UdpExchange;
+use super::wire::RequestParams;
+use crate::http::HttpResponse;
+use crate::udp::{MAX_REQUEST_LEN, Reply, peek_transaction_id};
+use crate::{AddressFamily, AnnounceEvent, Scheme, TrackerUrl};
+
+/// One torrent's state.
+#[derive(Debug)]
+pub(crate) struct Session {
+    me: TorrentId,
+    torrent: Torrent,
+    key: u32,
+    trackers: Vec<Tracker>,
+    /// Tracker indices per tier, in the current order (shuffled once, then move-to-front).
+    tiers: Vec<Vec<usize>>,
+    lanes: Vec<Lane>,
+    completed: bool,
+    phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    Stopping { deadline: Instant },
+    Stopped,
+}
+
+/// Checks a torrent's tiers: drops empty tiers and repeated URLs, and refuses an empty list, too
+/// many trackers or a URL that cannot be announced to.
+pub(crate) fn check_tiers(
+    cfg: &Config,
+    tiers: Vec<Vec<TrackerUrl>>,
+) -> Result<Vec<Vec<TrackerUrl>>, ConfigError> {
+    let mut seen: Vec<TrackerUrl> = Vec::new();
+    let mut out = Vec::new();
+    for tier in tiers {
+        let mut list = Vec::new();
+        for url in tier {
+            if seen.iter().any(|u| u.as_str() == url.as_str()) {
+                continue;
+            }
+            check_tracker(&url)?;
+            seen.push(url.clone());
+            list.push(url);
+        }
+        if !list.is_empty() {
+            out.push(list);
+        }
+    }
+    if seen.is_empty() {
+        return Err(ConfigError::NoTrackers);
+    }
+    if seen.len() > cfg.max_trackers {
+        return Err(ConfigError::TooManyTrackers {
+            count: seen.len(),
+            max: cfg.max_trackers,
+        });
+    }
+    Ok(out)
+}
+
+impl Session {
+    /// Creates the session from tiers that passed [`check_tiers`] and queues the first announce.
+    pub(crate) fn new(
+        ctx: &mut Ctx,
+        me: TorrentId,
+        torrent: Torrent,
+        tiers: Vec<Vec<TrackerUrl>>,
+        now: Instant,
+    ) -> Self {
+        let mut trackers = Vec::new();
+        let mut tier_lists: Vec<Vec<usize>> = Vec::with_capacity(tiers.len());
+        for (t, tier) in tiers.into_iter().enumerate() {
+            let mut list = Vec::with_capacity(tier.len());
+            for url in tier {
+                list.push(trackers.len());
+                trackers.push(Tracker::new(ctx.endpoints.intern(url), t));
+            }
+            for i in (1..list.len()).rev() {
+                let j = (ctx.rng.next_u64() % (i as u64 + 1)) as usize;
+                list.swap(i, j);
+            }
+            tier_lists.push(list);
+        }
+        let key = torrent.key.unwrap_or_else(|| ctx.rng.next_u32());
+        let idle = LaneState::Idle { due: now };
+        let lane = |members| Lane {
+            members,
+            state: idle,
+            failures: 0,
+        };
+        let lanes = match ctx.cfg.tier_mode {
+            TierMode::OneTracker => vec![lane(Members::Tiers(0..tier_lists.len()))],
+            TierMode::AllTiers => (0..tier_lists.len())
+                .map(|t| lane(Members::Tiers(t..t + 1)))
+                .collect(),
+            TierMode::AllTrackers => (0..trackers.len()).map(|i| lane(Members::One(i))).collect(),
+        };
+        let mut session = Session {
+            me,
+            torrent,
+            key,
+            trackers,
+            tiers: tier_lists,
+            lanes,
+            completed: false,
+            phase: Phase::Running,
+        };
+        session.drive(ctx, now);
+        session
+    }
+
+    /// Gives back what the session holds in the shared tables; call once it is stopped.
+    pub(crate) fn release(&mut self, ctx: &mut Ctx) {
+        for i in 0..self.trackers.len() {
+            for kind in SLOTS {
+                self.take(ctx, i, kind);
+            }
+            ctx.endpoints.endpoint(self.trackers[i].url).forget(self.me);
+            ctx.endpoints.release(self.trackers[i].url);
+        }
+        self.trackers.clear();
+    }
+
+    // ----- inputs -----
+
+    /// A datagram whose transaction id belongs to this torrent (or to nobody).
+    pub(crate) fn handle_datagram(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+    ) -> bool {
+        if self.phase == Phase::Stopped {
+            return false;
+        }
+        let Some(txid) = peek_transaction_id(datagram) else {
+            return false;
+        };
+        let Some((i, kind)) = self.find(|t, ex| match &ex.io {
+            Io::Udp(u) => {
+                u.txid == txid && !u.needs_txid && sent_from(ctx.endpoints.url(t.url), from)
+            }
+            Io::Http(_) => false,
+        }) else {
+            return false;
+        };
+        let now = ctx.advance(now);
+        let reply = Reply::parse(datagram, AddressFamily::of(&from));
+        let t = &mut self.trackers[i];
+        let ep = ctx.endpoints.endpoint(t.url);
+        let Some(Exchange {
+            io: Io::Udp(udp), ..
+        }) = t.slot(kind).as_deref_mut()
+        else {
+            return false;
+        };
+        let step = udp.on_reply(now, &ctx.cfg, reply, kind, ep, self.me, &mut ctx.woken);
+        self.apply(ctx, i, kind, step, now)
+    }
+
+    pub(crate) fn handle_http_response(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Instant,
+        id: RequestId,
+        response: &HttpResponse,
+    ) -> bool {
+        if self.phase == Phase::Stopped {
+            return false;
+        }
+        let Some((i, kind)) = self.find(|_, ex| matches!(&ex.io, Io::Http(h) if h.id == id)) else {
+            return false;
+        };
+        let now = ctx.advance(now);
+        let info_hash = self.torrent.info_hash;
+        let Some(Exchange {
+            io: Io::Http(http), ..
+        }) = self.trackers[i].slot(kind).as_deref_mut()
+        else {
+            return false;
+        };
+        let step = http.on_response(&ctx.cfg, response, kind, &info_hash);
+        if let Step::Continue = step {
+            // A redirect: the next hop gets its own id, so answers to this one become stale.
+            let next = ctx.request_id();
+            ctx.requests.remove(&http.id);
+            ctx.requests.insert(next, self.me);
+            http.id = next;
+        }
+        self.apply(ctx, i, kind, step, now)
+    }
+
+    pub(crate) fn handle_transport_error(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Instant,
+        id: RequestId,
+        error: super::event::TransportError,
+    ) -> bool {
+        if self.phase == Phase::Stopped {
+            return false;
+        }
+        let Some((i, kind)) = self.find(|_, ex| ex.current_id() == id) else {
+            return false;
+        };
+        let now = ctx.advance(now);
+        let step = Step::Done(Outcome::failed(Cause::Transport(error)));
+        self.apply(ctx, i, kind, step, now)
+    }
+
+    // ----- commands -----
+
+    pub(crate) fn set_progress(&mut self, progress: Progress) {
+        self.torrent.progress = progress;
+    }
+
+    pub(crate) fn completed(&mut self, ctx: &mut Ctx, now: Instant) {
+        if self.phase != Phase::Running || self.completed {
+            return;
+        }
+        self.completed = true;
+        for t in &mut self.trackers {
+            let starting = matches!(
+                t.announce.as_deref(),
+                Some(Exchange {
+                    kind: RequestKind::Announce(AnnounceEvent::Started),
+                    ..
+                })
+            );
+            t.completed_pending = t.started || starting;
+        }
+        self.announce_now(ctx, now);
+    }
+
+    pub(crate) fn announce_now(&mut self, ctx: &mut Ctx, now: Instant) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let now = ctx.advance(now);
+        for lane in &mut self.lanes {
+            if let LaneState::Idle { due } = &mut lane.state {
+                *due = (*due).min(now);
+            }
+        }
+        self.drive(ctx, now);
+    }
+
+    pub(crate) fn scrape(&mut self, ctx: &mut Ctx, now: Instant) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let now = ctx.advance(now);
+        for i in 0..self.trackers.len() {
+            let t = &self.trackers[i];
+            if !t.disabled && t.scrape.is_none() {
+                self.start_exchange(ctx, i, RequestKind::Scrape, None, now);
+            }
+        }
+        self.drive(ctx, now);
+    }
+
+    pub(crate) fn stop(&mut self, ctx: &mut Ctx, now: Instant) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let now = ctx.advance(now);
+        let deadline = later(now, ctx.cfg.stop_timeout);
+        self.phase = Phase::Stopping { deadline };
+        for lane in &mut self.lanes {
+            lane.state = LaneState::Dead;
+        }
+        for i in 0..self.trackers.len() {
+            for kind in SLOTS {
+                if let Some(ex) = self.take(ctx, i, kind) {
+                    self.fail_event(ctx, i, ex.id, ex.kind, Cause::Cancelled);
+                }
+            }
+            let t = &self.trackers[i];
+            if t.started && !t.disabled {
+                let stopped = RequestKind::Announce(AnnounceEvent::Stopped);
+                self.start_exchange(ctx, i, stopped, None, now);
+            }
+        }
+        self.drive(ctx, now);
+    }
+
+    // ----- drains -----
+
+    pub(crate) fn poll_transmit(
+        &mut self,
+        ctx: &Ctx,
+        buf: &mut [u8; MAX_REQUEST_LEN],
+    ) -> Option<Transmit> {
+        if self.phase == Phase::Stopped {
+            return None;
+        }
+        for (i, t) in self.trackers.iter_mut().enumerate() {
+            let url = ctx.endpoints.url(t.url);
+            for ex in t.exchanges_mut() {
+                let Io::Udp(udp) = &mut ex.io else { continue };
+                let params =
+                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, None, ex.kind);
+                if let Some(len) = udp.write(buf, &params) {
+                    return Some(Transmit {
+                        request: ex.id,
+                        tracker: TrackerId(i as u16),
+                        destination: url.socket_addr(),
+                        len,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    pub(crate) fn poll_http_request(&mut self) -> Option<HttpRequest> {
+        if self.phase == Phase::Stopped {
+            return None;
+        }
+        for (i, t) in self.trackers.iter_mut().enumerate() {
+            for ex in t.exchanges_mut() {
+                if let Io::Http(http) = &mut ex.io
+                    && let Some(request) = http.request(TrackerId(i as u16), ex.kind)
+                {
+                    return Some(request);
+                }
+            }
+        }
+        None
+    }
+
+    /// A datagram or HTTP request waits to be drained.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.phase != Phase::Stopped
+            && self
+                .trackers
+                .iter()
+                .flat_map(Tracker::exchanges)
+                .any(|ex| match &ex.io {
+                    Io::Udp(u) => u.pending,
+                    Io::Http(h) => h.pending,
+                })
+    }
+
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        let exchanges = self
+            .trackers
+            .iter()
+            .flat_map(Tracker::exchanges)
+            .map(Exchange::due);
+        let lanes = self.lanes.iter().filter_map(|l| match l.state {
+            LaneState::Idle { due } => Some(due),
+            _ => None,
+        });
+        match self.phase {
+            Phase::Stopped => None,
+            Phase::Stopping { deadline } => exchanges.chain([deadline]).min(),
+            Phase::Running => exchanges.chain(lanes).min(),
+        }
+    }
+
+    // ----- getters -----
+
+    pub(crate) fn tracker_url<'c>(
+        &self,
+        ctx: &'c Ctx,
+        tracker: TrackerId,
+    ) -> Option<&'c TrackerUrl> {
+        let t = self.trackers.get(usize::from(tracker.0))?;
+        Some(ctx.endpoints.url(t.url))
+    }
+
+    /// The URL indices of the trackers, in tracker order.
+    pub(crate) fn tracker_urls(&self) -> impl Iterator<Item = u32> + '_ {
+        self.trackers.iter().map(|t| t.url)
+    }
+
+    /// The tracker may be scraped: not disabled and the session is running.
+    pub(crate) fn may_scrape(&self, tracker: usize) -> bool {
+        self.phase == Phase::Running && self.trackers.get(tracker).is_some_and(|t| !t.disabled)
+    }
+
+    pub(crate) fn info_hash(&self) -> crate::InfoHash {
+        self.torrent.info_hash
+    }
+
+    pub(crate) fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {
+        self.tiers
+            .iter()
+            .map(|tier| tier.iter().map(|&i| TrackerId(i as u16)).collect())
+    }
+
+    pub(crate) fn key(&self) -> u32 {
+        self.key
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.phase == Phase::Stopped
+    }
+
+    // ----- internals -----
+
+    /// The tracker and slot of the exchange in flight that `pred` picks.
+    fn find(&self, pred: impl Fn(&Tracker, &Exchange) -> bool) -> Option<(usize, RequestKind)> {
+        self.trackers
+            .iter()
+            .enumerate()
+            .find_map(|(i, t)| t.exchanges().find(|ex| pred(t, ex)).map(|ex| (i, ex.kind)))
+    }
+
+    /// Puts an exchange in its slot and records its routes.
+    fn put(&mut self, ctx: &mut Ctx, i: usize, ex: Exchange) {
+        ctx.requests.insert(ex.current_id(), self.me);
+        if let Io::Udp(u) = &ex.io {
+            ctx.txids.insert(u.txid, self.me);
+        }
+        let kind = ex.kind;
+        *self.trackers[i].slot(kind) = Some(Box::new(ex));
+    }
+
+    /// Takes an exchange out of its slot and forgets its routes.
+    fn take(&mut self, ctx: &mut Ctx, i: usize, kind: RequestKind) -> Option<Box<Exchange>> {
+        let ex = self.trackers[i].slot(kind).take()?;
+        ctx.requests.remove(&ex.current_id());
+        if let Io::Udp(u) = &ex.io {
+            ctx.txids.remove(&u.txid);
+        }
+        Some(ex)
+    }
+
+    /// Gives fresh transaction ids to UDP exchanges that started a new request.
+    fn refresh_txids(&mut self, ctx: &mut Ctx) {
+        for t in &mut self.trackers {
+            for ex in t.exchanges_mut() {
+                if let Io::Udp(u) = &mut ex.io
+                    && u.needs_txid
+                {
+                    ctx.txids.remove(&u.txid);
+                    u.txid = ctx.unique_txid();
+                    u.needs_txid = false;
+                    ctx.txids.insert(u.txid, self.me);
+                }
+            }
+        }
+    }
+
+    fn fail_event(
+        &self,
+        ctx: &mut Ctx,
+        i: usize,
+        id: RequestId,
+        request: RequestKind,
+        cause: Cause,
+    ) {
+        let event = Event::Failed(Failed {
+            id,
+            tracker: TrackerId(i as u16),
+            request,
+            cause,
+        });
+        ctx.push_event(self.me, event);
+    }
+
+    /// Applies what a reply did to exchange `kind` of tracker `i`.
+    fn apply(
+        &mut self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        step: Step,
+        now: Instant,
+    ) -> bool {
+        match step {
+            Step::Ignored => return false,
+            Step::Continue => {}
+            Step::Done(outcome) => {
+                if let Some(ex) = self.take(ctx, i, kind) {
+                    self.finish(ctx, i, *ex, outcome, now);
+                }
+            }
+        }
+        self.drive(ctx, now);
+        true
+    }
+
+    /// Starts an exchange with tracker `i` (its slot must be free).
+    fn start_exchange(
+        &mut self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        lane: Option<usize>,
+        now: Instant,
+    ) {
+        let id = ctx.request_id();
+        let t = &self.trackers[i];
+        let (url, ep) = ctx.endpoints.split(t.url);
+        let io = match url.scheme() {
+            Scheme::Udp => {
+                let txid = ctx.unique_txid();
+                let ep = ctx.endpoints.endpoint(t.url);
+                Io::Udp(UdpExchange::start(now, &ctx.cfg, ep, self.me, txid))
+            }
+            Scheme::Http | Scheme::Https => {
+                let tracker_id = t.tracker_id.as_deref();
+                let params =
+                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind);
+                let Some(http_url) = params.http_url() else {
+                    self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
+                    return;
+                };
+                let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
+                let slot = ep.reserve(now, &ctx.cfg);
+                let deadline = match self.phase {
+                    Phase::Stopping { deadline } => deadline,
+                    _ => later(slot, ctx.cfg.http_timeout),
+                };
+                Io::Http(HttpExchange::start(
+                    id,
+                    http_url,
+                    now,
+                    slot,
+                    deadline,
+                    internal_ok,
+                ))
+            }
+        };
+        self.put(ctx, i, Exchange { id, kind, lane, io });
+    }
+
+    /// Fires every timer due at `now`, then starts the rounds that are due.
+    pub(crate) fn drive(&mut self, ctx: &mut Ctx, now: Instant) {
+        let now = ctx.advance(now);
+        if let Phase::Stopping { deadline } = self.phase
+            && now >= deadline
+        {
+            for i in 0..self.trackers.len() {
+                if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::None)) {
+                    self.fail_event(ctx, i, ex.id, ex.kind, Cause::Timeout);
+                }
+            }
+        }
+        for i in 0..self.trackers.len() {
+            for kind in SLOTS {
+                let t = &mut self.trackers[i];
+                let ep = ctx.endpoints.endpoint(t.url);
+                let Some(ex) = t.slot(kind).as_deref_mut() else {
+                    continue;
+                };
+                let outcome = match &mut ex.io {
+                    Io::Udp(udp) => {
+                        udp.poke(now, &ctx.cfg, ep, self.me);
+                        udp.on_timer(now, &ctx.cfg, ep, self.me)
+                    }
+                    Io::Http(http) => http.on_timer(now),
+                };
+                if let Some(outcome) = outcome
+                    && let Some(ex) = self.take(ctx, i, kind)
+                {
+                    self.finish(ctx, i, *ex, outcome, now);
+                }
+            }
+        }
+        self.refresh_txids(ctx);
+        if self.phase == Phase::Running {
+            for l in 0..self.lanes.len() {
+                if matches!(self.lanes[l].state, LaneState::Idle { due } if due <= now) {
+                    self.walk_lane(ctx, l, 0, now);
+                }
+            }
+            self.refresh_txids(ctx);
+        }
+        self.finish_stop_if_done(ctx);
+    }
+
+    fn finish_stop_if_done(&mut self, ctx: &mut Ctx) {
+        if let Phase::Stopping { .. } = self.phase
+            && self.trackers.iter().all(|t| t.announce.is_none())
+        {
+            self.phase = Phase::Stopped;
+            for i in 0..self.trackers.len() {
+                self.take(ctx, i, RequestKind::Scrape);
+            }
+            ctx.push_event(self.me, Event::Stopped);
+        }
+    }
+
+    /// Continues lane `l`'s round at position `from` of its walk: the first available tracker gets
+    /// the announce; when none is left the round failed and the lane backs off.
+    fn walk_lane(&mut self, ctx: &mut Ctx, l: usize, from: usize, now: Instant) {
+        let members = self.lanes[l].members.clone();
+        let next = walk(&members, &self.tiers)
+            .enumerate()
+            .skip(from)
+            .find(|&(_, i)| self.trackers[i].available(now));
+        if let Some((pos, i)) = next {
+            let t = &self.trackers[i];
+            let event = t.next_event();
+            if let Some(not_before) = t.min_next.filter(|&m| m > now)
+                && event == AnnounceEvent::None
+            {
+                self.lanes[l].state = LaneState::Idle { due: not_before };
+                return;
+            }
+            self.start_exchange(ctx, i, RequestKind::Announce(event), Some(l), now);
+            self.lanes[l].state = LaneState::Busy { pos };
+            return;
+        }
+        // The round failed. When every tracker that is not disabled asked for a pause, wait at
+        // least until the first of them may be contacted; with none left, the lane is dead.
+        let first_free = walk(&members, &self.tiers)
+            .filter(|&i| !self.trackers[i].disabled)
+            .map(|i| self.trackers[i].retry_after.unwrap_or(now))
+            .min();
+        let Some(first_free) = first_free else {
+            self.lanes[l].state = LaneState::Dead;
+            return;
+        };
+        let lane = &mut self.lanes[l];
+        lane.failures = lane.failures.saturating_add(1);
+        let due = later(now, backoff(&ctx.cfg, lane.failures, &mut ctx.rng)).max(first_free);
+        self.lanes[l].state = LaneState::Idle { due };
+    }
+
+    /// Applies the end of an exchange: event state, cool-downs, the event, and the lane's next step.
+    fn finish(&mut self, ctx: &mut Ctx, i: usize, ex: Exchange, outcome: Outcome, now: Instant) {
+        let id = TrackerId(i as u16);
+        match outcome {
+            Outcome::Announced(reply) => {
+                let (interval, min_interval) =
+                    intervals(&ctx.cfg, reply.interval, reply.min_interval);
+                let t = &mut self.trackers[i];
+                let event = match ex.kind {
+                    RequestKind::Announce(e) => e,
+                    RequestKind::Scrape => AnnounceEvent::None,
+                };
+                match event {
+                    AnnounceEvent::Started => t.started = true,
+                    AnnounceEvent::Completed => t.completed_pending = false,
+                    AnnounceEvent::Stopped => t.started = false,
+                    _ => {}
+                }
+                if let Some(tid) = reply.tracker_id {
+                    t.tracker_id = Some(tid.into_boxed_slice());
+                }
+                t.retry_after = None;
+                t.min_next = Some(later(now, min_interval));
+                let owes_event = t.next_event() != AnnounceEvent::None;
+                let tier = t.tier;
+                let mut peers = reply.peers;
+                let url = ctx.endpoints.url(t.url);
+                drop_self(&mut peers, self.torrent.port, url, reply.external_ip);
+                let event = Event::Announced(Announced {
+                    id: ex.id,
+                    tracker: id,
+                    event,
+                    peers,
+                    interval,
+                    min_interval,
+                    seeders: reply.seeders,
+                    leechers: reply.leechers,
+                    warning: reply.warning,
+                    external_ip: reply.external_ip,
+                });
+                ctx.push_event(self.me, event);
+                if let Some(l) = ex.lane {
+                    // BEP 12: the tracker that answered goes to the front of its tier.
+                    if let Some(pos) = self.tiers[tier].iter().position(|&x| x == i) {
+                        self.tiers[tier][..=pos].rotate_right(1);
+                    }
+                    let lane = &mut self.lanes[l];
+                    lane.failures = 0;
+                    let due = if owes_event {
+                        now
+                    } else {
+                        later(now, interval)
+                    };
+                    lane.state = LaneState::Idle { due };
+                }
+            }
+            Outcome::Scraped {
+                seeders,
+                completed,
+                leechers,
+            } => ctx.push_event(
+                self.me,
+                Event::Scraped(Scraped {
+                    id: ex.id,
+                    tracker: id,
+                    seeders,
+                    completed,
+                    leechers,
+                }),
+            ),
+            Outcome::Failed { cause, retry } => {
+                let t = &mut self.trackers[i];
+                match retry {
+                    Retry::Backoff => {}
+                    Retry::After(d) => t.retry_after = Some(later(now, d)),
+                    Retry::Never => t.disabled = true,
+                }
+                self.fail_event(ctx, i, ex.id, ex.kind, cause);
+                if retry == Retry::Never {
+                    ctx.push_event(self.me, Event::TrackerDisabled { tracker: id });
+                }
+                if let (Some(l), Phase::Running) = (ex.lane, self.phase)
+                    && let LaneState::Busy { pos } = self.lanes[l].state
+                {
+                    self.walk_lane(ctx, l, pos + 1, now);
+                }
+            }
+        }
+    }
+}
