@@ -82,6 +82,7 @@
 
 pub mod announce;
 mod bencode;
+pub mod client;
 mod compact;
 pub mod http;
 pub mod limits;

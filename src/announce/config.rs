@@ -118,6 +118,9 @@ pub struct Config {
     /// of its torrents; a tracker that answers 414 or 400 gets half as many). UDP scrapes carry at
     /// most 70 whatever this says. Default 70.
     pub max_scrape_batch: usize,
+    /// A [`Client`](crate::client::Client) waits this long after the first scrape of a tracker URL
+    /// so that the scrapes asked for meanwhile go in the same batch. Default 1 s.
+    pub scrape_window: Duration,
 }
 
 impl Default for Config {
@@ -149,6 +152,7 @@ impl Default for Config {
             tracker_rate: 200,
             tracker_burst: 50,
             max_scrape_batch: 70,
+            scrape_window: Duration::from_secs(1),
         }
     }
 }
@@ -171,6 +175,7 @@ impl Config {
             ("stop_timeout", self.stop_timeout),
             ("max_backoff", self.max_backoff),
             ("max_retry_in", self.max_retry_in),
+            ("scrape_window", self.scrape_window),
         ];
         for (field, value) in durations {
             if value.is_zero() || value > MAX_DURATION {

@@ -142,6 +142,13 @@ impl Endpoints {
             .insert(url.as_str().into(), UrlEntry { url, endpoint })
     }
 
+    /// Adds one use of URL `ix`, which must be in use.
+    pub(crate) fn acquire(&mut self, ix: u32) {
+        if let Some(Some((_, _, refs))) = self.urls.slots.get_mut(ix as usize) {
+            *refs += 1;
+        }
+    }
+
     /// Drops one use of URL `ix`.
     pub(crate) fn release(&mut self, ix: u32) {
         if let Some(entry) = self.urls.release(ix) {
@@ -163,16 +170,6 @@ impl Endpoints {
     /// The endpoint of URL `ix`.
     pub(crate) fn endpoint(&mut self, ix: u32) -> &mut Endpoint {
         self.split(ix).1
-    }
-
-    /// Every endpoint in use (to forget a removed torrent).
-    pub(crate) fn endpoints_mut(&mut self) -> impl Iterator<Item = &mut Endpoint> {
-        self.endpoints.values_mut()
-    }
-
-    /// How many URLs are in use.
-    pub(crate) fn url_count(&self) -> usize {
-        self.urls.by_key.len()
     }
 }
 
@@ -248,9 +245,5 @@ impl<K: Hash + Eq + Clone, V> Counted<K, V> {
             Some((_, v, _)) => v,
             None => unreachable!("a released table entry was used"),
         }
-    }
-
-    fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.slots.iter_mut().flatten().map(|(_, v, _)| v)
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::config::Config;
 use super::event::{Cause, HttpRequest, RequestId, RequestKind, TrackerId};
 use super::outcome::{
-    AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, Step, count, usable_peers,
+    AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, ScrapeCounts, Step, count, usable_peers,
 };
 use super::policy::is_internal_host;
 use super::schedule::{intervals, retry_in};
@@ -91,7 +91,7 @@ impl HttpExchange {
         cfg: &Config,
         response: &HttpResponse,
         kind: RequestKind,
-        info_hash: &InfoHash,
+        info_hashes: &[InfoHash],
     ) -> Step {
         let status = response.status;
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
@@ -143,14 +143,19 @@ impl HttpExchange {
             RequestKind::Scrape => match ScrapeResponse::decode(body) {
                 Ok(ScrapeResponse::Failure(f)) => failure(cfg, &f),
                 Ok(ScrapeResponse::Success(_)) if !ok => Outcome::failed(Cause::HttpStatus(status)),
-                Ok(ScrapeResponse::Success(s)) => {
-                    let file = s.files.get(info_hash);
-                    Outcome::Scraped {
-                        seeders: count(file.map(|f| f.complete)),
-                        completed: count(file.map(|f| f.downloaded)),
-                        leechers: count(file.map(|f| f.incomplete)),
-                    }
-                }
+                Ok(ScrapeResponse::Success(s)) => Outcome::Scraped(
+                    info_hashes
+                        .iter()
+                        .map(|hash| {
+                            let file = s.files.get(hash);
+                            ScrapeCounts {
+                                seeders: count(file.map(|f| f.complete)),
+                                completed: count(file.map(|f| f.downloaded)),
+                                leechers: count(file.map(|f| f.incomplete)),
+                            }
+                        })
+                        .collect(),
+                ),
                 Err(e) => bad_body(e.to_string()),
             },
         })

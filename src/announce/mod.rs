@@ -6,13 +6,13 @@ mod config;
 pub(crate) mod ctx;
 pub(crate) mod endpoint;
 mod event;
-mod http_exchange;
+pub(crate) mod http_exchange;
 pub(crate) mod outcome;
 pub(crate) mod policy;
 pub(crate) mod schedule;
 pub(crate) mod session;
 pub(crate) mod tracker;
-mod udp_exchange;
+pub(crate) mod udp_exchange;
 mod wire;
 
 use std::net::SocketAddr;

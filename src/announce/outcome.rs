@@ -13,12 +13,9 @@ use crate::TrackerUrl;
 pub(crate) enum Outcome {
     /// An announce reply with peers.
     Announced(AnnounceReply),
-    /// A scrape reply for this torrent (`None` counts: the tracker does not know it).
-    Scraped {
-        seeders: Option<u32>,
-        completed: Option<u32>,
-        leechers: Option<u32>,
-    },
+    /// A scrape reply: one row per requested info hash, in request order (`None` counts: the
+    /// tracker does not know that torrent).
+    Scraped(Vec<ScrapeCounts>),
     /// A failure, with what it implies for the next attempt to this tracker.
     Failed { cause: Cause, retry: Retry },
 }
@@ -42,6 +39,14 @@ pub(crate) enum Step {
     Continue,
     /// Accepted; the exchange is over.
     Done(Outcome),
+}
+
+/// What a scrape says about one torrent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ScrapeCounts {
+    pub(crate) seeders: Option<u32>,
+    pub(crate) completed: Option<u32>,
+    pub(crate) leechers: Option<u32>,
 }
 
 /// When a failed tracker may be contacted again.

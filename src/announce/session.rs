@@ -13,7 +13,7 @@ use super::event::{
     TrackerId, Transmit,
 };
 use super::http_exchange::HttpExchange;
-use super::outcome::{Outcome, Retry, Step, drop_self};
+use super::outcome::{Outcome, Retry, ScrapeCounts, Step, drop_self};
 use super::policy::is_internal_tracker;
 use super::schedule::{backoff, intervals, later};
 use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sent_from, walk};
@@ -200,7 +200,7 @@ impl Session {
         else {
             return false;
         };
-        let step = http.on_response(&ctx.cfg, response, kind, &info_hash);
+        let step = http.on_response(&ctx.cfg, response, kind, std::slice::from_ref(&info_hash));
         if let Step::Continue = step {
             // A redirect: the next hop gets its own id, so answers to this one become stale.
             let next = ctx.request_id();
@@ -350,17 +350,25 @@ impl Session {
         None
     }
 
-    /// A datagram or HTTP request waits to be drained.
-    pub(crate) fn has_pending(&self) -> bool {
-        self.phase != Phase::Stopped
-            && self
-                .trackers
-                .iter()
-                .flat_map(Tracker::exchanges)
-                .any(|ex| match &ex.io {
-                    Io::Udp(u) => u.pending,
-                    Io::Http(h) => h.pending,
-                })
+    /// A datagram, an HTTP request waits to be drained.
+    pub(crate) fn pending(&self) -> (bool, bool) {
+        let mut pending = (false, false);
+        if self.phase == Phase::Stopped {
+            return pending;
+        }
+        for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
+            match &ex.io {
+                Io::Udp(u) => pending.0 |= u.pending,
+                Io::Http(h) => pending.1 |= h.pending,
+            }
+        }
+        pending
+    }
+
+    /// The tracker of a request in flight.
+    pub(crate) fn tracker_of(&self, request: RequestId) -> Option<TrackerId> {
+        self.find(|_, ex| ex.current_id() == request)
+            .map(|(i, _)| TrackerId(i as u16))
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
@@ -699,20 +707,10 @@ impl Session {
                     lane.state = LaneState::Idle { due };
                 }
             }
-            Outcome::Scraped {
-                seeders,
-                completed,
-                leechers,
-            } => ctx.push_event(
-                self.me,
-                Event::Scraped(Scraped {
-                    id: ex.id,
-                    tracker: id,
-                    seeders,
-                    completed,
-                    leechers,
-                }),
-            ),
+            Outcome::Scraped(rows) => {
+                let row = rows.first().copied().unwrap_or_default();
+                ctx.push_event(self.me, scraped_event(ex.id, id, row));
+            }
             Outcome::Failed { cause, retry } => {
                 let t = &mut self.trackers[i];
                 match retry {
@@ -732,4 +730,15 @@ impl Session {
             }
         }
     }
+}
+
+/// The event for one torrent's row of a scrape reply.
+pub(crate) fn scraped_event(id: RequestId, tracker: TrackerId, row: ScrapeCounts) -> Event {
+    Event::Scraped(Scraped {
+        id,
+        tracker,
+        seeders: row.seeders,
+        completed: row.completed,
+        leechers: row.leechers,
+    })
 }

@@ -118,13 +118,20 @@ pub(crate) enum Io {
     Http(HttpExchange),
 }
 
-impl Exchange {
-    /// When its timer fires (UDP retransmission or timeout, HTTP deadline).
+impl Io {
+    /// When its timer fires (UDP send or retransmission or timeout, HTTP pacing or deadline).
     pub(crate) fn due(&self) -> Instant {
-        match &self.io {
+        match self {
             Io::Udp(u) => u.due,
             Io::Http(h) => h.due(),
         }
+    }
+}
+
+impl Exchange {
+    /// When its timer fires.
+    pub(crate) fn due(&self) -> Instant {
+        self.io.due()
     }
 
     /// The id the caller knows the request in flight by (an HTTP redirect hop has its own).

@@ -7,13 +7,13 @@ use std::time::Instant;
 use super::config::Config;
 use super::endpoint::Endpoint;
 use super::event::{Cause, RequestKind, TorrentId};
-use super::outcome::{AnnounceReply, Outcome, Step, usable_peers};
+use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_peers};
 use super::schedule::{later, udp_wait};
 use super::wire::RequestParams;
 use crate::udp::{
     AnnounceRequest, ConnectRequest, MAX_REQUEST_LEN, Reply, ReplyError, ScrapeRequest,
 };
-use crate::{AnnounceEvent, Scheme};
+use crate::{AnnounceEvent, InfoHash, Scheme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -192,12 +192,15 @@ impl UdpExchange {
                 return Step::Done(Outcome::failed(Cause::Refused));
             }
             (Ok(Reply::Scrape(s)), Phase::Request { .. }, RequestKind::Scrape) => {
-                let row = s.rows.get(0);
-                return Step::Done(Outcome::Scraped {
-                    seeders: row.map(|r| r.seeders),
-                    completed: row.map(|r| r.completed),
-                    leechers: row.map(|r| r.leechers),
-                });
+                let rows = (0..s.rows.len()).filter_map(|k| s.rows.get(k));
+                return Step::Done(Outcome::Scraped(
+                    rows.map(|r| ScrapeCounts {
+                        seeders: Some(r.seeders),
+                        completed: Some(r.completed),
+                        leechers: Some(r.leechers),
+                    })
+                    .collect(),
+                ));
             }
             (Ok(Reply::Error(e)), _, _) => Cause::Tracker {
                 reason: e.message_text().into_owned(),
@@ -227,19 +230,9 @@ impl UdpExchange {
         buf: &mut [u8; MAX_REQUEST_LEN],
         params: &RequestParams<'_>,
     ) -> Option<usize> {
-        if !self.pending {
-            return None;
-        }
-        self.pending = false;
-        let connection_id = match self.phase {
-            Phase::Connect { .. } => {
-                return ConnectRequest {
-                    transaction_id: self.txid,
-                }
-                .encode(buf)
-                .ok();
-            }
-            Phase::Request { connection_id } => connection_id,
+        let connection_id = match self.take_pending()? {
+            Some(connection_id) => connection_id,
+            None => return self.write_connect(buf),
         };
         match params.kind {
             RequestKind::Announce(event) => {
@@ -269,13 +262,58 @@ impl UdpExchange {
                 .encode(buf)
                 .ok()
             }
-            RequestKind::Scrape => ScrapeRequest {
+            RequestKind::Scrape => self.write_scrape_request(
+                buf,
                 connection_id,
-                transaction_id: self.txid,
-                info_hashes: std::slice::from_ref(&params.info_hash).into(),
-            }
-            .encode(buf)
-            .ok(),
+                std::slice::from_ref(&params.info_hash),
+            ),
         }
+    }
+
+    /// Writes the pending datagram of a scrape of `info_hashes` (at most 74).
+    pub(crate) fn write_scrape(
+        &mut self,
+        buf: &mut [u8; MAX_REQUEST_LEN],
+        info_hashes: &[InfoHash],
+    ) -> Option<usize> {
+        match self.take_pending()? {
+            Some(connection_id) => self.write_scrape_request(buf, connection_id, info_hashes),
+            None => self.write_connect(buf),
+        }
+    }
+
+    /// The pending datagram, taken: `Some(None)` for a connect, `Some(Some(id))` for the request
+    /// with connection id `id`.
+    fn take_pending(&mut self) -> Option<Option<u64>> {
+        if !std::mem::take(&mut self.pending) {
+            return None;
+        }
+        Some(match self.phase {
+            Phase::Connect { .. } => None,
+            Phase::Request { connection_id } => Some(connection_id),
+        })
+    }
+
+    fn write_connect(&self, buf: &mut [u8; MAX_REQUEST_LEN]) -> Option<usize> {
+        ConnectRequest {
+            transaction_id: self.txid,
+        }
+        .encode(buf)
+        .ok()
+    }
+
+    fn write_scrape_request(
+        &self,
+        buf: &mut [u8; MAX_REQUEST_LEN],
+        connection_id: u64,
+        info_hashes: &[InfoHash],
+    ) -> Option<usize> {
+        ScrapeRequest {
+            connection_id,
+            transaction_id: self.txid,
+            info_hashes: info_hashes.into(),
+        }
+        .encode(buf)
+        .ok()
     }
 }

@@ -1,0 +1,589 @@
+//! Many torrents behind one UDP socket: the [`Client`].
+//!
+//! See [`Client`] for the method groups and the drain rule.
+
+mod scrape;
+mod timers;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rand_chacha::ChaCha12Rng;
+use rand_core::{CryptoRng, SeedableRng};
+
+pub use self::scrape::MAX_UDP_SCRAPE_BATCH;
+use self::scrape::{BATCHES, Member, Scrapes};
+use self::timers::Timers;
+use crate::TrackerUrl;
+use crate::announce::ctx::Ctx;
+use crate::announce::session::{Session, check_tiers};
+use crate::announce::{
+    Cause, Config, ConfigError, Event, Failed, HttpRequest, Progress, RequestId, RequestKind,
+    Torrent, TorrentId, TrackerId, Transmit, TransportError,
+};
+use crate::http::HttpResponse;
+use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
+
+/// Many torrents announcing through one UDP socket and one HTTP client, as a sans-IO state
+/// machine: the [`Announce`](crate::announce::Announce) machine for each torrent, plus what only
+/// many torrents need.
+///
+/// - **One socket**: datagrams are routed by their transaction id (bytes 4..8) to the request that
+///   owns it, and the source address is checked; the Client draws transaction ids so that no two
+///   requests in flight share one.
+/// - **One connection id per tracker endpoint** (transport, host, port): one connect serves every
+///   torrent announcing there while the id is valid, and torrents that need one while a connect is
+///   in flight join it. An error reply drops the id for all of them.
+/// - **Batched scrapes**: up to [`MAX_UDP_SCRAPE_BATCH`] info hashes per UDP scrape and
+///   [`Config::max_scrape_batch`] per HTTP multi-scrape (halved when a tracker answers 414);
+///   scrapes asked for within [`Config::scrape_window`] share a batch.
+/// - **Paced requests**: at most [`Config::tracker_burst`] requests at once, then
+///   [`Config::tracker_rate`] per second, per tracker endpoint, so a restart with 10,000 torrents
+///   does not send 10,000 packets in one millisecond.
+/// - **Deadlines in a heap**: [`poll_timeout`](Self::poll_timeout) and
+///   [`handle_timeout`](Self::handle_timeout) cost O(log n) per torrent that is due, never a scan.
+///
+/// The contract is [`Announce`](crate::announce::Announce)'s: no clock, no I/O, randomness from
+/// the RNG given to [`new`](Self::new), no panic on any input, bounded memory.
+///
+/// # Method groups
+///
+/// - **Construct**: [`new`](Self::new); [`add`](Self::add) returns the new torrent's
+///   [`TorrentId`] or a [`ConfigError`], [`remove`](Self::remove) sends its `stopped` and frees it.
+/// - **Inputs** (never fail, never panic): [`handle_datagram`](Self::handle_datagram),
+///   [`handle_http_response`](Self::handle_http_response),
+///   [`handle_transport_error`](Self::handle_transport_error),
+///   [`handle_timeout`](Self::handle_timeout).
+/// - **Commands** (per torrent; an unknown id does nothing and returns `false`):
+///   [`set_progress`](Self::set_progress), [`completed`](Self::completed),
+///   [`announce_now`](Self::announce_now), [`scrape`](Self::scrape), [`remove`](Self::remove),
+///   and [`stop`](Self::stop) for every torrent at once.
+/// - **Drains**: [`poll_transmit`](Self::poll_transmit),
+///   [`poll_http_request`](Self::poll_http_request), [`poll_timeout`](Self::poll_timeout),
+///   [`poll_event`](Self::poll_event) (events come tagged with their torrent).
+/// - **Getters**: [`len`](Self::len), [`contains`](Self::contains),
+///   [`tracker_url`](Self::tracker_url), [`request_url`](Self::request_url),
+///   [`key`](Self::key), [`events_dropped`](Self::events_dropped).
+///
+/// # The drain rule
+///
+/// As for `Announce`: after every input or command, drain `poll_transmit`, `poll_http_request`,
+/// `poll_timeout`, `poll_event`, in that order, until each returns `None`.
+///
+/// ```
+/// use std::time::Instant;
+/// use bt_tracker::announce::{Config, Progress, Torrent};
+/// use bt_tracker::client::Client;
+/// use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+/// # use rand_core::SeedableRng;
+///
+/// let now = Instant::now();
+/// let mut rng = rand_chacha::ChaCha12Rng::from_seed([7; 32]);
+/// let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
+/// let tracker = TrackerUrl::parse("udp://127.0.0.1:6969/announce").unwrap();
+/// for n in 0..3u8 {
+///     let torrent = Torrent {
+///         info_hash: InfoHash([n; 20]),
+///         peer_id: PeerId(*b"-BT0001-123456789012"),
+///         port: 6881,
+///         progress: Progress { left: 1000, ..Progress::default() },
+///         key: None,
+///     };
+///     client.add(torrent, vec![vec![tracker.clone()]], now).unwrap();
+/// }
+/// // Three torrents, one tracker: one connect, shared.
+/// let mut buf = [0u8; bt_tracker::udp::MAX_REQUEST_LEN];
+/// let connect = client.poll_transmit(&mut buf).unwrap();
+/// assert_eq!(connect.len, 16);
+/// assert!(client.poll_transmit(&mut buf).is_none());
+/// ```
+#[derive(Debug)]
+pub struct Client {
+    ctx: Ctx,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    len: usize,
+    timers: Timers,
+    /// Torrents that may have a datagram to send, each once.
+    udp_ready: VecDeque<u32>,
+    /// Torrents that may have an HTTP request to start, each once.
+    http_ready: VecDeque<u32>,
+    scrapes: Scrapes,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    generation: u32,
+    entry: Option<Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    session: Session,
+    /// The deadline this torrent has in the timer heap.
+    armed: Option<Instant>,
+    in_udp_ready: bool,
+    in_http_ready: bool,
+    /// `remove` was called: the slot is freed once the session stopped.
+    removing: bool,
+}
+
+fn torrent_id(slot: u32, generation: u32) -> TorrentId {
+    TorrentId(u64::from(generation) << 32 | u64::from(slot))
+}
+
+fn slot_of(id: TorrentId) -> (u32, u32) {
+    ((id.0 & 0xffff_ffff) as u32, (id.0 >> 32) as u32)
+}
+
+impl Client {
+    /// Creates an empty client. `config` applies to every torrent; its
+    /// [`max_queued_events`](Config::max_queued_events) bounds the client's one event queue.
+    /// `rng` seeds the client's generator (ChaCha12): use a cryptographically secure one in
+    /// production.
+    pub fn new<R: CryptoRng + ?Sized>(
+        config: Config,
+        rng: &mut R,
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Client {
+            ctx: Ctx::new(config, ChaCha12Rng::from_rng(rng), now),
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+            timers: Timers::default(),
+            udp_ready: VecDeque::new(),
+            http_ready: VecDeque::new(),
+            scrapes: Scrapes::default(),
+        })
+    }
+
+    /// Adds a torrent and queues its first announce (`started`), paced per tracker endpoint.
+    /// `tiers` is its BEP 12 announce list, checked as by
+    /// [`Announce::new`](crate::announce::Announce::new).
+    pub fn add(
+        &mut self,
+        torrent: Torrent,
+        tiers: Vec<Vec<TrackerUrl>>,
+        now: Instant,
+    ) -> Result<TorrentId, ConfigError> {
+        let tiers = check_tiers(&self.ctx.cfg, tiers)?;
+        let now = self.ctx.advance(now);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let id = torrent_id(slot, self.slots[slot as usize].generation);
+        let session = Session::new(&mut self.ctx, id, torrent, tiers, now);
+        self.slots[slot as usize].entry = Some(Entry {
+            session,
+            armed: None,
+            in_udp_ready: false,
+            in_http_ready: false,
+            removing: false,
+        });
+        self.len += 1;
+        self.sync(slot);
+        self.wake(now);
+        Ok(id)
+    }
+
+    // ----- inputs -----
+
+    /// A datagram received on the client's socket. Returns `true` when it answered a request in
+    /// flight; anything else is ignored and changes nothing.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) -> bool {
+        let Some(txid) = peek_transaction_id(datagram) else {
+            return false;
+        };
+        let Some(&owner) = self.ctx.txids.get(&txid) else {
+            return false;
+        };
+        let now = self.ctx.advance(now);
+        let used = if owner == BATCHES {
+            let slots = &self.slots;
+            let alive = |t: TorrentId| running(slots, t);
+            self.scrapes
+                .handle_datagram(&mut self.ctx, now, from, datagram, txid, &alive)
+        } else {
+            self.on_session(owner, |s, ctx| s.handle_datagram(ctx, now, from, datagram))
+                .unwrap_or(false)
+        };
+        self.wake(now);
+        used
+    }
+
+    /// The caller's response to HTTP request `id`. Returns `true` when `id` was in flight.
+    pub fn handle_http_response(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        response: &HttpResponse,
+    ) -> bool {
+        let Some(&owner) = self.ctx.requests.get(&id) else {
+            return false;
+        };
+        let now = self.ctx.advance(now);
+        let used = if owner == BATCHES {
+            let slots = &self.slots;
+            let alive = |t: TorrentId| running(slots, t);
+            self.scrapes
+                .handle_http_response(&mut self.ctx, now, id, response, &alive)
+        } else {
+            self.on_session(owner, |s, ctx| {
+                s.handle_http_response(ctx, now, id, response)
+            })
+            .unwrap_or(false)
+        };
+        self.wake(now);
+        used
+    }
+
+    /// The caller could not carry out request `id`. Returns `true` when `id` was in flight.
+    pub fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        error: TransportError,
+    ) -> bool {
+        let Some(&owner) = self.ctx.requests.get(&id) else {
+            return false;
+        };
+        let now = self.ctx.advance(now);
+        let used = if owner == BATCHES {
+            let slots = &self.slots;
+            let alive = |t: TorrentId| running(slots, t);
+            self.scrapes
+                .handle_transport_error(&mut self.ctx, now, id, error, &alive)
+        } else {
+            self.on_session(owner, |s, ctx| {
+                s.handle_transport_error(ctx, now, id, error)
+            })
+            .unwrap_or(false)
+        };
+        self.wake(now);
+        used
+    }
+
+    /// Fires the timers due at `now`: only the torrents whose deadline came are touched.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.ctx.advance(now);
+        while let Some((due, slot)) = self.timers.pop_due(now) {
+            let Some(entry) = self
+                .slots
+                .get_mut(slot as usize)
+                .and_then(|s| s.entry.as_mut())
+            else {
+                continue;
+            };
+            if entry.armed != Some(due) {
+                continue; // stale: the torrent re-armed since
+            }
+            entry.armed = None;
+            entry.session.drive(&mut self.ctx, now);
+            self.sync(slot);
+        }
+        let slots = &self.slots;
+        let alive = |t: TorrentId| running(slots, t);
+        self.scrapes.handle_timeout(&mut self.ctx, now, &alive);
+        self.wake(now);
+    }
+
+    // ----- commands -----
+
+    /// Updates the counters a torrent sends with its next announces.
+    pub fn set_progress(&mut self, torrent: TorrentId, progress: Progress) -> bool {
+        self.on_session(torrent, |s, _| s.set_progress(progress))
+            .is_some()
+    }
+
+    /// The torrent finished downloading: its trackers get `completed` now.
+    pub fn completed(&mut self, torrent: TorrentId, now: Instant) -> bool {
+        self.command(torrent, now, |s, ctx, now| s.completed(ctx, now))
+    }
+
+    /// Re-announces the torrent now, honouring each tracker's `min interval`.
+    pub fn announce_now(&mut self, torrent: TorrentId, now: Instant) -> bool {
+        self.command(torrent, now, |s, ctx, now| s.announce_now(ctx, now))
+    }
+
+    /// Scrapes the torrent on every tracker that is not disabled. Scrapes of many torrents on one
+    /// tracker URL are batched (see the type's docs); each torrent gets its own
+    /// [`Event::Scraped`] or [`Event::Failed`], whose `id` is the batch's request.
+    pub fn scrape(&mut self, torrent: TorrentId, now: Instant) -> bool {
+        let now = self.ctx.advance(now);
+        let Some(entry) = self.entry_of(torrent) else {
+            return false;
+        };
+        let session = &entry.session;
+        let info_hash = session.info_hash();
+        let urls: Vec<(usize, u32)> = session
+            .tracker_urls()
+            .enumerate()
+            .filter(|&(i, _)| session.may_scrape(i))
+            .collect();
+        for (i, url) in urls {
+            let tracker = TrackerId(i as u16);
+            let member = Member {
+                torrent,
+                tracker,
+                hash: info_hash,
+            };
+            if !self.scrapes.request(&mut self.ctx, url, member, now) {
+                let id = self.ctx.request_id();
+                let event = Event::Failed(Failed {
+                    id,
+                    tracker,
+                    request: RequestKind::Scrape,
+                    cause: Cause::ScrapeUnsupported,
+                });
+                self.ctx.push_event(torrent, event);
+            }
+        }
+        true
+    }
+
+    /// Removes a torrent: requests in flight are cancelled, every tracker that acknowledged
+    /// `started` gets `stopped`, and the torrent's last event is [`Event::Stopped`] (within
+    /// [`Config::stop_timeout`]). Its memory is freed then, and its id never names another torrent.
+    pub fn remove(&mut self, torrent: TorrentId, now: Instant) -> bool {
+        let Some(entry) = self.entry_of(torrent) else {
+            return false;
+        };
+        entry.removing = true;
+        self.command(torrent, now, |s, ctx, now| s.stop(ctx, now))
+    }
+
+    /// Removes every torrent (shutdown). With many torrents, give
+    /// [`Config::stop_timeout`] room for the paced `stopped` announces.
+    pub fn stop(&mut self, now: Instant) {
+        let ids: Vec<TorrentId> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.entry.as_ref().is_some_and(|e| !e.removing))
+            .map(|(i, s)| torrent_id(i as u32, s.generation))
+            .collect();
+        for id in ids {
+            self.remove(id, now);
+        }
+    }
+
+    // ----- drains -----
+
+    /// Writes the next datagram to send into `buf` and says where it goes. When
+    /// `destination` is `None`, resolve [`request_url`](Self::request_url)`(transmit.request)`.
+    #[must_use]
+    pub fn poll_transmit(&mut self, buf: &mut [u8; MAX_REQUEST_LEN]) -> Option<Transmit> {
+        if let Some(transmit) = self.scrapes.poll_transmit(&self.ctx, buf) {
+            return Some(transmit);
+        }
+        while let Some(&slot) = self.udp_ready.front() {
+            let ctx = &self.ctx;
+            let Some(entry) = self.slots[slot as usize].entry.as_mut() else {
+                self.udp_ready.pop_front();
+                continue;
+            };
+            if let Some(transmit) = entry.session.poll_transmit(ctx, buf) {
+                return Some(transmit);
+            }
+            entry.in_udp_ready = false;
+            self.udp_ready.pop_front();
+        }
+        None
+    }
+
+    /// The next HTTP request to make.
+    #[must_use]
+    pub fn poll_http_request(&mut self) -> Option<HttpRequest> {
+        if let Some(request) = self.scrapes.poll_http_request() {
+            return Some(request);
+        }
+        while let Some(&slot) = self.http_ready.front() {
+            let Some(entry) = self.slots[slot as usize].entry.as_mut() else {
+                self.http_ready.pop_front();
+                continue;
+            };
+            if let Some(request) = entry.session.poll_http_request() {
+                return Some(request);
+            }
+            entry.in_http_ready = false;
+            self.http_ready.pop_front();
+        }
+        None
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the earliest deadline of any
+    /// torrent (the top of a heap) or scrape batch.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let torrents = self.timers.peek();
+        let batches = self.scrapes.poll_timeout();
+        torrents.into_iter().chain(batches).min()
+    }
+
+    /// The next event and the torrent it belongs to.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<(TorrentId, Event)> {
+        self.ctx.pop_event()
+    }
+
+    // ----- getters -----
+
+    /// Torrents in the client (removed ones count until their `Stopped`).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The client holds no torrent.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The torrent is in the client (and not yet stopped after `remove`).
+    pub fn contains(&self, torrent: TorrentId) -> bool {
+        self.entry(torrent).is_some()
+    }
+
+    /// The URL of one of a torrent's trackers.
+    pub fn tracker_url(&self, torrent: TorrentId, tracker: TrackerId) -> Option<&TrackerUrl> {
+        self.entry(torrent)?.session.tracker_url(&self.ctx, tracker)
+    }
+
+    /// The tracker URL a request in flight goes to (for a [`Transmit`] without a destination:
+    /// resolve its host).
+    pub fn request_url(&self, request: RequestId) -> Option<&TrackerUrl> {
+        let owner = *self.ctx.requests.get(&request)?;
+        if owner == BATCHES {
+            let url = self.scrapes.url_of(request)?;
+            return Some(self.ctx.endpoints.url(url));
+        }
+        let entry = self.entry(owner)?;
+        let tracker = entry.session.tracker_of(request)?;
+        entry.session.tracker_url(&self.ctx, tracker)
+    }
+
+    /// The `key` a torrent sends to its trackers.
+    pub fn key(&self, torrent: TorrentId) -> Option<u32> {
+        Some(self.entry(torrent)?.session.key())
+    }
+
+    /// Events dropped because more than [`Config::max_queued_events`] were waiting.
+    pub fn events_dropped(&self) -> u64 {
+        self.ctx.events_dropped
+    }
+
+    // ----- internals -----
+
+    fn entry(&self, id: TorrentId) -> Option<&Entry> {
+        let (slot, generation) = slot_of(id);
+        let s = self.slots.get(slot as usize)?;
+        s.entry.as_ref().filter(|_| s.generation == generation)
+    }
+
+    fn entry_of(&mut self, id: TorrentId) -> Option<&mut Entry> {
+        entry_in(&mut self.slots, id)
+    }
+
+    /// Runs `f` on a torrent's session and updates the indices that depend on it.
+    fn on_session<T>(
+        &mut self,
+        id: TorrentId,
+        f: impl FnOnce(&mut Session, &mut Ctx) -> T,
+    ) -> Option<T> {
+        let entry = entry_in(&mut self.slots, id)?;
+        let out = f(&mut entry.session, &mut self.ctx);
+        self.sync(slot_of(id).0);
+        Some(out)
+    }
+
+    fn command(
+        &mut self,
+        id: TorrentId,
+        now: Instant,
+        f: impl FnOnce(&mut Session, &mut Ctx, Instant),
+    ) -> bool {
+        let now = self.ctx.advance(now);
+        let done = self.on_session(id, |s, ctx| f(s, ctx, now)).is_some();
+        self.wake(now);
+        done
+    }
+
+    /// Re-arms the torrent's deadline, queues it for the drains, frees it once removed and stopped.
+    fn sync(&mut self, slot: u32) {
+        let Some(entry) = self.slots[slot as usize].entry.as_mut() else {
+            return;
+        };
+        let due = entry.session.poll_timeout();
+        if due != entry.armed {
+            entry.armed = due;
+            if let Some(due) = due {
+                self.timers.push(due, slot);
+            }
+        }
+        let (udp, http) = entry.session.pending();
+        if udp && !entry.in_udp_ready {
+            entry.in_udp_ready = true;
+            self.udp_ready.push_back(slot);
+        }
+        if http && !entry.in_http_ready {
+            entry.in_http_ready = true;
+            self.http_ready.push_back(slot);
+        }
+        if entry.removing && entry.session.is_stopped() {
+            let s = &mut self.slots[slot as usize];
+            if let Some(mut entry) = s.entry.take() {
+                entry.session.release(&mut self.ctx);
+            }
+            s.generation = s.generation.wrapping_add(1);
+            self.free.push(slot);
+            self.len -= 1;
+        }
+        let slots = &self.slots;
+        self.timers.clean(|slot| {
+            slots
+                .get(slot as usize)
+                .and_then(|s| s.entry.as_ref())
+                .and_then(|e| e.armed)
+        });
+        let live = self.len;
+        let armed = self.slots.iter().enumerate().filter_map(|(i, s)| {
+            let due = s.entry.as_ref()?.armed?;
+            Some((due, i as u32))
+        });
+        self.timers.compact(live, armed);
+    }
+
+    /// Lets the requests that waited for a connect go on (their connect was just answered).
+    fn wake(&mut self, now: Instant) {
+        while let Some(id) = self.ctx.woken.pop() {
+            if id == BATCHES {
+                let slots = &self.slots;
+                let alive = |t: TorrentId| running(slots, t);
+                self.scrapes.handle_timeout(&mut self.ctx, now, &alive);
+            } else {
+                self.on_session(id, |s, ctx| s.drive(ctx, now));
+            }
+        }
+    }
+}
+
+/// The live entry `id` names.
+fn entry_in(slots: &mut [Slot], id: TorrentId) -> Option<&mut Entry> {
+    let (slot, generation) = slot_of(id);
+    let s = slots.get_mut(slot as usize)?;
+    s.entry.as_mut().filter(|_| s.generation == generation)
+}
+
+/// The torrent exists and is not being removed: it still wants scrape results.
+fn running(slots: &[Slot], id: TorrentId) -> bool {
+    let (slot, generation) = slot_of(id);
+    slots.get(slot as usize).is_some_and(|s| {
+        s.generation == generation && s.entry.as_ref().is_some_and(|e| !e.removing)
+    })
+}

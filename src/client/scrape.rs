@@ -1,0 +1,448 @@
+//! Batched scrapes: the torrents waiting to be scraped on one tracker URL go out together, up to 70
+//! info hashes per UDP packet and [`Config::max_scrape_batch`](crate::announce::Config) per HTTP
+//! multi-scrape (halved each time a tracker answers 414, 413 or 400). Scrapes requested within
+//! [`Config::scrape_window`](crate::announce::Config) of each other, or while a batch to the same
+//! URL is in flight, share the next batch. One batch per URL is in flight at a time.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::announce::ctx::Ctx;
+use crate::announce::http_exchange::HttpExchange;
+use crate::announce::outcome::{Outcome, Step};
+use crate::announce::policy::is_internal_tracker;
+use crate::announce::schedule::later;
+use crate::announce::session::scraped_event;
+use crate::announce::tracker::{Io, sent_from};
+use crate::announce::udp_exchange::UdpExchange;
+use crate::announce::{
+    Cause, Event, Failed, HttpRequest, RequestId, RequestKind, TorrentId, TrackerId, Transmit,
+    TransportError,
+};
+use crate::http::{HttpResponse, scrape_request_url, scrape_url};
+use crate::udp::{MAX_REQUEST_LEN, Reply};
+use crate::{AddressFamily, InfoHash, Scheme};
+
+/// The tag of the batches' requests in the shared route tables.
+pub(crate) const BATCHES: TorrentId = TorrentId(u64::MAX);
+
+/// Most info hashes in one UDP scrape (BEP 15 allows 74 in a packet; 70 is aquatic's default).
+pub const MAX_UDP_SCRAPE_BATCH: usize = 70;
+
+/// One torrent waiting for, or in, a batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Member {
+    pub(crate) torrent: TorrentId,
+    pub(crate) tracker: TrackerId,
+    pub(crate) hash: InfoHash,
+}
+
+/// The scrapes of one tracker URL.
+#[derive(Debug)]
+struct Queue {
+    waiting: VecDeque<Member>,
+    queued: HashSet<TorrentId>,
+    /// The next batch starts at this time (set by the first scrape of a window).
+    flush_at: Option<Instant>,
+    batch: Option<Batch>,
+    /// Info hashes per HTTP batch, halved when the tracker refuses a long URL.
+    http_limit: usize,
+}
+
+#[derive(Debug)]
+struct Batch {
+    id: RequestId,
+    members: Vec<Member>,
+    hashes: Vec<InfoHash>,
+    io: Io,
+}
+
+/// Every URL's scrapes. The number of entries is the number of tracker URLs being scraped, not the
+/// number of torrents.
+#[derive(Debug, Default)]
+pub(crate) struct Scrapes {
+    queues: HashMap<u32, Queue>,
+}
+
+impl Scrapes {
+    /// Queues a scrape of `member` on URL `url`. Returns `false` (and queues nothing) when the URL
+    /// has no scrape counterpart (an HTTP announce URL whose last segment is not `announce`).
+    pub(crate) fn request(
+        &mut self,
+        ctx: &mut Ctx,
+        url: u32,
+        member: Member,
+        now: Instant,
+    ) -> bool {
+        let tracker = ctx.endpoints.url(url);
+        if tracker.scheme() != Scheme::Udp && scrape_url(tracker).is_none() {
+            return false;
+        }
+        let queue = self.queues.entry(url).or_insert_with(|| {
+            ctx.endpoints.acquire(url);
+            Queue {
+                waiting: VecDeque::new(),
+                queued: HashSet::new(),
+                flush_at: None,
+                batch: None,
+                http_limit: ctx.cfg.max_scrape_batch,
+            }
+        });
+        if queue.queued.insert(member.torrent) {
+            queue.waiting.push_back(member);
+        }
+        if queue.batch.is_none() && queue.flush_at.is_none() {
+            queue.flush_at = Some(later(now, ctx.cfg.scrape_window));
+        }
+        true
+    }
+
+    /// The earliest batch timer (a window closing, a retransmission, a deadline).
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.queues
+            .values()
+            .filter_map(|q| match &q.batch {
+                Some(b) => Some(b.io.due()),
+                None => q.flush_at,
+            })
+            .min()
+    }
+
+    /// Fires the batch timers due at `now`; `alive` says whether a torrent still wants results.
+    pub(crate) fn handle_timeout(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Instant,
+        alive: &dyn Fn(TorrentId) -> bool,
+    ) {
+        let urls: Vec<u32> = self.queues.keys().copied().collect();
+        for url in urls {
+            let Some(queue) = self.queues.get_mut(&url) else {
+                continue;
+            };
+            let outcome = match &mut queue.batch {
+                Some(batch) => match &mut batch.io {
+                    Io::Udp(udp) => {
+                        let ep = ctx.endpoints.endpoint(url);
+                        udp.poke(now, &ctx.cfg, ep, BATCHES);
+                        udp.on_timer(now, &ctx.cfg, ep, BATCHES)
+                    }
+                    Io::Http(http) => http.on_timer(now),
+                },
+                None => None,
+            };
+            refresh_txid(ctx, queue);
+            match outcome {
+                Some(outcome) => self.finish(ctx, url, outcome, now, alive),
+                None => self.start_if_due(ctx, url, now, alive),
+            }
+        }
+    }
+
+    /// A datagram whose transaction id belongs to a batch.
+    pub(crate) fn handle_datagram(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+        txid: u32,
+        alive: &dyn Fn(TorrentId) -> bool,
+    ) -> bool {
+        let found = self.queues.iter().find_map(|(&url, q)| match &q.batch {
+            Some(Batch { io: Io::Udp(u), .. })
+                if u.txid == txid && !u.needs_txid && sent_from(ctx.endpoints.url(url), from) =>
+            {
+                Some(url)
+            }
+            _ => None,
+        });
+        let Some(url) = found else { return false };
+        let Some(queue) = self.queues.get_mut(&url) else {
+            return false;
+        };
+        let Some(Batch {
+            io: Io::Udp(udp), ..
+        }) = &mut queue.batch
+        else {
+            return false;
+        };
+        let reply = Reply::parse(datagram, AddressFamily::of(&from));
+        let ep = ctx.endpoints.endpoint(url);
+        let step = udp.on_reply(
+            now,
+            &ctx.cfg,
+            reply,
+            RequestKind::Scrape,
+            ep,
+            BATCHES,
+            &mut ctx.woken,
+        );
+        refresh_txid(ctx, queue);
+        self.apply(ctx, url, step, now, alive)
+    }
+
+    /// The caller's response to a batch's HTTP request.
+    pub(crate) fn handle_http_response(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Instant,
+        id: RequestId,
+        response: &HttpResponse,
+        alive: &dyn Fn(TorrentId) -> bool,
+    ) -> bool {
+        let Some(url) = self.find(|b| matches!(&b.io, Io::Http(h) if h.id == id)) else {
+            return false;
+        };
+        let Some(Some(batch)) = self.queues.get_mut(&url).map(|q| &mut q.batch) else {
+            return false;
+        };
+        let Io::Http(http) = &mut batch.io else {
+            return false;
+        };
+        let step = http.on_response(&ctx.cfg, response, RequestKind::Scrape, &batch.hashes);
+        if let Step::Continue = step {
+            let next = ctx.request_id();
+            ctx.requests.remove(&http.id);
+            ctx.requests.insert(next, BATCHES);
+            http.id = next;
+        }
+        self.apply(ctx, url, step, now, alive)
+    }
+
+    /// The caller could not carry out a batch's request.
+    pub(crate) fn handle_transport_error(
+        &mut self,
+        ctx: &mut Ctx,
+        now: Instant,
+        id: RequestId,
+        error: TransportError,
+        alive: &dyn Fn(TorrentId) -> bool,
+    ) -> bool {
+        let Some(url) = self.find(|b| current_id(b) == id) else {
+            return false;
+        };
+        let outcome = Outcome::failed(Cause::Transport(error));
+        self.apply(ctx, url, Step::Done(outcome), now, alive)
+    }
+
+    /// The next batch datagram.
+    pub(crate) fn poll_transmit(
+        &mut self,
+        ctx: &Ctx,
+        buf: &mut [u8; MAX_REQUEST_LEN],
+    ) -> Option<Transmit> {
+        for (&url, queue) in &mut self.queues {
+            let Some(batch) = &mut queue.batch else {
+                continue;
+            };
+            let Io::Udp(udp) = &mut batch.io else {
+                continue;
+            };
+            if let Some(len) = udp.write_scrape(buf, &batch.hashes) {
+                return Some(Transmit {
+                    request: batch.id,
+                    tracker: batch.members.first().map_or(TrackerId(0), |m| m.tracker),
+                    destination: ctx.endpoints.url(url).socket_addr(),
+                    len,
+                });
+            }
+        }
+        None
+    }
+
+    /// The next batch HTTP request.
+    pub(crate) fn poll_http_request(&mut self) -> Option<HttpRequest> {
+        self.queues.values_mut().find_map(|queue| {
+            let batch = queue.batch.as_mut()?;
+            let tracker = batch.members.first().map_or(TrackerId(0), |m| m.tracker);
+            match &mut batch.io {
+                Io::Http(http) => http.request(tracker, RequestKind::Scrape),
+                Io::Udp(_) => None,
+            }
+        })
+    }
+
+    /// The URL a batch request goes to.
+    pub(crate) fn url_of(&self, id: RequestId) -> Option<u32> {
+        self.find(|b| current_id(b) == id)
+    }
+
+    // ----- internals -----
+
+    fn find(&self, pred: impl Fn(&Batch) -> bool) -> Option<u32> {
+        self.queues
+            .iter()
+            .find_map(|(&url, q)| q.batch.as_ref().filter(|b| pred(b)).map(|_| url))
+    }
+
+    fn apply(
+        &mut self,
+        ctx: &mut Ctx,
+        url: u32,
+        step: Step,
+        now: Instant,
+        alive: &dyn Fn(TorrentId) -> bool,
+    ) -> bool {
+        match step {
+            Step::Ignored => false,
+            Step::Continue => true,
+            Step::Done(outcome) => {
+                self.finish(ctx, url, outcome, now, alive);
+                true
+            }
+        }
+    }
+
+    /// Starts the next batch of URL `url` when its window closed and none is in flight.
+    fn start_if_due(
+        &mut self,
+        ctx: &mut Ctx,
+        url: u32,
+        now: Instant,
+        alive: &dyn Fn(TorrentId) -> bool,
+    ) {
+        let Some(queue) = self.queues.get_mut(&url) else {
+            return;
+        };
+        if queue.batch.is_some() || queue.flush_at.is_none_or(|at| at > now) {
+            return;
+        }
+        queue.flush_at = None;
+        let tracker = ctx.endpoints.url(url);
+        let udp = tracker.scheme() == Scheme::Udp;
+        let base = scrape_url(tracker).unwrap_or_default();
+        let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(tracker);
+        let limit = if udp {
+            MAX_UDP_SCRAPE_BATCH.min(ctx.cfg.max_scrape_batch)
+        } else {
+            queue.http_limit
+        };
+        let mut members = Vec::new();
+        while members.len() < limit
+            && let Some(m) = queue.waiting.pop_front()
+        {
+            queue.queued.remove(&m.torrent);
+            if alive(m.torrent) {
+                members.push(m);
+            }
+        }
+        if members.is_empty() {
+            if queue.waiting.is_empty() {
+                self.queues.remove(&url);
+                ctx.endpoints.release(url);
+            }
+            return;
+        }
+        let hashes: Vec<InfoHash> = members.iter().map(|m| m.hash).collect();
+        let id = ctx.request_id();
+        let io = if udp {
+            let txid = ctx.unique_txid();
+            ctx.txids.insert(txid, BATCHES);
+            let ep = ctx.endpoints.endpoint(url);
+            Io::Udp(UdpExchange::start(now, &ctx.cfg, ep, BATCHES, txid))
+        } else {
+            let request_url = scrape_request_url(&base, &hashes);
+            let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg);
+            let deadline = later(slot, ctx.cfg.http_timeout);
+            Io::Http(HttpExchange::start(
+                id,
+                request_url,
+                now,
+                slot,
+                deadline,
+                internal_ok,
+            ))
+        };
+        ctx.requests.insert(id, BATCHES);
+        queue.batch = Some(Batch {
+            id,
+            members,
+            hashes,
+            io,
+        });
+        if let Some(q) = self.queues.get_mut(&url) {
+            refresh_txid(ctx, q);
+        }
+    }
+
+    /// Ends the batch in flight on URL `url`: one event per member, then the next batch.
+    fn finish(
+        &mut self,
+        ctx: &mut Ctx,
+        url: u32,
+        outcome: Outcome,
+        now: Instant,
+        alive: &dyn Fn(TorrentId) -> bool,
+    ) {
+        let Some(queue) = self.queues.get_mut(&url) else {
+            return;
+        };
+        let Some(batch) = queue.batch.take() else {
+            return;
+        };
+        ctx.requests.remove(&current_id(&batch));
+        if let Io::Udp(u) = &batch.io {
+            ctx.txids.remove(&u.txid);
+        }
+        match outcome {
+            Outcome::Scraped(rows) => {
+                for (k, m) in batch.members.iter().enumerate() {
+                    if alive(m.torrent) {
+                        let row = rows.get(k).copied().unwrap_or_default();
+                        ctx.push_event(m.torrent, scraped_event(batch.id, m.tracker, row));
+                    }
+                }
+            }
+            Outcome::Failed {
+                cause: Cause::HttpStatus(414 | 413 | 400),
+                ..
+            } if batch.members.len() > 1 && matches!(batch.io, Io::Http(_)) => {
+                // The URL was too long for this tracker: try again with half as many.
+                queue.http_limit = (batch.members.len() / 2).max(1);
+                for m in batch.members.into_iter().rev() {
+                    if queue.queued.insert(m.torrent) {
+                        queue.waiting.push_front(m);
+                    }
+                }
+            }
+            Outcome::Failed { cause, .. } => {
+                for m in &batch.members {
+                    if alive(m.torrent) {
+                        let event = Event::Failed(Failed {
+                            id: batch.id,
+                            tracker: m.tracker,
+                            request: RequestKind::Scrape,
+                            cause: cause.clone(),
+                        });
+                        ctx.push_event(m.torrent, event);
+                    }
+                }
+            }
+            Outcome::Announced(_) => {}
+        }
+        queue.flush_at = Some(now);
+        self.start_if_due(ctx, url, now, alive);
+    }
+}
+
+/// The id the caller knows a batch's request in flight by.
+fn current_id(batch: &Batch) -> RequestId {
+    match &batch.io {
+        Io::Http(h) => h.id,
+        Io::Udp(_) => batch.id,
+    }
+}
+
+/// Gives the batch's UDP exchange a fresh transaction id when it started a new request.
+fn refresh_txid(ctx: &mut Ctx, queue: &mut Queue) {
+    if let Some(Batch { io: Io::Udp(u), .. }) = &mut queue.batch
+        && u.needs_txid
+    {
+        ctx.txids.remove(&u.txid);
+        u.txid = ctx.unique_txid();
+        u.needs_txid = false;
+        ctx.txids.insert(u.txid, BATCHES);
+    }
+}
