@@ -175,7 +175,7 @@ impl Session {
         else {
             return false;
         };
-        let step = udp.on_reply(now, &ctx.cfg, reply, kind, ep, self.me, &mut ctx.woken);
+        let step = udp.on_reply(now, &ctx.cfg, reply, kind, ep, &mut ctx.woken);
         self.apply(ctx, i, kind, step, now)
     }
 
@@ -578,8 +578,8 @@ impl Session {
                 };
                 let outcome = match &mut ex.io {
                     Io::Udp(udp) => {
-                        udp.poke(now, &ctx.cfg, ep, self.me);
-                        udp.on_timer(now, &ctx.cfg, ep, self.me)
+                        udp.poke(now, &ctx.cfg, ep);
+                        udp.on_timer(now, &ctx.cfg, ep)
                     }
                     Io::Http(http) => http.on_timer(now),
                 };

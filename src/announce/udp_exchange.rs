@@ -27,6 +27,8 @@ enum Phase {
 /// The state of one UDP exchange.
 #[derive(Debug)]
 pub(crate) struct UdpExchange {
+    /// The torrent it works for (a connect is shared with other torrents, not with itself).
+    me: TorrentId,
     /// The transaction id in flight (kept across resends of the same request).
     pub(crate) txid: u32,
     /// A new request started and needs a fresh transaction id before it is written. The machine
@@ -64,6 +66,7 @@ impl UdpExchange {
             None => Phase::Connect { initial: true },
         };
         let mut exchange = UdpExchange {
+            me,
             txid,
             needs_txid: false,
             phase,
@@ -75,38 +78,45 @@ impl UdpExchange {
             fresh_id: false,
             reconnected: false,
         };
-        exchange.schedule(now, cfg, ep, me);
+        exchange.schedule(now, cfg, ep);
         exchange
     }
 
     /// Counts a send and reserves the endpoint's next slot for it.
-    fn schedule(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, me: TorrentId) {
+    fn schedule(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         self.sends += 1;
         self.held = true;
         self.due = ep.reserve(now, cfg);
         if self.due <= now {
-            self.release(now, cfg, ep, me);
+            self.release(now, cfg, ep);
         }
     }
 
     /// The slot came: the request goes out with the endpoint's connection id, or a connect goes
     /// out, or the exchange joins the connect another request has in flight.
-    fn release(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, me: TorrentId) {
+    fn release(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         self.held = false;
         self.due = later(now, udp_wait(cfg, self.sends));
-        if let Phase::Request { .. } = self.phase {
-            match ep.conn(now) {
-                Some(connection_id) => self.phase = Phase::Request { connection_id },
-                None => {
-                    // BEP 15: a resend after the id expired becomes a connect; the count goes on.
-                    self.phase = Phase::Connect { initial: false };
-                    self.needs_txid = true;
-                }
+        match (self.phase, ep.conn(now)) {
+            (Phase::Request { .. }, Some(connection_id)) => {
+                self.phase = Phase::Request { connection_id };
             }
+            (Phase::Connect { .. }, Some(connection_id)) => {
+                // Another request got the endpoint an id meanwhile: use it. Nothing answered this
+                // exchange, so its count goes on.
+                self.phase = Phase::Request { connection_id };
+                self.needs_txid = true;
+            }
+            (Phase::Request { .. }, None) => {
+                // BEP 15: a resend after the id expired becomes a connect; the count goes on.
+                self.phase = Phase::Connect { initial: false };
+                self.needs_txid = true;
+            }
+            (Phase::Connect { .. }, None) => {}
         }
-        self.joined = matches!(self.phase, Phase::Connect { .. }) && ep.join_connect(now, me);
+        self.joined = matches!(self.phase, Phase::Connect { .. }) && ep.join_connect(now, self.me);
         if matches!(self.phase, Phase::Connect { .. }) && !self.joined {
-            ep.connecting(self.due, me);
+            ep.connecting(self.due, self.me);
         }
         self.pending = !self.joined;
     }
@@ -118,24 +128,23 @@ impl UdpExchange {
         now: Instant,
         cfg: &Config,
         ep: &mut Endpoint,
-        me: TorrentId,
     ) -> Option<Outcome> {
         if now < self.due {
             return None;
         }
         if self.held {
-            self.release(now, cfg, ep, me);
+            self.release(now, cfg, ep);
             return None;
         }
         if self.sends >= cfg.udp_max_attempts {
             return Some(Outcome::failed(Cause::Timeout));
         }
-        self.schedule(now, cfg, ep, me);
+        self.schedule(now, cfg, ep);
         None
     }
 
     /// A joined exchange whose connect was answered goes on with the new connection id.
-    pub(crate) fn poke(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, me: TorrentId) {
+    pub(crate) fn poke(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         if !self.joined || ep.conn(now).is_none() {
             return;
         }
@@ -145,7 +154,7 @@ impl UdpExchange {
         }
         self.phase = Phase::Request { connection_id: 0 };
         self.needs_txid = true;
-        self.schedule(now, cfg, ep, me);
+        self.schedule(now, cfg, ep);
     }
 
     /// A datagram with this exchange's transaction id from its tracker. Only the reply the phase
@@ -157,7 +166,6 @@ impl UdpExchange {
         reply: Result<Reply<'_>, ReplyError>,
         kind: RequestKind,
         ep: &mut Endpoint,
-        me: TorrentId,
         woken: &mut Vec<TorrentId>,
     ) -> Step {
         let error = match (&reply, self.phase, kind) {
@@ -172,7 +180,7 @@ impl UdpExchange {
                 if initial {
                     self.sends = 0;
                 }
-                self.schedule(now, cfg, ep, me);
+                self.schedule(now, cfg, ep);
                 return Step::Continue;
             }
             (Ok(Reply::Announce(a)), Phase::Request { .. }, RequestKind::Announce(_)) => {
@@ -217,7 +225,7 @@ impl UdpExchange {
             self.phase = Phase::Connect { initial: true };
             self.needs_txid = true;
             self.sends = 0;
-            self.schedule(now, cfg, ep, me);
+            self.schedule(now, cfg, ep);
             return Step::Continue;
         }
         Step::Done(Outcome::failed(error))

@@ -419,7 +419,10 @@ impl Client {
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next: the earliest deadline of any
-    /// torrent (the top of a heap) or scrape batch.
+    /// torrent (the top of a heap) or scrape batch. An input drives only the torrent it is for, so
+    /// this may be at or before the `now` of that input when other torrents fell due meanwhile:
+    /// call `handle_timeout` then. After `handle_timeout(now)` and a full drain it is later than
+    /// `now`, or `None` when no torrent has anything scheduled.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let torrents = self.timers.peek();

@@ -125,8 +125,8 @@ impl Scrapes {
                 Some(batch) => match &mut batch.io {
                     Io::Udp(udp) => {
                         let ep = ctx.endpoints.endpoint(url);
-                        udp.poke(now, &ctx.cfg, ep, BATCHES);
-                        udp.on_timer(now, &ctx.cfg, ep, BATCHES)
+                        udp.poke(now, &ctx.cfg, ep);
+                        udp.on_timer(now, &ctx.cfg, ep)
                     }
                     Io::Http(http) => http.on_timer(now),
                 },
@@ -176,7 +176,6 @@ impl Scrapes {
             reply,
             RequestKind::Scrape,
             ep,
-            BATCHES,
             &mut ctx.woken,
         );
         refresh_txid(ctx, queue);

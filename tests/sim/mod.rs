@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 pub mod checks;
+pub mod client;
 pub mod net;
+pub mod swarm;
 pub mod trackers;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,310 @@
+//! The many-torrent Client, one property per test, on the deterministic in-memory network with
+//! swarm trackers (peers derived from each info hash, so a misrouted reply is caught).
+
+mod sim;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bt_tracker::announce::{Config, Event, TorrentId};
+use bt_tracker::http::{HttpResponse, ScrapeFile, ScrapeQuery, encode_scrape};
+use bt_tracker::{InfoHash, TrackerUrl};
+use sim::client::{ClientSim, hash_of, max_per_minute, tracker_url};
+use sim::net::Link;
+use sim::swarm::seeders_for;
+
+fn one_tier(url: TrackerUrl) -> Vec<Vec<TrackerUrl>> {
+    vec![vec![url]]
+}
+
+/// A link with a small fixed delay and nothing lost.
+fn clean() -> Link {
+    Link {
+        delay: Duration::from_millis(20),
+        ..Link::perfect()
+    }
+}
+
+fn add_many(sim: &mut ClientSim, n: u32, url: &TrackerUrl) -> Vec<TorrentId> {
+    (0..n).map(|k| sim.add(k, one_tier(url.clone()))).collect()
+}
+
+fn all_started(sim: &ClientSim, ids: &[TorrentId]) -> bool {
+    ids.iter().all(|&id| sim.tally(id).started >= 1)
+}
+
+#[test]
+fn one_connect_serves_every_torrent_of_an_endpoint() {
+    let mut sim = ClientSim::new(1, Config::default(), 1, clean());
+    let ids = add_many(&mut sim, 500, &tracker_url(0));
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    assert_eq!(sim.trackers[0].connects.len(), 1);
+    for &id in &ids {
+        assert_eq!(
+            sim.tally(id).wrong_peers,
+            0,
+            "{id:?} got another torrent's peers"
+        );
+    }
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+#[test]
+fn two_urls_on_one_endpoint_share_the_connection_id() {
+    let mut sim = ClientSim::new(2, Config::default(), 1, clean());
+    let a = TrackerUrl::parse("udp://10.9.0.1:6969/announce").unwrap();
+    let b = TrackerUrl::parse("udp://10.9.0.1:6969/announce?passkey=x").unwrap();
+    let ids = vec![sim.add(0, one_tier(a)), sim.add(1, one_tier(b))];
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    assert_eq!(sim.trackers[0].connects.len(), 1);
+}
+
+#[test]
+fn a_request_waiting_for_a_connect_joins_it_instead_of_sending_its_own() {
+    // The tracker is silent: only one torrent's connects go out, and both time out together.
+    let mut sim = ClientSim::new(3, Config::default(), 0, clean());
+    let ids = add_many(&mut sim, 2, &tracker_url(0));
+    let limit = sim.now + Duration::from_secs(200);
+    assert!(sim.run_until(limit, |s| ids.iter().all(|&id| s.tally(id).failed >= 1)));
+    let connects = &sim.connects_sent[&tracker_url(0).socket_addr().unwrap()];
+    let attempts = Config::default().udp_max_attempts as usize;
+    assert_eq!(
+        connects.len(),
+        attempts,
+        "one connect per attempt, not one per torrent"
+    );
+}
+
+#[test]
+fn replies_are_routed_by_transaction_id_and_checked_against_the_source() {
+    let mut sim = ClientSim::new(4, Config::default(), 1, clean());
+    let ids = add_many(&mut sim, 3, &tracker_url(0));
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    // A datagram with a live-looking header from a stranger changes nothing.
+    let stranger: SocketAddr = "10.66.0.1:6969".parse().unwrap();
+    let mut forged = vec![0u8; 20];
+    forged[3] = 1; // action announce, transaction id 0
+    assert!(!sim.client.handle_datagram(sim.now, stranger, &forged));
+    assert!(!sim.client.handle_datagram(sim.now, stranger, &[1, 2, 3]));
+    for &id in &ids {
+        assert_eq!(sim.tally(id).wrong_peers, 0);
+    }
+}
+
+#[test]
+fn an_error_reply_drops_the_connection_id_for_every_torrent() {
+    let mut config = Config::default();
+    config.min_interval_floor = Duration::from_secs(1);
+    config.default_min_interval = Duration::from_secs(1);
+    let mut sim = ClientSim::new(5, config, 1, clean());
+    let ids = add_many(&mut sim, 2, &tracker_url(0));
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    assert_eq!(sim.trackers[0].connects.len(), 1);
+    // The first torrent's next announce gets an error reply; its reconnect then serves it.
+    sim.now += Duration::from_secs(2);
+    sim.trackers[0].error_next = true;
+    sim.client.announce_now(ids[0], sim.now);
+    sim.drain();
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| s.tally(ids[0]).regular >= 1));
+    assert_eq!(sim.trackers[0].connects.len(), 2);
+    // The second torrent's id was dropped too: its announce starts with a connect of its own.
+    let connects_before = sim.connects_sent.values().map(Vec::len).sum::<usize>();
+    sim.trackers[0].lifetime = Duration::from_secs(0); // the old id would now be refused
+    sim.client.announce_now(ids[1], sim.now);
+    sim.drain();
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| s.tally(ids[1]).regular >= 1
+        || s.tally(ids[1]).failed >= 1));
+    let connects_after = sim.connects_sent.values().map(Vec::len).sum::<usize>();
+    assert!(connects_after > connects_before);
+}
+
+#[test]
+fn removing_a_torrent_sends_stopped_and_frees_its_id() {
+    let mut sim = ClientSim::new(6, Config::default(), 1, clean());
+    let ids = add_many(&mut sim, 2, &tracker_url(0));
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    assert!(sim.client.remove(ids[0], sim.now));
+    sim.drain();
+    let limit = sim.now + Duration::from_secs(10);
+    assert!(sim.run_until(limit, |s| s.tally(ids[0]).done));
+    assert_eq!(sim.trackers[0].seen[&hash_of(0)].stopped, 1);
+    assert_eq!(sim.tally(ids[0]).stopped, 1);
+    assert!(!sim.client.contains(ids[0]));
+    assert!(sim.client.contains(ids[1]));
+    assert_eq!(sim.client.len(), 1);
+    // The old id names nothing any more, even once its slot is reused.
+    let again = sim.add(7, one_tier(tracker_url(0)));
+    assert_ne!(again, ids[0]);
+    assert!(!sim.client.announce_now(ids[0], sim.now));
+    assert!(!sim.client.remove(ids[0], sim.now));
+    assert!(
+        sim.client
+            .tracker_url(ids[0], bt_tracker::announce::TrackerId(0))
+            .is_none()
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+#[test]
+fn udp_scrapes_are_batched_70_hashes_per_packet() {
+    let mut sim = ClientSim::new(7, Config::default(), 1, clean());
+    let ids = add_many(&mut sim, 150, &tracker_url(0));
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    for &id in &ids {
+        assert!(sim.client.scrape(id, sim.now));
+        sim.drain();
+    }
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| ids.iter().all(|&id| s.tally(id).scraped == 1)));
+    assert_eq!(sim.trackers[0].scrape_sizes, vec![70, 70, 10]);
+    assert!(ids.iter().all(|&id| sim.tally(id).wrong_scrape == 0));
+}
+
+#[test]
+fn http_multi_scrape_halves_the_batch_when_the_tracker_answers_414() {
+    let mut sim = ClientSim::new(8, Config::default(), 0, clean());
+    let url = TrackerUrl::parse("http://10.9.1.1:8080/announce").unwrap();
+    let sizes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = sizes.clone();
+    sim.http = Some(Box::new(move |request| {
+        let (_, query) = request.url.split_once('?').unwrap_or((&request.url, ""));
+        if request.url.contains("/announce") {
+            // Announces: no peers, a long interval.
+            return HttpResponse {
+                status: 200,
+                location: None,
+                body: b"d8:intervali1800e5:peers0:e".to_vec(),
+            };
+        }
+        let hashes = ScrapeQuery::parse(query.as_bytes()).unwrap().info_hashes;
+        seen.borrow_mut().push(hashes.len());
+        if hashes.len() > 10 {
+            return HttpResponse {
+                status: 414,
+                location: None,
+                body: b"URI Too Long".to_vec(),
+            };
+        }
+        let files: Vec<(InfoHash, ScrapeFile)> = hashes
+            .iter()
+            .map(|h| {
+                let file = ScrapeFile {
+                    complete: i64::from(seeders_for(h)),
+                    incomplete: 1,
+                    downloaded: 7,
+                    downloaders: None,
+                };
+                (*h, file)
+            })
+            .collect();
+        let mut body = Vec::new();
+        encode_scrape(&files, None, &mut body);
+        HttpResponse {
+            status: 200,
+            location: None,
+            body,
+        }
+    }));
+    let ids: Vec<TorrentId> = (0..40).map(|k| sim.add(k, one_tier(url.clone()))).collect();
+    let limit = sim.now + Duration::from_secs(5);
+    sim.run_until(limit, |_| false);
+    for &id in &ids {
+        sim.client.scrape(id, sim.now);
+        sim.drain();
+    }
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| ids.iter().all(|&id| s.tally(id).scraped == 1)));
+    assert_eq!(*sizes.borrow(), vec![40, 20, 10, 10, 10, 10]);
+    assert!(ids.iter().all(|&id| sim.tally(id).failed == 0));
+}
+
+#[test]
+fn announces_to_one_endpoint_are_paced_by_configuration() {
+    let mut config = Config::default();
+    config.tracker_rate = 100;
+    config.tracker_burst = 20;
+    let mut sim = ClientSim::new(9, config, 1, clean());
+    let ids = add_many(&mut sim, 1000, &tracker_url(0));
+    let start = sim.now;
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    // Within any one second at most burst + rate datagrams went to the tracker.
+    let times: Vec<_> = sim.sent.iter().map(|&(at, _, _)| at).collect();
+    let mut start_ix = 0;
+    for (end, &at) in times.iter().enumerate() {
+        while at.duration_since(times[start_ix]) >= Duration::from_secs(1) {
+            start_ix += 1;
+        }
+        assert!(
+            end + 1 - start_ix <= 120,
+            "{} datagrams within one second",
+            end + 1 - start_ix
+        );
+    }
+    // So 1,000 announces took about (1000 - 20) / 100 s.
+    let last = times.last().unwrap().duration_since(start);
+    assert!(last >= Duration::from_secs(9), "all sent within {last:?}");
+}
+
+#[test]
+fn commands_on_an_unknown_torrent_do_nothing() {
+    let mut sim = ClientSim::new(10, Config::default(), 1, clean());
+    let bogus = TorrentId(12345);
+    assert!(!sim.client.announce_now(bogus, sim.now));
+    assert!(!sim.client.scrape(bogus, sim.now));
+    assert!(!sim.client.completed(bogus, sim.now));
+    assert!(!sim.client.remove(bogus, sim.now));
+    assert!(sim.client.key(bogus).is_none());
+    assert!(sim.client.is_empty());
+    assert!(sim.client.poll_timeout().is_none());
+}
+
+#[test]
+fn stop_removes_every_torrent_and_each_ends_with_stopped() {
+    let mut sim = ClientSim::new(11, Config::default(), 2, clean());
+    let ids: Vec<TorrentId> = (0..100)
+        .map(|k| sim.add(k, one_tier(tracker_url(k as usize % 2))))
+        .collect();
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    sim.client.stop(sim.now);
+    sim.drain();
+    let limit = sim.now + Duration::from_secs(10);
+    assert!(sim.run_until(limit, |s| ids.iter().all(|&id| s.tally(id).done)));
+    assert!(sim.client.is_empty());
+    assert!(ids.iter().all(|&id| sim.tally(id).stopped == 1));
+    assert!(sim.client.poll_timeout().is_none());
+    let connects: Vec<usize> = sim
+        .trackers
+        .iter()
+        .map(|t| max_per_minute(&t.connects))
+        .collect();
+    assert_eq!(connects, vec![1, 1]);
+}
+
+#[test]
+fn a_torrent_removed_while_its_scrape_waits_gets_no_scrape_result() {
+    let mut sim = ClientSim::new(12, Config::default(), 1, clean());
+    let ids = add_many(&mut sim, 2, &tracker_url(0));
+    let limit = sim.now + Duration::from_secs(60);
+    assert!(sim.run_until(limit, |s| all_started(s, &ids)));
+    sim.client.scrape(ids[0], sim.now);
+    sim.client.scrape(ids[1], sim.now);
+    sim.client.remove(ids[0], sim.now);
+    sim.drain();
+    let limit = sim.now + Duration::from_secs(30);
+    assert!(sim.run_until(limit, |s| s.tally(ids[1]).scraped == 1
+        && s.tally(ids[0]).done));
+    assert_eq!(sim.tally(ids[0]).scraped, 0);
+    assert_eq!(sim.trackers[0].scrape_sizes, vec![1]);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    let _ = Event::Stopped;
+}

@@ -1,0 +1,346 @@
+//! The deterministic simulation of a [`Client`]: many torrents, swarm trackers on a seeded lossy
+//! network, a virtual clock that jumps to the next deadline or delivery. Events are folded into
+//! per-torrent tallies as they come (100,000 torrents do not keep their events), and every datagram
+//! the client sends is checked: no transaction id is in flight for two requests at once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::{
+    Config, Event, HttpRequest, Progress, RequestId, Torrent, TorrentId, TrackerId,
+};
+use bt_tracker::client::Client;
+use bt_tracker::http::HttpResponse;
+use bt_tracker::udp::MAX_REQUEST_LEN;
+use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use rand_chacha::{ChaCha8Rng, ChaCha12Rng};
+use rand_core::SeedableRng;
+
+use super::epoch;
+use super::net::{Datagram, Link, Net};
+use super::swarm::{SwarmTracker, peers_for, seeders_for};
+
+/// What one torrent saw.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    /// Announces answered with exactly this torrent's peers, by event.
+    pub started: u32,
+    pub regular: u32,
+    pub stopped: u32,
+    /// Announces answered with peers that are not this torrent's (misrouted).
+    pub wrong_peers: u32,
+    /// Scrapes answered with this torrent's counts / with other counts.
+    pub scraped: u32,
+    pub wrong_scrape: u32,
+    pub failed: u32,
+    /// `Event::Stopped` arrived.
+    pub done: bool,
+}
+
+/// An HTTP tracker played by a closure: the request in, the response out (after 10 ms).
+pub type HttpHandler = Box<dyn FnMut(&HttpRequest) -> HttpResponse>;
+
+/// The simulation.
+pub struct ClientSim {
+    pub client: Client,
+    pub now: Instant,
+    pub net: Net,
+    pub link: Link,
+    rng: ChaCha8Rng,
+    pub addr: SocketAddr,
+    pub trackers: Vec<SwarmTracker>,
+    pub http: Option<HttpHandler>,
+    http_queue: BTreeMap<(Instant, u64), (RequestId, HttpResponse)>,
+    pub hashes: HashMap<TorrentId, InfoHash>,
+    pub tally: HashMap<TorrentId, Tally>,
+    /// Every connect the client sent, per destination.
+    pub connects_sent: HashMap<SocketAddr, Vec<Instant>>,
+    /// Every datagram the client sent: (time, destination, length).
+    pub sent: Vec<(Instant, SocketAddr, usize)>,
+    /// Torrents whose `stopped` announce left the client.
+    pub stopped_sent: HashSet<(InfoHash, SocketAddr)>,
+    /// The transaction id each request last sent with, and who holds each id.
+    txid_of: HashMap<RequestId, u32>,
+    holder: HashMap<u32, RequestId>,
+    in_flight: HashSet<RequestId>,
+    /// Broken invariants, as messages.
+    pub violations: Vec<String>,
+    pub keep_sent: bool,
+    seq: u64,
+}
+
+/// The URL of swarm tracker `i`.
+pub fn tracker_url(i: usize) -> TrackerUrl {
+    TrackerUrl::parse(&format!("udp://10.9.0.{}:6969/announce", i + 1)).unwrap()
+}
+
+/// Torrent `n`'s info hash: distinct for every `n`.
+pub fn hash_of(n: u32) -> InfoHash {
+    let mut h = [0u8; 20];
+    h[..4].copy_from_slice(&n.to_be_bytes());
+    h[4] = 0x5a;
+    h[19] = 1;
+    InfoHash(h)
+}
+
+impl ClientSim {
+    pub fn new(seed: u64, config: Config, trackers: usize, link: Link) -> Self {
+        let now = epoch();
+        let mut seed_rng = ChaCha12Rng::seed_from_u64(seed);
+        let client = Client::new(config, &mut seed_rng, now).unwrap();
+        ClientSim {
+            client,
+            now,
+            net: Net::default(),
+            link,
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0xc11e),
+            addr: SocketAddr::new(Ipv4Addr::new(10, 9, 9, 9).into(), 6881),
+            trackers: (0..trackers)
+                .map(|i| {
+                    let addr = tracker_url(i).socket_addr().unwrap();
+                    SwarmTracker::new(addr, 1800)
+                })
+                .collect(),
+            http: None,
+            http_queue: BTreeMap::new(),
+            hashes: HashMap::new(),
+            tally: HashMap::new(),
+            connects_sent: HashMap::new(),
+            sent: Vec::new(),
+            stopped_sent: HashSet::new(),
+            txid_of: HashMap::new(),
+            holder: HashMap::new(),
+            in_flight: HashSet::new(),
+            violations: Vec::new(),
+            keep_sent: true,
+            seq: 0,
+        }
+    }
+
+    /// Adds torrent `n` with these tiers.
+    pub fn add(&mut self, n: u32, tiers: Vec<Vec<TrackerUrl>>) -> TorrentId {
+        let torrent = Torrent {
+            info_hash: hash_of(n),
+            peer_id: PeerId(*b"-BT0001-simulation01"),
+            port: 6881,
+            progress: Progress {
+                left: 1,
+                ..Progress::default()
+            },
+            key: None,
+        };
+        let id = self.client.add(torrent, tiers, self.now).unwrap();
+        self.hashes.insert(id, hash_of(n));
+        self.tally.insert(id, Tally::default());
+        self.drain();
+        id
+    }
+
+    pub fn tally(&self, id: TorrentId) -> Tally {
+        self.tally.get(&id).copied().unwrap_or_default()
+    }
+
+    /// The drain rule: datagrams, HTTP requests, events.
+    pub fn drain(&mut self) {
+        let mut buf = [0u8; MAX_REQUEST_LEN];
+        while let Some(t) = self.client.poll_transmit(&mut buf) {
+            let bytes = buf[..t.len].to_vec();
+            let Some(to) = t.destination else {
+                self.violations
+                    .push(format!("{:?} has no destination", t.request));
+                continue;
+            };
+            self.check_txid(t.request, &bytes);
+            if t.len == 16 {
+                self.connects_sent.entry(to).or_default().push(self.now);
+            }
+            if t.len >= 98 && u32::from_be_bytes(bytes[80..84].try_into().unwrap()) == 3 {
+                self.stopped_sent
+                    .insert((InfoHash(bytes[16..36].try_into().unwrap()), to));
+            }
+            if self.keep_sent {
+                self.sent.push((self.now, to, t.len));
+            }
+            let d = Datagram {
+                from: self.addr,
+                to,
+                bytes,
+                spoofed: false,
+            };
+            self.net.send(self.now, &self.link, &mut self.rng, d);
+        }
+        while let Some(request) = self.client.poll_http_request() {
+            self.in_flight.insert(request.id);
+            let Some(handler) = self.http.as_mut() else {
+                continue;
+            };
+            let response = handler(&request);
+            self.seq += 1;
+            let at = self.now + Duration::from_millis(10);
+            self.http_queue
+                .insert((at, self.seq), (request.id, response));
+        }
+        while let Some((id, event)) = self.client.poll_event() {
+            self.on_event(id, event);
+        }
+    }
+
+    /// Runs until `done` holds or nothing is left to do before `limit`. Returns whether `done`
+    /// held.
+    pub fn run_until(&mut self, limit: Instant, done: impl Fn(&Self) -> bool) -> bool {
+        for _ in 0..100_000_000u64 {
+            if done(self) {
+                return true;
+            }
+            let next = [
+                self.client.poll_timeout(),
+                self.net.next_delivery(),
+                self.http_queue.keys().next().map(|&(at, _)| at),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(next) = next.filter(|&n| n <= limit) else {
+                return done(self);
+            };
+            self.now = self.now.max(next);
+            self.step();
+        }
+        false
+    }
+
+    /// Delivers everything due now and fires the client's timers.
+    fn step(&mut self) {
+        let now = self.now;
+        while let Some(d) = self.net.pop_due(now) {
+            if d.to == self.addr {
+                self.client.handle_datagram(now, d.from, &d.bytes);
+                self.drain();
+            } else if let Some(t) = self.trackers.iter_mut().find(|t| t.addr == d.to)
+                && let Some(reply) = t.handle(now, d.from, &d.bytes)
+            {
+                let back = Datagram {
+                    from: t.addr,
+                    to: d.from,
+                    bytes: reply,
+                    spoofed: false,
+                };
+                self.net.send(now, &self.link, &mut self.rng, back);
+            }
+        }
+        while let Some((&key, _)) = self.http_queue.first_key_value() {
+            if key.0 > now {
+                break;
+            }
+            let (_, (id, response)) = self.http_queue.pop_first().unwrap();
+            self.client.handle_http_response(now, id, &response);
+            self.drain();
+        }
+        if self.client.poll_timeout().is_some_and(|due| due <= now) {
+            self.client.handle_timeout(now);
+            self.drain();
+            if let Some(due) = self.client.poll_timeout()
+                && due <= now
+            {
+                self.violations.push(format!(
+                    "poll_timeout {due:?} not after now after handle_timeout"
+                ));
+            }
+        }
+    }
+
+    fn check_txid(&mut self, request: RequestId, bytes: &[u8]) {
+        let txid = u32::from_be_bytes(bytes[12..16].try_into().unwrap());
+        if let Some(&other) = self.holder.get(&txid)
+            && other != request
+            && self.in_flight.contains(&other)
+            && self.txid_of.get(&other) == Some(&txid)
+        {
+            self.violations.push(format!(
+                "transaction id {txid:#x} sent for {request:?} while {other:?} had it in flight"
+            ));
+        }
+        if let Some(old) = self.txid_of.insert(request, txid)
+            && old != txid
+        {
+            self.holder.remove(&old);
+        }
+        self.holder.insert(txid, request);
+        self.in_flight.insert(request);
+    }
+
+    fn ended(&mut self, id: RequestId) {
+        self.in_flight.remove(&id);
+        if let Some(txid) = self.txid_of.remove(&id)
+            && self.holder.get(&txid) == Some(&id)
+        {
+            self.holder.remove(&txid);
+        }
+    }
+
+    fn on_event(&mut self, torrent: TorrentId, event: Event) {
+        let Some(&hash) = self.hashes.get(&torrent) else {
+            self.violations
+                .push(format!("an event for unknown torrent {torrent:?}"));
+            return;
+        };
+        let tally = self.tally.entry(torrent).or_default();
+        if tally.done {
+            self.violations
+                .push(format!("{torrent:?} got {event:?} after Stopped"));
+        }
+        match event {
+            Event::Announced(a) => {
+                let mut peers = a.peers.clone();
+                peers.sort();
+                let mut want = peers_for(&hash);
+                want.sort();
+                if a.event == AnnounceEvent::Stopped {
+                    tally.stopped += 1;
+                } else if peers != want {
+                    tally.wrong_peers += 1;
+                } else if a.event == AnnounceEvent::Started {
+                    tally.started += 1;
+                } else {
+                    tally.regular += 1;
+                }
+                self.ended(a.id);
+            }
+            Event::Scraped(s) => {
+                if s.seeders == Some(seeders_for(&hash)) {
+                    tally.scraped += 1;
+                } else {
+                    tally.wrong_scrape += 1;
+                }
+                self.ended(s.id);
+            }
+            Event::Failed(f) => {
+                tally.failed += 1;
+                self.ended(f.id);
+            }
+            Event::Stopped => tally.done = true,
+            _ => {}
+        }
+    }
+
+    /// The tracker URL of a torrent's tracker (for messages).
+    pub fn url(&self, torrent: TorrentId, tracker: TrackerId) -> String {
+        self.client
+            .tracker_url(torrent, tracker)
+            .map_or("?".into(), |u| u.to_string())
+    }
+}
+
+/// The most instants within any 60-second window (they must be in order).
+pub fn max_per_minute(times: &[Instant]) -> usize {
+    let mut most = 0;
+    let mut start = 0;
+    for (end, &at) in times.iter().enumerate() {
+        while at.duration_since(times[start]) >= Duration::from_secs(60) {
+            start += 1;
+        }
+        most = most.max(end + 1 - start);
+    }
+    most
+}
