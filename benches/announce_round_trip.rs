@@ -3,12 +3,17 @@
 //! event is drained), side by side with the bare codec doing the same wire work in the same run
 //! (write the 98-byte announce, parse the reply, collect its peers).
 //!
-//! `cargo bench --bench announce_round_trip`. The many-torrent `Client` will be measured against
-//! the same baseline.
+//! The many-torrent `Client` does the same round for one torrent (its timer heap, transaction-id
+//! routing and event tagging around the same work), alone and among 100,000 idle torrents.
+//!
+//! `cargo bench --bench announce_round_trip`.
 
 use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
+
+#[path = "common/client.rs"]
+mod client;
 
 use bt_tracker::announce::{Announce, Config, Event, Progress, Torrent};
 use bt_tracker::udp::{self, AnnounceRequest, MAX_REQUEST_LEN, Reply};
@@ -158,6 +163,22 @@ fn round_trip(c: &mut Criterion) {
             black_box(round(&mut a, now, &mut reply))
         })
     });
+    for idle in [0, 100_000] {
+        let name = format!("Client machine, one torrent among {idle} idle");
+        g.bench_function(name, |b| {
+            #[allow(clippy::disallowed_methods)]
+            let start = Instant::now();
+            let config = client::round_config();
+            let (mut c, mut now) = client::idle_client(idle, config, start, 365 * 24 * 3600);
+            let mut reply = template.clone();
+            reply[8..12].copy_from_slice(&1u32.to_be_bytes()); // interval 1 s
+            client::add_active(&mut c, now, &mut reply);
+            b.iter(|| {
+                now += Duration::from_secs(1);
+                black_box(client::round(&mut c, now, &mut reply))
+            })
+        });
+    }
     g.finish();
 }
 

@@ -65,6 +65,16 @@ impl<'a> CompactPeers<'a> {
             Repr::Addrs(a) => a.len(),
         }
     }
+    /// The whole 6-byte entries of an IPv4 wire list (for the machine's fast path).
+    pub(crate) fn v4_entries(&self) -> Option<&'a [[u8; 6]]> {
+        match self.repr {
+            Repr::Wire {
+                bytes,
+                family: AddressFamily::V4,
+            } => Some(bytes.as_chunks().0),
+            _ => None,
+        }
+    }
 
     /// True when there is no whole entry.
     pub fn is_empty(&self) -> bool {

@@ -3,6 +3,7 @@
 //! An `Announce` has one torrent; a `Client` has many.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use rand_chacha::ChaCha12Rng;
@@ -22,9 +23,9 @@ pub(crate) struct Ctx {
     next_request: u64,
     pub(crate) endpoints: Endpoints,
     /// The torrent of every UDP transaction id in flight: no two requests share one.
-    pub(crate) txids: HashMap<u32, TorrentId>,
+    pub(crate) txids: HashMap<u32, TorrentId, OwnKeys>,
     /// The torrent of every request in flight, by the id the caller knows it by.
-    pub(crate) requests: HashMap<RequestId, TorrentId>,
+    pub(crate) requests: HashMap<RequestId, TorrentId, OwnKeys>,
     events: VecDeque<(TorrentId, Event)>,
     pub(crate) events_dropped: u64,
     /// Torrents with a request that waited for a connect which has now been answered.
@@ -39,8 +40,8 @@ impl Ctx {
             now,
             next_request: 0,
             endpoints: Endpoints::default(),
-            txids: HashMap::new(),
-            requests: HashMap::new(),
+            txids: HashMap::default(),
+            requests: HashMap::default(),
             events: VecDeque::new(),
             events_dropped: 0,
             woken: Vec::new(),
@@ -79,5 +80,33 @@ impl Ctx {
 
     pub(crate) fn pop_event(&mut self) -> Option<(TorrentId, Event)> {
         self.events.pop_front()
+    }
+}
+
+/// Hashing for keys this machine picks itself (random transaction ids, sequential request ids):
+/// nobody outside can choose them to collide, so one multiply replaces SipHash.
+pub(crate) type OwnKeys = BuildHasherDefault<OwnKeyHasher>;
+
+/// The hasher of [`OwnKeys`] (Fibonacci hashing, high bits spread for the table's control bytes).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct OwnKeyHasher(u64);
+
+impl Hasher for OwnKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::config::Config;
 use super::endpoint::Endpoint;
 use super::event::{Cause, RequestKind, TorrentId};
-use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_peers};
+use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_compact};
 use super::schedule::{later, udp_wait};
 use super::wire::RequestParams;
 use crate::udp::{
@@ -188,7 +188,7 @@ impl UdpExchange {
                     interval: Some(i64::from(a.interval)),
                     seeders: Some(a.seeders),
                     leechers: Some(a.leechers),
-                    peers: usable_peers(a.peers.iter(), cfg.max_peers_per_reply),
+                    peers: usable_compact(&a.peers, cfg.max_peers_per_reply),
                     ..AnnounceReply::default()
                 }));
             }
