@@ -270,6 +270,14 @@ pub enum ConfigError {
         /// The rule it breaks.
         rule: &'static str,
     },
+    /// A [`Client`](crate::client::Client) already holds as many torrents as it can name.
+    #[error(
+        "the client already holds {max} torrents, the most it can hold; remove some or use a second Client"
+    )]
+    TooManyTorrents {
+        /// The cap.
+        max: usize,
+    },
 }
 
 /// Checks that a tracker URL can be announced to: no pre-filled reserved parameter over HTTP, BEP 41

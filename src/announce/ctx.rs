@@ -13,6 +13,16 @@ use super::config::Config;
 use super::endpoint::Endpoints;
 use super::event::{Event, RequestId, TorrentId};
 
+/// Bits of a request id below the owner's slot.
+const SEQ_BITS: u32 = 40;
+/// The slots a request id can name (24 bits); the highest is the Client's scrape batches.
+pub(crate) const SLOT_MASK: u32 = (1 << (64 - SEQ_BITS)) - 1;
+
+/// The slot of the torrent (or [`SLOT_MASK`] for the scrape batches) that owns request `id`.
+pub(crate) fn owner_slot(id: RequestId) -> u32 {
+    (id.0 >> SEQ_BITS) as u32
+}
+
 /// The shared state.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -24,8 +34,6 @@ pub(crate) struct Ctx {
     pub(crate) endpoints: Endpoints,
     /// The torrent of every UDP transaction id in flight: no two requests share one.
     pub(crate) txids: HashMap<u32, TorrentId, OwnKeys>,
-    /// The torrent of every request in flight, by the id the caller knows it by.
-    pub(crate) requests: HashMap<RequestId, TorrentId, OwnKeys>,
     events: VecDeque<(TorrentId, Event)>,
     pub(crate) events_dropped: u64,
     /// Torrents with a request that waited for a connect which has now been answered.
@@ -41,7 +49,6 @@ impl Ctx {
             next_request: 0,
             endpoints: Endpoints::default(),
             txids: HashMap::default(),
-            requests: HashMap::default(),
             events: VecDeque::new(),
             events_dropped: 0,
             woken: Vec::new(),
@@ -54,9 +61,12 @@ impl Ctx {
         self.now
     }
 
-    pub(crate) fn request_id(&mut self) -> RequestId {
+    /// A new request id for `owner`: its slot in the top 24 bits, a sequence number below (never
+    /// repeated, so a stale id never names a later request, even in a reused slot).
+    pub(crate) fn request_id(&mut self, owner: TorrentId) -> RequestId {
         self.next_request += 1;
-        RequestId(self.next_request)
+        let slot = owner.0 & u64::from(SLOT_MASK);
+        RequestId(slot << SEQ_BITS | (self.next_request & ((1 << SEQ_BITS) - 1)))
     }
 
     /// A transaction id that no request has in flight (and never 0).

@@ -117,9 +117,19 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
     let Some(entries) = peers.v4_entries() else {
         return usable_peers(peers.iter(), max);
     };
-    let mut keys: Vec<u64> = Vec::with_capacity(entries.len().min(max));
+    let wanted = entries.len().min(max);
+    // The keys of a typical reply fit a small stack buffer; a longer one gets a heap buffer.
+    let mut stack = [0u64; 64];
+    let mut heap = Vec::new();
+    let keys: &mut [u64] = if wanted <= stack.len() {
+        &mut stack[..wanted]
+    } else {
+        heap.resize(wanted, 0);
+        &mut heap
+    };
+    let mut n = 0;
     for e in entries {
-        if keys.len() >= max {
+        if n >= wanted {
             break;
         }
         let ip = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
@@ -128,13 +138,23 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
         if port == 0 || ip == 0 || ip >> 28 == 0xe || ip == u32::MAX {
             continue;
         }
-        keys.push((u64::from(ip) << 16) | u64::from(port));
+        keys[n] = (u64::from(ip) << 16) | u64::from(port);
+        n += 1;
     }
+    let keys = &mut keys[..n];
     keys.sort_unstable();
-    keys.dedup();
-    keys.iter()
-        .map(|&k| SocketAddr::from((Ipv4Addr::from_bits((k >> 16) as u32), k as u16)))
-        .collect()
+    let mut out = Vec::with_capacity(n);
+    let mut last = None;
+    for &k in keys.iter() {
+        if last != Some(k) {
+            out.push(SocketAddr::from((
+                Ipv4Addr::from_bits((k >> 16) as u32),
+                k as u16,
+            )));
+            last = Some(k);
+        }
+    }
+    out
 }
 
 /// The peer as this client would dial it, or `None` when it cannot be dialled.

@@ -203,10 +203,7 @@ impl Session {
         let step = http.on_response(&ctx.cfg, response, kind, std::slice::from_ref(&info_hash));
         if let Step::Continue = step {
             // A redirect: the next hop gets its own id, so answers to this one become stale.
-            let next = ctx.request_id();
-            ctx.requests.remove(&http.id);
-            ctx.requests.insert(next, self.me);
-            http.id = next;
+            http.id = ctx.request_id(self.me);
         }
         self.apply(ctx, i, kind, step, now)
     }
@@ -439,7 +436,6 @@ impl Session {
 
     /// Puts an exchange in its slot and records its routes.
     fn put(&mut self, ctx: &mut Ctx, i: usize, ex: Exchange) {
-        ctx.requests.insert(ex.current_id(), self.me);
         if let Io::Udp(u) = &ex.io {
             ctx.txids.insert(u.txid, self.me);
         }
@@ -450,7 +446,6 @@ impl Session {
     /// Takes an exchange out of its slot and forgets its routes.
     fn take(&mut self, ctx: &mut Ctx, i: usize, kind: RequestKind) -> Option<Box<Exchange>> {
         let ex = self.trackers[i].slot(kind).take()?;
-        ctx.requests.remove(&ex.current_id());
         if let Io::Udp(u) = &ex.io {
             ctx.txids.remove(&u.txid);
         }
@@ -521,7 +516,7 @@ impl Session {
         lane: Option<usize>,
         now: Instant,
     ) {
-        let id = ctx.request_id();
+        let id = ctx.request_id(self.me);
         let t = &self.trackers[i];
         let (url, ep) = ctx.endpoints.split(t.url);
         let io = match url.scheme() {

@@ -16,7 +16,7 @@ pub use self::scrape::MAX_UDP_SCRAPE_BATCH;
 use self::scrape::{BATCHES, Member, Scrapes};
 use self::timers::Timers;
 use crate::TrackerUrl;
-use crate::announce::ctx::Ctx;
+use crate::announce::ctx::{Ctx, SLOT_MASK, owner_slot};
 use crate::announce::session::{Session, check_tiers};
 use crate::announce::{
     Cause, Config, ConfigError, Event, Failed, HttpRequest, Progress, RequestId, RequestKind,
@@ -129,6 +129,10 @@ struct Entry {
     removing: bool,
 }
 
+/// The most torrents one client holds: a request id names its torrent's slot in 24 bits, and the
+/// last slot is the scrape batches'.
+pub const MAX_TORRENTS: usize = SLOT_MASK as usize;
+
 fn torrent_id(slot: u32, generation: u32) -> TorrentId {
     TorrentId(u64::from(generation) << 32 | u64::from(slot))
 }
@@ -173,9 +177,12 @@ impl Client {
         let now = self.ctx.advance(now);
         let slot = match self.free.pop() {
             Some(slot) => slot,
-            None => {
+            None if self.slots.len() < MAX_TORRENTS => {
                 self.slots.push(Slot::default());
                 (self.slots.len() - 1) as u32
+            }
+            None => {
+                return Err(ConfigError::TooManyTorrents { max: MAX_TORRENTS });
             }
         };
         let id = torrent_id(slot, self.slots[slot as usize].generation);
@@ -204,7 +211,7 @@ impl Client {
         let Some(&owner) = self.ctx.txids.get(&txid) else {
             return false;
         };
-        let now = self.ctx.advance(now);
+        let now = self.ctx.now.max(now);
         let used = if owner == BATCHES {
             let slots = &self.slots;
             let alive = |t: TorrentId| running(slots, t);
@@ -214,59 +221,66 @@ impl Client {
             self.on_session(owner, |s, ctx| s.handle_datagram(ctx, now, from, datagram))
                 .unwrap_or(false)
         };
-        self.wake(now);
+        if used {
+            self.ctx.advance(now);
+            self.wake(now);
+        }
         used
     }
 
-    /// The caller's response to HTTP request `id`. Returns `true` when `id` was in flight.
+    /// The caller's response to HTTP request `id`. Returns `true` when `id` was in flight; an
+    /// unknown or stale id changes nothing.
     pub fn handle_http_response(
         &mut self,
         now: Instant,
         id: RequestId,
         response: &HttpResponse,
     ) -> bool {
-        let Some(&owner) = self.ctx.requests.get(&id) else {
-            return false;
+        let now = self.ctx.now.max(now);
+        let used = match owner_slot(id) {
+            SLOT_MASK => {
+                let slots = &self.slots;
+                let alive = |t: TorrentId| running(slots, t);
+                self.scrapes
+                    .handle_http_response(&mut self.ctx, now, id, response, &alive)
+            }
+            slot => self
+                .on_slot(slot, |s, ctx| {
+                    s.handle_http_response(ctx, now, id, response)
+                })
+                .unwrap_or(false),
         };
-        let now = self.ctx.advance(now);
-        let used = if owner == BATCHES {
-            let slots = &self.slots;
-            let alive = |t: TorrentId| running(slots, t);
-            self.scrapes
-                .handle_http_response(&mut self.ctx, now, id, response, &alive)
-        } else {
-            self.on_session(owner, |s, ctx| {
-                s.handle_http_response(ctx, now, id, response)
-            })
-            .unwrap_or(false)
-        };
-        self.wake(now);
+        if used {
+            self.ctx.advance(now);
+            self.wake(now);
+        }
         used
     }
 
-    /// The caller could not carry out request `id`. Returns `true` when `id` was in flight.
+    /// The caller could not carry out request `id`. Returns `true` when `id` was in flight; an
+    /// unknown or stale id changes nothing.
     pub fn handle_transport_error(
         &mut self,
         now: Instant,
         id: RequestId,
         error: TransportError,
     ) -> bool {
-        let Some(&owner) = self.ctx.requests.get(&id) else {
-            return false;
+        let now = self.ctx.now.max(now);
+        let used = match owner_slot(id) {
+            SLOT_MASK => {
+                let slots = &self.slots;
+                let alive = |t: TorrentId| running(slots, t);
+                self.scrapes
+                    .handle_transport_error(&mut self.ctx, now, id, error, &alive)
+            }
+            slot => self
+                .on_slot(slot, |s, ctx| s.handle_transport_error(ctx, now, id, error))
+                .unwrap_or(false),
         };
-        let now = self.ctx.advance(now);
-        let used = if owner == BATCHES {
-            let slots = &self.slots;
-            let alive = |t: TorrentId| running(slots, t);
-            self.scrapes
-                .handle_transport_error(&mut self.ctx, now, id, error, &alive)
-        } else {
-            self.on_session(owner, |s, ctx| {
-                s.handle_transport_error(ctx, now, id, error)
-            })
-            .unwrap_or(false)
-        };
-        self.wake(now);
+        if used {
+            self.ctx.advance(now);
+            self.wake(now);
+        }
         used
     }
 
@@ -335,7 +349,7 @@ impl Client {
                 hash: info_hash,
             };
             if !self.scrapes.request(&mut self.ctx, url, member, now) {
-                let id = self.ctx.request_id();
+                let id = self.ctx.request_id(torrent);
                 let event = Event::Failed(Failed {
                     id,
                     tracker,
@@ -461,12 +475,12 @@ impl Client {
     /// The tracker URL a request in flight goes to (for a [`Transmit`] without a destination:
     /// resolve its host).
     pub fn request_url(&self, request: RequestId) -> Option<&TrackerUrl> {
-        let owner = *self.ctx.requests.get(&request)?;
-        if owner == BATCHES {
+        let slot = owner_slot(request);
+        if slot == SLOT_MASK {
             let url = self.scrapes.url_of(request)?;
             return Some(self.ctx.endpoints.url(url));
         }
-        let entry = self.entry(owner)?;
+        let entry = self.slots.get(slot as usize)?.entry.as_ref()?;
         let tracker = entry.session.tracker_of(request)?;
         entry.session.tracker_url(&self.ctx, tracker)
     }
@@ -502,6 +516,15 @@ impl Client {
         let entry = entry_in(&mut self.slots, id)?;
         let out = f(&mut entry.session, &mut self.ctx);
         self.sync(slot_of(id).0);
+        Some(out)
+    }
+
+    /// Runs `f` on the session in `slot`, whatever its generation: for inputs naming a request,
+    /// which the session itself checks is its own.
+    fn on_slot<T>(&mut self, slot: u32, f: impl FnOnce(&mut Session, &mut Ctx) -> T) -> Option<T> {
+        let entry = self.slots.get_mut(slot as usize)?.entry.as_mut()?;
+        let out = f(&mut entry.session, &mut self.ctx);
+        self.sync(slot);
         Some(out)
     }
 

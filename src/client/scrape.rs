@@ -202,10 +202,7 @@ impl Scrapes {
         };
         let step = http.on_response(&ctx.cfg, response, RequestKind::Scrape, &batch.hashes);
         if let Step::Continue = step {
-            let next = ctx.request_id();
-            ctx.requests.remove(&http.id);
-            ctx.requests.insert(next, BATCHES);
-            http.id = next;
+            http.id = ctx.request_id(BATCHES);
         }
         self.apply(ctx, url, step, now, alive)
     }
@@ -335,7 +332,7 @@ impl Scrapes {
             return;
         }
         let hashes: Vec<InfoHash> = members.iter().map(|m| m.hash).collect();
-        let id = ctx.request_id();
+        let id = ctx.request_id(BATCHES);
         let io = if udp {
             let txid = ctx.unique_txid();
             ctx.txids.insert(txid, BATCHES);
@@ -354,7 +351,6 @@ impl Scrapes {
                 internal_ok,
             ))
         };
-        ctx.requests.insert(id, BATCHES);
         queue.batch = Some(Batch {
             id,
             members,
@@ -381,7 +377,6 @@ impl Scrapes {
         let Some(batch) = queue.batch.take() else {
             return;
         };
-        ctx.requests.remove(&current_id(&batch));
         if let Io::Udp(u) = &batch.io {
             ctx.txids.remove(&u.txid);
         }
