@@ -347,19 +347,30 @@ impl Session {
         None
     }
 
-    /// A datagram, an HTTP request waits to be drained.
-    pub(crate) fn pending(&self) -> (bool, bool) {
-        let mut pending = (false, false);
-        if self.phase == Phase::Stopped {
-            return pending;
-        }
-        for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
-            match &ex.io {
-                Io::Udp(u) => pending.0 |= u.pending,
-                Io::Http(h) => pending.1 |= h.pending,
+    /// In one pass: [`poll_timeout`](Self::poll_timeout), and whether a datagram and an HTTP
+    /// request wait to be drained.
+    pub(crate) fn status(&self) -> (Option<Instant>, bool, bool) {
+        let (mut due, mut udp, mut http) = (None, false, false);
+        let mut earliest = |at: Instant| due = Some(due.map_or(at, |d: Instant| d.min(at)));
+        match self.phase {
+            Phase::Stopped => return (None, false, false),
+            Phase::Stopping { deadline } => earliest(deadline),
+            Phase::Running => {
+                for lane in &self.lanes {
+                    if let LaneState::Idle { due } = lane.state {
+                        earliest(due);
+                    }
+                }
             }
         }
-        pending
+        for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
+            earliest(ex.due());
+            match &ex.io {
+                Io::Udp(u) => udp |= u.pending,
+                Io::Http(h) => http |= h.pending,
+            }
+        }
+        (due, udp, http)
     }
 
     /// The tracker of a request in flight.

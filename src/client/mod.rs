@@ -545,14 +545,14 @@ impl Client {
         let Some(entry) = self.slots[slot as usize].entry.as_mut() else {
             return;
         };
-        let due = entry.session.poll_timeout();
-        if due != entry.armed {
+        let (due, udp, http) = entry.session.status();
+        let rearmed = due != entry.armed;
+        if rearmed {
             entry.armed = due;
             if let Some(due) = due {
                 self.timers.push(due, slot);
             }
         }
-        let (udp, http) = entry.session.pending();
         if udp && !entry.in_udp_ready {
             entry.in_udp_ready = true;
             self.udp_ready.push_back(slot);
@@ -570,19 +570,21 @@ impl Client {
             self.free.push(slot);
             self.len -= 1;
         }
-        let slots = &self.slots;
-        self.timers.clean(|slot| {
-            slots
-                .get(slot as usize)
-                .and_then(|s| s.entry.as_ref())
-                .and_then(|e| e.armed)
-        });
-        let live = self.len;
-        let armed = self.slots.iter().enumerate().filter_map(|(i, s)| {
-            let due = s.entry.as_ref()?.armed?;
-            Some((due, i as u32))
-        });
-        self.timers.compact(live, armed);
+        if rearmed {
+            // Only a re-armed torrent leaves a stale entry behind.
+            let slots = &self.slots;
+            self.timers.clean(|slot| {
+                slots
+                    .get(slot as usize)
+                    .and_then(|s| s.entry.as_ref())
+                    .and_then(|e| e.armed)
+            });
+            let armed = self.slots.iter().enumerate().filter_map(|(i, s)| {
+                let due = s.entry.as_ref()?.armed?;
+                Some((due, i as u32))
+            });
+            self.timers.compact(self.len, armed);
+        }
     }
 
     /// Lets the requests that waited for a connect go on (their connect was just answered).
