@@ -11,9 +11,9 @@
 //! `stopped` to the trackers that got `started`) and exits when all are done. Plain `http://` only:
 //! TLS on a non-blocking socket is out of scope here (the `announce` example does `https://`).
 //!
-//! Routing is the simple way: a datagram is offered to each torrent until one takes it, and the
-//! next deadline is the minimum over all torrents. The `Client` (one machine for many torrents)
-//! does both in O(log n).
+//! One `Client` holds every torrent: it routes each datagram by its transaction id, shares one
+//! connection id per tracker, paces the requests to each tracker (so `--torrents 10000` does not
+//! send 10,000 packets at once) and gives the next deadline from a heap.
 
 mod common;
 
@@ -26,8 +26,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Announce, Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TransportError,
+    Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TorrentId, TransportError,
 };
+use bt_tracker::client::Client;
 use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, ResponseReader, write_get_request};
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
@@ -47,16 +48,14 @@ Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exi
 const UDP: Token = Token(0);
 const WAKER: Token = Token(1);
 
-/// One torrent: its machine and what it has learnt.
+/// One torrent: its name and what it has learnt.
 struct Swarm {
     name: String,
-    announce: Announce,
     peers: BTreeSet<SocketAddr>,
 }
 
 /// One HTTP request on a non-blocking TCP connection.
 struct Conn {
-    swarm: usize,
     request: RequestId,
     stream: TcpStream,
     out: Vec<u8>,
@@ -141,7 +140,7 @@ fn run(args: &Args) -> Result<bool, String> {
         }
         specs
     };
-    let swarms = swarms(specs, args.port);
+    let (client, swarms) = swarms(specs, args.port)?;
 
     // One UDP socket: dual-stack [::] for trackers on the internet, 127.0.0.1 for the demo.
     let socket = if args.targets.is_empty() {
@@ -151,7 +150,7 @@ fn run(args: &Args) -> Result<bool, String> {
             .or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()))
     }
     .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
-    let mut lp = EventLoop::new(socket, swarms).map_err(|e| e.to_string())?;
+    let mut lp = EventLoop::new(socket, client, swarms).map_err(|e| e.to_string())?;
     let waker = Arc::new(Waker::new(lp.poll.registry(), WAKER).map_err(|e| e.to_string())?);
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -168,7 +167,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let end = start + args.duration;
     loop {
         lp.drain();
-        if stopping && lp.swarms.iter().all(|s| s.announce.is_stopped()) {
+        if stopping && lp.client.is_empty() {
             break;
         }
         // Sleep until the earliest deadline: a torrent's timer, an HTTP deadline, or the end.
@@ -194,14 +193,12 @@ fn run(args: &Args) -> Result<bool, String> {
         if !stopping && (now >= end || interrupted.load(Ordering::Relaxed)) {
             stopping = true;
             eprintln!("stopping: sending stopped to every tracker that got started");
-            for swarm in &mut lp.swarms {
-                swarm.announce.stop(now);
-            }
+            lp.client.stop(now);
         }
     }
 
-    let with_peers = lp.swarms.iter().filter(|s| !s.peers.is_empty()).count();
-    let total: usize = lp.swarms.iter().map(|s| s.peers.len()).sum();
+    let with_peers = lp.swarms.values().filter(|s| !s.peers.is_empty()).count();
+    let total: usize = lp.swarms.values().map(|s| s.peers.len()).sum();
     println!(
         "{} torrents, {} announces answered, {} requests failed, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged, in {:.2} s",
         lp.swarms.len(),
@@ -213,13 +210,20 @@ fn run(args: &Args) -> Result<bool, String> {
     Ok(lp.announced > 0)
 }
 
-/// One machine per torrent, every tracker on its own schedule.
-fn swarms(specs: Vec<(String, InfoHash, Vec<Vec<String>>)>, port: u16) -> Vec<Swarm> {
+/// One client for every torrent; each announces to all of its trackers.
+fn swarms(
+    specs: Vec<(String, InfoHash, Vec<Vec<String>>)>,
+    port: u16,
+) -> Result<(Client, HashMap<TorrentId, Swarm>), String> {
     let mut rng = os_rng();
     let mut config = Config::default();
     config.tier_mode = TierMode::AllTrackers;
+    // Shutdown is paced like everything else: leave room for every torrent's `stopped`.
+    let paced = Duration::from_secs((specs.len() as u64).div_ceil(u64::from(config.tracker_rate)));
+    config.stop_timeout += paced;
     let peer_id = random_peer_id(&mut rng);
-    let mut swarms = Vec::new();
+    let mut client = Client::new(config, &mut rng, now()).map_err(|e| e.to_string())?;
+    let mut swarms = HashMap::new();
     for (name, info_hash, tiers) in specs {
         let tiers: Vec<Vec<TrackerUrl>> = tiers
             .iter()
@@ -239,16 +243,15 @@ fn swarms(specs: Vec<(String, InfoHash, Vec<Vec<String>>)>, port: u16) -> Vec<Sw
             },
             key: None,
         };
-        match Announce::new(config.clone(), torrent, tiers, &mut rng, now()) {
-            Ok(announce) => swarms.push(Swarm {
-                name,
-                announce,
-                peers: BTreeSet::new(),
-            }),
+        match client.add(torrent, tiers, now()) {
+            Ok(id) => {
+                let peers = BTreeSet::new();
+                swarms.insert(id, Swarm { name, peers });
+            }
             Err(e) => eprintln!("skipping {name}: {e}"),
         }
     }
-    swarms
+    Ok((client, swarms))
 }
 
 /// The sockets, the machines and the connections of the loop.
@@ -256,7 +259,8 @@ struct EventLoop {
     poll: Poll,
     socket: UdpSocket,
     dual_stack: bool,
-    swarms: Vec<Swarm>,
+    client: Client,
+    swarms: HashMap<TorrentId, Swarm>,
     conns: HashMap<Token, Conn>,
     next_token: usize,
     /// Per-request lines only for a handful of torrents; thousands would flood the terminal.
@@ -267,7 +271,11 @@ struct EventLoop {
 }
 
 impl EventLoop {
-    fn new(mut socket: UdpSocket, swarms: Vec<Swarm>) -> io::Result<Self> {
+    fn new(
+        mut socket: UdpSocket,
+        client: Client,
+        swarms: HashMap<TorrentId, Swarm>,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut socket, UDP, Interest::READABLE)?;
@@ -276,6 +284,7 @@ impl EventLoop {
             dual_stack: socket.local_addr()?.is_ipv6(),
             socket,
             verbose: swarms.len() <= 10,
+            client,
             swarms,
             conns: HashMap::new(),
             next_token: 2,
@@ -285,82 +294,80 @@ impl EventLoop {
         })
     }
 
-    /// The drain rule, for every torrent: datagrams, HTTP requests, events.
+    /// The drain rule: datagrams, HTTP requests, events.
     fn drain(&mut self) {
         let mut out = [0u8; MAX_REQUEST_LEN];
-        for (i, swarm) in self.swarms.iter_mut().enumerate() {
-            while let Some(t) = swarm.announce.poll_transmit(&mut out) {
-                // DNS blocks here too (see `connect`).
-                let to = t.destination.or_else(|| {
-                    let url = swarm.announce.tracker_url(t.tracker)?;
-                    common::http::resolve(url, true).ok()?.first().copied()
-                });
-                let Some(to) = to else {
-                    swarm
-                        .announce
-                        .handle_transport_error(now(), t.request, TransportError::Dns);
-                    continue;
-                };
-                // A full send buffer drops the datagram; the machine's retransmission covers it.
-                let _ = self
-                    .socket
-                    .send_to(&out[..t.len], on_socket(to, self.dual_stack));
-            }
-            while let Some(request) = swarm.announce.poll_http_request() {
-                let token = Token(self.next_token);
-                match connect(i, request, &self.poll, token) {
-                    Ok(conn) => {
-                        self.conns.insert(token, conn);
-                        self.next_token += 1;
-                    }
-                    Err((id, kind, why)) => {
-                        eprintln!("{}: {why}", swarm.name);
-                        swarm.announce.handle_transport_error(now(), id, kind);
-                    }
+        while let Some(t) = self.client.poll_transmit(&mut out) {
+            // DNS blocks here too (see `connect`).
+            let to = t.destination.or_else(|| {
+                let url = self.client.request_url(t.request)?;
+                common::http::resolve(url, true).ok()?.first().copied()
+            });
+            let Some(to) = to else {
+                self.client
+                    .handle_transport_error(now(), t.request, TransportError::Dns);
+                continue;
+            };
+            // A full send buffer drops the datagram; the client's retransmission covers it.
+            let _ = self
+                .socket
+                .send_to(&out[..t.len], on_socket(to, self.dual_stack));
+        }
+        while let Some(request) = self.client.poll_http_request() {
+            let token = Token(self.next_token);
+            match connect(request, &self.poll, token) {
+                Ok(conn) => {
+                    self.conns.insert(token, conn);
+                    self.next_token += 1;
+                }
+                Err((id, kind, why)) => {
+                    eprintln!("{why}");
+                    self.client.handle_transport_error(now(), id, kind);
                 }
             }
-            while let Some(event) = swarm.announce.poll_event() {
-                let url = |t| swarm.announce.tracker_url(t).map_or("?", |u| u.as_str());
-                match event {
-                    Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
-                        self.stopped_acks += 1;
-                    }
-                    Event::Announced(a) => {
-                        self.announced += 1;
-                        if self.verbose {
-                            let n = a.peers.len();
-                            eprintln!("{}: {n} peers from {}", swarm.name, url(a.tracker));
-                        }
-                        swarm.peers.extend(a.peers);
-                    }
-                    Event::Failed(f) => {
-                        self.failed += 1;
-                        if self.verbose {
-                            eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
-                        }
-                    }
-                    _ => {}
+        }
+        while let Some((torrent, event)) = self.client.poll_event() {
+            let Some(swarm) = self.swarms.get_mut(&torrent) else {
+                continue;
+            };
+            let client = &self.client;
+            let url = |t| client.tracker_url(torrent, t).map_or("?", |u| u.as_str());
+            match event {
+                Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
+                    self.stopped_acks += 1;
                 }
+                Event::Announced(a) => {
+                    self.announced += 1;
+                    if self.verbose {
+                        let n = a.peers.len();
+                        eprintln!("{}: {n} peers from {}", swarm.name, url(a.tracker));
+                    }
+                    swarm.peers.extend(a.peers);
+                }
+                Event::Failed(f) => {
+                    self.failed += 1;
+                    if self.verbose {
+                        eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
+                    }
+                }
+                _ => {}
             }
         }
     }
 
-    /// The earliest machine timer or HTTP deadline.
+    /// The client's next deadline or the earliest HTTP deadline.
     fn next_deadline(&self) -> Option<Instant> {
-        let timers = self.swarms.iter().filter_map(|s| s.announce.poll_timeout());
-        timers.chain(self.conns.values().map(|c| c.deadline)).min()
+        let http = self.conns.values().map(|c| c.deadline);
+        self.client.poll_timeout().into_iter().chain(http).min()
     }
 
-    /// Reads every queued datagram and offers each to the torrents until one takes it.
+    /// Reads every queued datagram into the client, which routes it by transaction id.
     fn receive_datagrams(&mut self) {
         let mut datagram = [0u8; 65_536];
         while let Ok((n, from)) = self.socket.recv_from(&mut datagram) {
             let from = SocketAddr::new(from.ip().to_canonical(), from.port());
-            for swarm in &mut self.swarms {
-                if swarm.announce.handle_datagram(now(), from, &datagram[..n]) {
-                    break;
-                }
-            }
+            self.client.handle_datagram(now(), from, &datagram[..n]);
+            self.drain();
         }
     }
 
@@ -374,24 +381,23 @@ impl EventLoop {
             return;
         };
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        let machine = &mut self.swarms[conn.swarm].announce;
         match result {
             Ok(response) => {
-                machine.handle_http_response(now(), conn.request, &response);
+                self.client
+                    .handle_http_response(now(), conn.request, &response);
             }
             Err(kind) => {
-                machine.handle_transport_error(now(), conn.request, kind);
+                self.client
+                    .handle_transport_error(now(), conn.request, kind);
             }
         }
     }
 
-    /// Runs the machines whose timer is due, and drops connections past their deadline (the
-    /// machine has timed those requests out itself).
+    /// Fires the client's timers when due, and drops connections past their deadline (the client
+    /// has timed those requests out itself).
     fn fire_timers(&mut self, now: Instant) {
-        for swarm in &mut self.swarms {
-            if swarm.announce.poll_timeout().is_some_and(|t| t <= now) {
-                swarm.announce.handle_timeout(now);
-            }
+        if self.client.poll_timeout().is_some_and(|t| t <= now) {
+            self.client.handle_timeout(now);
         }
         self.conns.retain(|_, c| c.deadline > now);
     }
@@ -409,12 +415,7 @@ fn on_socket(to: SocketAddr, dual_stack: bool) -> SocketAddr {
 type ConnectError = (RequestId, TransportError, String);
 
 /// Opens a non-blocking connection for an HTTP request.
-fn connect(
-    swarm: usize,
-    request: HttpRequest,
-    poll: &Poll,
-    token: Token,
-) -> Result<Conn, ConnectError> {
+fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, ConnectError> {
     let fail = |kind, why: String| (request.id, kind, why);
     let url = TrackerUrl::parse(&request.url)
         .map_err(|e| fail(TransportError::Other, format!("bad request URL: {e}")))?;
@@ -442,7 +443,6 @@ fn connect(
     let mut out = Vec::new();
     write_get_request(&url, common::http::USER_AGENT, &mut out);
     Ok(Conn {
-        swarm,
         request: request.id,
         stream,
         out,
