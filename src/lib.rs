@@ -11,7 +11,8 @@
 //!
 //! ## The loop
 //!
-//! One [`Announce`] per torrent. Feed it time and bytes, drain what it wants sent, sleep until its
+//! One [`Announce`] for a torrent, or one [`Client`] for many (same verbs, events tagged with the
+//! torrent). Feed it time and bytes, drain what it wants sent, sleep until its
 //! timeout. A blocking UDP-only driver fits in twenty lines:
 //!
 //! ```no_run
@@ -58,6 +59,10 @@
 //! - [`announce`]: the [`Announce`] state machine: BEP 12 tiers, BEP 15 retransmission and
 //!   connection ids, HTTP redirects and deadlines, `started`/`completed`/`stopped`, interval
 //!   clamping, backoff with jitter, BEP 31 `retry in`, and a bounded `stop`.
+//! - [`client`]: the [`Client`]: many torrents behind one UDP socket, datagrams routed by
+//!   transaction id, one connection id per tracker endpoint (a connect in flight is joined by the
+//!   torrents that need one), batched scrapes (70 hashes per UDP packet, HTTP multi-scrape), requests
+//!   paced per tracker, and deadlines in a heap (O(log n), never a scan).
 //! - [`udp`]: the BEP 15 wire format with BEP 41 URL data, both directions (client and tracker),
 //!   zero-copy reply views and encoders that write into caller buffers.
 //! - [`http`]: announce and scrape URLs (client) and query parsing (tracker), lenient in-place
@@ -69,13 +74,8 @@
 //! ## Examples
 //!
 //! The repository's `examples/announce.rs` drives one `Announce` with blocking `std::net` sockets
-//! (and `https://` through ureq); `examples/mio.rs` runs many torrents on one non-blocking UDP
-//! socket. Both start an embedded loopback tracker when run without arguments.
-//!
-//! ## Where it is going
-//!
-//! A `Client` that runs many torrents behind one UDP socket (shared connection ids, batched
-//! scrapes). The design is in the repository's `DESIGN` notes and the issues.
+//! (and `https://` through ureq); `examples/mio.rs` runs many torrents through one `Client` on one
+//! non-blocking UDP socket. Both start an embedded loopback tracker when run without arguments.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -90,6 +90,7 @@ mod types;
 pub mod udp;
 
 pub use announce::Announce;
+pub use client::Client;
 pub use compact::{CompactPeers, PeerFamilyError};
 /// The `rand_core` version the machine's RNG parameter is written against.
 pub use rand_core;
