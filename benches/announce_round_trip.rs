@@ -163,7 +163,7 @@ fn round_trip(c: &mut Criterion) {
             black_box(round(&mut a, now, &mut reply))
         })
     });
-    for idle in [0, 100_000] {
+    for idle in [0, 1_000, 100_000] {
         let name = format!("Client machine, one torrent among {idle} idle");
         g.bench_function(name, |b| {
             #[allow(clippy::disallowed_methods)]

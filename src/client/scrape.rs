@@ -100,6 +100,9 @@ impl Scrapes {
 
     /// The earliest batch timer (a window closing, a retransmission, a deadline).
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.queues.is_empty() {
+            return None;
+        }
         self.queues
             .values()
             .filter_map(|q| match &q.batch {
@@ -116,6 +119,9 @@ impl Scrapes {
         now: Instant,
         alive: &dyn Fn(TorrentId) -> bool,
     ) {
+        if self.queues.is_empty() {
+            return;
+        }
         let urls: Vec<u32> = self.queues.keys().copied().collect();
         for url in urls {
             let Some(queue) = self.queues.get_mut(&url) else {
@@ -229,6 +235,9 @@ impl Scrapes {
         ctx: &Ctx,
         buf: &mut [u8; MAX_REQUEST_LEN],
     ) -> Option<Transmit> {
+        if self.queues.is_empty() {
+            return None;
+        }
         for (&url, queue) in &mut self.queues {
             let Some(batch) = &mut queue.batch else {
                 continue;
@@ -250,6 +259,9 @@ impl Scrapes {
 
     /// The next batch HTTP request.
     pub(crate) fn poll_http_request(&mut self) -> Option<HttpRequest> {
+        if self.queues.is_empty() {
+            return None;
+        }
         self.queues.values_mut().find_map(|queue| {
             let batch = queue.batch.as_mut()?;
             let tracker = batch.members.first().map_or(TrackerId(0), |m| m.tracker);
