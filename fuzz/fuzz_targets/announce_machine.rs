@@ -6,6 +6,8 @@
 //! within its cap, and nothing comes out after `Event::Stopped`.
 #![no_main]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,7 @@ use bt_tracker::announce::{
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use common::{Bytes, reply};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -25,29 +28,6 @@ const TRACKERS: [&str; 4] = [
     "http://10.0.1.1/announce",
     "https://tracker.example/announce",
 ];
-
-/// The fuzz bytes as a stream of small decisions; exhausted means zeros.
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        first
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_be_bytes([self.u8(), self.u8()])
-    }
-    fn take(&mut self, n: usize) -> &[u8] {
-        let n = n.min(self.0.len());
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        head
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 #[derive(Default)]
 struct Seen {
@@ -184,21 +164,6 @@ fuzz_target!(|data: &[u8]| {
         drain(&mut announce, now, &mut seen);
     }
 });
-
-/// A reply to the latest transaction: well-formed headers with fuzz-chosen bodies.
-fn reply(b: &mut Bytes<'_>, txid: [u8; 4]) -> Vec<u8> {
-    let action: u32 = match b.u8() % 5 {
-        0 => 0,
-        1 | 2 => 1,
-        3 => 2,
-        _ => 3,
-    };
-    let mut out = action.to_be_bytes().to_vec();
-    out.extend_from_slice(&txid);
-    let len = usize::from(b.u8());
-    out.extend_from_slice(b.take(len));
-    out
-}
 
 /// The drain rule, with the contract checked on everything that comes out.
 fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {

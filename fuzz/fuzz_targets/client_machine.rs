@@ -7,6 +7,8 @@
 //! and after `handle_timeout(now)` the next deadline is later than `now`.
 #![no_main]
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use common::{Bytes, reply};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -28,26 +31,6 @@ const TRACKERS: [&str; 4] = [
     "udp://[2001:db8::1]:6969",
     "http://10.0.1.1/announce",
 ];
-
-/// The fuzz bytes as a stream of small decisions; exhausted means zeros.
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        first
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_be_bytes([self.u8(), self.u8()])
-    }
-    fn take(&mut self, n: usize) -> &[u8] {
-        let n = n.min(self.0.len());
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        head
-    }
-}
 
 #[derive(Default)]
 struct Seen {
@@ -73,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     let mut seen = Seen::default();
     let mut next_hash = 0u8;
     for _ in 0..512 {
-        if b.0.is_empty() {
+        if b.is_empty() {
             break;
         }
         let pick = |b: &mut Bytes<'_>, seen: &Seen| {
@@ -196,16 +179,6 @@ fuzz_target!(|data: &[u8]| {
         drain(&mut client, now, &mut seen, timed_out);
     }
 });
-
-/// A reply to a recent transaction: well-formed headers with fuzz-chosen bodies.
-fn reply(b: &mut Bytes<'_>, txid: [u8; 4]) -> Vec<u8> {
-    let action: u32 = u32::from(b.u8() % 4);
-    let mut out = action.to_be_bytes().to_vec();
-    out.extend_from_slice(&txid);
-    let len = usize::from(b.u8());
-    out.extend_from_slice(b.take(len));
-    out
-}
 
 /// The drain rule, with the contract checked on everything that comes out.
 fn drain(client: &mut Client, now: Instant, seen: &mut Seen, timed_out: bool) {

@@ -236,25 +236,12 @@ impl Client {
         id: RequestId,
         response: &HttpResponse,
     ) -> bool {
-        let now = self.ctx.now.max(now);
-        let used = match owner_slot(id) {
-            SLOT_MASK => {
-                let slots = &self.slots;
-                let alive = |t: TorrentId| running(slots, t);
-                self.scrapes
-                    .handle_http_response(&mut self.ctx, now, id, response, &alive)
-            }
-            slot => self
-                .on_slot(slot, |s, ctx| {
-                    s.handle_http_response(ctx, now, id, response)
-                })
-                .unwrap_or(false),
-        };
-        if used {
-            self.ctx.advance(now);
-            self.wake(now);
-        }
-        used
+        self.on_request(
+            id,
+            now,
+            |b, ctx, now, alive| b.handle_http_response(ctx, now, id, response, alive),
+            |s, ctx, now| s.handle_http_response(ctx, now, id, response),
+        )
     }
 
     /// The caller could not carry out request `id`. Returns `true` when `id` was in flight; an
@@ -265,23 +252,12 @@ impl Client {
         id: RequestId,
         error: TransportError,
     ) -> bool {
-        let now = self.ctx.now.max(now);
-        let used = match owner_slot(id) {
-            SLOT_MASK => {
-                let slots = &self.slots;
-                let alive = |t: TorrentId| running(slots, t);
-                self.scrapes
-                    .handle_transport_error(&mut self.ctx, now, id, error, &alive)
-            }
-            slot => self
-                .on_slot(slot, |s, ctx| s.handle_transport_error(ctx, now, id, error))
-                .unwrap_or(false),
-        };
-        if used {
-            self.ctx.advance(now);
-            self.wake(now);
-        }
-        used
+        self.on_request(
+            id,
+            now,
+            |b, ctx, now, alive| b.handle_transport_error(ctx, now, id, error, alive),
+            |s, ctx, now| s.handle_transport_error(ctx, now, id, error),
+        )
     }
 
     /// Fires the timers due at `now`: only the torrents whose deadline came are touched.
@@ -517,6 +493,34 @@ impl Client {
         let out = f(&mut entry.session, &mut self.ctx);
         self.sync(slot_of(id).0);
         Some(out)
+    }
+
+    /// Hands an input about request `id` to its owner (read from the id: the scrape batches or a
+    /// torrent's slot); the clock moves and waiting requests wake only when it was used.
+    fn on_request(
+        &mut self,
+        id: RequestId,
+        now: Instant,
+        batch: impl FnOnce(&mut Scrapes, &mut Ctx, Instant, &dyn Fn(TorrentId) -> bool) -> bool,
+        session: impl FnOnce(&mut Session, &mut Ctx, Instant) -> bool,
+    ) -> bool {
+        let now = self.ctx.now.max(now);
+        let used = match owner_slot(id) {
+            SLOT_MASK => {
+                let slots = &self.slots;
+                batch(&mut self.scrapes, &mut self.ctx, now, &|t| {
+                    running(slots, t)
+                })
+            }
+            slot => self
+                .on_slot(slot, |s, ctx| session(s, ctx, now))
+                .unwrap_or(false),
+        };
+        if used {
+            self.ctx.advance(now);
+            self.wake(now);
+        }
+        used
     }
 
     /// Runs `f` on the session in `slot`, whatever its generation: for inputs naming a request,
