@@ -15,7 +15,10 @@
 //! | bencode nesting | [`MAX_DEPTH`] (100) | every reply decoder | a decode error; the decoder is iterative, so no stack is at risk |
 //! | `tracker id` kept to echo | [`MAX_TRACKER_ID_LEN`] bytes | the machine | a longer one is ignored |
 //! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
-//! | events waiting for `poll_event` | 256 | [`Config::max_queued_events`](crate::announce::Config::max_queued_events) | the oldest is dropped and counted in `events_dropped` |
+//! | events waiting for `poll_event` | 256 (per `Announce`; per `Client`, for all its torrents) | [`Config::max_queued_events`](crate::announce::Config::max_queued_events) | the oldest is dropped and counted in `events_dropped` |
+//! | requests sent to one tracker endpoint | a burst of 50, then 200 per second | [`Config::tracker_burst`](crate::announce::Config::tracker_burst), [`Config::tracker_rate`](crate::announce::Config::tracker_rate) | later requests wait for their slot |
+//! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP, halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
+//! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
 //! | trackers per torrent (and so UDP connection ids cached: one per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
 //! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
@@ -31,6 +34,7 @@
 //! [`Config::allow_internal_redirects`](crate::announce::Config::allow_internal_redirects).
 
 pub use crate::announce::MAX_TRACKER_ID_LEN;
+pub use crate::client::{MAX_TORRENTS, MAX_UDP_SCRAPE_BATCH};
 pub use crate::bencode::MAX_DEPTH;
 pub use crate::http::{DEFAULT_MAX_BODY_LEN, MAX_HEAD_LEN, MAX_HEADERS};
 pub use crate::udp::{MAX_REQUEST_LEN, MAX_SCRAPE_HASHES, MAX_URL_DATA_LEN};
