@@ -34,7 +34,7 @@
 //! [`Config::allow_internal_redirects`](crate::announce::Config::allow_internal_redirects).
 
 pub use crate::announce::MAX_TRACKER_ID_LEN;
-pub use crate::client::{MAX_TORRENTS, MAX_UDP_SCRAPE_BATCH};
 pub use crate::bencode::MAX_DEPTH;
+pub use crate::client::{MAX_TORRENTS, MAX_UDP_SCRAPE_BATCH};
 pub use crate::http::{DEFAULT_MAX_BODY_LEN, MAX_HEAD_LEN, MAX_HEADERS};
 pub use crate::udp::{MAX_REQUEST_LEN, MAX_SCRAPE_HASHES, MAX_URL_DATA_LEN};

@@ -308,3 +308,46 @@ fn a_torrent_removed_while_its_scrape_waits_gets_no_scrape_result() {
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     let _ = Event::Stopped;
 }
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    fn run() -> (Vec<(std::time::Instant, SocketAddr, usize)>, Vec<String>) {
+        let link = Link {
+            loss: 0.1,
+            duplicate: 0.05,
+            delay: Duration::from_millis(30),
+            jitter: Duration::from_millis(30),
+        };
+        let mut config = Config::default();
+        config.tracker_burst = 5;
+        let mut sim = ClientSim::new(13, config, 2, link);
+        let ids: Vec<TorrentId> = (0..300)
+            .map(|k| {
+                sim.add(
+                    k,
+                    vec![vec![tracker_url(k as usize % 2)], vec![tracker_url(1)]],
+                )
+            })
+            .collect();
+        let limit = sim.now + Duration::from_secs(120);
+        sim.run_until(limit, |_| false);
+        for &id in ids.iter().step_by(3) {
+            sim.client.scrape(id, sim.now);
+            sim.drain();
+        }
+        for &id in ids.iter().step_by(7) {
+            sim.client.remove(id, sim.now);
+            sim.drain();
+        }
+        let limit = sim.now + Duration::from_secs(120);
+        sim.run_until(limit, |_| false);
+        let tallies = ids
+            .iter()
+            .map(|id| format!("{:?}", sim.tally(*id)))
+            .collect();
+        (sim.sent, tallies)
+    }
+    let (first, second) = (run(), run());
+    assert!(first.0.len() > 300, "{} datagrams", first.0.len());
+    assert_eq!(first, second);
+}

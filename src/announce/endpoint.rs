@@ -2,7 +2,7 @@
 //! 100,000 torrents is stored once) and, per endpoint (transport, host, port), the UDP connection
 //! id, the connect in flight that other requests join, and the pacer that bounds the request rate.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,9 @@ pub(crate) struct Endpoint {
     /// A connect was sent for this torrent and is awaited until this time; other torrents'
     /// requests join it.
     connecting: Option<(Instant, TorrentId)>,
-    /// The torrents with a request waiting for that connect.
-    waiters: HashSet<TorrentId>,
+    /// The torrents with a request waiting for that connect (ordered, so they wake in the same
+    /// order on every run of a seed).
+    waiters: BTreeSet<TorrentId>,
     /// GCRA's theoretical arrival time: the pacer is idle when it is in the past.
     tat: Option<Instant>,
 }
@@ -52,7 +53,7 @@ impl Endpoint {
     ) -> impl Iterator<Item = TorrentId> + '_ {
         self.conn = ConnectionId(Some((id, later(now, cfg.connection_id_lifetime))));
         self.connecting = None;
-        self.waiters.drain()
+        std::mem::take(&mut self.waiters).into_iter()
     }
 
     /// An error reply: the id is dropped for every torrent (opentracker answers a stale id with

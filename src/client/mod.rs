@@ -278,6 +278,7 @@ impl Client {
             entry.session.drive(&mut self.ctx, now);
             self.sync(slot);
         }
+        self.clean_timers();
         let slots = &self.slots;
         let alive = |t: TorrentId| running(slots, t);
         self.scrapes.handle_timeout(&mut self.ctx, now, &alive);
@@ -574,21 +575,26 @@ impl Client {
             self.free.push(slot);
             self.len -= 1;
         }
+        self.clean_timers();
         if rearmed {
-            // Only a re-armed torrent leaves a stale entry behind.
-            let slots = &self.slots;
-            self.timers.clean(|slot| {
-                slots
-                    .get(slot as usize)
-                    .and_then(|s| s.entry.as_ref())
-                    .and_then(|e| e.armed)
-            });
             let armed = self.slots.iter().enumerate().filter_map(|(i, s)| {
                 let due = s.entry.as_ref()?.armed?;
                 Some((due, i as u32))
             });
             self.timers.compact(self.len, armed);
         }
+    }
+
+    /// Drops stale entries from the top of the timer heap, so `poll_timeout` is a deadline some
+    /// torrent has (or `None`).
+    fn clean_timers(&mut self) {
+        let slots = &self.slots;
+        self.timers.clean(|slot| {
+            slots
+                .get(slot as usize)
+                .and_then(|s| s.entry.as_ref())
+                .and_then(|e| e.armed)
+        });
     }
 
     /// Lets the requests that waited for a connect go on (their connect was just answered).

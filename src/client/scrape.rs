@@ -4,7 +4,7 @@
 //! [`Config::scrape_window`](crate::announce::Config) of each other, or while a batch to the same
 //! URL is in flight, share the next batch. One batch per URL is in flight at a time.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -59,10 +59,10 @@ struct Batch {
 }
 
 /// Every URL's scrapes. The number of entries is the number of tracker URLs being scraped, not the
-/// number of torrents.
+/// number of torrents; ordered, so batches go out in the same order on every run of a seed.
 #[derive(Debug, Default)]
 pub(crate) struct Scrapes {
-    queues: HashMap<u32, Queue>,
+    queues: BTreeMap<u32, Queue>,
 }
 
 impl Scrapes {
