@@ -185,9 +185,12 @@ pub(crate) fn drop_self(
         || is_localhost_name(tracker.host()),
         |a| a.ip().is_loopback(),
     );
+    if external_ip.is_none() && !tracker_on_loopback {
+        return;
+    }
     peers.retain(|peer| {
-        let me = Some(peer.ip()) == external_ip || (tracker_on_loopback && peer.ip().is_loopback());
-        !(peer.port() == port && me)
+        peer.port() != port
+            || !(Some(peer.ip()) == external_ip || (tracker_on_loopback && peer.ip().is_loopback()))
     });
 }
 

@@ -578,10 +578,11 @@ impl Session {
         for i in 0..self.trackers.len() {
             for kind in SLOTS {
                 let t = &mut self.trackers[i];
-                let ep = ctx.endpoints.endpoint(t.url);
+                let url = t.url;
                 let Some(ex) = t.slot(kind).as_deref_mut() else {
                     continue;
                 };
+                let ep = ctx.endpoints.endpoint(url);
                 let outcome = match &mut ex.io {
                     Io::Udp(udp) => {
                         udp.poke(now, &ctx.cfg, ep);
