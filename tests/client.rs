@@ -263,8 +263,20 @@ fn commands_on_an_unknown_torrent_do_nothing() {
     assert!(!sim.client.completed(bogus, sim.now));
     assert!(!sim.client.remove(bogus, sim.now));
     assert!(sim.client.key(bogus).is_none());
+    assert_eq!(sim.client.tiers(bogus).count(), 0);
+    let id = sim.add(
+        1,
+        vec![vec![tracker_url(0)], vec![tracker_url(0), tracker_url(1)]],
+    );
+    let tiers: Vec<usize> = sim.client.tiers(id).map(|t| t.len()).collect();
+    assert_eq!(tiers, vec![1, 1], "the repeated URL is dropped");
+    assert!(sim.client.remove(id, sim.now));
+    sim.drain();
+    let limit = sim.now + Duration::from_secs(10);
+    assert!(sim.run_until(limit, |s| s.tally(id).done));
     assert!(sim.client.is_empty());
     assert!(sim.client.poll_timeout().is_none());
+    assert!(!sim.client.contains(id));
 }
 
 #[test]

@@ -63,7 +63,7 @@ use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
 ///   [`poll_http_request`](Self::poll_http_request), [`poll_timeout`](Self::poll_timeout),
 ///   [`poll_event`](Self::poll_event) (events come tagged with their torrent).
 /// - **Getters**: [`len`](Self::len), [`contains`](Self::contains),
-///   [`tracker_url`](Self::tracker_url), [`request_url`](Self::request_url),
+///   [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`request_url`](Self::request_url),
 ///   [`key`](Self::key), [`events_dropped`](Self::events_dropped).
 ///
 /// # The drain rule
@@ -447,6 +447,14 @@ impl Client {
     /// The URL of one of a torrent's trackers.
     pub fn tracker_url(&self, torrent: TorrentId, tracker: TrackerId) -> Option<&TrackerUrl> {
         self.entry(torrent)?.session.tracker_url(&self.ctx, tracker)
+    }
+
+    /// A torrent's tiers in their current order (as [`Announce::tiers`](crate::Announce::tiers));
+    /// nothing for an unknown torrent.
+    pub fn tiers(&self, torrent: TorrentId) -> impl Iterator<Item = Vec<TrackerId>> + '_ {
+        self.entry(torrent)
+            .into_iter()
+            .flat_map(|e| e.session.tiers())
     }
 
     /// The tracker URL a request in flight goes to (for a [`Transmit`] without a destination:
