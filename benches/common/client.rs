@@ -163,6 +163,14 @@ fn connect(client: &mut Client, now: Instant, buf: &[u8]) {
 /// the event is read, the next deadline is asked for. Returns the peers received.
 pub fn round(client: &mut Client, now: Instant, reply: &mut [u8]) -> usize {
     client.handle_timeout(now);
+    let peers = exchange(client, now, reply);
+    let _ = std::hint::black_box(client.poll_timeout());
+    peers
+}
+
+/// The wire part of a round, once the timer fired: the announce goes out, the reply comes back,
+/// the event is read.
+pub fn exchange(client: &mut Client, now: Instant, reply: &mut [u8]) -> usize {
     let mut buf = [0u8; MAX_REQUEST_LEN];
     let t = client.poll_transmit(&mut buf).expect("the announce is due");
     debug_assert!(t.len > bt_tracker::udp::CONNECT_LEN);
@@ -171,6 +179,5 @@ pub fn round(client: &mut Client, now: Instant, reply: &mut [u8]) -> usize {
     let Some((_, Event::Announced(event))) = client.poll_event() else {
         unreachable!("the reply ends the announce")
     };
-    let _ = std::hint::black_box(client.poll_timeout());
     event.peers.len()
 }
