@@ -20,7 +20,7 @@ use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-use common::{Bytes, reply};
+use common::{Bytes, reply, source};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -105,11 +105,7 @@ fuzz_target!(|data: &[u8]| {
                     continue;
                 };
                 let datagram = reply(&mut b, txid);
-                let from = if b.u8() % 8 == 0 {
-                    SocketAddr::new(to.ip(), to.port() ^ 1)
-                } else {
-                    to
-                };
+                let from = source(&mut b, to);
                 client.handle_datagram(now, from, &datagram);
             }
             4 => {

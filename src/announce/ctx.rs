@@ -12,6 +12,7 @@ use rand_core::Rng;
 use super::config::Config;
 use super::endpoint::Endpoints;
 use super::event::{Event, RequestId, TorrentId};
+use super::udp_exchange::UdpExchange;
 
 /// Bits of a request id below the owner's slot.
 const SEQ_BITS: u32 = 40;
@@ -76,6 +77,16 @@ impl Ctx {
             if txid != 0 && !self.txids.contains_key(&txid) {
                 return txid;
             }
+        }
+    }
+
+    /// Gives `udp` a fresh transaction id, routed to `owner`, when it started a new request.
+    pub(crate) fn refresh_txid(&mut self, udp: &mut UdpExchange, owner: TorrentId) {
+        if udp.needs_txid {
+            self.txids.remove(&udp.txid);
+            udp.txid = self.unique_txid();
+            udp.needs_txid = false;
+            self.txids.insert(udp.txid, owner);
         }
     }
 

@@ -380,20 +380,7 @@ impl Session {
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        let exchanges = self
-            .trackers
-            .iter()
-            .flat_map(Tracker::exchanges)
-            .map(Exchange::due);
-        let lanes = self.lanes.iter().filter_map(|l| match l.state {
-            LaneState::Idle { due } => Some(due),
-            _ => None,
-        });
-        match self.phase {
-            Phase::Stopped => None,
-            Phase::Stopping { deadline } => exchanges.chain([deadline]).min(),
-            Phase::Running => exchanges.chain(lanes).min(),
-        }
+        self.status().0
     }
 
     // ----- getters -----
@@ -407,14 +394,15 @@ impl Session {
         Some(ctx.endpoints.url(t.url))
     }
 
-    /// The URL indices of the trackers, in tracker order.
-    pub(crate) fn tracker_urls(&self) -> impl Iterator<Item = u32> + '_ {
-        self.trackers.iter().map(|t| t.url)
-    }
-
-    /// The tracker may be scraped: not disabled and the session is running.
-    pub(crate) fn may_scrape(&self, tracker: usize) -> bool {
-        self.phase == Phase::Running && self.trackers.get(tracker).is_some_and(|t| !t.disabled)
+    /// The trackers a scrape may go to now (the session runs, the tracker is not disabled), with
+    /// their URL indices.
+    pub(crate) fn scrapable(&self) -> impl Iterator<Item = (TrackerId, u32)> + '_ {
+        let running = self.phase == Phase::Running;
+        self.trackers
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| running && !t.disabled)
+            .map(|(i, t)| (TrackerId(i as u16), t.url))
     }
 
     pub(crate) fn info_hash(&self) -> crate::InfoHash {
@@ -467,13 +455,8 @@ impl Session {
     fn refresh_txids(&mut self, ctx: &mut Ctx) {
         for t in &mut self.trackers {
             for ex in t.exchanges_mut() {
-                if let Io::Udp(u) = &mut ex.io
-                    && u.needs_txid
-                {
-                    ctx.txids.remove(&u.txid);
-                    u.txid = ctx.unique_txid();
-                    u.needs_txid = false;
-                    ctx.txids.insert(u.txid, self.me);
+                if let Io::Udp(u) = &mut ex.io {
+                    ctx.refresh_txid(u, self.me);
                 }
             }
         }
@@ -604,7 +587,6 @@ impl Session {
                     self.walk_lane(ctx, l, 0, now);
                 }
             }
-            self.refresh_txids(ctx);
         }
         self.finish_stop_if_done(ctx);
     }

@@ -119,6 +119,15 @@ pub(crate) enum Io {
 }
 
 impl Io {
+    /// The id the caller knows the request in flight by: `first` for UDP, the hop's own id for HTTP
+    /// (each redirect hop gets one).
+    pub(crate) fn current_id(&self, first: RequestId) -> RequestId {
+        match self {
+            Io::Udp(_) => first,
+            Io::Http(h) => h.id,
+        }
+    }
+
     /// When its timer fires (UDP send or retransmission or timeout, HTTP pacing or deadline).
     pub(crate) fn due(&self) -> Instant {
         match self {
@@ -136,10 +145,7 @@ impl Exchange {
 
     /// The id the caller knows the request in flight by (an HTTP redirect hop has its own).
     pub(crate) fn current_id(&self) -> RequestId {
-        match &self.io {
-            Io::Udp(_) => self.id,
-            Io::Http(h) => h.id,
-        }
+        self.io.current_id(self.id)
     }
 }
 

@@ -102,8 +102,8 @@ use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
 pub struct Client {
     ctx: Ctx,
     slots: Vec<Slot>,
+    /// Slots whose entry is `None`, for reuse.
     free: Vec<u32>,
-    len: usize,
     timers: Timers,
     /// Torrents that may have a datagram to send, each once.
     udp_ready: VecDeque<u32>,
@@ -156,7 +156,6 @@ impl Client {
             ctx: Ctx::new(config, ChaCha12Rng::from_rng(rng), now),
             slots: Vec::new(),
             free: Vec::new(),
-            len: 0,
             timers: Timers::default(),
             udp_ready: VecDeque::new(),
             http_ready: VecDeque::new(),
@@ -194,7 +193,6 @@ impl Client {
             in_http_ready: false,
             removing: false,
         });
-        self.len += 1;
         self.sync(slot);
         self.wake(now);
         Ok(id)
@@ -211,21 +209,13 @@ impl Client {
         let Some(&owner) = self.ctx.txids.get(&txid) else {
             return false;
         };
-        let now = self.ctx.now.max(now);
-        let used = if owner == BATCHES {
-            let slots = &self.slots;
-            let alive = |t: TorrentId| running(slots, t);
-            self.scrapes
-                .handle_datagram(&mut self.ctx, now, from, datagram, txid, &alive)
-        } else {
-            self.on_session(owner, |s, ctx| s.handle_datagram(ctx, now, from, datagram))
-                .unwrap_or(false)
-        };
-        if used {
-            self.ctx.advance(now);
-            self.wake(now);
-        }
-        used
+        let owner = (owner != BATCHES).then(|| slot_of(owner).0);
+        self.dispatch(
+            owner,
+            now,
+            |b, ctx, now, alive| b.handle_datagram(ctx, now, from, datagram, txid, alive),
+            |s, ctx, now| s.handle_datagram(ctx, now, from, datagram),
+        )
     }
 
     /// The caller's response to HTTP request `id`. Returns `true` when `id` was in flight; an
@@ -236,8 +226,8 @@ impl Client {
         id: RequestId,
         response: &HttpResponse,
     ) -> bool {
-        self.on_request(
-            id,
+        self.dispatch(
+            request_owner(id),
             now,
             |b, ctx, now, alive| b.handle_http_response(ctx, now, id, response, alive),
             |s, ctx, now| s.handle_http_response(ctx, now, id, response),
@@ -252,8 +242,8 @@ impl Client {
         id: RequestId,
         error: TransportError,
     ) -> bool {
-        self.on_request(
-            id,
+        self.dispatch(
+            request_owner(id),
             now,
             |b, ctx, now, alive| b.handle_transport_error(ctx, now, id, error, alive),
             |s, ctx, now| s.handle_transport_error(ctx, now, id, error),
@@ -279,9 +269,8 @@ impl Client {
             self.sync(slot);
         }
         self.clean_timers();
-        let slots = &self.slots;
-        let alive = |t: TorrentId| running(slots, t);
-        self.scrapes.handle_timeout(&mut self.ctx, now, &alive);
+        self.scrapes
+            .handle_timeout(&mut self.ctx, now, &running(&self.slots));
         self.wake(now);
     }
 
@@ -311,15 +300,9 @@ impl Client {
         let Some(entry) = self.entry_of(torrent) else {
             return false;
         };
-        let session = &entry.session;
-        let info_hash = session.info_hash();
-        let urls: Vec<(usize, u32)> = session
-            .tracker_urls()
-            .enumerate()
-            .filter(|&(i, _)| session.may_scrape(i))
-            .collect();
-        for (i, url) in urls {
-            let tracker = TrackerId(i as u16);
+        let info_hash = entry.session.info_hash();
+        let trackers: Vec<(TrackerId, u32)> = entry.session.scrapable().collect();
+        for (tracker, url) in trackers {
             let member = Member {
                 torrent,
                 tracker,
@@ -431,12 +414,12 @@ impl Client {
 
     /// Torrents in the client (removed ones count until their `Stopped`).
     pub fn len(&self) -> usize {
-        self.len
+        self.slots.len() - self.free.len()
     }
 
     /// The client holds no torrent.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The torrent is in the client (and not yet stopped after `remove`).
@@ -460,11 +443,10 @@ impl Client {
     /// The tracker URL a request in flight goes to (for a [`Transmit`] without a destination:
     /// resolve its host).
     pub fn request_url(&self, request: RequestId) -> Option<&TrackerUrl> {
-        let slot = owner_slot(request);
-        if slot == SLOT_MASK {
+        let Some(slot) = request_owner(request) else {
             let url = self.scrapes.url_of(request)?;
             return Some(self.ctx.endpoints.url(url));
-        }
+        };
         let entry = self.slots.get(slot as usize)?.entry.as_ref()?;
         let tracker = entry.session.tracker_of(request)?;
         entry.session.tracker_url(&self.ctx, tracker)
@@ -498,30 +480,23 @@ impl Client {
         id: TorrentId,
         f: impl FnOnce(&mut Session, &mut Ctx) -> T,
     ) -> Option<T> {
-        let entry = entry_in(&mut self.slots, id)?;
-        let out = f(&mut entry.session, &mut self.ctx);
-        self.sync(slot_of(id).0);
-        Some(out)
+        entry_in(&mut self.slots, id)?;
+        self.on_slot(slot_of(id).0, f)
     }
 
-    /// Hands an input about request `id` to its owner (read from the id: the scrape batches or a
-    /// torrent's slot); the clock moves and waiting requests wake only when it was used.
-    fn on_request(
+    /// Hands an input to its owner (`None`: the scrape batches; else a torrent's slot, whose session
+    /// checks the input is its own); the clock moves and waiting requests wake only when it was used.
+    fn dispatch(
         &mut self,
-        id: RequestId,
+        owner: Option<u32>,
         now: Instant,
         batch: impl FnOnce(&mut Scrapes, &mut Ctx, Instant, &dyn Fn(TorrentId) -> bool) -> bool,
         session: impl FnOnce(&mut Session, &mut Ctx, Instant) -> bool,
     ) -> bool {
         let now = self.ctx.now.max(now);
-        let used = match owner_slot(id) {
-            SLOT_MASK => {
-                let slots = &self.slots;
-                batch(&mut self.scrapes, &mut self.ctx, now, &|t| {
-                    running(slots, t)
-                })
-            }
-            slot => self
+        let used = match owner {
+            None => batch(&mut self.scrapes, &mut self.ctx, now, &running(&self.slots)),
+            Some(slot) => self
                 .on_slot(slot, |s, ctx| session(s, ctx, now))
                 .unwrap_or(false),
         };
@@ -581,15 +556,15 @@ impl Client {
             }
             s.generation = s.generation.wrapping_add(1);
             self.free.push(slot);
-            self.len -= 1;
         }
         self.clean_timers();
         if rearmed {
+            let live = self.len();
             let armed = self.slots.iter().enumerate().filter_map(|(i, s)| {
                 let due = s.entry.as_ref()?.armed?;
                 Some((due, i as u32))
             });
-            self.timers.compact(self.len, armed);
+            self.timers.compact(live, armed);
         }
     }
 
@@ -609,9 +584,8 @@ impl Client {
     fn wake(&mut self, now: Instant) {
         while let Some(id) = self.ctx.woken.pop() {
             if id == BATCHES {
-                let slots = &self.slots;
-                let alive = |t: TorrentId| running(slots, t);
-                self.scrapes.handle_timeout(&mut self.ctx, now, &alive);
+                self.scrapes
+                    .handle_timeout(&mut self.ctx, now, &running(&self.slots));
             } else {
                 self.on_session(id, |s, ctx| s.drive(ctx, now));
             }
@@ -626,10 +600,18 @@ fn entry_in(slots: &mut [Slot], id: TorrentId) -> Option<&mut Entry> {
     s.entry.as_mut().filter(|_| s.generation == generation)
 }
 
-/// The torrent exists and is not being removed: it still wants scrape results.
-fn running(slots: &[Slot], id: TorrentId) -> bool {
-    let (slot, generation) = slot_of(id);
-    slots.get(slot as usize).is_some_and(|s| {
-        s.generation == generation && s.entry.as_ref().is_some_and(|e| !e.removing)
-    })
+/// Whether a torrent exists and is not being removed: it still wants scrape results.
+fn running(slots: &[Slot]) -> impl Fn(TorrentId) -> bool + '_ {
+    move |id| {
+        let (slot, generation) = slot_of(id);
+        slots.get(slot as usize).is_some_and(|s| {
+            s.generation == generation && s.entry.as_ref().is_some_and(|e| !e.removing)
+        })
+    }
+}
+
+/// The owner of request `id`: the scrape batches (`None`) or a torrent's slot.
+fn request_owner(id: RequestId) -> Option<u32> {
+    let slot = owner_slot(id);
+    (slot != SLOT_MASK).then_some(slot)
 }

@@ -222,7 +222,7 @@ impl Scrapes {
         error: TransportError,
         alive: &dyn Fn(TorrentId) -> bool,
     ) -> bool {
-        let Some(url) = self.find(|b| current_id(b) == id) else {
+        let Some(url) = self.find(|b| b.io.current_id(b.id) == id) else {
             return false;
         };
         let outcome = Outcome::failed(Cause::Transport(error));
@@ -274,7 +274,7 @@ impl Scrapes {
 
     /// The URL a batch request goes to.
     pub(crate) fn url_of(&self, id: RequestId) -> Option<u32> {
-        self.find(|b| current_id(b) == id)
+        self.find(|b| b.io.current_id(b.id) == id)
     }
 
     // ----- internals -----
@@ -369,9 +369,6 @@ impl Scrapes {
             hashes,
             io,
         });
-        if let Some(q) = self.queues.get_mut(&url) {
-            refresh_txid(ctx, q);
-        }
     }
 
     /// Ends the batch in flight on URL `url`: one event per member, then the next batch.
@@ -433,22 +430,9 @@ impl Scrapes {
     }
 }
 
-/// The id the caller knows a batch's request in flight by.
-fn current_id(batch: &Batch) -> RequestId {
-    match &batch.io {
-        Io::Http(h) => h.id,
-        Io::Udp(_) => batch.id,
-    }
-}
-
 /// Gives the batch's UDP exchange a fresh transaction id when it started a new request.
 fn refresh_txid(ctx: &mut Ctx, queue: &mut Queue) {
-    if let Some(Batch { io: Io::Udp(u), .. }) = &mut queue.batch
-        && u.needs_txid
-    {
-        ctx.txids.remove(&u.txid);
-        u.txid = ctx.unique_txid();
-        u.needs_txid = false;
-        ctx.txids.insert(u.txid, BATCHES);
+    if let Some(Batch { io: Io::Udp(u), .. }) = &mut queue.batch {
+        ctx.refresh_txid(u, BATCHES);
     }
 }

@@ -1,5 +1,8 @@
 //! What the machine fuzz targets share: the fuzz bytes read as a stream of small decisions, and a
-//! reply to a recent transaction with a well-formed header and a fuzz-chosen body.
+//! reply to a recent transaction with a well-formed header and a fuzz-chosen body, from the tracker
+//! or a spoofed port.
+
+use std::net::SocketAddr;
 
 /// The fuzz bytes as a stream of small decisions; exhausted means zeros.
 pub struct Bytes<'a>(pub &'a [u8]);
@@ -38,4 +41,14 @@ pub fn reply(b: &mut Bytes<'_>, txid: [u8; 4]) -> Vec<u8> {
     let len = usize::from(b.u8());
     out.extend_from_slice(b.take(len));
     out
+}
+
+/// Where a reply to a datagram sent to `to` comes from: the tracker, or one time in eight a spoofed
+/// port on its host.
+pub fn source(b: &mut Bytes<'_>, to: SocketAddr) -> SocketAddr {
+    if b.u8() % 8 == 0 {
+        SocketAddr::new(to.ip(), to.port() ^ 1)
+    } else {
+        to
+    }
 }
