@@ -25,7 +25,7 @@
 //!     let (mut out, mut inb) = ([0u8; bt_tracker::udp::MAX_REQUEST_LEN], [0u8; 65_536]);
 //!     loop {
 //!         while let Some(t) = announce.poll_transmit(&mut out) {
-//!             let url = announce.tracker_url(t.tracker).unwrap();
+//!             let url = t.origin.tracker().and_then(|id| announce.tracker_url(id)).unwrap();
 //!             let to = t.destination.or_else(|| {
 //!                 (url.host(), url.port()).to_socket_addrs().ok()?.next()
 //!             });
@@ -92,7 +92,9 @@ pub mod udp;
 pub use announce::Announce;
 pub use client::Client;
 pub use compact::{CompactPeers, PeerFamilyError};
-/// The `rand_core` version the machine's RNG parameter is written against.
+/// The `rand_core` version (0.10) the machine's RNG parameter is written against. Seed from the
+/// operating system with `rand_core::UnwrapErr(getrandom::SysRng)` (`getrandom` 0.4, feature
+/// `sys_rng`).
 pub use rand_core;
 pub use types::{
     AddressFamily, AnnounceEvent, HexError, InfoHash, PeerId, Scheme, TrackerUrl, TrackerUrlError,

@@ -15,15 +15,15 @@
 //! | bencode nesting | [`MAX_DEPTH`] (100) | every reply decoder | a decode error; the decoder is iterative, so no stack is at risk |
 //! | `tracker id` kept to echo | [`MAX_TRACKER_ID_LEN`] bytes | the machine | a longer one is ignored |
 //! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
-//! | events waiting for `poll_event` | 256 (per `Announce`; per `Client`, for all its torrents) | [`Config::max_queued_events`](crate::announce::Config::max_queued_events) | the oldest is dropped and counted in `events_dropped` |
-//! | requests sent to one tracker endpoint | a burst of 50, then 200 per second | [`Config::tracker_burst`](crate::announce::Config::tracker_burst), [`Config::tracker_rate`](crate::announce::Config::tracker_rate) | later requests wait for their slot |
+//! | events waiting for `poll_event` | 3 per tracker + 1 per torrent (an announce and a scrape outcome and a `TrackerDisabled` per tracker, one `Stopped`); a removed torrent keeps its slot until its `Stopped` is drained | [`Client::poll_event`](crate::client::Client::poll_event) | never dropped: an outcome still waiting is replaced in place by a later outcome of the same tracker and kind, counted in `events_superseded` |
+//! | exchanges started with one tracker endpoint | a burst of 50, then 200 per second; `stopped` and `completed` ahead of the backlog | [`Config::tracker_burst`](crate::announce::Config::tracker_burst), [`Config::tracker_rate`](crate::announce::Config::tracker_rate) | later exchanges wait for their slot; a cancelled one gives its slot back |
 //! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP, halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
 //! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
 //! | trackers per torrent (and so UDP connection ids cached: one per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
 //! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
 //! | a silent or slow HTTP tracker | 30 s per request, redirects included | [`Config::http_timeout`](crate::announce::Config::http_timeout) | `Cause::Timeout`; a later answer is ignored |
-//! | shutdown | 5 s | [`Config::stop_timeout`](crate::announce::Config::stop_timeout) | `Event::Stopped` comes anyway |
+//! | shutdown | 5 s after the last `stopped` got its pacer slot (a UDP `stopped` spreads its 3 sends over it) | [`Config::stop_timeout`](crate::announce::Config::stop_timeout) | `Event::Stopped` comes anyway |
 //! | a tracker's `interval` | clamped to [120 s, 2 h] | [`Config::interval_floor`](crate::announce::Config::interval_floor), [`Config::interval_ceiling`](crate::announce::Config::interval_ceiling) | |
 //! | BEP 31 `retry in` | 7 days | [`Config::max_retry_in`](crate::announce::Config::max_retry_in) | |
 //!

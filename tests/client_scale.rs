@@ -15,12 +15,9 @@ const TRACKERS: usize = 4;
 
 #[test]
 fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket() {
+    // The defaults (pacing, stop_timeout, the event queue); only the tier walk is the scenario's.
     let mut config = Config::default();
     config.tier_mode = TierMode::AllTiers;
-    config.tracker_rate = 2_000;
-    config.tracker_burst = 200;
-    config.stop_timeout = Duration::from_secs(300);
-    config.max_queued_events = 1 << 20;
     let link = Link {
         loss: 0.05,
         duplicate: 0.01,

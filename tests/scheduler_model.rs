@@ -4,11 +4,12 @@
 //!
 //! Setup: one tier of 1 to 4 HTTP trackers in the default one-tracker mode, jitter off so backoff is
 //! exact. Steps: answer the request in flight (peers with some interval, failure, failure with
-//! `retry in`, 410, transport error), let the next timer fire, or call `completed`.
+//! `retry in`, 410, transport error), let the next timer fire, call `completed`, or end the run
+//! with `stop` (the `stopped` announces answered, or left to time out).
 
 use std::time::{Duration, Instant};
 
-use bt_tracker::announce::{Announce, Config, Event, Progress, RequestKind, Torrent};
+use bt_tracker::announce::{Announce, Cause, Config, Event, Progress, RequestKind, Torrent};
 use bt_tracker::http::{AnnounceSuccess, Failure, HttpResponse, Peers, RetryIn};
 use bt_tracker::{AnnounceEvent, CompactPeers, InfoHash, PeerId, TrackerUrl};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
@@ -17,17 +18,27 @@ use rand_core::SeedableRng;
 
 #[derive(Debug, Clone, Copy)]
 enum Step {
-    Peers { interval: i64 },
+    Peers {
+        interval: i64,
+    },
     Fail,
-    FailRetryIn { minutes: u32 },
+    FailRetryIn {
+        minutes: u32,
+    },
     Gone,
     Transport,
     Wait,
     Completed,
+    /// `stop()`; then the `stopped` announces are answered (`true`) or time out.
+    Stop(bool),
 }
 
 impl Arbitrary for Step {
     fn arbitrary(g: &mut Gen) -> Self {
+        // Stop ends the run, so it is rare: most runs see many steps first.
+        if u8::arbitrary(g) % 24 == 0 {
+            return Step::Stop(bool::arbitrary(g));
+        }
         match *g.choose(&[0u8, 0, 0, 1, 2, 3, 4, 5, 5, 6]).unwrap() {
             0 => Step::Peers {
                 interval: *g.choose(&[-1i64, 0, 5, 300, 1800, 100_000]).unwrap(),
@@ -49,12 +60,16 @@ impl Arbitrary for Step {
 enum Out {
     Announced(u16, AnnounceEvent),
     Failed(u16),
+    Cancelled(u16),
     Disabled(u16),
+    Stopped,
 }
 
 #[derive(Debug, Clone, Default)]
 struct ModelTracker {
     started: bool,
+    /// A `started` was handed out to it, answered or not.
+    started_sent: bool,
     completed_pending: bool,
     disabled: bool,
     retry_after: Duration,
@@ -106,6 +121,7 @@ impl Model {
                 return;
             }
             self.in_flight = Some((t, event, pos, now + S(30)));
+            self.trackers[t as usize].started_sent |= event == AnnounceEvent::Started;
             self.due = None;
             return;
         }
@@ -156,6 +172,21 @@ impl Model {
         if owes {
             self.walk(0);
         }
+    }
+
+    /// `stop()`: the request in flight is cancelled, and every tracker that was handed a `started`
+    /// (answered or not) and is not disabled is owed a `stopped`, in tracker order.
+    fn stop(&mut self) -> Vec<u16> {
+        if let Some((t, ..)) = self.in_flight.take() {
+            self.out.push(Out::Cancelled(t));
+        }
+        self.due = None;
+        (0..self.trackers.len() as u16)
+            .filter(|&t| {
+                let m = &self.trackers[t as usize];
+                (m.started || m.started_sent) && !m.disabled
+            })
+            .collect()
     }
 
     fn next_timer(&self) -> Option<Duration> {
@@ -234,7 +265,7 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
         let now = start + model.now;
         // A response only makes sense with a request in flight; otherwise the step waits.
         let step = match (step, &request) {
-            (Step::Wait | Step::Completed, _) => step,
+            (Step::Wait | Step::Completed | Step::Stop(_), _) => step,
             (_, None) => Step::Wait,
             _ => step,
         };
@@ -312,6 +343,11 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
                 machine.handle_timeout(start + t);
                 model.fire();
             }
+            Step::Stop(answer) => {
+                machine.stop(now);
+                let owed = model.stop();
+                return check_shutdown(&mut machine, &mut model, owed, answer, start);
+            }
             Step::Completed => {
                 machine.completed(now);
                 if !model.completed {
@@ -351,11 +387,12 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
             let RequestKind::Announce(e) = r.kind else {
                 panic!("scrape")
             };
+            let tracker = r.origin.tracker().unwrap();
             assert!(
                 r.url
-                    .starts_with(machine.tracker_url(r.tracker).unwrap().as_str())
+                    .starts_with(machine.tracker_url(tracker).unwrap().as_str())
             );
-            (r.tracker.0, e)
+            (tracker.0, e)
         });
         let order = tier_order(&machine);
         let timer = machine.poll_timeout().map(|t| t - start);
@@ -371,6 +408,102 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
                 model.next_timer()
             ));
         }
+    }
+    TestResult::passed()
+}
+
+/// The events waiting, as the model writes them.
+fn events(machine: &mut Announce) -> Vec<Out> {
+    std::iter::from_fn(|| machine.poll_event())
+        .filter_map(|e| match e {
+            Event::Announced(a) => Some(Out::Announced(a.tracker.0, a.event)),
+            Event::Failed(f) if f.cause == Cause::Cancelled => Some(Out::Cancelled(f.tracker.0)),
+            Event::Failed(f) => Some(Out::Failed(f.tracker.0)),
+            Event::TrackerDisabled { tracker } => Some(Out::Disabled(tracker.0)),
+            Event::Stopped => Some(Out::Stopped),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Everything after `stop()`: one `stopped` request to each owed tracker and no other, the cancelled
+/// request's failure, then each `stopped` answered (or timed out after `stop_timeout`), then
+/// `Stopped` and nothing more.
+fn check_shutdown(
+    machine: &mut Announce,
+    model: &mut Model,
+    owed: Vec<u16>,
+    answer: bool,
+    start: Instant,
+) -> TestResult {
+    let now = start + model.now;
+    let requests: Vec<_> = std::iter::from_fn(|| machine.poll_http_request()).collect();
+    let mut sent: Vec<u16> = Vec::new();
+    for r in &requests {
+        if r.kind != RequestKind::Announce(AnnounceEvent::Stopped) || !r.url.contains("numwant=0") {
+            return TestResult::error(format!("after stop: {:?} to {}", r.kind, r.origin));
+        }
+        sent.push(r.origin.tracker().unwrap().0);
+    }
+    sent.sort_unstable();
+    if sent != owed {
+        return TestResult::error(format!("stopped sent to {sent:?}, owed to {owed:?}"));
+    }
+    let ok = body(|out| {
+        AnnounceSuccess {
+            interval: Some(1800),
+            min_interval: None,
+            warning: None,
+            tracker_id: None,
+            complete: None,
+            incomplete: None,
+            downloaded: None,
+            peers: Peers::Compact(CompactPeers::empty()),
+            peers6: CompactPeers::empty(),
+            external_ip: None,
+            crypto_flags: None,
+        }
+        .encode(out)
+        .unwrap()
+    });
+    // The drain rule: events are drained after the command, before any answer.
+    let cancelled = std::mem::take(&mut model.out);
+    let got = events(machine);
+    if got != cancelled {
+        return TestResult::error(format!("after stop(): events {got:?}, model {cancelled:?}"));
+    }
+    let mut want = Vec::new();
+    if answer {
+        for r in &requests {
+            let response = HttpResponse {
+                status: 200,
+                location: None,
+                body: ok.clone(),
+            };
+            machine.handle_http_response(now, r.id, &response);
+            want.push(Out::Announced(
+                r.origin.tracker().unwrap().0,
+                AnnounceEvent::Stopped,
+            ));
+        }
+    } else {
+        let timeout = Config::default().stop_timeout;
+        if !owed.is_empty() && machine.poll_timeout() != Some(now + timeout) {
+            return TestResult::error(format!(
+                "stop deadline {:?}, not stop_timeout after stop()",
+                machine.poll_timeout().map(|t| t - start)
+            ));
+        }
+        machine.handle_timeout(now + timeout);
+        want.extend(sent.iter().map(|&t| Out::Failed(t)));
+    }
+    want.push(Out::Stopped);
+    let got = events(machine);
+    if got != want {
+        return TestResult::error(format!("after stop: events {got:?}, model {want:?}"));
+    }
+    if machine.poll_timeout().is_some() || machine.poll_http_request().is_some() {
+        return TestResult::error("the machine still has work after Stopped".to_owned());
     }
     TestResult::passed()
 }

@@ -263,7 +263,7 @@ fn liveness_rejects_a_lost_or_doubled_outcome_and_no_peers() {
 #[test]
 fn bounds_reject_an_oversized_queue_and_peer_list() {
     let mut log = good_log();
-    log.undrained = log.config.max_queued_events + 1;
+    log.undrained = 3 * log.true_peers.len() + 2;
     assert!(checks::bounds(&log).is_err());
 
     let mut log = good_log();

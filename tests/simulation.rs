@@ -68,7 +68,6 @@ fn queues_and_datagrams_stay_bounded() {
     let undrained = |seed| {
         let mut s = Scenario::random(seed);
         s.drain_events = seed % 2 == 0;
-        s.config.max_queued_events = 8;
         s.config.max_peers_per_reply = 100;
         s
     };

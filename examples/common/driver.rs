@@ -188,7 +188,7 @@ impl Driver {
         while let Some(t) = self.announce.poll_transmit(&mut buf) {
             let sent = t
                 .destination
-                .map_or_else(|| self.resolve(t.tracker), Ok)
+                .map_or_else(|| self.resolve(t.origin.tracker()), Ok)
                 .and_then(|to| {
                     let socket = match to {
                         SocketAddr::V4(_) => self.sockets.v4.as_ref(),
@@ -208,14 +208,13 @@ impl Driver {
     }
 
     /// The tracker's first address of a family with a socket, looked up once.
-    fn resolve(&mut self, tracker: TrackerId) -> Result<SocketAddr, TransportFailure> {
+    fn resolve(&mut self, tracker: Option<TrackerId>) -> Result<SocketAddr, TransportFailure> {
+        let unknown = || TransportFailure::new(TransportError::Other, "no such tracker".to_owned());
+        let tracker = tracker.ok_or_else(unknown)?;
         if let Some(found) = self.resolved.get(&tracker) {
             return found.clone();
         }
-        let url = self
-            .announce
-            .tracker_url(tracker)
-            .ok_or_else(|| TransportFailure::new(TransportError::Other, format!("no {tracker}")))?;
+        let url = self.announce.tracker_url(tracker).ok_or_else(unknown)?;
         let usable = |a: &&SocketAddr| match a {
             SocketAddr::V4(_) => self.sockets.v4.is_some(),
             SocketAddr::V6(_) => self.sockets.v6.is_some(),

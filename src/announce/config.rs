@@ -78,7 +78,11 @@ pub struct Config {
     pub connection_id_lifetime: Duration,
     /// Deadline of an HTTP announce or scrape, redirects included. Default 30 s.
     pub http_timeout: Duration,
-    /// Deadline of the whole shutdown started by [`stop`](super::Announce::stop). Default 5 s.
+    /// How long a `stopped` announce is given once the pacer lets it out: a UDP `stopped` spreads
+    /// its [`udp_max_attempts`](Self::udp_max_attempts) sends over it, an HTTP one has it as its
+    /// deadline. Shutdown ends with [`Event::Stopped`](super::Event::Stopped) at most this long
+    /// after the last `stopped` got its slot (with many torrents on one tracker, that is
+    /// `torrents / tracker_rate` seconds after [`stop`](super::Announce::stop)). Default 5 s.
     pub stop_timeout: Duration,
     /// HTTP redirects followed per request. Default 5.
     pub max_redirects: u8,
@@ -96,23 +100,22 @@ pub struct Config {
     pub max_retry_in: Duration,
     /// Peers kept from one reply (after dropping unusable entries). Default 1000.
     pub max_peers_per_reply: usize,
-    /// Events kept when the caller does not drain them; the oldest are dropped beyond this and
-    /// counted in [`events_dropped`](super::Announce::events_dropped). Default 256.
-    pub max_queued_events: usize,
     /// Trackers accepted by `new` (after dropping duplicates). Default 256.
     pub max_trackers: usize,
     /// HTTP: send `no_peer_id=1`. Default `true`.
     pub no_peer_id: bool,
     /// HTTP: send `supportcrypto=1`; only if this client speaks MSE/PE. Default `false`.
     pub supportcrypto: bool,
-    /// Requests per second sent to one tracker endpoint (transport, host, port) once the burst is
-    /// spent, counting every datagram and HTTP request of every torrent: a restart with 10,000
-    /// torrents spreads their announces out instead of sending them in one millisecond. Shutdown
-    /// is paced too, so with many torrents give [`stop_timeout`](Self::stop_timeout) room for
-    /// `torrents / tracker_rate` seconds. Default 200.
+    /// Exchanges started per second with one tracker endpoint (transport, host, port) once the
+    /// burst is spent, counting every announce and scrape of every torrent: a restart with 10,000
+    /// torrents spreads their announces out instead of sending them in one millisecond. The pacer
+    /// admits an exchange once (its first datagram or HTTP request); the request after a connect
+    /// reply, retransmissions and redirects follow on the exchange's own clock. `stopped` and
+    /// `completed` are admitted ahead of a start-up backlog, and an exchange cancelled before its
+    /// turn gives its slot back. Default 200.
     pub tracker_rate: u32,
-    /// Requests sent to one tracker endpoint at once before [`tracker_rate`](Self::tracker_rate)
-    /// applies. Default 50.
+    /// Exchanges started with one tracker endpoint at once before
+    /// [`tracker_rate`](Self::tracker_rate) applies. Default 50.
     pub tracker_burst: u32,
     /// Info hashes in one HTTP multi-scrape (a [`Client`](crate::client::Client) batches the scrapes
     /// of its torrents; a tracker that answers 414 or 400 gets half as many). UDP scrapes carry at
@@ -145,7 +148,6 @@ impl Default for Config {
             max_backoff: Duration::from_secs(3600),
             max_retry_in: Duration::from_secs(7 * 24 * 3600),
             max_peers_per_reply: 1000,
-            max_queued_events: 256,
             max_trackers: 256,
             no_peer_id: true,
             supportcrypto: false,
@@ -200,11 +202,6 @@ impl Config {
                 "retry_jitter_percent",
                 self.retry_jitter_percent <= 50,
                 "must be at most 50",
-            ),
-            (
-                "max_queued_events",
-                self.max_queued_events >= 1,
-                "must be at least 1",
             ),
             (
                 "tracker_rate",

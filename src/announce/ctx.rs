@@ -2,7 +2,7 @@
 //! caller, request ids, the endpoint table, the routes of requests in flight and the event queue.
 //! An `Announce` has one torrent; a `Client` has many.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
@@ -12,6 +12,8 @@ use rand_core::Rng;
 use super::config::Config;
 use super::endpoint::Endpoints;
 use super::event::{Event, RequestId, TorrentId};
+use super::events::EventQueue;
+use super::tracker::Io;
 use super::udp_exchange::UdpExchange;
 
 /// Bits of a request id below the owner's slot.
@@ -35,8 +37,7 @@ pub(crate) struct Ctx {
     pub(crate) endpoints: Endpoints,
     /// The torrent of every UDP transaction id in flight: no two requests share one.
     pub(crate) txids: HashMap<u32, TorrentId, OwnKeys>,
-    events: VecDeque<(TorrentId, Event)>,
-    pub(crate) events_dropped: u64,
+    pub(crate) events: EventQueue,
     /// Torrents with a request that waited for a connect which has now been answered.
     pub(crate) woken: Vec<TorrentId>,
 }
@@ -50,8 +51,7 @@ impl Ctx {
             next_request: 0,
             endpoints: Endpoints::default(),
             txids: HashMap::default(),
-            events: VecDeque::new(),
-            events_dropped: 0,
+            events: EventQueue::default(),
             woken: Vec::new(),
         }
     }
@@ -90,17 +90,34 @@ impl Ctx {
         }
     }
 
-    /// Queues an event, dropping the oldest beyond [`Config::max_queued_events`].
+    /// Queues an event (see [`EventQueue`] for what supersedes what).
     pub(crate) fn push_event(&mut self, torrent: TorrentId, event: Event) {
-        if self.events.len() >= self.cfg.max_queued_events {
-            self.events.pop_front();
-            self.events_dropped += 1;
-        }
-        self.events.push_back((torrent, event));
+        self.events.push(torrent, event);
     }
 
     pub(crate) fn pop_event(&mut self) -> Option<(TorrentId, Event)> {
-        self.events.pop_front()
+        self.events.pop()
+    }
+
+    /// An exchange to URL `url` is dropped (finished, cancelled, or its owner removed): its
+    /// transaction id stops routing, a pacer slot it has not used yet is given back, and requests
+    /// that joined a connect it leads wake up.
+    pub(crate) fn forget(&mut self, url: u32, io: &Io) {
+        let ep = self.endpoints.endpoint(url);
+        match io {
+            Io::Udp(u) => {
+                if u.held {
+                    ep.refund(&self.cfg, u.urgent);
+                }
+                ep.abandon_connect(u.request(), &mut self.woken);
+                self.txids.remove(&u.txid);
+            }
+            Io::Http(h) => {
+                if h.hold.is_some() {
+                    ep.refund(&self.cfg, h.urgent);
+                }
+            }
+        }
     }
 }
 

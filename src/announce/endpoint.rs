@@ -1,13 +1,20 @@
 //! What every torrent of one machine shares per tracker: the URL (interned, so a tracker used by
 //! 100,000 torrents is stored once) and, per endpoint (transport, host, port), the UDP connection
 //! id, the connect in flight that other requests join, and the pacer that bounds the request rate.
+//!
+//! The pacer admits each exchange once: its first datagram or HTTP request waits for a slot, and
+//! what follows (the request after a connect reply, retransmissions, redirects) runs on the
+//! exchange's own clock, so an admitted exchange never queues behind exchanges not yet admitted.
+//! Urgent exchanges (`stopped`, `completed`) are admitted on a clock of their own, ahead of a
+//! start-up backlog, and push later regular slots back by as much. An exchange dropped before its
+//! slot came (cancelled by `stop` or `remove`) gives the slot back.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
-use super::event::TorrentId;
+use super::event::{RequestId, TorrentId};
 use super::schedule::later;
 use crate::{Scheme, TrackerUrl};
 
@@ -28,14 +35,17 @@ impl ConnectionId {
 #[derive(Debug, Default)]
 pub(crate) struct Endpoint {
     conn: ConnectionId,
-    /// A connect was sent for this torrent and is awaited until this time; other torrents'
-    /// requests join it.
-    connecting: Option<(Instant, TorrentId)>,
+    /// A connect was sent by this request and is awaited until this time; other requests (of any
+    /// torrent, this one's included) join it.
+    connecting: Option<(Instant, RequestId)>,
     /// The torrents with a request waiting for that connect (ordered, so they wake in the same
     /// order on every run of a seed).
     waiters: BTreeSet<TorrentId>,
-    /// GCRA's theoretical arrival time: the pacer is idle when it is in the past.
+    /// GCRA's theoretical arrival time of regular exchanges: the pacer is idle when it is in the
+    /// past.
     tat: Option<Instant>,
+    /// The same for urgent exchanges (`stopped`, `completed`).
+    tat_urgent: Option<Instant>,
 }
 
 impl Endpoint {
@@ -58,26 +68,41 @@ impl Endpoint {
 
     /// An error reply: the id is dropped for every torrent (opentracker answers a stale id with
     /// "Connection ID missmatch").
-    pub(crate) fn drop_connection(&mut self) {
+    /// The requests that joined a connect wake up and connect themselves.
+    pub(crate) fn drop_connection(&mut self, woken: &mut Vec<TorrentId>) {
         self.conn = ConnectionId(None);
         self.connecting = None;
+        woken.extend(std::mem::take(&mut self.waiters));
     }
 
-    /// Another torrent's connect is in flight: join it instead of sending one. (Within one torrent
-    /// each request connects for itself, as BEP 15 describes; sharing pays off across torrents.)
+    /// A connect is in flight (sent by another request, of this torrent or another): join it
+    /// instead of sending one. An announce and a scrape of one torrent share it too.
     pub(crate) fn join_connect(&mut self, now: Instant, torrent: TorrentId) -> bool {
-        let joined = self
-            .connecting
-            .is_some_and(|(until, leader)| until > now && leader != torrent);
+        let joined = self.connect_in_flight(now);
         if joined {
             self.waiters.insert(torrent);
         }
         joined
     }
 
-    /// A connect goes out for `torrent` and is awaited until `until`.
-    pub(crate) fn connecting(&mut self, until: Instant, torrent: TorrentId) {
-        self.connecting = Some((until, torrent));
+    /// A connect is awaited now.
+    pub(crate) fn connect_in_flight(&self, now: Instant) -> bool {
+        self.connecting.is_some_and(|(until, _)| until > now)
+    }
+
+    /// A connect goes out for request `leader` and is awaited until `until`.
+    pub(crate) fn connecting(&mut self, until: Instant, leader: RequestId) {
+        self.connecting = Some((until, leader));
+    }
+
+    /// Request `leader` is dropped (cancelled or finished): when it led the connect in flight, its
+    /// reply will not be routed any more, so the requests that joined it wake up and connect
+    /// themselves.
+    pub(crate) fn abandon_connect(&mut self, leader: RequestId, woken: &mut Vec<TorrentId>) {
+        if self.connecting.is_some_and(|(_, l)| l == leader) {
+            self.connecting = None;
+            woken.extend(std::mem::take(&mut self.waiters));
+        }
     }
 
     /// The torrent is gone: it waits for nothing.
@@ -85,19 +110,56 @@ impl Endpoint {
         self.waiters.remove(&torrent);
     }
 
-    /// When the next request may go out (`now` or later), reserving that slot: at most
-    /// [`Config::tracker_burst`] requests at once, then [`Config::tracker_rate`] per second
-    /// (the generic cell rate algorithm).
-    pub(crate) fn reserve(&mut self, now: Instant, cfg: &Config) -> Instant {
-        let step = Duration::from_secs(1) / cfg.tracker_rate.max(1);
-        let tolerance = step.saturating_mul(cfg.tracker_burst.saturating_sub(1));
-        let tat = self.tat.map_or(now, |t| t.max(now));
-        let slot = tat
-            .checked_sub(tolerance)
-            .map_or(now, |earliest| earliest.max(now));
-        self.tat = Some(later(tat.max(slot), step));
-        slot
+    /// When the next exchange may start (`now` or later), reserving that slot: at most
+    /// [`Config::tracker_burst`] at once, then [`Config::tracker_rate`] per second (the generic
+    /// cell rate algorithm). An urgent exchange is admitted on its own clock, ahead of regular
+    /// ones waiting for their slots, and moves the slots regular exchanges get from now on back
+    /// by one step.
+    pub(crate) fn reserve(&mut self, now: Instant, cfg: &Config, urgent: bool) -> Instant {
+        let (step, tolerance) = pace(cfg);
+        if urgent {
+            let slot = gcra(&mut self.tat_urgent, now, step, tolerance);
+            let regular = self.tat.map_or(now, |t| t.max(now));
+            self.tat = Some(later(regular, step));
+            slot
+        } else {
+            gcra(&mut self.tat, now, step, tolerance)
+        }
     }
+
+    /// An exchange reserved a slot with [`reserve`](Self::reserve) and was dropped before it came:
+    /// the slot is given back, so cancelled work does not delay what is still to be sent.
+    pub(crate) fn refund(&mut self, cfg: &Config, urgent: bool) {
+        let (step, _) = pace(cfg);
+        let back = |tat: &mut Option<Instant>| {
+            if let Some(t) = tat {
+                *t = t.checked_sub(step).unwrap_or(*t);
+            }
+        };
+        back(&mut self.tat);
+        if urgent {
+            back(&mut self.tat_urgent);
+        }
+    }
+}
+
+/// The pacer's step (one request's share of a second) and burst tolerance.
+fn pace(cfg: &Config) -> (Duration, Duration) {
+    let step = Duration::from_secs(1) / cfg.tracker_rate.max(1);
+    (
+        step,
+        step.saturating_mul(cfg.tracker_burst.saturating_sub(1)),
+    )
+}
+
+/// One GCRA reservation on the clock `tat`: the slot, `now` or later.
+fn gcra(tat: &mut Option<Instant>, now: Instant, step: Duration, tolerance: Duration) -> Instant {
+    let t = tat.map_or(now, |t| t.max(now));
+    let slot = t
+        .checked_sub(tolerance)
+        .map_or(now, |earliest| earliest.max(now));
+    *tat = Some(later(t.max(slot), step));
+    slot
 }
 
 /// A URL in the table, with the endpoint it belongs to.

@@ -19,9 +19,25 @@ impl fmt::Display for TrackerId {
 }
 
 /// Names one torrent of a [`Client`](crate::client::Client): its slot and the generation of that
-/// slot, so the id of a removed torrent never names a later one. An `Announce` is torrent 0.
+/// slot, so the id of a removed torrent never names a later one. An `Announce` is
+/// [`TorrentId::ANNOUNCE`] (0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TorrentId(pub u64);
+
+impl TorrentId {
+    /// The one torrent of an [`Announce`](super::Announce).
+    pub const ANNOUNCE: TorrentId = TorrentId(0);
+}
+
+impl fmt::Display for TorrentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "torrent #{}", self.0 & 0xffff_ffff)?;
+        match self.0 >> 32 {
+            0 => Ok(()),
+            generation => write!(f, ".{generation}"),
+        }
+    }
+}
 
 /// Names one request the machine handed out (a UDP exchange or an HTTP request), so the caller can
 /// report a transport failure for it. Never reused by one machine.
@@ -37,6 +53,55 @@ pub enum RequestKind {
     Scrape,
 }
 
+/// Whose request a [`Transmit`] or an [`HttpRequest`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// One torrent's request to one of its trackers (an [`Announce`](super::Announce) is
+    /// [`TorrentId::ANNOUNCE`]). Its URL is
+    /// [`Client::tracker_url`](crate::client::Client::tracker_url)`(torrent, tracker)`.
+    Tracker {
+        /// The torrent.
+        torrent: TorrentId,
+        /// The torrent's tracker.
+        tracker: TrackerId,
+    },
+    /// A [`Client`](crate::client::Client)'s batched scrape of several torrents on one tracker URL.
+    /// [`Client::batch_members`](crate::client::Client::batch_members)`(request)` lists the
+    /// torrents and their trackers while it is in flight, and each member gets its own
+    /// [`Event::Scraped`] or [`Event::Failed`] naming its own tracker.
+    ScrapeBatch {
+        /// Torrents in the batch.
+        members: u16,
+    },
+}
+
+impl Origin {
+    /// The tracker, for a torrent's own request (`None` for a batched scrape).
+    pub fn tracker(&self) -> Option<TrackerId> {
+        match *self {
+            Origin::Tracker { tracker, .. } => Some(tracker),
+            Origin::ScrapeBatch { .. } => None,
+        }
+    }
+
+    /// The torrent, for a torrent's own request (`None` for a batched scrape).
+    pub fn torrent(&self) -> Option<TorrentId> {
+        match *self {
+            Origin::Tracker { torrent, .. } => Some(torrent),
+            Origin::ScrapeBatch { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Tracker { torrent, tracker } => write!(f, "{torrent}, {tracker}"),
+            Origin::ScrapeBatch { members } => write!(f, "a scrape batch of {members} torrents"),
+        }
+    }
+}
+
 /// A datagram written into the caller's buffer by
 /// [`poll_transmit`](super::Announce::poll_transmit): send `buf[..len]` to the tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +109,8 @@ pub enum RequestKind {
 pub struct Transmit {
     /// The exchange it belongs to; report a send failure (DNS, unreachable) with it.
     pub request: RequestId,
-    /// The tracker.
-    pub tracker: TrackerId,
+    /// Whose request it is: the torrent and tracker, or a batched scrape.
+    pub origin: Origin,
     /// Where to send it when the tracker URL names an IP address. `None` means the caller resolves
     /// the URL's host name and port (see [`Announce::tracker_url`](super::Announce::tracker_url)).
     pub destination: Option<SocketAddr>,
@@ -64,8 +129,8 @@ pub struct Transmit {
 pub struct HttpRequest {
     /// Pass it back with the response or the failure.
     pub id: RequestId,
-    /// The tracker.
-    pub tracker: TrackerId,
+    /// Whose request it is: the torrent and tracker, or a batched scrape.
+    pub origin: Origin,
     /// The full URL.
     pub url: String,
     /// What it is for.

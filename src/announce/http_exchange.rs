@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::config::Config;
-use super::event::{Cause, HttpRequest, RequestId, RequestKind, TrackerId};
+use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind};
 use super::outcome::{
     AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, ScrapeCounts, Step, count, usable_peers,
 };
@@ -24,7 +24,9 @@ pub(crate) struct HttpExchange {
     /// The whole exchange gives up at this time.
     deadline: Instant,
     /// The first hop waits for the endpoint's pacer until this time.
-    hold: Option<Instant>,
+    pub(crate) hold: Option<Instant>,
+    /// Admitted by the endpoint's pacer ahead of regular exchanges (`stopped`, `completed`).
+    pub(crate) urgent: bool,
     redirects: u8,
     /// Redirects may lead to loopback, private or link-local addresses: the tracker itself is on
     /// one, or `Config::allow_internal_redirects` says so.
@@ -37,7 +39,7 @@ impl HttpExchange {
         id: RequestId,
         url: String,
         now: Instant,
-        slot: Instant,
+        (slot, urgent): (Instant, bool),
         deadline: Instant,
         internal_ok: bool,
     ) -> Self {
@@ -47,6 +49,7 @@ impl HttpExchange {
             pending: slot <= now,
             deadline,
             hold: (slot > now).then_some(slot),
+            urgent,
             redirects: 0,
             internal_ok,
         }
@@ -70,13 +73,13 @@ impl HttpExchange {
     }
 
     /// Hands the pending request out once.
-    pub(crate) fn request(&mut self, tracker: TrackerId, kind: RequestKind) -> Option<HttpRequest> {
+    pub(crate) fn request(&mut self, origin: Origin, kind: RequestKind) -> Option<HttpRequest> {
         if !std::mem::take(&mut self.pending) {
             return None;
         }
         Some(HttpRequest {
             id: self.id,
-            tracker,
+            origin,
             url: self.url.clone(),
             kind,
             deadline: self.deadline,

@@ -6,6 +6,7 @@ mod config;
 pub(crate) mod ctx;
 pub(crate) mod endpoint;
 mod event;
+pub(crate) mod events;
 pub(crate) mod http_exchange;
 pub(crate) mod outcome;
 pub(crate) mod policy;
@@ -23,8 +24,8 @@ use rand_core::{CryptoRng, SeedableRng};
 
 pub use config::{Config, ConfigError, Progress, TierMode, Torrent};
 pub use event::{
-    Announced, Cause, Event, Failed, HttpRequest, RequestId, RequestKind, Scraped, TorrentId,
-    TrackerId, Transmit, TransportError,
+    Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
+    TorrentId, TrackerId, Transmit, TransportError,
 };
 pub use outcome::MAX_TRACKER_ID_LEN;
 pub use policy::is_internal_address;
@@ -65,6 +66,17 @@ use crate::udp::MAX_REQUEST_LEN;
 /// `None`: `poll_transmit` (send each datagram), `poll_http_request` (start each request),
 /// `poll_timeout` (arm one timer; call `handle_timeout` when it fires), `poll_event`.
 ///
+/// - **Batching is allowed.** A loop may hand in every input of one tick (a game frame, one
+///   `epoll_wait`) and drain once after the last: no output is lost or reordered by waiting,
+///   because outputs are queued, never overwritten (see [`poll_event`](Self::poll_event) for the
+///   one exception: a superseded outcome).
+/// - **Timers before late inputs.** When the deadline from `poll_timeout` has passed by the time
+///   an input is handed in, call `handle_timeout(now)` first: a reply that arrives after its
+///   request's deadline is late whatever order the wake-ups came in, and firing the timer first
+///   makes the machine see it that way on every run.
+/// - **`now` never goes backwards** inside the machine: an older `now` is taken as the latest one
+///   seen.
+///
 /// ```
 /// use std::time::Instant;
 /// use bt_tracker::announce::{Announce, Config, Progress, Torrent};
@@ -78,9 +90,9 @@ use crate::udp::MAX_REQUEST_LEN;
 ///     key: None,
 /// };
 /// let tiers = vec![vec![TrackerUrl::parse("udp://127.0.0.1:6969/announce").unwrap()]];
-/// // Seed from a CSPRNG in production (OsRng, getrandom); a fixed seed makes runs reproducible.
-/// let mut rng = rand_chacha::ChaCha12Rng::from_seed([7; 32]);
-/// # use rand_core::SeedableRng;
+/// // The operating system's CSPRNG (getrandom 0.4 with its `sys_rng` feature, for rand_core
+/// // 0.10); tests seed a `rand_chacha::ChaCha12Rng` instead to make runs reproducible.
+/// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 /// let now = Instant::now();
 /// let mut announce = Announce::new(Config::default(), torrent, tiers, &mut rng, now).unwrap();
 ///
@@ -101,9 +113,11 @@ impl Announce {
     /// Creates the machine and queues the first announce (`started`) per the tier mode.
     ///
     /// `tiers` is the BEP 12 announce list: empty tiers and repeated URLs are dropped, and each
-    /// tier is shuffled once with the RNG. `rng` seeds the machine's own generator (ChaCha12): use a
-    /// cryptographically secure one in production, since transaction ids and the `key` must be
-    /// unguessable; a seeded one makes runs reproducible.
+    /// tier is shuffled once with the RNG. `rng` seeds the machine's own generator (ChaCha12): use
+    /// the operating system's in production, since transaction ids and the `key` must be
+    /// unguessable: `&mut rand_core::UnwrapErr(getrandom::SysRng)` with `getrandom` 0.4 and its
+    /// `sys_rng` feature (any [`rand_core`] 0.10 `CryptoRng` fits). A seeded one makes runs
+    /// reproducible.
     ///
     /// Fails when there is no tracker, too many, a tracker URL that cannot be announced to (an HTTP
     /// URL that pre-fills `info_hash` and the like; UDP URL data over 1024 bytes), or a knob out of
@@ -189,9 +203,11 @@ impl Announce {
     }
 
     /// Re-announces now on every lane that is waiting, still honouring each tracker's
-    /// `min interval` for announces without an event.
-    pub fn announce_now(&mut self, now: Instant) {
-        self.with(|s, ctx| s.announce_now(ctx, now));
+    /// `min interval` for announces without an event. Returns when the next announce goes out:
+    /// `now` when one was handed out (or is in flight), later when `min interval` or the pacer
+    /// holds it back, `None` when none will (stopped, or every tracker disabled).
+    pub fn announce_now(&mut self, now: Instant) -> Option<Instant> {
+        self.with(|s, ctx| s.announce_now(ctx, now))
     }
 
     /// Scrapes this torrent on every tracker that is not disabled and not already scraping. HTTP
@@ -200,9 +216,11 @@ impl Announce {
         self.with(|s, ctx| s.scrape(ctx, now));
     }
 
-    /// Shuts down: requests in flight are cancelled, every tracker that acknowledged `started` gets
-    /// one `stopped` (num_want 0), and within [`Config::stop_timeout`] the machine emits
-    /// [`Event::Stopped`], even when every tracker is dead. After that, nothing is sent and
+    /// Shuts down: requests in flight are cancelled (each ends in a [`Cause::Cancelled`] failure),
+    /// every tracker that was sent `started`, answered or not, gets one `stopped` (num_want 0), and
+    /// within [`Config::stop_timeout`] of the last `stopped` getting its pacer slot the machine
+    /// emits [`Event::Stopped`], even when every tracker is dead. A tracker that was never sent an
+    /// announce (a UDP connect at most) gets nothing. After `Stopped`, nothing is sent and
     /// `poll_timeout` is `None`.
     pub fn stop(&mut self, now: Instant) {
         self.with(|s, ctx| s.stop(ctx, now));
@@ -230,7 +248,12 @@ impl Announce {
         self.session.poll_timeout()
     }
 
-    /// The next event.
+    /// The next event, oldest first.
+    ///
+    /// Nothing is dropped to bound the queue: an outcome (`Announced`, `Scraped`, `Failed`) still
+    /// waiting when a later outcome of the same tracker and kind (announce or scrape) comes is
+    /// replaced by it in place, and counted in [`events_superseded`](Self::events_superseded); at
+    /// most `3 * trackers + 1` events ever wait.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.ctx.pop_event().map(|(_, event)| event)
@@ -254,13 +277,14 @@ impl Announce {
         self.session.key()
     }
 
-    /// [`Event::Stopped`] was emitted: the machine is finished.
+    /// Shutdown is over: [`Event::Stopped`] is queued (or drained), nothing more is sent.
     pub fn is_stopped(&self) -> bool {
         self.session.is_stopped()
     }
 
-    /// Events dropped because more than [`Config::max_queued_events`] were waiting to be drained.
-    pub fn events_dropped(&self) -> u64 {
-        self.ctx.events_dropped
+    /// Outcomes replaced, before they were drained, by a later outcome of the same tracker and kind
+    /// (see [`poll_event`](Self::poll_event)). No other event is ever dropped.
+    pub fn events_superseded(&self) -> u64 {
+        self.ctx.events.superseded()
     }
 }

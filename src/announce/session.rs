@@ -9,8 +9,8 @@ use rand_core::Rng;
 use super::config::{Config, ConfigError, Progress, TierMode, Torrent, check_tracker};
 use super::ctx::Ctx;
 use super::event::{
-    Announced, Cause, Event, Failed, HttpRequest, RequestId, RequestKind, Scraped, TorrentId,
-    TrackerId, Transmit,
+    Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
+    TorrentId, TrackerId, Transmit,
 };
 use super::http_exchange::HttpExchange;
 use super::outcome::{Outcome, Retry, ScrapeCounts, Step, drop_self};
@@ -22,6 +22,10 @@ use super::wire::RequestParams;
 use crate::http::HttpResponse;
 use crate::udp::{MAX_REQUEST_LEN, Reply, peek_transaction_id};
 use crate::{AddressFamily, AnnounceEvent, Scheme, TrackerUrl};
+
+const STARTED: RequestKind = RequestKind::Announce(AnnounceEvent::Started);
+const STOPPED: RequestKind = RequestKind::Announce(AnnounceEvent::Stopped);
+const COMPLETED: RequestKind = RequestKind::Announce(AnnounceEvent::Completed);
 
 /// One torrent's state.
 #[derive(Debug)]
@@ -250,9 +254,9 @@ impl Session {
         self.announce_now(ctx, now);
     }
 
-    pub(crate) fn announce_now(&mut self, ctx: &mut Ctx, now: Instant) {
+    pub(crate) fn announce_now(&mut self, ctx: &mut Ctx, now: Instant) -> Option<Instant> {
         if self.phase != Phase::Running {
-            return;
+            return None;
         }
         let now = ctx.advance(now);
         for lane in &mut self.lanes {
@@ -261,6 +265,30 @@ impl Session {
             }
         }
         self.drive(ctx, now);
+        self.next_announce(now)
+    }
+
+    /// When the next announce goes out: at once for a lane whose announce is in flight (or its
+    /// pacer slot while it waits for it), the due time of a waiting lane; `None` when no lane
+    /// will announce again.
+    fn next_announce(&self, now: Instant) -> Option<Instant> {
+        if self.phase != Phase::Running {
+            return None;
+        }
+        (0..self.lanes.len())
+            .filter_map(|l| match self.lanes[l].state {
+                LaneState::Idle { due } => Some(due),
+                LaneState::Busy { .. } => Some(
+                    self.trackers
+                        .iter()
+                        .filter_map(|t| t.announce.as_deref())
+                        .find(|ex| ex.lane == Some(l))
+                        .and_then(Exchange::paced_until)
+                        .unwrap_or(now),
+                ),
+                LaneState::Dead => None,
+            })
+            .min()
     }
 
     pub(crate) fn scrape(&mut self, ctx: &mut Ctx, now: Instant) {
@@ -277,13 +305,17 @@ impl Session {
         self.drive(ctx, now);
     }
 
+    /// Cancels what is in flight (giving back pacer slots not used yet) and sends `stopped` to
+    /// every tracker that was sent `started`, answered or not. The shutdown deadline is
+    /// [`Config::stop_timeout`] after the last of those `stopped` gets its pacer slot.
     pub(crate) fn stop(&mut self, ctx: &mut Ctx, now: Instant) {
         if self.phase != Phase::Running {
             return;
         }
         let now = ctx.advance(now);
-        let deadline = later(now, ctx.cfg.stop_timeout);
-        self.phase = Phase::Stopping { deadline };
+        self.phase = Phase::Stopping {
+            deadline: later(now, ctx.cfg.stop_timeout),
+        };
         for lane in &mut self.lanes {
             lane.state = LaneState::Dead;
         }
@@ -293,12 +325,20 @@ impl Session {
                     self.fail_event(ctx, i, ex.id, ex.kind, Cause::Cancelled);
                 }
             }
-            let t = &self.trackers[i];
-            if t.started && !t.disabled {
+        }
+        let mut last_slot = now;
+        for i in 0..self.trackers.len() {
+            if self.trackers[i].owes_stopped() {
                 let stopped = RequestKind::Announce(AnnounceEvent::Stopped);
                 self.start_exchange(ctx, i, stopped, None, now);
+                if let Some(ex) = &self.trackers[i].announce {
+                    last_slot = last_slot.max(ex.paced_until().unwrap_or(now));
+                }
             }
         }
+        self.phase = Phase::Stopping {
+            deadline: later(last_slot, ctx.cfg.stop_timeout),
+        };
         self.drive(ctx, now);
     }
 
@@ -314,18 +354,30 @@ impl Session {
         }
         for (i, t) in self.trackers.iter_mut().enumerate() {
             let url = ctx.endpoints.url(t.url);
+            let origin = Origin::Tracker {
+                torrent: self.me,
+                tracker: TrackerId(i as u16),
+            };
+            let mut sent = None;
             for ex in t.exchanges_mut() {
                 let Io::Udp(udp) = &mut ex.io else { continue };
+                let request = udp.request_pending();
                 let params =
                     RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, None, ex.kind);
                 if let Some(len) = udp.write(buf, &params) {
-                    return Some(Transmit {
+                    let transmit = Transmit {
                         request: ex.id,
-                        tracker: TrackerId(i as u16),
+                        origin,
                         destination: url.socket_addr(),
                         len,
-                    });
+                    };
+                    sent = Some((transmit, request && ex.kind == STARTED));
+                    break;
                 }
+            }
+            if let Some((transmit, started)) = sent {
+                t.started_sent |= started;
+                return Some(transmit);
             }
         }
         None
@@ -336,12 +388,22 @@ impl Session {
             return None;
         }
         for (i, t) in self.trackers.iter_mut().enumerate() {
+            let origin = Origin::Tracker {
+                torrent: self.me,
+                tracker: TrackerId(i as u16),
+            };
+            let mut out = None;
             for ex in t.exchanges_mut() {
                 if let Io::Http(http) = &mut ex.io
-                    && let Some(request) = http.request(TrackerId(i as u16), ex.kind)
+                    && let Some(request) = http.request(origin, ex.kind)
                 {
-                    return Some(request);
+                    out = Some(request);
+                    break;
                 }
+            }
+            if let Some(request) = out {
+                t.started_sent |= request.kind == STARTED;
+                return Some(request);
             }
         }
         None
@@ -442,12 +504,10 @@ impl Session {
         *self.trackers[i].slot(kind) = Some(Box::new(ex));
     }
 
-    /// Takes an exchange out of its slot and forgets its routes.
+    /// Takes an exchange out of its slot and forgets its routes (see [`Ctx::forget`]).
     fn take(&mut self, ctx: &mut Ctx, i: usize, kind: RequestKind) -> Option<Box<Exchange>> {
         let ex = self.trackers[i].slot(kind).take()?;
-        if let Io::Udp(u) = &ex.io {
-            ctx.txids.remove(&u.txid);
-        }
+        ctx.forget(self.trackers[i].url, &ex.io);
         Some(ex)
     }
 
@@ -517,7 +577,14 @@ impl Session {
             Scheme::Udp => {
                 let txid = ctx.unique_txid();
                 let ep = ctx.endpoints.endpoint(t.url);
-                Io::Udp(UdpExchange::start(now, &ctx.cfg, ep, self.me, txid))
+                Io::Udp(UdpExchange::start(
+                    now,
+                    &ctx.cfg,
+                    ep,
+                    (self.me, id),
+                    kind,
+                    txid,
+                ))
             }
             Scheme::Http | Scheme::Https => {
                 let tracker_id = t.tracker_id.as_deref();
@@ -528,17 +595,19 @@ impl Session {
                     return;
                 };
                 let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
-                let slot = ep.reserve(now, &ctx.cfg);
-                let deadline = match self.phase {
-                    Phase::Stopping { deadline } => deadline,
-                    _ => later(slot, ctx.cfg.http_timeout),
+                let urgent = matches!(kind, STOPPED | COMPLETED);
+                let slot = ep.reserve(now, &ctx.cfg, urgent);
+                let timeout = if kind == STOPPED {
+                    ctx.cfg.stop_timeout
+                } else {
+                    ctx.cfg.http_timeout
                 };
                 Io::Http(HttpExchange::start(
                     id,
                     http_url,
                     now,
-                    slot,
-                    deadline,
+                    (slot, urgent),
+                    later(slot, timeout),
                     internal_ok,
                 ))
             }
@@ -655,7 +724,10 @@ impl Session {
                 match event {
                     AnnounceEvent::Started => t.started = true,
                     AnnounceEvent::Completed => t.completed_pending = false,
-                    AnnounceEvent::Stopped => t.started = false,
+                    AnnounceEvent::Stopped => {
+                        t.started = false;
+                        t.started_sent = false;
+                    }
                     _ => {}
                 }
                 if let Some(tid) = reply.tracker_id {

@@ -20,6 +20,9 @@ pub(crate) struct Tracker {
     pub(crate) tier: usize,
     /// It acknowledged `started` (and has not acknowledged `stopped` since).
     pub(crate) started: bool,
+    /// A `started` left this client (the datagram was written or the HTTP request handed out) and
+    /// no `stopped` was acknowledged since: the tracker may list this peer, answered or not.
+    pub(crate) started_sent: bool,
     /// It owes a `completed`.
     pub(crate) completed_pending: bool,
     /// The `tracker id` to echo.
@@ -42,6 +45,7 @@ impl Tracker {
             url,
             tier,
             started: false,
+            started_sent: false,
             completed_pending: false,
             tracker_id: None,
             disabled: false,
@@ -62,6 +66,12 @@ impl Tracker {
         } else {
             AnnounceEvent::None
         }
+    }
+
+    /// Shutdown owes it a `stopped`: it was sent `started` (acknowledged or not) and is not
+    /// disabled. A tracker that was never sent an announce gets nothing.
+    pub(crate) fn owes_stopped(&self) -> bool {
+        (self.started || self.started_sent) && !self.disabled
     }
 
     /// It may start a regular announce now.
@@ -138,6 +148,14 @@ impl Io {
 }
 
 impl Exchange {
+    /// When its first datagram or HTTP request gets its pacer slot, while it waits for it.
+    pub(crate) fn paced_until(&self) -> Option<Instant> {
+        match &self.io {
+            Io::Udp(u) => u.held.then_some(u.due),
+            Io::Http(h) => h.hold,
+        }
+    }
+
     /// When its timer fires.
     pub(crate) fn due(&self) -> Instant {
         self.io.due()

@@ -2,11 +2,11 @@
 //! connection id, the connect other requests join and the pacer belong to the tracker's endpoint.
 
 use std::borrow::Cow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::config::Config;
 use super::endpoint::Endpoint;
-use super::event::{Cause, RequestKind, TorrentId};
+use super::event::{Cause, RequestId, RequestKind, TorrentId};
 use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_compact};
 use super::schedule::{later, udp_wait};
 use super::wire::RequestParams;
@@ -27,8 +27,15 @@ enum Phase {
 /// The state of one UDP exchange.
 #[derive(Debug)]
 pub(crate) struct UdpExchange {
-    /// The torrent it works for (a connect is shared with other torrents, not with itself).
+    /// The torrent it works for (woken when a connect it joined is answered).
     me: TorrentId,
+    /// The request it is (names the connect it leads, for the requests that join it).
+    request: RequestId,
+    /// Admitted by the endpoint's pacer ahead of regular exchanges (`stopped`, `completed`).
+    pub(crate) urgent: bool,
+    /// The wait between sends when it is not BEP 15's `udp_rto * 2^n`: a `stopped` spreads its
+    /// attempts over [`Config::stop_timeout`].
+    rto: Option<Duration>,
     /// The transaction id in flight (kept across resends of the same request).
     pub(crate) txid: u32,
     /// A new request started and needs a fresh transaction id before it is written. The machine
@@ -39,8 +46,8 @@ pub(crate) struct UdpExchange {
     sends: u32,
     /// When to send (while `held`), resend or give up.
     pub(crate) due: Instant,
-    /// The counted send waits for the endpoint's pacer until `due`.
-    held: bool,
+    /// The first send waits for the endpoint's pacer until `due`.
+    pub(crate) held: bool,
     /// Waits for another request's connect to the same endpoint instead of sending its own.
     joined: bool,
     /// A datagram waits for `poll_transmit`.
@@ -53,20 +60,27 @@ pub(crate) struct UdpExchange {
 
 impl UdpExchange {
     /// Starts with the request when the endpoint has a valid connection id, with a connect (or by
-    /// joining one in flight) otherwise; the first datagram waits for the endpoint's pacer.
+    /// joining one in flight) otherwise; the first datagram waits for the endpoint's pacer, and
+    /// every later one (the request after a connect reply, retransmissions) follows at once.
     pub(crate) fn start(
         now: Instant,
         cfg: &Config,
         ep: &mut Endpoint,
-        me: TorrentId,
+        (me, request): (TorrentId, RequestId),
+        kind: RequestKind,
         txid: u32,
     ) -> Self {
         let phase = match ep.conn(now) {
             Some(connection_id) => Phase::Request { connection_id },
             None => Phase::Connect { initial: true },
         };
+        let stopped = kind == RequestKind::Announce(AnnounceEvent::Stopped);
+        let urgent = stopped || kind == RequestKind::Announce(AnnounceEvent::Completed);
         let mut exchange = UdpExchange {
             me,
+            request,
+            urgent,
+            rto: stopped.then(|| cfg.stop_timeout / cfg.udp_max_attempts.max(1)),
             txid,
             needs_txid: false,
             phase,
@@ -78,25 +92,31 @@ impl UdpExchange {
             fresh_id: false,
             reconnected: false,
         };
-        exchange.schedule(now, cfg, ep);
+        exchange.sends = 1;
+        exchange.held = true;
+        exchange.due = ep.reserve(now, cfg, urgent);
+        if exchange.due <= now {
+            exchange.release(now, cfg, ep);
+        }
         exchange
     }
 
-    /// Counts a send and reserves the endpoint's next slot for it.
+    /// Counts a send and makes it now.
     fn schedule(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         self.sends += 1;
-        self.held = true;
-        self.due = ep.reserve(now, cfg);
-        if self.due <= now {
-            self.release(now, cfg, ep);
-        }
+        self.release(now, cfg, ep);
     }
 
-    /// The slot came: the request goes out with the endpoint's connection id, or a connect goes
+    /// The wait after the current send before resending or giving up.
+    fn wait(&self, cfg: &Config) -> Duration {
+        self.rto.unwrap_or_else(|| udp_wait(cfg, self.sends))
+    }
+
+    /// The send is due: the request goes out with the endpoint's connection id, or a connect goes
     /// out, or the exchange joins the connect another request has in flight.
     fn release(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         self.held = false;
-        self.due = later(now, udp_wait(cfg, self.sends));
+        self.due = later(now, self.wait(cfg));
         match (self.phase, ep.conn(now)) {
             (Phase::Request { .. }, Some(connection_id)) => {
                 self.phase = Phase::Request { connection_id };
@@ -116,7 +136,7 @@ impl UdpExchange {
         }
         self.joined = matches!(self.phase, Phase::Connect { .. }) && ep.join_connect(now, self.me);
         if matches!(self.phase, Phase::Connect { .. }) && !self.joined {
-            ep.connecting(self.due, self.me);
+            ep.connecting(self.due, self.request);
         }
         self.pending = !self.joined;
     }
@@ -143,9 +163,19 @@ impl UdpExchange {
         None
     }
 
-    /// A joined exchange whose connect was answered goes on with the new connection id.
+    /// A joined exchange whose connect was answered goes on with the new connection id; one whose
+    /// connect was abandoned (its leader cancelled, or an error reply) connects itself, within the
+    /// same send.
     pub(crate) fn poke(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
-        if !self.joined || ep.conn(now).is_none() {
+        if !self.joined || ep.connect_in_flight(now) && ep.conn(now).is_none() {
+            return;
+        }
+        if ep.conn(now).is_none() {
+            // Its own timer, when due, counts the next send (or times it out) instead.
+            if now < self.due {
+                self.release(now, cfg, ep);
+                self.needs_txid = true;
+            }
             return;
         }
         self.joined = false;
@@ -219,7 +249,7 @@ impl UdpExchange {
         };
         // Any error drops the connection id (opentracker's "Connection ID missmatch" among them).
         // An id that came from the cache may simply be stale: reconnect once before failing.
-        ep.drop_connection();
+        ep.drop_connection(woken);
         if matches!(self.phase, Phase::Request { .. }) && !self.fresh_id && !self.reconnected {
             self.reconnected = true;
             self.phase = Phase::Connect { initial: true };
@@ -229,6 +259,16 @@ impl UdpExchange {
             return Step::Continue;
         }
         Step::Done(Outcome::failed(error))
+    }
+
+    /// The pending datagram is the request itself (not a connect).
+    pub(crate) fn request_pending(&self) -> bool {
+        self.pending && matches!(self.phase, Phase::Request { .. })
+    }
+
+    /// The request it is, for [`Endpoint::abandon_connect`].
+    pub(crate) fn request(&self) -> RequestId {
+        self.request
     }
 
     /// Writes the pending datagram. `None` when nothing is pending (or it cannot be encoded, which

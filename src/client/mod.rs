@@ -16,6 +16,8 @@ pub use self::scrape::MAX_UDP_SCRAPE_BATCH;
 use self::scrape::{BATCHES, Member, Scrapes};
 use self::timers::Timers;
 use crate::TrackerUrl;
+#[cfg(doc)]
+use crate::announce::Origin;
 use crate::announce::ctx::{Ctx, SLOT_MASK, owner_slot};
 use crate::announce::session::{Session, check_tiers};
 use crate::announce::{
@@ -68,18 +70,19 @@ use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
 ///
 /// # The drain rule
 ///
-/// As for `Announce`: after every input or command, drain `poll_transmit`, `poll_http_request`,
-/// `poll_timeout`, `poll_event`, in that order, until each returns `None`.
+/// As for [`Announce`](crate::announce::Announce#the-drain-rule): after every input or command
+/// (or after all of one tick's), drain `poll_transmit`, `poll_http_request`, `poll_timeout`,
+/// `poll_event`, in that order, until each returns `None`; call `handle_timeout` first when its
+/// deadline passed before an input is handed in.
 ///
 /// ```
 /// use std::time::Instant;
 /// use bt_tracker::announce::{Config, Progress, Torrent};
 /// use bt_tracker::client::Client;
 /// use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-/// # use rand_core::SeedableRng;
 ///
 /// let now = Instant::now();
-/// let mut rng = rand_chacha::ChaCha12Rng::from_seed([7; 32]);
+/// let mut rng = rand_core::UnwrapErr(getrandom::SysRng); // the OS's CSPRNG
 /// let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
 /// let tracker = TrackerUrl::parse("udp://127.0.0.1:6969/announce").unwrap();
 /// for n in 0..3u8 {
@@ -142,10 +145,9 @@ fn slot_of(id: TorrentId) -> (u32, u32) {
 }
 
 impl Client {
-    /// Creates an empty client. `config` applies to every torrent; its
-    /// [`max_queued_events`](Config::max_queued_events) bounds the client's one event queue.
-    /// `rng` seeds the client's generator (ChaCha12): use a cryptographically secure one in
-    /// production.
+    /// Creates an empty client. `config` applies to every torrent. `rng` seeds the client's
+    /// generator (ChaCha12): the operating system's in production, as for
+    /// [`Announce::new`](crate::announce::Announce::new).
     pub fn new<R: CryptoRng + ?Sized>(
         config: Config,
         rng: &mut R,
@@ -287,9 +289,14 @@ impl Client {
         self.command(torrent, now, |s, ctx, now| s.completed(ctx, now))
     }
 
-    /// Re-announces the torrent now, honouring each tracker's `min interval`.
-    pub fn announce_now(&mut self, torrent: TorrentId, now: Instant) -> bool {
-        self.command(torrent, now, |s, ctx, now| s.announce_now(ctx, now))
+    /// Re-announces the torrent now, honouring each tracker's `min interval`. Returns when its next
+    /// announce goes out, as [`Announce::announce_now`](crate::Announce::announce_now) does
+    /// (`None` also for an unknown torrent).
+    pub fn announce_now(&mut self, torrent: TorrentId, now: Instant) -> Option<Instant> {
+        let now = self.ctx.advance(now);
+        let at = self.on_session(torrent, |s, ctx| s.announce_now(ctx, now));
+        self.wake(now);
+        at.flatten()
     }
 
     /// Scrapes the torrent on every tracker that is not disabled. Scrapes of many torrents on one
@@ -322,9 +329,13 @@ impl Client {
         true
     }
 
-    /// Removes a torrent: requests in flight are cancelled, every tracker that acknowledged
-    /// `started` gets `stopped`, and the torrent's last event is [`Event::Stopped`] (within
-    /// [`Config::stop_timeout`]). Its memory is freed then, and its id never names another torrent.
+    /// Removes a torrent: requests in flight are cancelled, every tracker that was sent `started`
+    /// (answered or not) gets `stopped`, ahead of other torrents' announces still waiting for the
+    /// pacer, and the torrent's last event is [`Event::Stopped`] (within [`Config::stop_timeout`]
+    /// of its last `stopped` getting its slot). Its record stays, so
+    /// [`tracker_url`](Self::tracker_url) answers for its events, until that `Stopped` is drained
+    /// from [`poll_event`](Self::poll_event); then its memory is freed, and its id never names
+    /// another torrent.
     pub fn remove(&mut self, torrent: TorrentId, now: Instant) -> bool {
         let Some(entry) = self.entry_of(torrent) else {
             return false;
@@ -333,8 +344,9 @@ impl Client {
         self.command(torrent, now, |s, ctx, now| s.stop(ctx, now))
     }
 
-    /// Removes every torrent (shutdown). With many torrents, give
-    /// [`Config::stop_timeout`] room for the paced `stopped` announces.
+    /// Removes every torrent (shutdown): what is in flight or waiting is cancelled and gives its
+    /// pacer slot back, and the `stopped` announces go out paced per tracker endpoint; each
+    /// torrent ends with its [`Event::Stopped`] as for [`remove`](Self::remove).
     pub fn stop(&mut self, now: Instant) {
         let ids: Vec<TorrentId> = self
             .slots
@@ -350,7 +362,7 @@ impl Client {
 
     // ----- drains -----
 
-    /// Writes the next datagram to send into `buf` and says where it goes. When
+    /// Writes the next datagram to send into `buf` and says where it goes and whose it is. When
     /// `destination` is `None`, resolve [`request_url`](Self::request_url)`(transmit.request)`.
     #[must_use]
     pub fn poll_transmit(&mut self, buf: &mut [u8; MAX_REQUEST_LEN]) -> Option<Transmit> {
@@ -404,15 +416,28 @@ impl Client {
         torrents.into_iter().chain(batches).min()
     }
 
-    /// The next event and the torrent it belongs to.
+    /// The next event and the torrent it belongs to, oldest first.
+    ///
+    /// Nothing is dropped to bound the queue, whatever one call emits (a [`stop`](Self::stop) of
+    /// 100,000 torrents queues every `Cancelled` failure and every `Stopped`): the queue is
+    /// bounded by the torrents and their trackers. An outcome (`Announced`, `Scraped`, `Failed`)
+    /// still waiting when a later outcome of the same torrent, tracker and kind (announce or
+    /// scrape) comes is replaced by it in place and counted in
+    /// [`events_superseded`](Self::events_superseded); so a torrent has at most
+    /// `3 * trackers + 1` events waiting, and a removed torrent keeps its slot until its
+    /// `Stopped` is drained.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<(TorrentId, Event)> {
-        self.ctx.pop_event()
+        let (torrent, event) = self.ctx.pop_event()?;
+        if event == Event::Stopped {
+            self.free_if_removed(torrent);
+        }
+        Some((torrent, event))
     }
 
     // ----- getters -----
 
-    /// Torrents in the client (removed ones count until their `Stopped`).
+    /// Torrents in the client (removed ones count until their `Stopped` is drained).
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
@@ -422,12 +447,13 @@ impl Client {
         self.len() == 0
     }
 
-    /// The torrent is in the client (and not yet stopped after `remove`).
+    /// The torrent is in the client (a removed one until its `Stopped` is drained).
     pub fn contains(&self, torrent: TorrentId) -> bool {
         self.entry(torrent).is_some()
     }
 
-    /// The URL of one of a torrent's trackers.
+    /// The URL of one of a torrent's trackers. A removed torrent's answer until its `Stopped`
+    /// is drained, so every event it emitted can be named.
     pub fn tracker_url(&self, torrent: TorrentId, tracker: TrackerId) -> Option<&TrackerUrl> {
         self.entry(torrent)?.session.tracker_url(&self.ctx, tracker)
     }
@@ -457,9 +483,20 @@ impl Client {
         Some(self.entry(torrent)?.session.key())
     }
 
-    /// Events dropped because more than [`Config::max_queued_events`] were waiting.
-    pub fn events_dropped(&self) -> u64 {
-        self.ctx.events_dropped
+    /// The torrents and their trackers in a batched scrape in flight ([`Origin::ScrapeBatch`]);
+    /// `None` for another request or one no longer in flight.
+    pub fn batch_members(
+        &self,
+        request: RequestId,
+    ) -> Option<impl Iterator<Item = (TorrentId, TrackerId)> + '_> {
+        let members = self.scrapes.members_of(request)?;
+        Some(members.iter().map(|m| (m.torrent, m.tracker)))
+    }
+
+    /// Outcomes replaced, before they were drained, by a later outcome of the same torrent,
+    /// tracker and kind (see [`poll_event`](Self::poll_event)). No other event is ever dropped.
+    pub fn events_superseded(&self) -> u64 {
+        self.ctx.events.superseded()
     }
 
     // ----- internals -----
@@ -549,14 +586,6 @@ impl Client {
             entry.in_http_ready = true;
             self.http_ready.push_back(slot);
         }
-        if entry.removing && entry.session.is_stopped() {
-            let s = &mut self.slots[slot as usize];
-            if let Some(mut entry) = s.entry.take() {
-                entry.session.release(&mut self.ctx);
-            }
-            s.generation = s.generation.wrapping_add(1);
-            self.free.push(slot);
-        }
         self.clean_timers();
         if rearmed {
             let live = self.len();
@@ -566,6 +595,23 @@ impl Client {
             });
             self.timers.compact(live, armed);
         }
+    }
+
+    /// Frees a removed torrent once its `Stopped` was drained.
+    fn free_if_removed(&mut self, torrent: TorrentId) {
+        let Some(entry) = entry_in(&mut self.slots, torrent) else {
+            return;
+        };
+        if !(entry.removing && entry.session.is_stopped()) {
+            return;
+        }
+        entry.session.release(&mut self.ctx);
+        let slot = slot_of(torrent).0;
+        let s = &mut self.slots[slot as usize];
+        s.entry = None;
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(slot);
+        self.clean_timers();
     }
 
     /// Drops stale entries from the top of the timer heap, so `poll_timeout` is a deadline some

@@ -17,8 +17,8 @@ use crate::announce::session::scraped_event;
 use crate::announce::tracker::{Io, sent_from};
 use crate::announce::udp_exchange::UdpExchange;
 use crate::announce::{
-    Cause, Event, Failed, HttpRequest, RequestId, RequestKind, TorrentId, TrackerId, Transmit,
-    TransportError,
+    Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, TorrentId, TrackerId,
+    Transmit, TransportError,
 };
 use crate::http::{HttpResponse, scrape_request_url, scrape_url};
 use crate::udp::{MAX_REQUEST_LEN, Reply};
@@ -56,6 +56,14 @@ struct Batch {
     members: Vec<Member>,
     hashes: Vec<InfoHash>,
     io: Io,
+}
+
+impl Batch {
+    fn origin(&self) -> Origin {
+        Origin::ScrapeBatch {
+            members: u16::try_from(self.members.len()).unwrap_or(u16::MAX),
+        }
+    }
 }
 
 /// Every URL's scrapes. The number of entries is the number of tracker URLs being scraped, not the
@@ -248,7 +256,7 @@ impl Scrapes {
             if let Some(len) = udp.write_scrape(buf, &batch.hashes) {
                 return Some(Transmit {
                     request: batch.id,
-                    tracker: batch.members.first().map_or(TrackerId(0), |m| m.tracker),
+                    origin: batch.origin(),
                     destination: ctx.endpoints.url(url).socket_addr(),
                     len,
                 });
@@ -264,9 +272,9 @@ impl Scrapes {
         }
         self.queues.values_mut().find_map(|queue| {
             let batch = queue.batch.as_mut()?;
-            let tracker = batch.members.first().map_or(TrackerId(0), |m| m.tracker);
+            let origin = batch.origin();
             match &mut batch.io {
-                Io::Http(http) => http.request(tracker, RequestKind::Scrape),
+                Io::Http(http) => http.request(origin, RequestKind::Scrape),
                 Io::Udp(_) => None,
             }
         })
@@ -275,6 +283,12 @@ impl Scrapes {
     /// The URL a batch request goes to.
     pub(crate) fn url_of(&self, id: RequestId) -> Option<u32> {
         self.find(|b| b.io.current_id(b.id) == id)
+    }
+
+    /// The members of the batch request `id` is, while it is in flight.
+    pub(crate) fn members_of(&self, id: RequestId) -> Option<&[Member]> {
+        let url = self.url_of(id)?;
+        Some(&self.queues.get(&url)?.batch.as_ref()?.members)
     }
 
     // ----- internals -----
@@ -349,16 +363,23 @@ impl Scrapes {
             let txid = ctx.unique_txid();
             ctx.txids.insert(txid, BATCHES);
             let ep = ctx.endpoints.endpoint(url);
-            Io::Udp(UdpExchange::start(now, &ctx.cfg, ep, BATCHES, txid))
+            Io::Udp(UdpExchange::start(
+                now,
+                &ctx.cfg,
+                ep,
+                (BATCHES, id),
+                RequestKind::Scrape,
+                txid,
+            ))
         } else {
             let request_url = scrape_request_url(&base, &hashes);
-            let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg);
+            let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg, false);
             let deadline = later(slot, ctx.cfg.http_timeout);
             Io::Http(HttpExchange::start(
                 id,
                 request_url,
                 now,
-                slot,
+                (slot, false),
                 deadline,
                 internal_ok,
             ))
@@ -386,9 +407,7 @@ impl Scrapes {
         let Some(batch) = queue.batch.take() else {
             return;
         };
-        if let Io::Udp(u) = &batch.io {
-            ctx.txids.remove(&u.txid);
-        }
+        ctx.forget(url, &batch.io);
         match outcome {
             Outcome::Scraped(rows) => {
                 for (k, m) in batch.members.iter().enumerate() {

@@ -56,7 +56,7 @@ pub fn announces(log: &Log) -> Vec<SentAnnounce> {
                 let q = AnnounceQuery::parse(query.as_bytes()).ok()?;
                 Some(SentAnnounce {
                     at: *at,
-                    tracker: request.tracker,
+                    tracker: request.origin.tracker()?,
                     request: request.id,
                     event: q.event,
                 })
@@ -162,10 +162,12 @@ pub fn matching(log: &Log) -> Check {
 
 /// Retransmission: the sends of one UDP request between two accepted replies are spaced
 /// `rto * 2^n` with n going up by one each time; a run has at most `udp_max_attempts` sends; a
-/// timeout comes one doubled wait after the last send.
+/// timeout comes one doubled wait after the last send. After `stop()`, a `stopped` spreads its
+/// sends evenly over `stop_timeout`.
 pub fn retransmission(log: &Log) -> Check {
     let rto = log.config.udp_rto;
     let max = log.config.udp_max_attempts as usize;
+    let stop_rto = log.config.stop_timeout / log.config.udp_max_attempts;
     // Per request: the current run of send times, reset by an accepted reply to it.
     let mut runs: HashMap<RequestId, Vec<Duration>> = HashMap::new();
     let mut txid_owner: HashMap<u32, RequestId> = HashMap::new();
@@ -179,7 +181,19 @@ pub fn retransmission(log: &Log) -> Check {
             } => {
                 txid_owner.insert(request_txid(bytes), *request);
                 let run = runs.entry(*request).or_default();
-                if let [.., a, b] = run[..] {
+                if let (Some(stop), [.., b]) = (stop_at, &run[..])
+                    && *b >= stop
+                {
+                    if *at - *b != stop_rto {
+                        return fail(
+                            *at,
+                            format!(
+                                "{request:?} resent {:?} after the last send during shutdown, not stop_timeout / udp_max_attempts",
+                                *at - *b
+                            ),
+                        );
+                    }
+                } else if let [.., a, b] = run[..] {
                     if *at - b != (b - a) * 2 {
                         return fail(
                             *at,
@@ -291,12 +305,13 @@ pub fn connection_ids(log: &Log) -> Check {
 
 /// Cadence and event order, per tracker: `started` until one is acknowledged; `completed` only
 /// after `completed()`, acknowledged at most once; `stopped` only after `stop()`, only to a
-/// tracker that acknowledged `started`, and nothing else after `stop()`; an announce without an
-/// event never before the last acknowledgement plus its interval.
+/// tracker that was sent `started` (acknowledged or not), and nothing else after `stop()`; an
+/// announce without an event never before the last acknowledgement plus its interval.
 pub fn cadence(log: &Log) -> Check {
     let mut completed_at = None;
     let mut stop_at = None;
     let mut started: HashSet<TrackerId> = HashSet::new();
+    let mut started_sent: HashSet<TrackerId> = HashSet::new();
     let mut completed_acks: HashMap<TrackerId, usize> = HashMap::new();
     // Per tracker: the earliest time of the next announce without an event.
     let mut not_before: HashMap<TrackerId, Duration> = HashMap::new();
@@ -340,6 +355,7 @@ pub fn cadence(log: &Log) -> Check {
                     }
                     AnnounceEvent::Stopped => {
                         started.remove(&a.tracker);
+                        started_sent.remove(&a.tracker);
                     }
                     _ => {}
                 }
@@ -364,10 +380,13 @@ pub fn cadence(log: &Log) -> Check {
                     format!("completed sent to {who} before completed() was called"),
                 );
             }
-            AnnounceEvent::Stopped if stop_at.is_none() || !started.contains(&who) => {
+            AnnounceEvent::Started => {
+                started_sent.insert(who);
+            }
+            AnnounceEvent::Stopped if stop_at.is_none() || !started_sent.contains(&who) => {
                 return fail(
                     a.at,
-                    format!("stopped sent to {who} without stop() or an acknowledged started"),
+                    format!("stopped sent to {who} without stop() or a started sent to it"),
                 );
             }
             AnnounceEvent::None if !started.contains(&who) => {
@@ -412,10 +431,13 @@ pub fn liveness(log: &Log, expect_peers: bool) -> Check {
                 made.insert(*request);
             }
             Record::HttpSent { request, .. } => {
+                let Some(tracker) = request.origin.tracker() else {
+                    return Err(format!("{:?} names no tracker", request.id));
+                };
                 let first = redirected
-                    .remove(&(request.tracker, request.kind))
+                    .remove(&(tracker, request.kind))
                     .unwrap_or(request.id);
-                origin.insert(request.id, (first, request.tracker, request.kind));
+                origin.insert(request.id, (first, tracker, request.kind));
                 made.insert(first);
             }
             Record::HttpAnswered {
@@ -459,8 +481,9 @@ pub fn liveness(log: &Log, expect_peers: bool) -> Check {
     Ok(())
 }
 
-/// Bounds: datagrams fit `MAX_REQUEST_LEN`, peer lists fit the cap, the undrained event queue fits
-/// its cap.
+/// Bounds: datagrams fit `MAX_REQUEST_LEN`, peer lists fit the cap, and events never drained
+/// number at most `3 * trackers + 1` (an announce and a scrape outcome and a `TrackerDisabled` per
+/// tracker, one `Stopped`), however long the run.
 pub fn bounds(log: &Log) -> Check {
     for r in &log.records {
         match r {
@@ -476,17 +499,19 @@ pub fn bounds(log: &Log) -> Check {
             _ => {}
         }
     }
-    if log.undrained > log.config.max_queued_events {
+    let cap = 3 * log.true_peers.len() + 1;
+    if log.undrained > cap {
         return Err(format!(
-            "{} events queued, the cap is {}",
-            log.undrained, log.config.max_queued_events
+            "{} events queued, the bound is {cap}",
+            log.undrained
         ));
     }
     Ok(())
 }
 
-/// Shutdown: `Stopped` comes within `stop_timeout` of `stop()`, it is the last event, nothing is
-/// sent after it, and the final `poll_timeout` is `None`.
+/// Shutdown: `Stopped` comes within `stop_timeout` of `stop()`, every tracker that was sent
+/// `started` is tried with `stopped` before it, it is the last event, nothing is sent after it,
+/// and the final `poll_timeout` is `None`.
 pub fn shutdown(log: &Log) -> Check {
     let stop_at = log.records.iter().find_map(|r| match r {
         Record::Command { at, name: "stop" } => Some(*at),
@@ -504,6 +529,7 @@ pub fn shutdown(log: &Log) -> Check {
             format!("Stopped came {:?} after stop()", stopped_at - stop_at),
         );
     }
+    stopped_owed(log, stop_at, stopped_at)?;
     let mut after = false;
     for r in &log.records {
         match r {
@@ -529,4 +555,47 @@ pub fn shutdown(log: &Log) -> Check {
         return Err("poll_timeout is not None after Stopped".into());
     }
     Ok(())
+}
+
+/// Every tracker that was sent `started` before `stop()` (acknowledged or not) and not disabled is
+/// sent its `stopped` between `stop()` and `Stopped`: the announce itself, or over UDP at least the
+/// connect it needs first. One that was never sent `started` gets nothing.
+fn stopped_owed(log: &Log, stop_at: Duration, stopped_at: Duration) -> Check {
+    let mut owed: HashSet<TrackerId> = HashSet::new();
+    let mut tried: HashSet<TrackerId> = HashSet::new();
+    for a in announces(log) {
+        match a.event {
+            AnnounceEvent::Started if a.at < stop_at => {
+                owed.insert(a.tracker);
+            }
+            AnnounceEvent::Stopped if a.at <= stopped_at => {
+                tried.insert(a.tracker);
+            }
+            _ => {}
+        }
+    }
+    for r in &log.records {
+        match r {
+            Record::Sent {
+                at, tracker, bytes, ..
+            } if *at >= stop_at && *at <= stopped_at => {
+                if matches!(Request::parse(bytes), Ok(Request::Connect(_))) {
+                    tried.insert(*tracker);
+                }
+            }
+            Record::Event {
+                event: Event::TrackerDisabled { tracker },
+                ..
+            } => {
+                owed.remove(tracker);
+            }
+            _ => {}
+        }
+    }
+    match owed.difference(&tried).next() {
+        Some(t) => Err(format!(
+            "{t} was sent started but not stopped between stop() and Stopped"
+        )),
+        None => Ok(()),
+    }
 }

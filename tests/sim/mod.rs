@@ -225,7 +225,8 @@ pub struct Log {
     pub true_peers: Vec<Vec<SocketAddr>>,
     pub stopped_at: Option<Duration>,
     pub final_timeout: Option<Instant>,
-    pub events_dropped: u64,
+    /// Outcomes superseded before they were drained.
+    pub events_superseded: u64,
     /// Event queue length at the end when events were never drained.
     pub undrained: usize,
 }
@@ -327,7 +328,7 @@ impl Sim {
                 true_peers,
                 stopped_at: None,
                 final_timeout: None,
-                events_dropped: 0,
+                events_superseded: 0,
                 undrained: 0,
             },
             commands,
@@ -350,7 +351,10 @@ impl Sim {
             self.log.records.push(Record::Sent {
                 at,
                 request: t.request,
-                tracker: t.tracker,
+                tracker: t
+                    .origin
+                    .tracker()
+                    .expect("an Announce's requests name their tracker"),
                 to: t.destination,
                 bytes: bytes.clone(),
             });
@@ -412,7 +416,12 @@ impl Sim {
     }
 
     fn serve_http(&mut self, request: HttpRequest) {
-        let k = usize::from(request.tracker.0);
+        let tracker = request.origin.tracker();
+        let k = usize::from(
+            tracker
+                .expect("an Announce's requests name their tracker")
+                .0,
+        );
         let Server::Http(tracker) = &mut self.servers[k] else {
             panic!("HTTP request to a UDP tracker")
         };
@@ -597,7 +606,7 @@ impl Sim {
             self.s.seed
         );
         self.log.final_timeout = self.announce.poll_timeout();
-        self.log.events_dropped = self.announce.events_dropped();
+        self.log.events_superseded = self.announce.events_superseded();
         while self.announce.poll_event().is_some() {
             self.log.undrained += 1;
         }
