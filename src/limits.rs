@@ -7,6 +7,7 @@
 //! | what | cap (default) | where | at the cap |
 //! |---|---|---|---|
 //! | a UDP reply | any length is read; the caller's receive buffer decides (65,536 bytes holds any datagram) | [`udp::announce_reply_len`](crate::udp::announce_reply_len) sizes it for `num_want` | nothing is allocated per datagram; peers beyond the peer cap are not kept |
+//! | peers asked for (`numwant`) | 200, at most [`MAX_NUM_WANT`] (3,639: what one UDP reply holds over IPv6) | [`Config::num_want`](crate::announce::Config::num_want) | `ConfigError::Invalid` at construction |
 //! | peers kept per reply | 1,000 | [`Config::max_peers_per_reply`](crate::announce::Config::max_peers_per_reply) | the first ones in the tracker's order are kept |
 //! | a UDP request written | [`MAX_REQUEST_LEN`] bytes (98 + BEP 41 URL data of at most [`MAX_URL_DATA_LEN`]) | [`udp`](crate::udp) | a longer tracker URL is refused when the machine is built |
 //! | info hashes per UDP scrape | [`MAX_SCRAPE_HASHES`] | [`udp::ScrapeRequest`](crate::udp::ScrapeRequest) | encoding more is an error |
@@ -17,7 +18,7 @@
 //! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
 //! | events waiting for `poll_event` | 3 per tracker + 1 per torrent (an announce and a scrape outcome and a `TrackerDisabled` per tracker, one `Stopped`); a removed torrent keeps its slot until its `Stopped` is drained | [`Client::poll_event`](crate::client::Client::poll_event) | never dropped: an outcome still waiting is replaced in place by a later outcome of the same tracker and kind, counted in `events_superseded` |
 //! | exchanges started with one tracker endpoint | a burst of 50, then 200 per second; `stopped` and `completed` ahead of the backlog | [`Config::tracker_burst`](crate::announce::Config::tracker_burst), [`Config::tracker_rate`](crate::announce::Config::tracker_rate) | later exchanges wait for their slot; a cancelled one gives its slot back |
-//! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP, halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
+//! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP (at most 100, so the URL stays under 8,000 bytes), halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
 //! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
 //! | trackers per torrent (and so UDP connection ids cached: one per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
@@ -33,7 +34,7 @@
 //! [`HttpRequest::may_reach_internal`](crate::announce::HttpRequest::may_reach_internal) and
 //! [`Config::allow_internal_redirects`](crate::announce::Config::allow_internal_redirects).
 
-pub use crate::announce::MAX_TRACKER_ID_LEN;
+pub use crate::announce::{MAX_NUM_WANT, MAX_TRACKER_ID_LEN};
 pub use crate::bencode::MAX_DEPTH;
 pub use crate::client::{MAX_TORRENTS, MAX_UDP_SCRAPE_BATCH};
 pub use crate::http::{DEFAULT_MAX_BODY_LEN, MAX_HEAD_LEN, MAX_HEADERS};

@@ -1,4 +1,5 @@
-//! Every example of PROTOCOL.md sections 3, 4 and 6, including the scrape-URL table.
+//! Every example of PROTOCOL.md sections 3, 4 and 6, including the scrape-URL table, and the
+//! `/announce/<passkey>` form of scrape URLs beside it.
 
 mod common;
 
@@ -171,6 +172,128 @@ fn scrape_url_table_of_section_6_1() {
         let url = TrackerUrl::parse(announce).unwrap();
         assert_eq!(http::scrape_url(&url).as_deref(), scrape, "{announce}");
     }
+}
+
+/// The passkey form beside section 6.1's rule: torrust-tracker's private mode and UNIT3D-style
+/// trackers announce at `/announce/<key>` and scrape at `/scrape/<key>`. The rule: the BEP 48
+/// last-segment rule first; otherwise, when the last segment is not empty and the segment
+/// directly before it is exactly `announce`, that segment becomes `scrape`. Nothing else changes:
+/// no unescaping, no case folding, never the host, always the query.
+#[test]
+fn scrape_url_of_announce_slash_passkey_trackers() {
+    let table = [
+        // The torrust form, over https with a 32-character key and a port.
+        (
+            "https://t.example:7070/announce/YZSl4lMZupRuOpSRC3krIKR5BPB14nrJ",
+            Some("https://t.example:7070/scrape/YZSl4lMZupRuOpSRC3krIKR5BPB14nrJ"),
+        ),
+        // UNIT3D: a hex passkey.
+        (
+            "https://t.example/announce/0123456789abcdef0123456789abcdef",
+            Some("https://t.example/scrape/0123456789abcdef0123456789abcdef"),
+        ),
+        // Under a prefix: only the segment before the last one is rewritten.
+        (
+            "http://t.example/x/announce/k",
+            Some("http://t.example/x/scrape/k"),
+        ),
+        // The query stays, even when it holds `/announce/`.
+        (
+            "http://t.example/announce/k?a=/announce/b",
+            Some("http://t.example/scrape/k?a=/announce/b"),
+        ),
+        // A percent-encoded key is kept verbatim, `%2F` included (it is not a separator).
+        (
+            "http://t.example/announce/k%2Fx",
+            Some("http://t.example/scrape/k%2Fx"),
+        ),
+        // The host is never rewritten, even when it says `announce`.
+        (
+            "http://announce.example/announce/k",
+            Some("http://announce.example/scrape/k"),
+        ),
+        ("http://announce.example/k", None),
+        // BEP 48 wins: a last segment starting with `announce` is the one rewritten, also when the
+        // segment before it is `announce` too, or the key itself starts with `announce`.
+        (
+            "http://t.example/announce/announce",
+            Some("http://t.example/announce/scrape"),
+        ),
+        (
+            "http://t.example/announce/announcekey",
+            Some("http://t.example/announce/scrapekey"),
+        ),
+        // A key that merely contains `announce` is a key.
+        (
+            "http://t.example/announce/keyannounce",
+            Some("http://t.example/scrape/keyannounce"),
+        ),
+        // A trailing slash leaves an empty last segment: unsupported, as `/announce/` is.
+        ("http://t.example/announce/k/", None),
+        ("http://t.example/announce//k", None),
+        // Only the segment directly before the last one may be `announce`.
+        ("http://t.example/announce/a/b", None),
+        // It must be exactly `announce`: no suffix, no other case, no escapes.
+        ("http://t.example/announce.php/k", None),
+        ("http://t.example/announcements/k", None),
+        ("http://t.example/Announce/k", None),
+        ("http://t.example/%61nnounce/k", None),
+        // The query is not the path.
+        ("http://t.example/a?x=/announce/k", None),
+        // UDP trackers scrape at the announce endpoint over UDP.
+        ("udp://t.example:6969/announce/k", None),
+    ];
+    for (announce, scrape) in table {
+        let url = TrackerUrl::parse(announce).unwrap();
+        assert_eq!(http::scrape_url(&url).as_deref(), scrape, "{announce}");
+    }
+}
+
+/// The machine and the client both scrape a passkey tracker at its `/scrape/<key>` URL instead of
+/// failing with `Cause::ScrapeUnsupported`.
+#[test]
+fn announce_and_client_scrape_a_passkey_tracker_at_scrape_slash_key() {
+    use bt_tracker::announce::{Announce, Config, Progress, RequestKind, Torrent};
+    use bt_tracker::client::Client;
+    use rand_core::SeedableRng;
+
+    let tracker = "https://t.example/announce/0123456789abcdef";
+    let expected = format!(
+        "https://t.example/scrape/0123456789abcdef?info_hash={}",
+        http::percent_encode(sha1_empty().as_bytes())
+    );
+    let torrent = Torrent {
+        info_hash: sha1_empty(),
+        peer_id: example_peer_id(),
+        port: 6881,
+        progress: Progress::default(),
+        key: None,
+    };
+    let tiers = || vec![vec![TrackerUrl::parse(tracker).unwrap()]];
+    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
+    let now = std::time::Instant::now();
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(48);
+
+    let mut a = Announce::new(Config::default(), torrent.clone(), tiers(), &mut rng, now).unwrap();
+    let started = a.poll_http_request().expect("the started announce");
+    assert!(matches!(started.kind, RequestKind::Announce(_)));
+    a.scrape(now);
+    let scrape = a
+        .poll_http_request()
+        .expect("a scrape request, not ScrapeUnsupported");
+    assert_eq!(
+        (scrape.kind, scrape.url),
+        (RequestKind::Scrape, expected.clone())
+    );
+
+    let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
+    let id = client.add(torrent, tiers(), now).unwrap();
+    assert!(client.poll_http_request().is_some());
+    assert!(client.scrape(id, now));
+    let window_closed = now + Config::default().scrape_window;
+    client.handle_timeout(window_closed);
+    let batch = client.poll_http_request().expect("the batched scrape");
+    assert_eq!((batch.kind, batch.url), (RequestKind::Scrape, expected));
 }
 
 #[test]

@@ -3,10 +3,15 @@
 
 use std::time::Duration;
 
-use crate::{InfoHash, PeerId, TrackerUrl};
+use super::schedule::udp_wait;
+use crate::udp::{ANNOUNCE_RESPONSE_HEADER_LEN, announce_reply_len};
+use crate::{AddressFamily, InfoHash, PeerId, TrackerUrl};
 
 /// Transfer counters sent with every announce. Update them with
 /// [`Announce::set_progress`](super::Announce::set_progress) whenever they change.
+///
+/// Any value is accepted. HTTP sends the counts as given; UDP (BEP 15) carries signed 64-bit
+/// counts, so a count above `i64::MAX` (8 EiB) is sent as `i64::MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
     /// Bytes uploaded this session.
@@ -19,13 +24,19 @@ pub struct Progress {
 }
 
 /// The torrent being announced.
+///
+/// [`Announce::new`](super::Announce::new) and [`Client::add`](crate::client::Client::add) refuse
+/// port 0 with [`ConfigError::InvalidTorrent`]; every other value is sent as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Torrent {
-    /// The info hash (for BEP 52 v2 torrents, [`InfoHash::from_v2`]).
+    /// The info hash (for BEP 52 v2 torrents, [`InfoHash::from_v2`]). Any 20 bytes: a tracker that
+    /// does not track the hash says so in a failure, reported as an event.
     pub info_hash: InfoHash,
-    /// This client's peer id.
+    /// This client's peer id. Any 20 bytes (BEP 3); BEP 20's `-XX0000-` prefix is a convention
+    /// trackers do not enforce.
     pub peer_id: PeerId,
-    /// The TCP port peers connect to.
+    /// The TCP port peers connect to, 1 to 65535. Port 0 is refused: trackers answer "invalid
+    /// port" or list this client as `ip:0`, which no peer can connect to.
     pub port: u16,
     /// The counters at construction.
     pub progress: Progress,
@@ -54,7 +65,8 @@ pub enum TierMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
-    /// Peers asked for per announce (`numwant`); `stopped` always asks for 0. Default 200.
+    /// Peers asked for per announce (`numwant`), 1 to [`MAX_NUM_WANT`]; `stopped` always asks for
+    /// 0. Default 200.
     pub num_want: u32,
     /// How tiers are walked. Default [`TierMode::OneTracker`] (BEP 12).
     pub tier_mode: TierMode,
@@ -62,14 +74,17 @@ pub struct Config {
     pub default_interval: Duration,
     /// `min interval` when the tracker sends none (UDP never does). Default 60 s.
     pub default_min_interval: Duration,
-    /// The lowest `min interval` honoured, whatever the tracker says. Default 60 s.
+    /// The lowest `min interval` honoured, whatever the tracker says; at most
+    /// [`interval_ceiling`](Self::interval_ceiling). Default 60 s.
     pub min_interval_floor: Duration,
     /// The lowest re-announce period, whatever the tracker says. Default 120 s.
     pub interval_floor: Duration,
     /// The highest re-announce period (and `min interval`): a tracker cannot make this client go
     /// silent for longer. Default 2 h.
     pub interval_ceiling: Duration,
-    /// BEP 15 retransmission base: the wait after the n-th send is `udp_rto * 2^n`. Default 15 s.
+    /// BEP 15 retransmission base: the wait after the n-th send is `udp_rto * 2^(n-1)`; the wait
+    /// after the last send, `udp_rto * 2^(udp_max_attempts - 1)`, must be at most 365 days.
+    /// Default 15 s.
     pub udp_rto: Duration,
     /// UDP sends per request before it times out (1 to 9; BEP 15 allows 9). Default 3: sends at
     /// 0, 15 and 45 s, timeout at 105 s.
@@ -98,7 +113,7 @@ pub struct Config {
     pub max_backoff: Duration,
     /// The longest BEP 31 `retry in` honoured. Default 7 days.
     pub max_retry_in: Duration,
-    /// Peers kept from one reply (after dropping unusable entries). Default 1000.
+    /// Peers kept from one reply (after dropping unusable entries); at least 1. Default 1000.
     pub max_peers_per_reply: usize,
     /// Trackers accepted by `new` (after dropping duplicates). Default 256.
     pub max_trackers: usize,
@@ -117,9 +132,11 @@ pub struct Config {
     /// Exchanges started with one tracker endpoint at once before
     /// [`tracker_rate`](Self::tracker_rate) applies. Default 50.
     pub tracker_burst: u32,
-    /// Info hashes in one HTTP multi-scrape (a [`Client`](crate::client::Client) batches the scrapes
-    /// of its torrents; a tracker that answers 414 or 400 gets half as many). UDP scrapes carry at
-    /// most 70 whatever this says. Default 70.
+    /// Info hashes in one HTTP multi-scrape, 1 to 100 (a [`Client`](crate::client::Client) batches
+    /// the scrapes of its torrents; a tracker that answers 414 or 400 gets half as many). Each hash
+    /// adds up to 71 bytes to the URL, and servers need only take request lines of 8,000 bytes
+    /// (RFC 9112); some close the connection instead of answering 414. UDP scrapes carry at most 70
+    /// whatever this says. Default 70.
     pub max_scrape_batch: usize,
     /// A [`Client`](crate::client::Client) waits this long after the first scrape of a tracker URL
     /// so that the scrapes asked for meanwhile go in the same batch. Default 1 s.
@@ -162,8 +179,31 @@ impl Default for Config {
 /// The longest duration any knob may take, so that no deadline can overflow an `Instant`.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// The most peers [`Config::num_want`] may ask for: what one UDP announce reply carries over IPv6
+/// (a 65,527-byte payload holds the 20-byte header and 3,639 peers of 18 bytes). With it,
+/// [`udp::announce_reply_len`](crate::udp::announce_reply_len)`(num_want, family)` always fits a
+/// 64 KiB receive buffer. Trackers give far fewer (opentracker at most 200, aquatic 30 to 50).
+pub const MAX_NUM_WANT: u32 = ((65_527 - ANNOUNCE_RESPONSE_HEADER_LEN) / 18) as u32;
+
+// The `num_want` rule below names the number; a UDP reply of that many IPv6 peers fits a datagram.
+const _: () = assert!(MAX_NUM_WANT == 3639);
+const _: () = assert!(announce_reply_len(MAX_NUM_WANT as usize, AddressFamily::V6) <= 65_527);
+
+impl Torrent {
+    /// Checks the fields trackers refuse; `Announce::new` and `Client::add` call this.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.port == 0 {
+            return Err(ConfigError::InvalidTorrent {
+                field: "port",
+                rule: "must be 1 to 65535: trackers refuse port 0 or list this client as ip:0, which no peer can connect to; pass the TCP port this client accepts peers on",
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Config {
-    /// Checks the knobs; `Announce::new` calls this.
+    /// Checks the knobs; `Announce::new` and `Client::new` call this.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let durations = [
             ("default_interval", self.default_interval),
@@ -194,9 +234,29 @@ impl Config {
                 "must not be below interval_floor",
             ),
             (
+                "min_interval_floor",
+                self.min_interval_floor <= self.interval_ceiling,
+                "must not be above interval_ceiling",
+            ),
+            (
                 "udp_max_attempts",
                 (1..=9).contains(&self.udp_max_attempts),
                 "must be 1 to 9 (BEP 15 retransmits at most 8 times)",
+            ),
+            (
+                "udp_rto",
+                udp_wait(self, self.udp_max_attempts) <= MAX_DURATION,
+                "times 2^(udp_max_attempts - 1), the wait after the last send, must be at most 365 days; lower udp_rto or udp_max_attempts",
+            ),
+            (
+                "num_want",
+                (1..=MAX_NUM_WANT).contains(&self.num_want),
+                "must be 1 to 3639: 0 asks every tracker for no peers at all (stopped asks for 0 by itself), and one UDP reply holds at most 3639 IPv6 peers",
+            ),
+            (
+                "max_peers_per_reply",
+                self.max_peers_per_reply >= 1,
+                "must be at least 1: 0 drops every peer of every reply",
             ),
             (
                 "retry_jitter_percent",
@@ -215,8 +275,8 @@ impl Config {
             ),
             (
                 "max_scrape_batch",
-                (1..=10_000).contains(&self.max_scrape_batch),
-                "must be 1 to 10,000",
+                (1..=100).contains(&self.max_scrape_batch),
+                "must be 1 to 100: each info hash adds up to 71 bytes to a scrape URL, and servers need only take request lines of 8,000 bytes (RFC 9112)",
             ),
             (
                 "max_trackers",
@@ -265,6 +325,14 @@ pub enum ConfigError {
         /// The field.
         field: &'static str,
         /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A [`Torrent`] field that trackers refuse (port 0).
+    #[error("Torrent::{field} {rule}")]
+    InvalidTorrent {
+        /// The field.
+        field: &'static str,
+        /// The rule it breaks, and what to pass instead.
         rule: &'static str,
     },
     /// A [`Client`](crate::client::Client) already holds as many torrents as it can name.

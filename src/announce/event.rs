@@ -274,8 +274,9 @@ pub enum Cause {
     BadReply(String),
     /// A redirect that was not followed.
     Redirect(String),
-    /// The tracker URL has no scrape URL (BEP 48: the last path segment must start with
-    /// `announce`).
+    /// The tracker URL has no scrape URL: its last path segment does not start with `announce`
+    /// (BEP 48) and its path does not end in `/announce/<key>`; see
+    /// [`scrape_url`](crate::http::scrape_url).
     ScrapeUnsupported,
     /// [`stop`](super::Announce::stop) was called while the request was in flight.
     Cancelled,
@@ -312,7 +313,7 @@ impl fmt::Display for Cause {
             Cause::BadReply(why) => write!(f, "the tracker's reply is not understood: {why}"),
             Cause::Redirect(why) => write!(f, "redirect not followed: {why}"),
             Cause::ScrapeUnsupported => f.write_str(
-                "this tracker has no scrape URL (its path does not end in a segment starting with \"announce\")",
+                "this tracker has no scrape URL (its path ends neither in a segment starting with \"announce\" nor in \"/announce/<passkey>\")",
             ),
             Cause::Cancelled => f.write_str("cancelled by stop()"),
         }

@@ -22,7 +22,7 @@ use std::time::Instant;
 use rand_chacha::ChaCha12Rng;
 use rand_core::{CryptoRng, SeedableRng};
 
-pub use config::{Config, ConfigError, Progress, TierMode, Torrent};
+pub use config::{Config, ConfigError, MAX_NUM_WANT, Progress, TierMode, Torrent};
 pub use event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
     TorrentId, TrackerId, Transmit, TransportError,
@@ -120,8 +120,8 @@ impl Announce {
     /// reproducible.
     ///
     /// Fails when there is no tracker, too many, a tracker URL that cannot be announced to (an HTTP
-    /// URL that pre-fills `info_hash` and the like; UDP URL data over 1024 bytes), or a knob out of
-    /// range.
+    /// URL that pre-fills `info_hash` and the like; UDP URL data over 1024 bytes), a knob out of
+    /// range, or port 0 in `torrent`.
     pub fn new<R: CryptoRng + ?Sized>(
         config: Config,
         torrent: Torrent,
@@ -130,6 +130,7 @@ impl Announce {
         now: Instant,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        torrent.validate()?;
         let tiers = check_tiers(&config, tiers)?;
         let mut ctx = Ctx::new(config, ChaCha12Rng::from_rng(rng), now);
         let session = Session::new(&mut ctx, TorrentId(0), torrent, tiers, now);

@@ -166,7 +166,7 @@ impl Client {
     }
 
     /// Adds a torrent and queues its first announce (`started`), paced per tracker endpoint.
-    /// `tiers` is its BEP 12 announce list, checked as by
+    /// `tiers` is its BEP 12 announce list; both are checked as by
     /// [`Announce::new`](crate::announce::Announce::new).
     pub fn add(
         &mut self,
@@ -174,6 +174,7 @@ impl Client {
         tiers: Vec<Vec<TrackerUrl>>,
         now: Instant,
     ) -> Result<TorrentId, ConfigError> {
+        torrent.validate()?;
         let tiers = check_tiers(&self.ctx.cfg, tiers)?;
         let now = self.ctx.advance(now);
         let slot = match self.free.pop() {

@@ -143,9 +143,19 @@ fn separator(url: &str) -> &'static str {
     }
 }
 
-/// The scrape URL of an HTTP(S) tracker, by PROTOCOL.md section 6.1: when the last path segment
-/// starts with `announce`, those 8 characters become `scrape`; the query is kept and nothing is
-/// unescaped. `None` means the tracker does not support scraping (and for `udp://` trackers, which
+/// The scrape URL of an HTTP(S) tracker, by PROTOCOL.md section 6.1 plus the passkey form:
+///
+/// 1. BEP 48: when the last path segment starts with `announce`, those 8 characters become
+///    `scrape` (`/x/announce.php?k=1` gives `/x/scrape.php?k=1`).
+/// 2. Otherwise, the passkey form of torrust-tracker's private mode and UNIT3D-style trackers: when
+///    the last segment is not empty and the segment directly before it is exactly `announce`,
+///    that segment becomes `scrape` (`/announce/<key>` gives `/scrape/<key>`). Only that segment
+///    counts: `/announce/<key>/`, `/announce/a/b` and `/announce.php/<key>` have no scrape URL.
+///
+/// Rule 1 wins, so every URL BEP 48 gives a scrape URL keeps it (`/announce/announce` gives
+/// `/announce/scrape`). The query is kept, nothing is unescaped, matching is case-sensitive, and the
+/// host is never rewritten (libtorrent replaces the first `announce` anywhere, even in the host
+/// name). `None` means the tracker does not support scraping (and for `udp://` trackers, which
 /// scrape over UDP at the announce endpoint).
 pub fn scrape_url(tracker: &TrackerUrl) -> Option<String> {
     if tracker.scheme() == Scheme::Udp {
@@ -153,10 +163,16 @@ pub fn scrape_url(tracker: &TrackerUrl) -> Option<String> {
     }
     let path_and_query = tracker.path_and_query();
     let path = path_and_query.split('?').next().unwrap_or("");
-    let segment_start = path.rfind('/')? + 1;
-    if !path[segment_start..].starts_with("announce") {
-        return None;
-    }
+    let last = path.rfind('/')? + 1;
+    let segment_start = if path[last..].starts_with("announce") {
+        last
+    } else {
+        let before = path[..last - 1].rfind('/')? + 1;
+        if path[last..].is_empty() || &path[before..last - 1] != "announce" {
+            return None;
+        }
+        before
+    };
     let at = tracker.origin().len() + segment_start;
     let raw = tracker.as_str();
     Some(format!(

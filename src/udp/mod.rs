@@ -96,12 +96,15 @@ pub const MAX_REQUEST_LEN: usize = if MAX_ANNOUNCE_REQUEST_LEN > MAX_SCRAPE_REQU
 /// The receive buffer an announce reply with up to `num_want` peers needs over `family`. A smaller
 /// buffer silently cuts large replies (libtorrent's 1500-byte buffer breaks IPv6 replies of more than
 /// 82 peers).
+///
+/// For any `num_want` that [`Config`](crate::announce::Config) accepts it is at most 65,522 bytes
+/// (saturating at `usize::MAX` for larger ones instead of overflowing).
 pub const fn announce_reply_len(num_want: usize, family: AddressFamily) -> usize {
-    let stride = match family {
+    let stride: usize = match family {
         AddressFamily::V4 => 6,
         AddressFamily::V6 => 18,
     };
-    ANNOUNCE_RESPONSE_HEADER_LEN + stride * num_want
+    ANNOUNCE_RESPONSE_HEADER_LEN.saturating_add(stride.saturating_mul(num_want))
 }
 
 /// Why a message could not be encoded. Nothing was written that the caller should send.
