@@ -81,9 +81,12 @@ pub(crate) fn count(value: Option<i64>) -> Option<u32> {
     value.and_then(|n| u32::try_from(n).ok())
 }
 
-/// Peers fit to connect to: port 0 and unspecified, broadcast and multicast addresses dropped,
-/// addresses in canonical form (IPv4-mapped IPv6 written as IPv4), at most `max` kept (in the
-/// tracker's order), then sorted (IPv4 first) and deduplicated.
+/// Peers fit to connect to: ports 0 and 1 and unspecified, broadcast and multicast addresses
+/// dropped, addresses in canonical form (IPv4-mapped IPv6 written as IPv4), at most `max` kept (in
+/// the tracker's order), then sorted (IPv4 first) and deduplicated.
+///
+/// Port 1 is the placeholder of clients that cannot accept connections (libtorrent drops such
+/// peers unconditionally, libtorrent#7329): dialling it only wastes a connection attempt.
 pub(crate) fn usable_peers(peers: impl Iterator<Item = SocketAddr>, max: usize) -> Vec<SocketAddr> {
     // Sized up front: the lower size hint of a compact list is its length. A plain loop, so the
     // cost does not hinge on the compiler inlining an iterator chain.
@@ -134,8 +137,8 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
         }
         let ip = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
         let port = u16::from_be_bytes([e[4], e[5]]);
-        // Port 0, 0.0.0.0, multicast (224.0.0.0/4) and broadcast, as in `usable`.
-        if port == 0 || ip == 0 || ip >> 28 == 0xe || ip == u32::MAX {
+        // Ports 0 and 1, 0.0.0.0, multicast (224.0.0.0/4) and broadcast, as in `usable`.
+        if port <= 1 || ip == 0 || ip >> 28 == 0xe || ip == u32::MAX {
             continue;
         }
         keys[n] = (u64::from(ip) << 16) | u64::from(port);
@@ -162,7 +165,7 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
 fn usable(peer: SocketAddr) -> Option<SocketAddr> {
     let peer = canonical_addr(peer);
     let ip = peer.ip();
-    let unusable = peer.port() == 0
+    let unusable = peer.port() <= 1
         || ip.is_unspecified()
         || ip.is_multicast()
         || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
@@ -212,9 +215,12 @@ mod tests {
             "[ff02::1]:1",
             "[2001:db8::1]:51413",
             "10.0.0.3:1",
+            "[::ffff:10.0.0.4]:1",
+            "[2001:db8::2]:1",
+            "10.0.0.3:2",
         ];
-        let peers = usable_peers(addrs.iter().map(|a| a.parse().unwrap()), 10);
-        let want: Vec<SocketAddr> = ["10.0.0.1:6881", "10.0.0.3:1", "[2001:db8::1]:51413"]
+        let peers = usable_peers(addrs.iter().map(|a| a.parse().unwrap()), 20);
+        let want: Vec<SocketAddr> = ["10.0.0.1:6881", "10.0.0.3:2", "[2001:db8::1]:51413"]
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
@@ -234,8 +240,8 @@ mod tests {
     #[test]
     fn the_ipv4_fast_path_keeps_the_same_peers_as_the_generic_one() {
         fn same(bytes: Vec<u8>, max: u8) -> bool {
-            // Few distinct byte values: many duplicates, zero ports, 0.0.0.0, multicast (224.x),
-            // reserved (240.x) and broadcast entries.
+            // Few distinct byte values: many duplicates, ports 0, 1 and 256, 0.0.0.0, multicast
+            // (224.x), reserved (240.x) and broadcast entries.
             let bytes: Vec<u8> = bytes
                 .iter()
                 .map(|b| [0, 1, 224, 240, 255][usize::from(b % 5)])
