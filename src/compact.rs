@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+use crate::canonical_addr;
 use crate::types::AddressFamily;
 
 /// A list of peers in compact form, either borrowed from the wire or from the caller's addresses.
@@ -10,6 +11,8 @@ use crate::types::AddressFamily;
 /// Parsing never copies: iterating a wire list decodes each entry in place. Only whole entries are
 /// yielded; a ragged tail is reported by [`trailing_bytes`](Self::trailing_bytes), never turned into
 /// a peer. The stride comes from the [`AddressFamily`] of the exchange, never from the bytes.
+/// Peers are given in canonical form ([`canonical_addr`]): an IPv4-mapped entry of an IPv6 list
+/// (`::ffff:a.b.c.d`) is the IPv4 peer `a.b.c.d`.
 ///
 /// Build one from addresses with [`CompactPeers::from_addrs`] to encode a reply on the tracker side.
 #[derive(Clone, Copy)]
@@ -98,7 +101,7 @@ impl<'a> CompactPeers<'a> {
         }
     }
 
-    /// Iterates the peers in order.
+    /// Iterates the peers in order, in canonical form ([`canonical_addr`]).
     pub fn iter(&self) -> Iter<'a> {
         let mut it = Iter {
             v4: [].iter(),
@@ -148,9 +151,9 @@ fn write_entry(
     let port = peer.port().to_be_bytes();
     match family {
         AddressFamily::V4 => {
-            let v4 = match peer.ip() {
-                IpAddr::V4(a) => a,
-                IpAddr::V6(a) => a.to_ipv4_mapped().ok_or(PeerFamilyError { peer, family })?,
+            // `peer` is canonical (from `iter`): an IPv4-mapped address arrives as IPv4.
+            let IpAddr::V4(v4) = peer.ip() else {
+                return Err(PeerFamilyError { peer, family });
             };
             slot[..4].copy_from_slice(&v4.octets());
             slot[4..6].copy_from_slice(&port);
@@ -174,12 +177,17 @@ fn v4_entry(e: &[u8; 6]) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be_bytes([e[4], e[5]])))
 }
 
-/// Decodes one 18-byte IPv6 entry.
+/// Decodes one 18-byte IPv6 entry, in canonical form (an IPv4-mapped entry is an IPv4 peer).
 #[inline]
 fn v6_entry(e: &[u8; 18]) -> SocketAddr {
     let [octets @ .., p0, p1] = *e;
     let port = u16::from_be_bytes([p0, p1]);
-    SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(octets), port, 0, 0))
+    canonical_addr(SocketAddr::V6(SocketAddrV6::new(
+        Ipv6Addr::from(octets),
+        port,
+        0,
+        0,
+    )))
 }
 
 /// Iterator over [`CompactPeers`].
@@ -204,7 +212,7 @@ impl Iterator for Iter<'_> {
         if let Some(e) = self.v6.next() {
             return Some(v6_entry(e));
         }
-        self.addrs.next().copied()
+        self.addrs.next().copied().map(canonical_addr)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -68,6 +68,8 @@
 //! - [`http`]: announce and scrape URLs (client) and query parsing (tracker), lenient in-place
 //!   decoding and canonical encoding of bencoded replies, and HTTP/1.1 framing for raw TCP streams.
 //! - [`InfoHash`], [`PeerId`], [`AnnounceEvent`], [`AddressFamily`] and the validated [`TrackerUrl`].
+//! - [`canonical_ip`] and [`canonical_addr`]: the one form of every address the crate reports or
+//!   compares (IPv4-mapped IPv6 written as IPv4).
 //! - [`CompactPeers`]: compact peer lists read in place.
 //! - [`limits`]: every cap on what a tracker can make the crate hold, with its default.
 //!
@@ -80,6 +82,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod addr;
 pub mod announce;
 mod bencode;
 pub mod client;
@@ -89,6 +92,7 @@ pub mod limits;
 mod types;
 pub mod udp;
 
+pub use addr::{canonical_addr, canonical_ip};
 pub use announce::Announce;
 pub use client::Client;
 pub use compact::{CompactPeers, PeerFamilyError};

@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | a UDP reply | any length is read; the caller's receive buffer decides (65,536 bytes holds any datagram) | [`udp::announce_reply_len`](crate::udp::announce_reply_len) sizes it for `num_want` | nothing is allocated per datagram; peers beyond the peer cap are not kept |
 //! | peers asked for (`numwant`) | 200, at most [`MAX_NUM_WANT`] (3,639: what one UDP reply holds over IPv6) | [`Config::num_want`](crate::announce::Config::num_want) | `ConfigError::Invalid` at construction |
-//! | peers kept per reply | 1,000 | [`Config::max_peers_per_reply`](crate::announce::Config::max_peers_per_reply) | the first ones in the tracker's order are kept |
+//! | peers kept per reply | 1,000 | [`Config::max_peers_per_reply`](crate::announce::Config::max_peers_per_reply) | the first usable ones in the tracker's order are kept (ports 0 and 1, unspecified, broadcast and multicast addresses are dropped and not counted) |
 //! | a UDP request written | [`MAX_REQUEST_LEN`] bytes (98 + BEP 41 URL data of at most [`MAX_URL_DATA_LEN`]) | [`udp`](crate::udp) | a longer tracker URL is refused when the machine is built |
 //! | info hashes per UDP scrape | [`MAX_SCRAPE_HASHES`] | [`udp::ScrapeRequest`](crate::udp::ScrapeRequest) | encoding more is an error |
 //! | HTTP status line and headers | [`MAX_HEAD_LEN`] bytes, [`MAX_HEADERS`] headers | [`http::ResponseReader`](crate::http::ResponseReader) | `FramingError::HeadTooLarge` |

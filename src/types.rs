@@ -185,12 +185,11 @@ pub enum AddressFamily {
 }
 
 impl AddressFamily {
-    /// The family of a socket address. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) counts as IPv4,
-    /// as trackers treat it.
+    /// The family of a socket address in canonical form ([`canonical_ip`](crate::canonical_ip)): an
+    /// IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) counts as IPv4, as trackers treat it.
     pub fn of(addr: &SocketAddr) -> Self {
-        match addr.ip() {
+        match crate::canonical_ip(addr.ip()) {
             IpAddr::V4(_) => AddressFamily::V4,
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => AddressFamily::V4,
             IpAddr::V6(_) => AddressFamily::V6,
         }
     }
@@ -380,9 +379,12 @@ impl TrackerUrl {
         self.port
     }
 
-    /// The tracker's socket address when the host is an IP literal, so no lookup is needed.
+    /// The tracker's socket address when the host is an IP literal, so no lookup is needed. It is in
+    /// canonical form ([`canonical_ip`](crate::canonical_ip)): `udp://[::ffff:127.0.0.1]:6969`
+    /// gives `127.0.0.1:6969`.
     pub fn socket_addr(&self) -> Option<SocketAddr> {
-        self.ip.map(|ip| SocketAddr::new(ip, self.port))
+        self.ip
+            .map(|ip| SocketAddr::new(crate::canonical_ip(ip), self.port))
     }
 
     /// Everything after `host:port`, verbatim: the path and query (`/announce?passkey=x`), possibly

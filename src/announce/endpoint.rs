@@ -194,7 +194,11 @@ impl Endpoints {
         }
         let key = EndpointKey {
             udp: url.scheme() == Scheme::Udp,
-            host: url.host().to_ascii_lowercase().into(),
+            // An IP literal in canonical form: `[::ffff:10.0.0.1]` and `10.0.0.1` are one endpoint.
+            host: match url.socket_addr() {
+                Some(a) => a.ip().to_string().into(),
+                None => url.host().to_ascii_lowercase().into(),
+            },
             port: url.port(),
         };
         let endpoint = match self.endpoints.acquire(&key) {

@@ -194,8 +194,9 @@ pub struct Announced {
     pub tracker: TrackerId,
     /// The event the announce carried.
     pub event: AnnounceEvent,
-    /// Peers, deduplicated and sorted; entries with port 0 or an unspecified, broadcast or multicast
-    /// address are dropped, IPv4-mapped IPv6 addresses are given as IPv4, and at most
+    /// Peers, deduplicated and sorted; entries with port 0, port 1 (the placeholder of clients that
+    /// cannot accept connections) or an unspecified, broadcast or multicast address are dropped,
+    /// addresses are in canonical form ([`canonical_addr`](crate::canonical_addr)), and at most
     /// [`Config::max_peers_per_reply`](super::Config::max_peers_per_reply) are kept. This client
     /// itself is left out where it can be recognised: its announced port at the tracker's BEP 24
     /// `external ip`, or at a loopback address when the tracker is on loopback.
@@ -210,7 +211,8 @@ pub struct Announced {
     pub leechers: Option<u32>,
     /// The tracker's `warning message` (lossy UTF-8).
     pub warning: Option<String>,
-    /// BEP 24 `external ip`: this client's address as the tracker saw it.
+    /// BEP 24 `external ip`: this client's address as the tracker saw it, in canonical form
+    /// ([`canonical_ip`](crate::canonical_ip)).
     pub external_ip: Option<IpAddr>,
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::event::Cause;
 use super::policy::is_localhost_name;
-use crate::{CompactPeers, TrackerUrl};
+use crate::{CompactPeers, TrackerUrl, canonical_addr, canonical_ip};
 
 /// The end of one exchange, transport-independent.
 #[derive(Debug)]
@@ -81,9 +81,12 @@ pub(crate) fn count(value: Option<i64>) -> Option<u32> {
     value.and_then(|n| u32::try_from(n).ok())
 }
 
-/// Peers fit to connect to: port 0 and unspecified, broadcast and multicast addresses dropped,
-/// IPv4-mapped IPv6 written as IPv4, at most `max` kept (in the tracker's order), then sorted (IPv4
-/// first) and deduplicated.
+/// Peers fit to connect to: ports 0 and 1 and unspecified, broadcast and multicast addresses
+/// dropped, addresses in canonical form (IPv4-mapped IPv6 written as IPv4), at most `max` kept (in
+/// the tracker's order), then sorted (IPv4 first) and deduplicated.
+///
+/// Port 1 is the placeholder of clients that cannot accept connections (libtorrent drops such
+/// peers unconditionally, libtorrent#7329): dialling it only wastes a connection attempt.
 pub(crate) fn usable_peers(peers: impl Iterator<Item = SocketAddr>, max: usize) -> Vec<SocketAddr> {
     // Sized up front: the lower size hint of a compact list is its length. A plain loop, so the
     // cost does not hinge on the compiler inlining an iterator chain.
@@ -134,8 +137,8 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
         }
         let ip = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
         let port = u16::from_be_bytes([e[4], e[5]]);
-        // Port 0, 0.0.0.0, multicast (224.0.0.0/4) and broadcast, as in `usable`.
-        if port == 0 || ip == 0 || ip >> 28 == 0xe || ip == u32::MAX {
+        // Ports 0 and 1, 0.0.0.0, multicast (224.0.0.0/4) and broadcast, as in `usable`.
+        if port <= 1 || ip == 0 || ip >> 28 == 0xe || ip == u32::MAX {
             continue;
         }
         keys[n] = (u64::from(ip) << 16) | u64::from(port);
@@ -157,24 +160,23 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
     out
 }
 
-/// The peer as this client would dial it, or `None` when it cannot be dialled.
+/// The peer as this client would dial it (in canonical form), or `None` when it cannot be dialled.
 #[inline]
 fn usable(peer: SocketAddr) -> Option<SocketAddr> {
-    let ip = match peer.ip() {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    };
-    let unusable = peer.port() == 0
+    let peer = canonical_addr(peer);
+    let ip = peer.ip();
+    let unusable = peer.port() <= 1
         || ip.is_unspecified()
         || ip.is_multicast()
         || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
-    (!unusable).then_some(SocketAddr::new(ip, peer.port()))
+    (!unusable).then_some(peer)
 }
 
 /// Removes this client from `peers`: its announced `port` at the address the tracker reported (BEP
 /// 24 `external ip`) or, for a tracker on a loopback address, at a loopback address. Trackers list
 /// the announcer among the peers (opentracker and bittorrent-tracker both do); connecting to
-/// oneself is wasted work.
+/// oneself is wasted work. Every address is compared in canonical form, so `::ffff:192.0.2.7` is
+/// `192.0.2.7` and a tracker at `[::ffff:127.0.0.1]` is on loopback.
 pub(crate) fn drop_self(
     peers: &mut Vec<SocketAddr>,
     port: u16,
@@ -183,14 +185,16 @@ pub(crate) fn drop_self(
 ) {
     let tracker_on_loopback = tracker.socket_addr().map_or_else(
         || is_localhost_name(tracker.host()),
-        |a| a.ip().is_loopback(),
+        |a| canonical_ip(a.ip()).is_loopback(),
     );
     if external_ip.is_none() && !tracker_on_loopback {
         return;
     }
+    let external_ip = external_ip.map(canonical_ip);
     peers.retain(|peer| {
+        let ip = canonical_ip(peer.ip());
         peer.port() != port
-            || !(Some(peer.ip()) == external_ip || (tracker_on_loopback && peer.ip().is_loopback()))
+            || !(Some(ip) == external_ip || (tracker_on_loopback && ip.is_loopback()))
     });
 }
 
@@ -211,9 +215,12 @@ mod tests {
             "[ff02::1]:1",
             "[2001:db8::1]:51413",
             "10.0.0.3:1",
+            "[::ffff:10.0.0.4]:1",
+            "[2001:db8::2]:1",
+            "10.0.0.3:2",
         ];
-        let peers = usable_peers(addrs.iter().map(|a| a.parse().unwrap()), 10);
-        let want: Vec<SocketAddr> = ["10.0.0.1:6881", "10.0.0.3:1", "[2001:db8::1]:51413"]
+        let peers = usable_peers(addrs.iter().map(|a| a.parse().unwrap()), 20);
+        let want: Vec<SocketAddr> = ["10.0.0.1:6881", "10.0.0.3:2", "[2001:db8::1]:51413"]
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
@@ -222,19 +229,19 @@ mod tests {
 
     #[test]
     fn peer_cap_counts_usable_entries_in_tracker_order() {
-        let addrs = ["10.0.0.9:1", "10.0.0.0:0", "10.0.0.5:1", "10.0.0.1:1"];
+        let addrs = ["10.0.0.9:2", "10.0.0.0:0", "10.0.0.5:2", "10.0.0.1:2"];
         let peers = usable_peers(addrs.iter().map(|a| a.parse().unwrap()), 2);
         assert_eq!(
             peers,
-            vec!["10.0.0.5:1".parse().unwrap(), "10.0.0.9:1".parse().unwrap()]
+            vec!["10.0.0.5:2".parse().unwrap(), "10.0.0.9:2".parse().unwrap()]
         );
     }
 
     #[test]
     fn the_ipv4_fast_path_keeps_the_same_peers_as_the_generic_one() {
         fn same(bytes: Vec<u8>, max: u8) -> bool {
-            // Few distinct byte values: many duplicates, zero ports, 0.0.0.0, multicast (224.x),
-            // reserved (240.x) and broadcast entries.
+            // Few distinct byte values: many duplicates, ports 0, 1 and 256, 0.0.0.0, multicast
+            // (224.x), reserved (240.x) and broadcast entries.
             let bytes: Vec<u8> = bytes
                 .iter()
                 .map(|b| [0, 1, 224, 240, 255][usize::from(b % 5)])
@@ -268,5 +275,41 @@ mod tests {
         ]);
         drop_self(&mut peers, 6881, &local, None);
         assert_eq!(peers, addrs(&["127.0.0.1:6882", "10.0.0.1:6881"]));
+    }
+
+    #[test]
+    fn self_is_recognised_in_ipv4_mapped_form_on_either_side() {
+        // The tracker reports the external ip IPv4-mapped; the peer list holds it as IPv4.
+        let remote = TrackerUrl::parse("udp://192.0.2.1:6969").unwrap();
+        let mut peers = addrs(&["192.0.2.7:6881", "192.0.2.8:6881"]);
+        drop_self(&mut peers, 6881, &remote, "::ffff:192.0.2.7".parse().ok());
+        assert_eq!(peers, addrs(&["192.0.2.8:6881"]));
+
+        // The other way round: a mapped peer entry, an IPv4 external ip.
+        let mut peers = addrs(&["[::ffff:192.0.2.7]:6881", "192.0.2.8:6881"]);
+        drop_self(&mut peers, 6881, &remote, "192.0.2.7".parse().ok());
+        assert_eq!(peers, addrs(&["192.0.2.8:6881"]));
+
+        // A tracker URL with an IPv4-mapped loopback host is on loopback.
+        let mapped_loopback = TrackerUrl::parse("udp://[::ffff:127.0.0.1]:6969").unwrap();
+        let mut peers = addrs(&["127.0.0.1:6881", "[::1]:6881", "192.0.2.8:6881"]);
+        drop_self(&mut peers, 6881, &mapped_loopback, None);
+        assert_eq!(peers, addrs(&["192.0.2.8:6881"]));
+    }
+
+    #[test]
+    fn ipv6_lists_give_mapped_entries_as_ipv4() {
+        // Two 18-byte entries: ::ffff:192.0.2.8 port 6881, and 2001:db8::1 port 6881.
+        let mut bytes = [0u8; 36];
+        bytes[10..12].copy_from_slice(&[0xff, 0xff]);
+        bytes[12..18].copy_from_slice(&[192, 0, 2, 8, 0x1a, 0xe1]);
+        bytes[18..20].copy_from_slice(&[0x20, 0x01]);
+        bytes[20..22].copy_from_slice(&[0x0d, 0xb8]);
+        bytes[33..36].copy_from_slice(&[1, 0x1a, 0xe1]);
+        let peers = CompactPeers::new(&bytes, crate::AddressFamily::V6);
+        assert_eq!(
+            usable_compact(&peers, 10),
+            addrs(&["192.0.2.8:6881", "[2001:db8::1]:6881"])
+        );
     }
 }

@@ -11,18 +11,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::TrackerUrl;
+use crate::{TrackerUrl, canonical_ip};
 
 /// A loopback, private (RFC 1918, RFC 4193), link-local or unspecified address: one that reaches
-/// this machine or its local network rather than the internet. IPv4-mapped IPv6 addresses are
-/// judged as the IPv4 address they carry.
+/// this machine or its local network rather than the internet. The address is judged in canonical
+/// form ([`canonical_ip`]): an IPv4-mapped IPv6 address as the IPv4 address it carries.
 pub fn is_internal_address(ip: IpAddr) -> bool {
-    match ip {
+    match canonical_ip(ip) {
         IpAddr::V4(v4) => internal_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => internal_v4(v4),
-            None => internal_v6(v6),
-        },
+        IpAddr::V6(v6) => internal_v6(v6),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::event::{RequestId, RequestKind};
 use super::http_exchange::HttpExchange;
 use super::udp_exchange::UdpExchange;
-use crate::{AnnounceEvent, TrackerUrl};
+use crate::{AnnounceEvent, TrackerUrl, canonical_addr};
 
 /// One tracker of the torrent. The URL, connection id and pacer live in the shared endpoint table;
 /// exchanges are boxed so an idle tracker holds no room for them.
@@ -216,20 +216,12 @@ pub(crate) fn walk<'a>(
 }
 
 /// A datagram from `from` may be this tracker's reply. With an IP literal in the URL the address
-/// must match exactly (IPv4-mapped counted as IPv4); with a host name only the port can be
-/// checked, since the caller resolved it (the random 32-bit transaction id does the rest).
+/// must match exactly, both sides in canonical form (IPv4-mapped counted as IPv4, see
+/// [`canonical_addr`]); with a host name only the port can be checked, since the caller resolved
+/// it (the random 32-bit transaction id does the rest).
 pub(crate) fn sent_from(url: &TrackerUrl, from: SocketAddr) -> bool {
-    fn canonical(a: SocketAddr) -> SocketAddr {
-        match a {
-            SocketAddr::V6(v6) => v6
-                .ip()
-                .to_ipv4_mapped()
-                .map_or(a, |v4| SocketAddr::new(v4.into(), v6.port())),
-            v4 => v4,
-        }
-    }
     match url.socket_addr() {
-        Some(addr) => canonical(addr) == canonical(from),
+        Some(addr) => canonical_addr(addr) == canonical_addr(from),
         None => from.port() == url.port(),
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::bencode::{self, Dict, List, Value, put_bytes, put_bytes_entry, put_int_entry};
+use crate::canonical_ip;
 use crate::compact::{CompactPeers, PeerFamilyError};
 use crate::types::{AddressFamily, PeerId};
 
@@ -144,7 +145,7 @@ pub enum Peers<'a> {
 /// A list-form peer's address: an IP, or a host name the caller may resolve (libtorrent does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerAddr<'a> {
-    /// An IP literal.
+    /// An IP literal, in canonical form ([`canonical_ip`]): `::ffff:1.2.3.4` is `1.2.3.4`.
     Ip(SocketAddr),
     /// A DNS name and port.
     Host {
@@ -206,7 +207,7 @@ fn dict_peer<'a>(d: &Dict<'a>) -> Option<DictPeer<'a>> {
     let port = u16::try_from(port?).ok().filter(|&p| p != 0)?;
     let ip = std::str::from_utf8(ip?).ok()?.trim();
     let addr = match ip.parse::<IpAddr>() {
-        Ok(ip) => PeerAddr::Ip(SocketAddr::new(ip, port)),
+        Ok(ip) => PeerAddr::Ip(SocketAddr::new(canonical_ip(ip), port)),
         Err(_) if is_host_name(ip) => PeerAddr::Host { name: ip, port },
         Err(_) => return None,
     };
@@ -223,8 +224,9 @@ fn is_host_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
-/// A successful announce reply. Every field is as the tracker sent it; clamping intervals and
-/// dropping unusable peers is the caller's policy (the Announce machine does both).
+/// A successful announce reply. Every field is as the tracker sent it, addresses in canonical form
+/// ([`canonical_ip`]: IPv4-mapped IPv6 given as IPv4); clamping intervals and dropping unusable
+/// peers is the caller's policy (the Announce machine does both).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnnounceSuccess<'a> {
     /// `interval`, seconds.
@@ -245,7 +247,9 @@ pub struct AnnounceSuccess<'a> {
     pub peers: Peers<'a>,
     /// `peers6`: compact IPv6 entries (empty when absent).
     pub peers6: CompactPeers<'a>,
-    /// BEP 24 `external ip` (4 or 16 bytes; other lengths are ignored).
+    /// BEP 24 `external ip` (4 or 16 bytes; other lengths are ignored), in canonical form
+    /// ([`canonical_ip`]): 16 bytes holding an IPv4-mapped address decode as IPv4, and an
+    /// IPv4-mapped address is encoded as 4 bytes.
     pub external_ip: Option<IpAddr>,
     /// `crypto_flags`: one byte per compact peer, 1 = requires encryption.
     pub crypto_flags: Option<&'a [u8]>,
@@ -326,13 +330,14 @@ impl<'a> AnnounceResponse<'a> {
     }
 }
 
+/// BEP 24 `external ip`: 4 or 16 bytes, in canonical form (16 IPv4-mapped bytes are IPv4).
 fn external_ip(bytes: &[u8]) -> Option<IpAddr> {
     if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
         Some(IpAddr::V4(Ipv4Addr::from(v4)))
     } else {
         <[u8; 16]>::try_from(bytes)
             .ok()
-            .map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
+            .map(|v6| canonical_ip(IpAddr::V6(Ipv6Addr::from(v6))))
     }
 }
 
@@ -372,7 +377,7 @@ impl<'a> AnnounceSuccess<'a> {
         if let Some(n) = self.downloaded {
             put_int_entry(out, b"downloaded", n);
         }
-        match self.external_ip {
+        match self.external_ip.map(canonical_ip) {
             Some(IpAddr::V4(a)) => put_bytes_entry(out, b"external ip", &a.octets()),
             Some(IpAddr::V6(a)) => put_bytes_entry(out, b"external ip", &a.octets()),
             None => {}

@@ -43,7 +43,8 @@ pub struct AnnounceResponse<'a> {
     pub leechers: u32,
     /// Seeders.
     pub seeders: u32,
-    /// The peers, decoded in place while iterating.
+    /// The peers, decoded in place while iterating, in canonical form (an IPv4-mapped entry of an
+    /// IPv6 reply is an IPv4 peer; see [`canonical_addr`](crate::canonical_addr)).
     pub peers: CompactPeers<'a>,
 }
 
