@@ -60,6 +60,10 @@ pub struct ClientSim {
     pub sent: Vec<(Instant, SocketAddr, usize)>,
     /// Torrents whose `stopped` announce left the client.
     pub stopped_sent: HashSet<(InfoHash, SocketAddr)>,
+    /// The trackers each torrent's `started` announce went to.
+    pub started_sent: HashMap<InfoHash, Vec<SocketAddr>>,
+    /// When the last `stopped` left the client.
+    pub last_stopped_sent: Option<Instant>,
     /// The transaction id each request last sent with, and who holds each id.
     txid_of: HashMap<RequestId, u32>,
     holder: HashMap<u32, RequestId>,
@@ -109,6 +113,8 @@ impl ClientSim {
             connects_sent: HashMap::new(),
             sent: Vec::new(),
             stopped_sent: HashSet::new(),
+            started_sent: HashMap::new(),
+            last_stopped_sent: None,
             txid_of: HashMap::new(),
             holder: HashMap::new(),
             in_flight: HashSet::new(),
@@ -155,9 +161,21 @@ impl ClientSim {
             if t.len == 16 {
                 self.connects_sent.entry(to).or_default().push(self.now);
             }
-            if t.len >= 98 && u32::from_be_bytes(bytes[80..84].try_into().unwrap()) == 3 {
-                self.stopped_sent
-                    .insert((InfoHash(bytes[16..36].try_into().unwrap()), to));
+            if t.len >= 98 {
+                let hash = InfoHash(bytes[16..36].try_into().unwrap());
+                match u32::from_be_bytes(bytes[80..84].try_into().unwrap()) {
+                    2 => {
+                        let sent = self.started_sent.entry(hash).or_default();
+                        if !sent.contains(&to) {
+                            sent.push(to);
+                        }
+                    }
+                    3 => {
+                        self.stopped_sent.insert((hash, to));
+                        self.last_stopped_sent = Some(self.now);
+                    }
+                    _ => {}
+                }
             }
             if self.keep_sent {
                 self.sent.push((self.now, to, t.len));
@@ -319,7 +337,17 @@ impl ClientSim {
                 tally.failed += 1;
                 self.ended(f.id);
             }
-            Event::Stopped => tally.done = true,
+            Event::Stopped => {
+                tally.done = true;
+                // Every tracker this torrent was sent `started` got its `stopped` first.
+                for &to in self.started_sent.get(&hash).into_iter().flatten() {
+                    if !self.stopped_sent.contains(&(hash, to)) {
+                        self.violations.push(format!(
+                            "{torrent:?} stopped before a stopped went to {to}, which was sent started"
+                        ));
+                    }
+                }
+            }
             _ => {}
         }
     }
