@@ -557,6 +557,8 @@ impl FromStr for TrackerUrl {
     }
 }
 
+/// Writes the ASCII form, [`TrackerUrl::as_str`]: an international host shows as its `xn--`
+/// labels, which is also how a person can check what is looked up and sent.
 impl fmt::Display for TrackerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)
