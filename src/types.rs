@@ -252,6 +252,18 @@ pub enum TrackerUrlError {
     /// No host name or address.
     #[error("{0:?} has no host; write the tracker's host name or address after the scheme")]
     MissingHost(String),
+    /// The host is neither a name DNS can look up nor an IP address: an internationalised name that
+    /// IDNA (UTS 46) refuses (such as the invalid punycode `xn--a`), an empty label (`a..b`), a
+    /// label over 63 bytes or a name over 253, a malformed IP literal, or an IPv6 zone id.
+    #[error(
+        "{url:?} names a host that cannot be looked up ({reason}); correct the host name or write the tracker's IP address"
+    )]
+    InvalidHost {
+        /// The text as given.
+        url: String,
+        /// What is wrong with the host.
+        reason: String,
+    },
     /// A `udp://` URL without a port: UDP has no default port.
     #[error(
         "{0:?} has no port; UDP trackers have no default port, add one (for example udp://host:6969/announce)"
@@ -272,10 +284,27 @@ pub enum TrackerUrlError {
     },
 }
 
-/// A validated `udp://`, `http://` or `https://` tracker URL.
+/// A validated `udp://`, `http://` or `https://` tracker URL, held as ASCII text ready for the wire.
 ///
-/// The text is kept verbatim (only a `#fragment` is removed): requests are built from it without
-/// re-escaping or normalising, because private trackers compare passkeys byte for byte.
+/// The text is the URL as given, with four changes and no others:
+/// - a `#fragment` is removed;
+/// - the scheme is lowercased;
+/// - the host is written in the form a resolver looks up, the same for every scheme: a name goes
+///   through IDNA (UTS 46, as WHATWG does for `http`), so `udp://трекер.example:6969`,
+///   `udp://ТРЕКЕР.example:6969` and `udp://%D1%82%D1%80%D0%B5%D0%BA%D0%B5%D1%80.example:6969` all
+///   become `udp://xn--e1aaowdh.example:6969`; IP literals are written canonically (`[2001:db8::1]`,
+///   and WHATWG's IPv4 forms such as `0x7f.1` as `127.0.0.1`); an explicit port is written in
+///   decimal;
+/// - in the userinfo, path and query, every byte that may not appear raw in a URL (RFC 3986) is
+///   percent-encoded as uppercase `%HH`: non-ASCII characters (as their UTF-8 bytes), `"`, `<`, `>`,
+///   `[`, `]`, `^`, `` ` ``, `{`, `|`, `}`, and a `%` not followed by two hex digits (as `%25`).
+///
+/// Everything else is kept byte for byte: existing `%HH` escapes (whatever the case of their hex
+/// digits), `+`, `/`, `;` and the order of the query. Nothing is decoded, re-escaped or normalised
+/// otherwise, because private trackers compare passkeys byte for byte. So [`as_str`](Self::as_str),
+/// [`host`](Self::host), [`path_and_query`](Self::path_and_query) and everything built from them
+/// (announce and scrape URLs, request lines, `Host` headers, BEP 41 URL data) are ASCII, and two
+/// spellings of one tracker compare equal.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TrackerUrl {
     raw: String,
@@ -288,7 +317,11 @@ pub struct TrackerUrl {
 }
 
 impl TrackerUrl {
-    /// Parses and validates a tracker URL.
+    /// Parses and validates a tracker URL and writes it in its ASCII form (see the type's docs).
+    ///
+    /// Fails when the text is not a URL, uses another scheme, names no host or one that cannot be
+    /// looked up, has no port (`udp://`) or port 0, or contains whitespace, a control character or
+    /// a backslash.
     pub fn parse(text: &str) -> Result<Self, TrackerUrlError> {
         let trimmed = text.trim();
         let raw = match trimmed.find('#') {
@@ -304,13 +337,7 @@ impl TrackerUrl {
                 ch,
             });
         }
-        let parsed = url::Url::parse(raw).map_err(|e| match e {
-            url::ParseError::EmptyHost => TrackerUrlError::MissingHost(text.to_owned()),
-            other => TrackerUrlError::Malformed {
-                url: text.to_owned(),
-                reason: other.to_string(),
-            },
-        })?;
+        let parsed = url::Url::parse(raw).map_err(|e| parse_error(text, e))?;
         let scheme = match parsed.scheme() {
             "udp" => Scheme::Udp,
             "http" => Scheme::Http,
@@ -322,12 +349,28 @@ impl TrackerUrl {
                 });
             }
         };
-        let (host, ip) = match parsed.host() {
-            // Non-special schemes (udp) leave IPv4 literals as opaque names: parse them here.
-            Some(url::Host::Domain(d)) if !d.is_empty() => (d.to_owned(), d.parse().ok()),
-            Some(url::Host::Ipv4(a)) => (a.to_string(), Some(IpAddr::V4(a))),
-            Some(url::Host::Ipv6(a)) => (a.to_string(), Some(IpAddr::V6(a))),
-            _ => return Err(TrackerUrlError::MissingHost(text.to_owned())),
+        let host = match (scheme, parsed.host()) {
+            // WHATWG keeps the host of a non-special scheme (udp) opaque: percent-encoded, without
+            // IDNA. Run it through the host parser http uses, so both name a host the same way.
+            (Scheme::Udp, Some(url::Host::Domain(d))) => {
+                url::Host::parse(d).map_err(|e| parse_error(text, e))?
+            }
+            (_, Some(h)) => h.to_owned(),
+            (_, None) => return Err(TrackerUrlError::MissingHost(text.to_owned())),
+        };
+        let (host, ip) = match host {
+            url::Host::Domain(d) if d.is_empty() => {
+                return Err(TrackerUrlError::MissingHost(text.to_owned()));
+            }
+            url::Host::Domain(d) => {
+                check_dns_name(&d).map_err(|reason| TrackerUrlError::InvalidHost {
+                    url: text.to_owned(),
+                    reason,
+                })?;
+                (d, None)
+            }
+            url::Host::Ipv4(a) => (a.to_string(), Some(IpAddr::V4(a))),
+            url::Host::Ipv6(a) => (a.to_string(), Some(IpAddr::V6(a))),
         };
         let port = match parsed.port().or(scheme.default_port()) {
             Some(0) => return Err(TrackerUrlError::PortZero(text.to_owned())),
@@ -335,7 +378,7 @@ impl TrackerUrl {
             None => return Err(TrackerUrlError::MissingUdpPort(text.to_owned())),
         };
         // The text itself must read `scheme://authority`: WHATWG parsing repairs `http:/h` and
-        // `http:///h`, but requests are built from the verbatim text, so both must agree.
+        // `http:///h`, but requests are built from the text, so both must agree.
         let after_scheme = parsed.scheme().len() + 3;
         if raw.get(after_scheme - 3..after_scheme) != Some("://") {
             return Err(TrackerUrlError::Malformed {
@@ -343,14 +386,40 @@ impl TrackerUrl {
                 reason: "expected two slashes after the scheme".to_owned(),
             });
         }
-        let path_start = raw[after_scheme..]
+        let raw_path_start = raw[after_scheme..]
             .find(['/', '?'])
             .map_or(raw.len(), |i| after_scheme + i);
-        if path_start == after_scheme {
+        if raw_path_start == after_scheme {
             return Err(TrackerUrlError::MissingHost(text.to_owned()));
         }
+        // The authority is `[userinfo@]host[:port]`; WHATWG splits the userinfo at the last `@`.
+        let authority = &raw[after_scheme..raw_path_start];
+        let (userinfo, host_port) = match authority.rfind('@') {
+            Some(at) => (&authority[..at], &authority[at + 1..]),
+            None => ("", authority),
+        };
+        let mut out = String::with_capacity(raw.len() + 16);
+        out.push_str(parsed.scheme());
+        out.push_str("://");
+        if !userinfo.is_empty() {
+            push_url_text(userinfo, true, &mut out);
+            out.push('@');
+        }
+        if ip.is_some_and(|ip| ip.is_ipv6()) {
+            out.push('[');
+            out.push_str(&host);
+            out.push(']');
+        } else {
+            out.push_str(&host);
+        }
+        if has_port(host_port) {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+        let path_start = out.len();
+        push_url_text(&raw[raw_path_start..], false, &mut out);
         Ok(TrackerUrl {
-            raw: raw.to_owned(),
+            raw: out,
             scheme,
             host,
             ip,
@@ -359,7 +428,7 @@ impl TrackerUrl {
         })
     }
 
-    /// The URL as given, without its fragment.
+    /// The URL in its ASCII form (see the type's docs): what HTTP requests are built from.
     pub fn as_str(&self) -> &str {
         &self.raw
     }
@@ -369,7 +438,8 @@ impl TrackerUrl {
         self.scheme
     }
 
-    /// The host to resolve: a name, or an IP literal (IPv6 without brackets).
+    /// The host to resolve, in ASCII: a name (IDNA `xn--` labels for an internationalised one,
+    /// lowercase), or an IP literal (IPv6 without brackets).
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -387,15 +457,98 @@ impl TrackerUrl {
             .map(|ip| SocketAddr::new(crate::canonical_ip(ip), self.port))
     }
 
-    /// Everything after `host:port`, verbatim: the path and query (`/announce?passkey=x`), possibly
-    /// empty. This is what BEP 41 URL data carries over UDP.
+    /// Everything after `host:port`: the path and query (`/announce?passkey=x`), possibly empty,
+    /// ASCII and kept as given except for the percent-encoding the type's docs describe. This is
+    /// what BEP 41 URL data carries over UDP.
     pub fn path_and_query(&self) -> &str {
         &self.raw[self.path_start..]
     }
 
-    /// `scheme://authority`, verbatim.
+    /// `scheme://authority`, in ASCII.
     pub fn origin(&self) -> &str {
         &self.raw[..self.path_start]
+    }
+}
+
+/// A URL parser error as a [`TrackerUrlError`]: host errors say the host is the problem.
+fn parse_error(text: &str, e: url::ParseError) -> TrackerUrlError {
+    use url::ParseError as E;
+    match e {
+        E::EmptyHost => TrackerUrlError::MissingHost(text.to_owned()),
+        E::InvalidIpv6Address if text.contains('%') => TrackerUrlError::InvalidHost {
+            url: text.to_owned(),
+            reason: "invalid IPv6 address; zone ids such as %25eth0 are not supported".to_owned(),
+        },
+        E::IdnaError
+        | E::InvalidIpv4Address
+        | E::InvalidIpv6Address
+        | E::InvalidDomainCharacter => TrackerUrlError::InvalidHost {
+            url: text.to_owned(),
+            reason: e.to_string(),
+        },
+        other => TrackerUrlError::Malformed {
+            url: text.to_owned(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Checks what IDNA leaves to DNS (RFC 1035): no empty label except a final root dot, labels of at
+/// most 63 bytes, at most 253 bytes in all.
+fn check_dns_name(name: &str) -> Result<(), String> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.len() > 253 {
+        return Err(format!("the name is {} bytes, DNS allows 253", name.len()));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("the name has an empty label (two dots in a row, or a leading dot)".into());
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "the label {label:?} is {} bytes, DNS allows 63",
+                label.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the text after the host of `host[:port]` names a port (a bare `:` does not).
+fn has_port(host_port: &str) -> bool {
+    let after_host = if host_port.starts_with('[') {
+        host_port.find(']').map_or("", |i| &host_port[i + 1..])
+    } else {
+        host_port.find(':').map_or("", |i| &host_port[i..])
+    };
+    after_host.len() > 1
+}
+
+/// Appends `text` (a userinfo, or a path and query) with every byte that may not appear raw there
+/// percent-encoded as uppercase `%HH`: non-ASCII bytes, ASCII outside RFC 3986's unreserved,
+/// sub-delims, `:`, `@`, `/` and `?` (and `@` in a userinfo), and a `%` that does not start a
+/// `%HH` escape. Existing escapes are kept as written.
+fn push_url_text(text: &str, userinfo: bool, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let raw = match b {
+            b'%' => bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+            b'@' => !userinfo,
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => true,
+            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+            | b',' | b';' | b'=' | b':' | b'/' | b'?' => true,
+            _ => false,
+        };
+        if raw {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
     }
 }
 
@@ -406,6 +559,8 @@ impl FromStr for TrackerUrl {
     }
 }
 
+/// Writes the ASCII form, [`TrackerUrl::as_str`]: an international host shows as its `xn--`
+/// labels, which is also how a person can check what is looked up and sent.
 impl fmt::Display for TrackerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)

@@ -10,8 +10,8 @@ use super::outcome::{
 };
 use super::policy::is_internal_host;
 use super::schedule::{intervals, retry_in};
-use crate::InfoHash;
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
+use crate::{InfoHash, TrackerUrl};
 
 /// The state of one HTTP exchange (all its redirect hops).
 #[derive(Debug)]
@@ -185,10 +185,23 @@ impl HttpExchange {
             (_, "http" | "https") if !self.internal_ok && is_internal_host(&next) => Err(format!(
                 "refusing the redirect to {next}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)"
             )),
-            (_, "http" | "https") if next.host_str().is_some() => Ok(next.into()),
+            (_, "http" | "https") if next.host_str().is_some() => request_url(next),
             _ => Err(format!("Location {location:?} is not an http(s) URL")),
         }
     }
+}
+
+/// The URL of the next hop, written as a [`TrackerUrl`] is: ASCII, the host in IDNA form, the bytes
+/// that may not appear raw in a URL percent-encoded, without a fragment (a request never sends
+/// one). WHATWG's join already encodes non-ASCII text and spaces in a `Location`, but leaves a few
+/// ASCII characters raw in the query (`\`, `|`, `{`, ...); a caller with a raw TCP stream parses
+/// the URL back into a [`TrackerUrl`], so both must agree.
+fn request_url(mut next: url::Url) -> Result<String, String> {
+    next.set_fragment(None);
+    let text = next.as_str().replace('\\', "%5C");
+    TrackerUrl::parse(&text)
+        .map(|u| u.as_str().to_owned())
+        .map_err(|e| format!("refusing the redirect to {next}: {e}"))
 }
 
 /// A `failure reason` reply, with what it says about retrying.

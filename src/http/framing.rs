@@ -21,6 +21,11 @@ const MAX_LINE_LEN: usize = 4096;
 
 /// Appends the GET request for `url` (HTTP/1.1, `Host` with the port when not the default,
 /// `User-Agent`, `Accept-Encoding: gzip`, `Connection: close`).
+///
+/// The request line and `Host` header are ASCII: the target is the URL's
+/// [`path_and_query`](TrackerUrl::path_and_query) (non-ASCII percent-encoded) and the host its
+/// [`host`](TrackerUrl::host) (IDNA `xn--` form for an international name). Only `user_agent` is
+/// written as given, without its control characters.
 pub fn write_get_request(url: &TrackerUrl, user_agent: &str, out: &mut Vec<u8>) {
     let target = match url.path_and_query() {
         "" => "/".to_owned(),

@@ -92,8 +92,10 @@ pub struct AnnounceParams<'a> {
     pub tracker_id: Option<&'a [u8]>,
 }
 
-/// Builds the announce URL: the tracker URL verbatim (its own query first, fragment dropped), then the
-/// parameters in libtorrent's order, binary values percent-encoded with only unreserved bytes raw.
+/// Builds the announce URL: the tracker URL in its ASCII form ([`TrackerUrl::as_str`]: IDNA host,
+/// its own query first and otherwise as given, fragment dropped), then the parameters in
+/// libtorrent's order, binary values percent-encoded with only unreserved bytes raw. The result is
+/// ASCII whatever the tracker URL held.
 ///
 /// Fails when the tracker URL is not HTTP(S) or pre-fills a reserved parameter.
 pub fn announce_url(tracker: &TrackerUrl, p: &AnnounceParams<'_>) -> Result<String, UrlError> {
@@ -155,8 +157,9 @@ fn separator(url: &str) -> &'static str {
 /// Rule 1 wins, so every URL BEP 48 gives a scrape URL keeps it (`/announce/announce` gives
 /// `/announce/scrape`). The query is kept, nothing is unescaped, matching is case-sensitive, and the
 /// host is never rewritten (libtorrent replaces the first `announce` anywhere, even in the host
-/// name). `None` means the tracker does not support scraping (and for `udp://` trackers, which
-/// scrape over UDP at the announce endpoint).
+/// name). Built from the tracker URL's ASCII form, so it is ASCII too. `None` means the tracker
+/// does not support scraping (and for `udp://` trackers, which scrape over UDP at the announce
+/// endpoint).
 pub fn scrape_url(tracker: &TrackerUrl) -> Option<String> {
     if tracker.scheme() == Scheme::Udp {
         return None;
