@@ -8,22 +8,22 @@
 //! ```
 //!
 //! Peers go to stdout (`ip:port`, IPv6 as `[addr]:port`), one tracker summary per line to stderr.
-//! Every tracker is announced to in parallel; each one's first answer is reported. `stopped` is
-//! sent before exiting to every tracker that got `started`.
+//! Every tracker is announced to in parallel. Each request made (the announce, `completed`, the
+//! scrape, `stopped`) is reported with its outcome: the answer, the failure, or "no answer within
+//! --timeout" when the run ended first. `stopped` is sent before exiting to every tracker that got
+//! `started`.
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bt_tracker::announce::{
-    Announce, Cause, Config, Event, Progress, RequestKind, TierMode, Torrent,
-};
-use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use bt_tracker::announce::{Announce, Config, Event, Progress, TierMode, Torrent};
+use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use common::driver::{Driver, Flow, Sockets};
 use common::embedded::{EmbeddedTracker, sample_peers};
-use common::report::TrackerReport;
+use common::report::{Asked, Outcome, Reports, TrackerReport};
 use common::target::{self, Target};
 use common::{now, os_rng, random_peer_id};
 
@@ -183,17 +183,20 @@ fn run(args: &Args) -> Result<bool, String> {
     let sockets = Sockets::any().map_err(|e| format!("cannot open a UDP socket: {e}"))?;
     let mut driver = Driver::new(announce, sockets).map_err(|e| e.to_string())?;
 
-    let mut reports: BTreeMap<_, _> = driver
+    let trackers: Vec<_> = driver
         .announce
         .tiers()
         .flatten()
         .map(|id| {
-            (
-                id,
-                TrackerReport::pending(driver.announce.tracker_url(id).map_or("?", |u| u.as_str())),
-            )
+            let url = driver.announce.tracker_url(id).map_or("?", |u| u.as_str());
+            (id, url.to_owned())
         })
         .collect();
+    let asked = Asked {
+        completed: args.completed,
+        scrape: args.scrape,
+    };
+    let mut reports = Reports::new(trackers, asked);
     if args.completed {
         driver.announce.completed(now());
     }
@@ -202,85 +205,42 @@ fn run(args: &Args) -> Result<bool, String> {
     }
 
     // Announce until every tracker has answered (or failed) once, within the time left for it.
-    let want = if args.completed {
-        AnnounceEvent::Completed
-    } else {
-        AnnounceEvent::Started
-    };
-    let mut pending_scrapes: BTreeSet<_> = if args.scrape {
-        reports.keys().copied().collect()
-    } else {
-        BTreeSet::new()
-    };
-    let mut pending: BTreeSet<_> = reports.keys().copied().collect();
     let announce_until = started + args.timeout - stop_timeout;
     driver.run(announce_until, |driver, event| {
-        match event {
-            Event::Announced(a) => {
-                if a.event == want {
-                    pending.remove(&a.tracker);
-                }
-                if let Some(r) = reports.get_mut(&a.tracker) {
-                    r.error = None;
-                    r.announced = Some(a);
-                }
-            }
-            Event::Scraped(s) => {
-                if let Some(r) = reports.get_mut(&s.tracker) {
-                    r.scrape = Some(Ok(s));
-                }
-                pending_scrapes.remove(&s.tracker);
-            }
-            Event::Failed(f) => {
-                let text = match (&f.cause, driver.transport_detail(f.id)) {
-                    (Cause::Transport(_), Some(detail)) => format!("{} ({detail})", f.cause),
-                    _ => f.cause.to_string(),
-                };
-                if let Some(r) = reports.get_mut(&f.tracker) {
-                    match f.request {
-                        RequestKind::Scrape => {
-                            r.scrape = Some(Err(text));
-                            pending_scrapes.remove(&f.tracker);
-                        }
-                        _ if !r.ok() => {
-                            r.error = Some(text);
-                            pending.remove(&f.tracker);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Event::TrackerDisabled { tracker } => {
-                pending.remove(&tracker);
-                pending_scrapes.remove(&tracker);
-            }
-            _ => {}
-        }
-        if pending.is_empty() && pending_scrapes.is_empty() {
+        record(driver, event, &mut reports);
+        if reports.settled() {
             Flow::Break
         } else {
             Flow::Continue
         }
     });
-    for id in pending {
-        if let Some(r) = reports
-            .get_mut(&id)
-            .filter(|r| !r.ok() && r.error.is_none())
-        {
-            r.error = Some(format!(
-                "no answer within --timeout {} s",
-                args.timeout.as_secs()
-            ));
-        }
-    }
+    // Whatever is still unanswered is reported as such (`stop` would only cancel it).
+    let no_answer = format!("no answer within --timeout {} s", args.timeout.as_secs());
+    reports.finish(&no_answer);
 
-    // Leave the swarm: one `stopped` to every tracker that got `started`, bounded by the timeout.
-    driver.stop(started + args.timeout, |_, _| Flow::Continue);
+    // Leave the swarm: one `stopped` to every tracker that got `started`. The machine ends every
+    // `stopped` (answered or timed out) by its stop timeout; the margin lets that last timer fire.
+    reports.stopping();
+    let stop_until = now() + stop_timeout + Duration::from_millis(250);
+    driver.stop(stop_until, |driver, event| {
+        record(driver, event, &mut reports);
+        Flow::Continue
+    });
+    reports.finish(&no_answer);
     print(
         args,
-        &reports.into_values().collect::<Vec<_>>(),
+        &reports.iter().cloned().collect::<Vec<_>>(),
         args.target.is_none(),
     )
+}
+
+/// Records one event in the reports, with the transport failure's text when there is one.
+fn record(driver: &Driver, event: Event, reports: &mut Reports) {
+    let detail = match &event {
+        Event::Failed(f) => driver.transport_detail(f.id),
+        _ => None,
+    };
+    reports.record(&event, detail);
 }
 
 /// The BEP 12 tiers: the target's, then each extra URL as a tier of its own. Unusable URLs are
@@ -319,7 +279,10 @@ fn print(args: &Args, reports: &[TrackerReport], demo: bool) -> Result<bool, Str
     } else {
         let peers: BTreeSet<_> = reports
             .iter()
-            .flat_map(|r| r.announced.iter().flat_map(|a| &a.peers))
+            .flat_map(|r| match &r.announce {
+                Outcome::Done(a) => a.peers.as_slice(),
+                _ => &[],
+            })
             .collect();
         for peer in peers {
             println!("{peer}");

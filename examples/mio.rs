@@ -26,7 +26,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TorrentId, TransportError,
+    Cause, Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TorrentId,
+    TrackerId, TransportError,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, ResponseReader, write_get_request};
@@ -48,9 +49,12 @@ Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exi
 const UDP: Token = Token(0);
 const WAKER: Token = Token(1);
 
-/// One torrent: its name and what it has learnt.
+/// One torrent: its name, its tracker URLs and what it has learnt.
 struct Swarm {
     name: String,
+    /// Looked up at `add`: the client forgets a torrent once it stopped, and its last events (the
+    /// requests cancelled by `stop`, the `stopped` outcomes) still name their trackers.
+    trackers: HashMap<TrackerId, String>,
     peers: BTreeSet<SocketAddr>,
 }
 
@@ -200,10 +204,11 @@ fn run(args: &Args) -> Result<bool, String> {
     let with_peers = lp.swarms.values().filter(|s| !s.peers.is_empty()).count();
     let total: usize = lp.swarms.values().map(|s| s.peers.len()).sum();
     println!(
-        "{} torrents, {} announces answered, {} requests failed, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged, in {:.2} s",
+        "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged, in {:.2} s",
         lp.swarms.len(),
         lp.announced,
         lp.failed,
+        lp.unanswered,
         lp.stopped_acks,
         now().duration_since(start).as_secs_f64()
     );
@@ -245,8 +250,20 @@ fn swarms(
         };
         match client.add(torrent, tiers, now()) {
             Ok(id) => {
+                let trackers = client
+                    .tiers(id)
+                    .flatten()
+                    .filter_map(|t| Some((t, client.tracker_url(id, t)?.as_str().to_owned())))
+                    .collect();
                 let peers = BTreeSet::new();
-                swarms.insert(id, Swarm { name, peers });
+                swarms.insert(
+                    id,
+                    Swarm {
+                        name,
+                        trackers,
+                        peers,
+                    },
+                );
             }
             Err(e) => eprintln!("skipping {name}: {e}"),
         }
@@ -267,6 +284,8 @@ struct EventLoop {
     verbose: bool,
     announced: usize,
     failed: usize,
+    /// Requests still in flight when `stop` came (the client ends them as cancelled).
+    unanswered: usize,
     stopped_acks: usize,
 }
 
@@ -290,6 +309,7 @@ impl EventLoop {
             next_token: 2,
             announced: 0,
             failed: 0,
+            unanswered: 0,
             stopped_acks: 0,
         })
     }
@@ -330,8 +350,8 @@ impl EventLoop {
             let Some(swarm) = self.swarms.get_mut(&torrent) else {
                 continue;
             };
-            let client = &self.client;
-            let url = |t| client.tracker_url(torrent, t).map_or("?", |u| u.as_str());
+            let trackers = &swarm.trackers;
+            let url = |t| trackers.get(&t).map_or("?", String::as_str);
             match event {
                 Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
                     self.stopped_acks += 1;
@@ -345,7 +365,11 @@ impl EventLoop {
                     swarm.peers.extend(a.peers);
                 }
                 Event::Failed(f) => {
-                    self.failed += 1;
+                    if f.cause == Cause::Cancelled {
+                        self.unanswered += 1;
+                    } else {
+                        self.failed += 1;
+                    }
                     if self.verbose {
                         eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
                     }

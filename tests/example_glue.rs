@@ -115,3 +115,276 @@ fn a_request_that_may_not_reach_internal_addresses_is_refused_after_resolution()
     let e = net::glue::http::fetch("http://127.0.0.1:9/announce", deadline, true).unwrap_err();
     assert_eq!(e.kind, TransportError::ConnectionRefused, "{}", e.detail);
 }
+
+mod reports {
+    //! The announce example's per-tracker report: every request made ends with an outcome in the
+    //! text and the JSON, including the ones still unanswered when the run ends.
+
+    use std::time::Duration;
+
+    use bt_tracker::AnnounceEvent;
+    use bt_tracker::announce::{
+        Announced, Cause, Event, Failed, RequestId, RequestKind, Scraped, TrackerId, TransportError,
+    };
+    use serde_json::json;
+
+    use crate::net::glue::report::{Asked, Outcome, Reports};
+
+    const T: TrackerId = TrackerId(0);
+    const NO_ANSWER: &str = "no answer within --timeout 8 s";
+
+    fn reports(asked: Asked) -> Reports {
+        Reports::new([(T, "udp://t.example:6969/announce".to_owned())], asked)
+    }
+
+    fn scrape_asked() -> Asked {
+        Asked {
+            completed: false,
+            scrape: true,
+        }
+    }
+
+    fn announced(event: AnnounceEvent) -> Event {
+        Event::Announced(Announced {
+            id: RequestId(1),
+            tracker: T,
+            event,
+            peers: vec!["192.0.2.8:6881".parse().unwrap()],
+            interval: Duration::from_secs(1800),
+            min_interval: Duration::from_secs(60),
+            seeders: Some(1),
+            leechers: Some(2),
+            warning: None,
+            external_ip: None,
+        })
+    }
+
+    fn failed(request: RequestKind, cause: Cause) -> Event {
+        Event::Failed(Failed {
+            id: RequestId(2),
+            tracker: T,
+            request,
+            cause,
+        })
+    }
+
+    #[test]
+    fn a_scrape_unanswered_when_the_run_ends_is_reported_as_not_answered() {
+        let mut r = reports(scrape_asked());
+        r.record(&announced(AnnounceEvent::Started), None);
+        assert!(!r.settled(), "the run must wait for the scrape");
+        r.finish(NO_ANSWER);
+        let report = r.get(T).unwrap();
+        assert_eq!(report.scrape, Outcome::Failed(NO_ANSWER.to_owned()));
+        assert_eq!(
+            report.summary(),
+            "udp://t.example:6969/announce: 1 peers, 1 seeders, 2 leechers, interval 1800 s \
+             (min 60 s); scrape FAILED: no answer within --timeout 8 s"
+        );
+        let v = report.to_json();
+        assert_eq!(v["ok"], json!(true), "the announce itself was answered");
+        assert_eq!(v["scrape"], json!({ "ok": false, "error": NO_ANSWER }));
+    }
+
+    #[test]
+    fn an_unanswered_announce_and_scrape_are_both_reported_in_text_and_json() {
+        let mut r = reports(scrape_asked());
+        r.finish(NO_ANSWER);
+        let report = r.get(T).unwrap();
+        assert_eq!(
+            report.summary(),
+            "udp://t.example:6969/announce: FAILED: no answer within --timeout 8 s; \
+             scrape FAILED: no answer within --timeout 8 s"
+        );
+        let v = report.to_json();
+        assert_eq!((&v["ok"], &v["error"]), (&json!(false), &json!(NO_ANSWER)));
+        assert_eq!(v["scrape"], json!({ "ok": false, "error": NO_ANSWER }));
+    }
+
+    #[test]
+    fn a_failed_scrape_is_reported_with_its_cause_in_text_and_json() {
+        let mut r = reports(scrape_asked());
+        r.record(&announced(AnnounceEvent::Started), None);
+        r.record(&failed(RequestKind::Scrape, Cause::ScrapeUnsupported), None);
+        assert!(r.settled(), "a failed scrape has its outcome");
+        r.finish(NO_ANSWER);
+        let why = Cause::ScrapeUnsupported.to_string();
+        let report = r.get(T).unwrap();
+        assert!(
+            report
+                .summary()
+                .ends_with(&format!("; scrape FAILED: {why}")),
+            "{}",
+            report.summary()
+        );
+        assert_eq!(
+            report.to_json()["scrape"],
+            json!({ "ok": false, "error": why })
+        );
+    }
+
+    #[test]
+    fn a_scrape_transport_failure_carries_the_os_detail() {
+        let mut r = reports(scrape_asked());
+        let cause = Cause::Transport(TransportError::ConnectionRefused);
+        r.record(
+            &failed(RequestKind::Scrape, cause.clone()),
+            Some("connect to 127.0.0.1:9: Connection refused"),
+        );
+        let want = format!("{cause} (connect to 127.0.0.1:9: Connection refused)");
+        assert_eq!(r.get(T).unwrap().scrape, Outcome::Failed(want.clone()));
+        assert_eq!(
+            r.get(T).unwrap().to_json()["scrape"],
+            json!({ "ok": false, "error": want })
+        );
+    }
+
+    #[test]
+    fn an_answered_scrape_is_ok_with_its_counts() {
+        let mut r = reports(scrape_asked());
+        r.record(&announced(AnnounceEvent::Started), None);
+        r.record(
+            &Event::Scraped(Scraped {
+                id: RequestId(3),
+                tracker: T,
+                seeders: Some(4),
+                completed: None,
+                leechers: Some(0),
+            }),
+            None,
+        );
+        assert!(r.settled());
+        let report = r.get(T).unwrap();
+        assert!(
+            report
+                .summary()
+                .ends_with("; scrape: 4 seeders, unknown completed, 0 leechers"),
+            "{}",
+            report.summary()
+        );
+        assert_eq!(
+            report.to_json()["scrape"],
+            json!({ "ok": true, "seeders": 4, "completed": null, "leechers": 0 })
+        );
+    }
+
+    #[test]
+    fn without_scrape_there_is_no_scrape_key_or_text() {
+        let mut r = reports(Asked::default());
+        r.record(&announced(AnnounceEvent::Started), None);
+        assert!(r.settled());
+        r.finish(NO_ANSWER);
+        let report = r.get(T).unwrap();
+        assert!(!report.summary().contains("scrape"), "{}", report.summary());
+        assert!(report.to_json().get("scrape").is_none());
+    }
+
+    #[test]
+    fn cancellation_by_stop_keeps_the_reason_already_given() {
+        let mut r = reports(scrape_asked());
+        r.record(&announced(AnnounceEvent::Started), None);
+        r.finish(NO_ANSWER);
+        r.record(&failed(RequestKind::Scrape, Cause::Cancelled), None);
+        assert_eq!(
+            r.get(T).unwrap().scrape,
+            Outcome::Failed(NO_ANSWER.to_owned())
+        );
+    }
+
+    #[test]
+    fn an_unanswered_completed_is_reported_even_after_started_was_answered() {
+        let asked = Asked {
+            completed: true,
+            scrape: false,
+        };
+        let mut r = reports(asked);
+        r.record(&announced(AnnounceEvent::Started), None);
+        assert!(!r.settled(), "the run must wait for completed");
+        r.finish(NO_ANSWER);
+        let report = r.get(T).unwrap();
+        assert!(report.ok());
+        assert!(
+            report
+                .summary()
+                .contains("; completed FAILED: no answer within --timeout 8 s"),
+            "{}",
+            report.summary()
+        );
+        assert_eq!(
+            report.to_json()["completed"],
+            json!({ "ok": false, "error": NO_ANSWER })
+        );
+    }
+
+    #[test]
+    fn a_failed_completed_settles_the_tracker_and_keeps_its_peers() {
+        let asked = Asked {
+            completed: true,
+            scrape: false,
+        };
+        let mut r = reports(asked);
+        r.record(&announced(AnnounceEvent::Started), None);
+        let completed = RequestKind::Announce(AnnounceEvent::Completed);
+        r.record(&failed(completed, Cause::HttpStatus(500)), None);
+        assert!(r.settled());
+        let report = r.get(T).unwrap();
+        assert!(report.ok(), "the started answer stays");
+        assert_eq!(
+            report.completed,
+            Outcome::Failed(Cause::HttpStatus(500).to_string())
+        );
+    }
+
+    #[test]
+    fn a_stopped_is_reported_acknowledged_or_not_answered() {
+        let mut r = reports(Asked::default());
+        r.record(&announced(AnnounceEvent::Started), None);
+        r.finish(NO_ANSWER);
+        r.stopping();
+        assert_eq!(r.get(T).unwrap().stopped, Outcome::Pending);
+        let mut acked = r.clone();
+        acked.record(&announced(AnnounceEvent::Stopped), None);
+        acked.finish(NO_ANSWER);
+        assert!(
+            acked
+                .get(T)
+                .unwrap()
+                .summary()
+                .ends_with("; stopped: acknowledged")
+        );
+        assert_eq!(
+            acked.get(T).unwrap().to_json()["stopped"],
+            json!({ "ok": true })
+        );
+        // The machine times a `stopped` out at its stop timeout.
+        let stopped = RequestKind::Announce(AnnounceEvent::Stopped);
+        let mut timed_out = r.clone();
+        timed_out.record(&failed(stopped, Cause::Timeout), None);
+        let why = "no answer before the stop timeout (stopped is not retried)";
+        assert_eq!(
+            timed_out.get(T).unwrap().stopped,
+            Outcome::Failed(why.to_owned())
+        );
+        // And a `stopped` cut short by the end of the run is not answered.
+        r.finish(NO_ANSWER);
+        assert_eq!(
+            r.get(T).unwrap().to_json()["stopped"],
+            json!({ "ok": false, "error": NO_ANSWER })
+        );
+    }
+
+    #[test]
+    fn a_disabled_tracker_settles_and_its_open_requests_say_why() {
+        let mut r = reports(scrape_asked());
+        r.record(&failed(RequestKind::Scrape, Cause::Gone), None);
+        r.record(&Event::TrackerDisabled { tracker: T }, None);
+        assert!(r.settled(), "nothing more can come from a disabled tracker");
+        r.finish(NO_ANSWER);
+        assert_eq!(
+            r.get(T).unwrap().announce,
+            Outcome::Failed("the tracker was disabled for this torrent before it answered".into())
+        );
+        r.stopping();
+        assert_eq!(r.get(T).unwrap().stopped, Outcome::NotAsked);
+    }
+}

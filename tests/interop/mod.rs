@@ -5,8 +5,10 @@
 //! where it is a failure (`.ci/run` installs both).
 #![allow(dead_code)] // each test file uses part of it
 
+pub mod sockets;
+
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +19,7 @@ use bt_tracker::announce::Announced;
 
 use crate::net::glue::{self, now};
 use crate::net::{Peer, sorted};
+use sockets::Proto;
 
 /// Returns `None` (skip) when `program` is missing, with a note; panics instead under `CI=true`.
 pub fn installed(program: &str, how: &str) -> bool {
@@ -47,6 +50,55 @@ pub struct Process {
     dir: Option<PathBuf>,
 }
 
+impl Process {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `Err` with its exit status once the process has exited.
+    pub fn check_running(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("pid {} exited: {status}", self.pid())),
+            Err(e) => Err(format!("cannot check on pid {}: {e}", self.pid())),
+        }
+    }
+
+    /// Waits (bounded) until the process has bound a listening TCP socket and a UDP socket on
+    /// `ip`, and returns their ports.
+    fn wait_for_ports(&mut self, ip: IpAddr) -> Result<(u16, u16), String> {
+        let until = now() + Duration::from_secs(10);
+        loop {
+            self.check_running()?;
+            let port = |proto| {
+                sockets::sockets_of(self.pid(), proto)
+                    .ok()?
+                    .iter()
+                    .find(|b| b.addr.ip() == ip)
+                    .map(|b| b.addr.port())
+            };
+            if let (Some(tcp), Some(udp)) = (port(Proto::Tcp), port(Proto::Udp)) {
+                return Ok((tcp, udp));
+            }
+            if now() >= until {
+                return Err(format!(
+                    "pid {} bound no TCP and UDP sockets on {ip} within 10 s",
+                    self.pid()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process is still running and is the only one bound to `sockets`: what answers there is
+    /// this process.
+    pub fn check_sole_owner(&mut self, sockets: &[(Proto, SocketAddr)]) -> Result<(), String> {
+        self.check_running()?;
+        sockets::check_sole_owner(self.pid(), sockets)
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -57,105 +109,166 @@ impl Drop for Process {
     }
 }
 
-/// A loopback port free for both TCP and UDP right now.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind a loopback TCP port");
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+/// Start-up attempts before a tracker that will not start cleanly fails the test.
+const ATTEMPTS: usize = 3;
+
+/// Runs `attempt` until it gives a tracker, at most [`ATTEMPTS`] times; returns it with the reasons
+/// the earlier attempts failed. Each failed attempt has stopped its process (by dropping it).
+fn start_with_retries<T>(
+    what: &str,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> (T, Vec<String>) {
+    let mut failures = Vec::new();
+    for n in 1..=ATTEMPTS {
+        match attempt() {
+            Ok(tracker) => {
+                if !failures.is_empty() {
+                    eprintln!("{what} started on attempt {n} ({})", failures.join("; "));
+                }
+                return (tracker, failures);
+            }
+            Err(why) => failures.push(format!("attempt {n}: {why}")),
         }
     }
-    panic!("no loopback port is free for both TCP and UDP");
+    panic!(
+        "{what} did not start as the only process on its ports in {ATTEMPTS} attempts: {}",
+        failures.join("; ")
+    );
 }
 
-/// Waits (bounded) until a TCP connect to `addr` succeeds.
-fn wait_for_tcp(addr: SocketAddr, child: &mut Child) {
-    let until = now() + Duration::from_secs(10);
-    while now() < until {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the tracker exited before listening on {addr}: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the tracker did not listen on {addr} within 10 s");
+/// A per-start info hash that only this start's opentracker has in its whitelist: an answer that
+/// serves it comes from a tracker that read our whitelist.
+fn probe_hash() -> InfoHash {
+    static STARTS: AtomicUsize = AtomicUsize::new(0);
+    let mut hash = *b"bt-tracker probe....";
+    hash[12..16].copy_from_slice(&std::process::id().to_be_bytes());
+    let n = STARTS.fetch_add(1, Ordering::Relaxed) as u32;
+    hash[16..].copy_from_slice(&n.to_be_bytes());
+    InfoHash(hash)
 }
 
-/// opentracker from Debian, on one loopback port for HTTP and UDP, serving `whitelist` only.
+/// opentracker from Debian on loopback, serving a whitelist only: HTTP on one port, UDP on another.
+///
+/// The ports are the kernel's: opentracker binds port 0 and the test reads what it got from
+/// `/proc`, so no port is picked by one process and bound by another (two test runs at once once
+/// picked the same "free" port, and as opentracker sets `SO_REUSEPORT` both trackers started on
+/// it). The start is checked: the child answers for its own whitelist, is still running, and is the
+/// only process bound to its ports; otherwise it is stopped and started again.
 #[derive(Debug)]
 pub struct Opentracker {
-    pub port: u16,
-    _process: Process,
+    /// The HTTP port on 127.0.0.1.
+    pub http: u16,
+    /// The UDP port on 127.0.0.1.
+    pub udp: u16,
+    /// Why earlier start-up attempts were given up.
+    pub restarts: Vec<String>,
+    process: Process,
 }
 
 impl Opentracker {
     pub fn start(whitelist: &[InfoHash]) -> Option<Self> {
+        Self::start_checked(whitelist, |_| {})
+    }
+
+    /// [`start`](Self::start) with `before_check` run on each attempt once its tracker answers,
+    /// before it is checked (a test starts an intruder there).
+    pub fn start_checked(
+        whitelist: &[InfoHash],
+        mut before_check: impl FnMut(&Opentracker),
+    ) -> Option<Self> {
         if !installed("opentracker", "apt-get install opentracker") {
             return None;
         }
-        static RUN: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "bt-tracker-opentracker-{}-{}",
-            std::process::id(),
-            RUN.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create the tracker's directory");
-        let list: String = whitelist.iter().map(|h| format!("{h}\n")).collect();
-        std::fs::write(dir.join("whitelist.txt"), list).expect("write the whitelist");
-        // As root, opentracker chroots into the directory and drops to `nobody`.
-        set_mode(&dir, 0o755);
-        set_mode(&dir.join("whitelist.txt"), 0o644);
-        let port = free_port();
-        let mut child = Command::new("opentracker")
-            .args([
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-P",
-                &port.to_string(),
-            ])
-            .arg("-d")
-            .arg(&dir)
-            .args(["-w", "whitelist.txt"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start opentracker");
-        wait_for_tcp(SocketAddr::from(([127, 0, 0, 1], port)), &mut child);
-        if let Some(hash) = whitelist.first() {
-            wait_for_whitelist(port, hash);
-        }
-        Some(Opentracker {
-            port,
-            _process: Process {
-                child,
-                dir: Some(dir),
-            },
-        })
+        let (mut tracker, restarts) = start_with_retries("opentracker", || {
+            let probe = probe_hash();
+            let list: Vec<InfoHash> = whitelist.iter().copied().chain([probe]).collect();
+            let (mut process, http, udp) = spawn_opentracker(&list, 0, 0)?;
+            wait_for_whitelist(&mut process, http, &probe)?;
+            let mut tracker = Opentracker {
+                http,
+                udp,
+                restarts: Vec::new(),
+                process,
+            };
+            before_check(&tracker);
+            let [http, udp] = [http, udp].map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, p)));
+            tracker
+                .process
+                .check_sole_owner(&[(Proto::Tcp, http), (Proto::Udp, udp)])?;
+            Ok(tracker)
+        });
+        tracker.restarts = restarts;
+        Some(tracker)
+    }
+
+    /// The tracker's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 }
 
+/// Starts opentracker on 127.0.0.1 with `whitelist`, HTTP on `http` and UDP on `udp` (0: a port
+/// of the kernel's choice), in a directory of its own. Waits until it has bound both, and returns
+/// it with the HTTP and UDP ports it bound.
+pub fn spawn_opentracker(
+    whitelist: &[InfoHash],
+    http: u16,
+    udp: u16,
+) -> Result<(Process, u16, u16), String> {
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bt-tracker-opentracker-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let list: String = whitelist.iter().map(|h| format!("{h}\n")).collect();
+    std::fs::write(dir.join("whitelist.txt"), list)
+        .map_err(|e| format!("write the whitelist in {}: {e}", dir.display()))?;
+    // As root, opentracker chroots into the directory and drops to `nobody`.
+    set_mode(&dir, 0o755);
+    set_mode(&dir.join("whitelist.txt"), 0o644);
+    let child = Command::new("opentracker")
+        .args(["-i", "127.0.0.1", "-p", &http.to_string()])
+        .args(["-P", &udp.to_string()])
+        .arg("-d")
+        .arg(&dir)
+        .args(["-w", "whitelist.txt"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            let _ = std::fs::remove_dir_all(&dir);
+            format!("cannot start opentracker: {e}")
+        })?;
+    let mut process = Process {
+        child,
+        dir: Some(dir),
+    };
+    let (http, udp) = process.wait_for_ports(Ipv4Addr::LOCALHOST.into())?;
+    Ok((process, http, udp))
+}
+
 /// opentracker reads its whitelist on a thread of its own after it starts listening: wait (bounded)
-/// until `hash` is served. A `stopped` from an unknown peer adds nothing to the swarm.
-fn wait_for_whitelist(port: u16, hash: &InfoHash) {
+/// until `hash` is served on `port`. A `stopped` from an unknown peer adds nothing to the swarm.
+fn wait_for_whitelist(process: &mut Process, port: u16, hash: &InfoHash) -> Result<(), String> {
     let url = format!(
         "http://127.0.0.1:{port}/announce?info_hash={}&peer_id=-BT0100-whitelist-00&port=1&uploaded=0&downloaded=0&left=0&compact=1&event=stopped",
         bt_tracker::http::percent_encode(&hash.0)
     );
     let until = now() + Duration::from_secs(10);
     while now() < until {
+        process.check_running()?;
         if let Ok(response) = glue::http::fetch(&url, now() + Duration::from_secs(2), true)
             && !response.body.windows(14).any(|w| w == b"failure reason")
         {
-            return;
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("opentracker did not serve its whitelist within 10 s");
+    Err(format!(
+        "HTTP port {port} did not serve the start's own whitelisted hash within 10 s"
+    ))
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -164,7 +277,8 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 /// webtorrent's `bittorrent-tracker` from npm (pinned in `tests/interop/webtorrent`), on `127.0.0.1`
-/// and `::1`.
+/// and `::1`. Its script binds port 0 and prints the ports it got; the start is checked like
+/// opentracker's: still running, and the only process bound to those ports.
 #[derive(Debug)]
 pub struct Webtorrent {
     pub http: u16,
@@ -187,38 +301,52 @@ impl Webtorrent {
             ));
             return None;
         }
+        let (tracker, _) = start_with_retries("bittorrent-tracker", || Self::attempt(&dir));
+        Some(tracker)
+    }
+
+    fn attempt(dir: &Path) -> Result<Self, String> {
         let mut child = Command::new("node")
             .arg("server.mjs")
-            .current_dir(&dir)
+            .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start node");
+            .map_err(|e| format!("cannot start node: {e}"))?;
         // The script prints its ports as one JSON line once every socket listens.
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut process = Process { child, dir: None };
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let process = Process { child, dir: None };
         let line = rx
             .recv_timeout(Duration::from_secs(20))
-            .expect("bittorrent-tracker did not report its ports within 20 s");
+            .map_err(|_| "bittorrent-tracker did not report its ports within 20 s".to_owned())?;
         let ports: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("bittorrent-tracker printed {line:?}, not its ports: {e}"));
+            .map_err(|e| format!("bittorrent-tracker printed {line:?}, not its ports: {e}"))?;
         let port = |name: &str| {
             ports[name]
                 .as_u64()
                 .and_then(|p| u16::try_from(p).ok())
-                .unwrap()
+                .ok_or_else(|| format!("bittorrent-tracker printed no {name} port in {line:?}"))
         };
-        Some(Webtorrent {
-            http: port("http"),
-            http6: port("http6"),
-            udp: port("udp"),
-            udp6: port("udp6"),
+        let (http, http6, udp, udp6) = (port("http")?, port("http6")?, port("udp")?, port("udp6")?);
+        let v4 = |p| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
+        let v6 = |p| SocketAddr::from((Ipv6Addr::LOCALHOST, p));
+        process.check_sole_owner(&[
+            (Proto::Tcp, v4(http)),
+            (Proto::Tcp, v6(http6)),
+            (Proto::Udp, v4(udp)),
+            (Proto::Udp, v6(udp6)),
+        ])?;
+        Ok(Webtorrent {
+            http,
+            http6,
+            udp,
+            udp6,
             _process: process,
         })
     }
