@@ -223,9 +223,6 @@ fn swarms(
     let mut rng = os_rng();
     let mut config = Config::default();
     config.tier_mode = TierMode::AllTrackers;
-    // Shutdown is paced like everything else: leave room for every torrent's `stopped`.
-    let paced = Duration::from_secs((specs.len() as u64).div_ceil(u64::from(config.tracker_rate)));
-    config.stop_timeout += paced;
     let peer_id = random_peer_id(&mut rng);
     let mut client = Client::new(config, &mut rng, now()).map_err(|e| e.to_string())?;
     let mut swarms = HashMap::new();

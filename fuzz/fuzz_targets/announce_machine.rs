@@ -45,7 +45,6 @@ fuzz_target!(|data: &[u8]| {
         1 => TierMode::AllTiers,
         _ => TierMode::AllTrackers,
     };
-    config.max_queued_events = 8;
     let tiers: Vec<Vec<TrackerUrl>> = match b.u8() % 3 {
         0 => vec![vec![TrackerUrl::parse(TRACKERS[0]).unwrap()]],
         1 => vec![
@@ -135,7 +134,9 @@ fuzz_target!(|data: &[u8]| {
                 announce.handle_transport_error(now, id, error);
             }
             5 => match b.u8() % 5 {
-                0 => announce.announce_now(now),
+                0 => {
+                    let _ = announce.announce_now(now);
+                }
                 1 => announce.scrape(now),
                 2 => announce.completed(now),
                 3 => announce.set_progress(Progress {
@@ -188,7 +189,9 @@ fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
     let mut events = 0;
     while let Some(event) = announce.poll_event() {
         events += 1;
-        assert!(events <= 8, "more events queued than max_queued_events");
+        // An announce and a scrape outcome and a TrackerDisabled per tracker (at most 4), one
+        // Stopped: the queue's documented bound.
+        assert!(events <= 3 * 4 + 1, "more events queued than the bound");
         if event == Event::Stopped {
             seen.stopped = true;
         }

@@ -125,7 +125,9 @@ pub struct Config {
     /// burst is spent, counting every announce and scrape of every torrent: a restart with 10,000
     /// torrents spreads their announces out instead of sending them in one millisecond. The pacer
     /// admits an exchange once (its first datagram or HTTP request); the request after a connect
-    /// reply, retransmissions and redirects follow on the exchange's own clock. `stopped` and
+    /// reply, retransmissions and redirects follow on the exchange's own clock (so the requests
+    /// that joined a connect go out together when it is answered: datagrams may exceed the rate
+    /// by `tracker_rate` times the connect's round trip). `stopped` and
     /// `completed` are admitted ahead of a start-up backlog, and an exchange cancelled before its
     /// turn gives its slot back. Default 200.
     pub tracker_rate: u32,
