@@ -39,7 +39,8 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
 
     // Start: every torrent gets its own peers from both of its trackers.
     let limit = start + Duration::from_secs(1500);
-    let started = sim.run_until(limit, |s| ids.iter().all(|&id| s.tally(id).started >= 2));
+    let all = ids.len();
+    let started = sim.run_until(limit, |s| s.torrents_started(2) == all);
     let first_round = sim.now.duration_since(start);
     let missing = ids.iter().filter(|&&id| sim.tally(id).started < 2).count();
     assert!(
@@ -49,7 +50,7 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
 
     // Re-announce after the tracker's interval (1800 s).
     let limit = start + Duration::from_secs(1800 + 1500);
-    let again = sim.run_until(limit, |s| ids.iter().all(|&id| s.tally(id).regular >= 2));
+    let again = sim.run_until(limit, |s| s.torrents_reannounced(2) == all);
     let missing = ids.iter().filter(|&&id| sim.tally(id).regular < 2).count();
     assert!(
         again,
@@ -62,7 +63,7 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
     sim.drain();
     let stop_at = sim.now;
     let limit = sim.now + Duration::from_secs(400);
-    let stopped = sim.run_until(limit, |s| ids.iter().all(|&id| s.tally(id).done));
+    let stopped = sim.run_until(limit, |s| s.done_count == all);
     assert!(stopped, "not every torrent emitted Stopped");
     assert!(sim.client.is_empty());
     assert_eq!(sim.client.poll_timeout(), None);

@@ -70,6 +70,11 @@ pub struct ClientSim {
     in_flight: HashSet<RequestId>,
     /// Broken invariants, as messages.
     pub violations: Vec<String>,
+    /// Torrents with at least `k + 1` started / regular answers, and with `Stopped`: progress a
+    /// scale run checks in O(1) instead of scanning every tally.
+    started_counts: Vec<usize>,
+    regular_counts: Vec<usize>,
+    pub done_count: usize,
     pub keep_sent: bool,
     seq: u64,
 }
@@ -119,6 +124,9 @@ impl ClientSim {
             holder: HashMap::new(),
             in_flight: HashSet::new(),
             violations: Vec::new(),
+            started_counts: Vec::new(),
+            regular_counts: Vec::new(),
+            done_count: 0,
             keep_sent: true,
             seq: 0,
         }
@@ -141,6 +149,22 @@ impl ClientSim {
         self.tally.insert(id, Tally::default());
         self.drain();
         id
+    }
+
+    /// Torrents answered at least `n` times with `started`.
+    pub fn torrents_started(&self, n: usize) -> usize {
+        self.started_counts
+            .get(n.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Torrents answered at least `n` times without an event.
+    pub fn torrents_reannounced(&self, n: usize) -> usize {
+        self.regular_counts
+            .get(n.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn tally(&self, id: TorrentId) -> Tally {
@@ -320,8 +344,10 @@ impl ClientSim {
                     tally.wrong_peers += 1;
                 } else if a.event == AnnounceEvent::Started {
                     tally.started += 1;
+                    bump(&mut self.started_counts, tally.started);
                 } else {
                     tally.regular += 1;
+                    bump(&mut self.regular_counts, tally.regular);
                 }
                 self.ended(a.id);
             }
@@ -339,6 +365,7 @@ impl ClientSim {
             }
             Event::Stopped => {
                 tally.done = true;
+                self.done_count += 1;
                 // Every tracker this torrent was sent `started` got its `stopped` first.
                 for &to in self.started_sent.get(&hash).into_iter().flatten() {
                     if !self.stopped_sent.contains(&(hash, to)) {
@@ -371,4 +398,13 @@ pub fn max_per_minute(times: &[Instant]) -> usize {
         most = most.max(end + 1 - start);
     }
     most
+}
+
+/// Counts one more torrent that reached `n` answers.
+fn bump(counts: &mut Vec<usize>, n: u32) {
+    let k = n as usize - 1;
+    if counts.len() <= k {
+        counts.resize(k + 1, 0);
+    }
+    counts[k] += 1;
 }
