@@ -1,7 +1,6 @@
 //! Shutdown sends `stopped` to every tracker that was sent `started`, answered or not (rtorrent#1477:
 //! a `stop()` while `started` was in flight left a phantom peer at the tracker), and to no other;
-//! for `Announce::stop`, `Client::remove` and `Client::stop`, over UDP and HTTP. Also: one torrent's
-//! announce and scrape share one UDP connect.
+//! for `Announce::stop`, `Client::remove` and `Client::stop`, over UDP and HTTP.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -209,53 +208,6 @@ fn client_stop_sends_stopped_over_http_when_the_started_get_is_unanswered() {
         .collect();
     owners.sort_unstable();
     assert_eq!(owners, ids);
-}
-
-#[test]
-fn one_torrents_announce_and_scrape_share_one_udp_connect() {
-    let now = start();
-    let mut a = announce(UDP, now);
-    a.scrape(now);
-    let sent = datagrams(|b| a.poll_transmit(b));
-    assert_eq!(sent.len(), 1, "one connect for the announce and the scrape");
-    assert!(matches!(
-        Request::parse(&sent[0].1),
-        Ok(Request::Connect(_))
-    ));
-    assert!(a.handle_datagram(now, tracker(), &connect_reply(&sent[0].1)));
-    let sent = datagrams(|b| a.poll_transmit(b));
-    let kinds: Vec<&str> = sent
-        .iter()
-        .map(|(_, b)| match Request::parse(b) {
-            Ok(Request::Announce(_)) => "announce",
-            Ok(Request::Scrape(_)) => "scrape",
-            _ => "connect",
-        })
-        .collect();
-    assert_eq!(kinds, ["announce", "scrape"]);
-}
-
-#[test]
-fn a_cancelled_connect_leader_wakes_the_torrents_that_joined_it() {
-    let now = start();
-    let (mut client, ids) = client_with(2, UDP, now);
-    let sent = datagrams(|b| client.poll_transmit(b));
-    assert_eq!(
-        sent.len(),
-        1,
-        "the second torrent joined the first one's connect"
-    );
-    let leader = sent[0].0.origin.torrent().unwrap();
-    client.remove(leader, now);
-    // The other torrent does not wait out a 15 s retransmission timer: it connects now.
-    let sent = datagrams(|b| client.poll_transmit(b));
-    assert_eq!(sent.len(), 1);
-    assert!(matches!(
-        Request::parse(&sent[0].1),
-        Ok(Request::Connect(_))
-    ));
-    let other = ids.iter().copied().find(|&id| id != leader).unwrap();
-    assert_eq!(sent[0].0.origin.torrent(), Some(other));
 }
 
 #[test]

@@ -35,9 +35,9 @@ impl ConnectionId {
 #[derive(Debug, Default)]
 pub(crate) struct Endpoint {
     conn: ConnectionId,
-    /// A connect was sent by this request and is awaited until this time; other requests (of any
-    /// torrent, this one's included) join it.
-    connecting: Option<(Instant, RequestId)>,
+    /// A connect was sent by this request of this torrent and is awaited until this time; other
+    /// torrents' requests join it.
+    connecting: Option<(Instant, RequestId, TorrentId)>,
     /// The torrents with a request waiting for that connect (ordered, so they wake in the same
     /// order on every run of a seed).
     waiters: BTreeSet<TorrentId>,
@@ -75,31 +75,28 @@ impl Endpoint {
         woken.extend(std::mem::take(&mut self.waiters));
     }
 
-    /// A connect is in flight (sent by another request, of this torrent or another): join it
-    /// instead of sending one. An announce and a scrape of one torrent share it too.
+    /// Another torrent's connect is in flight: join it instead of sending one. (Within one torrent
+    /// each request connects for itself, as BEP 15 describes; sharing pays off across torrents.)
     pub(crate) fn join_connect(&mut self, now: Instant, torrent: TorrentId) -> bool {
-        let joined = self.connect_in_flight(now);
+        let joined = self
+            .connecting
+            .is_some_and(|(until, _, leader)| until > now && leader != torrent);
         if joined {
             self.waiters.insert(torrent);
         }
         joined
     }
 
-    /// A connect is awaited now.
-    pub(crate) fn connect_in_flight(&self, now: Instant) -> bool {
-        self.connecting.is_some_and(|(until, _)| until > now)
-    }
-
     /// A connect goes out for request `leader` and is awaited until `until`.
-    pub(crate) fn connecting(&mut self, until: Instant, leader: RequestId) {
-        self.connecting = Some((until, leader));
+    pub(crate) fn connecting(&mut self, until: Instant, leader: RequestId, torrent: TorrentId) {
+        self.connecting = Some((until, leader, torrent));
     }
 
     /// Request `leader` is dropped (cancelled or finished): when it led the connect in flight, its
     /// reply will not be routed any more, so the requests that joined it wake up and connect
     /// themselves.
     pub(crate) fn abandon_connect(&mut self, leader: RequestId, woken: &mut Vec<TorrentId>) {
-        if self.connecting.is_some_and(|(_, l)| l == leader) {
+        if self.connecting.is_some_and(|(_, l, _)| l == leader) {
             self.connecting = None;
             woken.extend(std::mem::take(&mut self.waiters));
         }

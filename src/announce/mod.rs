@@ -58,7 +58,7 @@ use crate::udp::MAX_REQUEST_LEN;
 ///   [`poll_transmit`](Self::poll_transmit), [`poll_http_request`](Self::poll_http_request),
 ///   [`poll_timeout`](Self::poll_timeout), [`poll_event`](Self::poll_event).
 /// - **Getters**: [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`key`](Self::key),
-///   [`is_stopped`](Self::is_stopped), [`events_dropped`](Self::events_dropped).
+///   [`is_stopped`](Self::is_stopped), [`events_superseded`](Self::events_superseded).
 ///
 /// # The drain rule
 ///

@@ -136,7 +136,7 @@ impl UdpExchange {
         }
         self.joined = matches!(self.phase, Phase::Connect { .. }) && ep.join_connect(now, self.me);
         if matches!(self.phase, Phase::Connect { .. }) && !self.joined {
-            ep.connecting(self.due, self.request);
+            ep.connecting(self.due, self.request, self.me);
         }
         self.pending = !self.joined;
     }
@@ -163,19 +163,11 @@ impl UdpExchange {
         None
     }
 
-    /// A joined exchange whose connect was answered goes on with the new connection id; one whose
-    /// connect was abandoned (its leader cancelled, or an error reply) connects itself, within the
-    /// same send.
+    /// A joined exchange whose connect was answered goes on with the new connection id.
     pub(crate) fn poke(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
-        if !self.joined || ep.connect_in_flight(now) && ep.conn(now).is_none() {
-            return;
-        }
-        if ep.conn(now).is_none() {
-            // Its own timer, when due, counts the next send (or times it out) instead.
-            if now < self.due {
-                self.release(now, cfg, ep);
-                self.needs_txid = true;
-            }
+        // Without an id (the connect is in flight, or was abandoned), its own timer counts the
+        // next send, on the BEP 15 schedule.
+        if !self.joined || ep.conn(now).is_none() {
             return;
         }
         self.joined = false;

@@ -66,7 +66,8 @@ use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
 ///   [`poll_event`](Self::poll_event) (events come tagged with their torrent).
 /// - **Getters**: [`len`](Self::len), [`contains`](Self::contains),
 ///   [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`request_url`](Self::request_url),
-///   [`key`](Self::key), [`events_dropped`](Self::events_dropped).
+///   [`key`](Self::key), [`batch_members`](Self::batch_members),
+///   [`events_superseded`](Self::events_superseded).
 ///
 /// # The drain rule
 ///
