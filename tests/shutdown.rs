@@ -1,6 +1,7 @@
 //! Shutdown sends `stopped` to every tracker that was sent `started`, answered or not (rtorrent#1477:
 //! a `stop()` while `started` was in flight left a phantom peer at the tracker), and to no other;
-//! for `Announce::stop`, `Client::remove` and `Client::stop`, over UDP and HTTP.
+//! for `Announce::stop`, `Client::remove` and `Client::stop`, over UDP and HTTP. Also: one torrent's
+//! announce and scrape share one UDP connect.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -208,6 +209,48 @@ fn client_stop_sends_stopped_over_http_when_the_started_get_is_unanswered() {
         .collect();
     owners.sort_unstable();
     assert_eq!(owners, ids);
+}
+
+#[test]
+fn one_torrents_announce_and_scrape_share_one_udp_connect() {
+    let now = start();
+    let mut a = announce(UDP, now);
+    a.scrape(now);
+    let sent = datagrams(|b| a.poll_transmit(b));
+    assert_eq!(sent.len(), 1, "one connect for the announce and the scrape");
+    assert!(matches!(
+        Request::parse(&sent[0].1),
+        Ok(Request::Connect(_))
+    ));
+    assert!(a.handle_datagram(now, tracker(), &connect_reply(&sent[0].1)));
+    let sent = datagrams(|b| a.poll_transmit(b));
+    let kinds: Vec<&str> = sent
+        .iter()
+        .map(|(_, b)| match Request::parse(b) {
+            Ok(Request::Announce(_)) => "announce",
+            Ok(Request::Scrape(_)) => "scrape",
+            _ => "connect",
+        })
+        .collect();
+    assert_eq!(kinds, ["announce", "scrape"]);
+}
+
+#[test]
+fn a_request_waiting_for_its_torrents_connect_sends_its_own_when_that_one_is_not_answered() {
+    let now = start();
+    let mut a = announce(UDP, now);
+    a.scrape(now);
+    assert_eq!(datagrams(|b| a.poll_transmit(b)).len(), 1);
+    // The connect's first wait (15 s) passes unanswered: the announce resends its connect, and the
+    // scrape, which sent nothing yet, waits on for that one.
+    let t = a.poll_timeout().unwrap();
+    assert_eq!(t, now + Config::default().udp_rto);
+    a.handle_timeout(t);
+    assert_eq!(
+        datagrams(|b| a.poll_transmit(b)).len(),
+        1,
+        "one connect, not two"
+    );
 }
 
 #[test]

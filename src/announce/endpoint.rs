@@ -87,6 +87,18 @@ impl Endpoint {
         joined
     }
 
+    /// Until when a connect sent by another request of `torrent` is awaited, if one is in flight.
+    pub(crate) fn own_connect(
+        &self,
+        now: Instant,
+        torrent: TorrentId,
+        me: RequestId,
+    ) -> Option<Instant> {
+        self.connecting
+            .filter(|&(until, leader, owner)| until > now && owner == torrent && leader != me)
+            .map(|(until, ..)| until)
+    }
+
     /// A connect goes out for request `leader` and is awaited until `until`.
     pub(crate) fn connecting(&mut self, until: Instant, leader: RequestId, torrent: TorrentId) {
         self.connecting = Some((until, leader, torrent));

@@ -48,8 +48,13 @@ pub(crate) struct UdpExchange {
     pub(crate) due: Instant,
     /// The first send waits for the endpoint's pacer until `due`.
     pub(crate) held: bool,
-    /// Waits for another request's connect to the same endpoint instead of sending its own.
+    /// Waits for another torrent's connect to the same endpoint instead of sending its own (the
+    /// wait counts as a send, so a dead tracker times every torrent out together).
     joined: bool,
+    /// Before its first send, waits for a connect its own torrent's other request has in flight
+    /// (an announce and a scrape to one tracker), until `due`. Not a send: its own sends start
+    /// when that connect is answered, or when it gives up.
+    waiting: bool,
     /// A datagram waits for `poll_transmit`.
     pub(crate) pending: bool,
     /// The connection id in use came from this exchange's own connect.
@@ -88,6 +93,7 @@ impl UdpExchange {
             due: now,
             held: false,
             joined: false,
+            waiting: false,
             pending: false,
             fresh_id: false,
             reconnected: false,
@@ -134,8 +140,18 @@ impl UdpExchange {
             }
             (Phase::Connect { .. }, None) => {}
         }
-        self.joined = matches!(self.phase, Phase::Connect { .. }) && ep.join_connect(now, self.me);
-        if matches!(self.phase, Phase::Connect { .. }) && !self.joined {
+        let connect = matches!(self.phase, Phase::Connect { .. });
+        self.joined = connect && ep.join_connect(now, self.me);
+        let first = self.phase == Phase::Connect { initial: true } && self.sends == 1;
+        if connect && !self.joined {
+            if first && let Some(until) = ep.own_connect(now, self.me, self.request) {
+                // This torrent's other request is connecting: wait for it instead of sending.
+                self.waiting = true;
+                self.sends = self.sends.saturating_sub(1);
+                self.due = until;
+                self.pending = false;
+                return;
+            }
             ep.connecting(self.due, self.request, self.me);
         }
         self.pending = !self.joined;
@@ -152,6 +168,12 @@ impl UdpExchange {
         if now < self.due {
             return None;
         }
+        if self.waiting {
+            // The connect it waited for was not answered in time: its own sends start.
+            self.waiting = false;
+            self.schedule(now, cfg, ep);
+            return None;
+        }
         if self.held {
             self.release(now, cfg, ep);
             return None;
@@ -163,14 +185,16 @@ impl UdpExchange {
         None
     }
 
-    /// A joined exchange whose connect was answered goes on with the new connection id.
+    /// An exchange that joined or waited for a connect goes on with the new connection id once it
+    /// is answered.
     pub(crate) fn poke(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         // Without an id (the connect is in flight, or was abandoned), its own timer counts the
         // next send, on the BEP 15 schedule.
-        if !self.joined || ep.conn(now).is_none() {
+        if !(self.joined || self.waiting) || ep.conn(now).is_none() {
             return;
         }
         self.joined = false;
+        self.waiting = false;
         if let Phase::Connect { initial: true } = self.phase {
             self.sends = 0;
         }
