@@ -8,7 +8,7 @@
 //! ```
 //!
 //! It runs for `--duration` seconds or until Ctrl-C, then stops every torrent (each sends
-//! `stopped` to the trackers that got `started`) and exits when all are done. Plain `http://` only:
+//! `stopped` to the trackers that were sent `started`) and exits when all are done. Plain `http://` only:
 //! TLS on a non-blocking socket is out of scope here (the `announce` example does `https://`).
 //!
 //! One `Client` holds every torrent: it routes each datagram by its transaction id, shares one
@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
@@ -49,13 +49,12 @@ Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exi
 const UDP: Token = Token(0);
 const WAKER: Token = Token(1);
 
-/// One torrent: its name, its tracker URLs and what it has learnt.
+/// One torrent: its name and what it has learnt.
 struct Swarm {
     name: String,
-    /// Looked up at `add`: the client forgets a torrent once it stopped, and its last events (the
-    /// requests cancelled by `stop`, the `stopped` outcomes) still name their trackers.
-    trackers: HashMap<TrackerId, String>,
     peers: BTreeSet<SocketAddr>,
+    /// Trackers that acknowledged `started`.
+    started: HashSet<TrackerId>,
 }
 
 /// One HTTP request on a non-blocking TCP connection.
@@ -204,12 +203,13 @@ fn run(args: &Args) -> Result<bool, String> {
     let with_peers = lp.swarms.values().filter(|s| !s.peers.is_empty()).count();
     let total: usize = lp.swarms.values().map(|s| s.peers.len()).sum();
     println!(
-        "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged, in {:.2} s",
+        "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged ({} after a started unanswered at stop), in {:.2} s",
         lp.swarms.len(),
         lp.announced,
         lp.failed,
         lp.unanswered,
         lp.stopped_acks,
+        lp.stopped_after_unanswered,
         now().duration_since(start).as_secs_f64()
     );
     Ok(lp.announced > 0)
@@ -247,20 +247,12 @@ fn swarms(
         };
         match client.add(torrent, tiers, now()) {
             Ok(id) => {
-                let trackers = client
-                    .tiers(id)
-                    .flatten()
-                    .filter_map(|t| Some((t, client.tracker_url(id, t)?.as_str().to_owned())))
-                    .collect();
-                let peers = BTreeSet::new();
-                swarms.insert(
-                    id,
-                    Swarm {
-                        name,
-                        trackers,
-                        peers,
-                    },
-                );
+                let swarm = Swarm {
+                    name,
+                    peers: BTreeSet::new(),
+                    started: HashSet::new(),
+                };
+                swarms.insert(id, swarm);
             }
             Err(e) => eprintln!("skipping {name}: {e}"),
         }
@@ -284,6 +276,9 @@ struct EventLoop {
     /// Requests still in flight when `stop` came (the client ends them as cancelled).
     unanswered: usize,
     stopped_acks: usize,
+    /// `stopped` acknowledged by a tracker whose `started` was still unanswered at `stop` (it may
+    /// have listed this client all the same, so it is sent `stopped` too).
+    stopped_after_unanswered: usize,
 }
 
 impl EventLoop {
@@ -308,6 +303,7 @@ impl EventLoop {
             failed: 0,
             unanswered: 0,
             stopped_acks: 0,
+            stopped_after_unanswered: 0,
         })
     }
 
@@ -347,14 +343,21 @@ impl EventLoop {
             let Some(swarm) = self.swarms.get_mut(&torrent) else {
                 continue;
             };
-            let trackers = &swarm.trackers;
-            let url = |t| trackers.get(&t).map_or("?", String::as_str);
+            // A torrent's tracker URLs read until its `Stopped` is drained: every event names one.
+            let client = &self.client;
+            let url = |t| client.tracker_url(torrent, t).map_or("?", |u| u.as_str());
             match event {
                 Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
                     self.stopped_acks += 1;
+                    if !swarm.started.contains(&a.tracker) {
+                        self.stopped_after_unanswered += 1;
+                    }
                 }
                 Event::Announced(a) => {
                     self.announced += 1;
+                    if a.event == AnnounceEvent::Started {
+                        swarm.started.insert(a.tracker);
+                    }
                     if self.verbose {
                         let n = a.peers.len();
                         eprintln!("{}: {n} peers from {}", swarm.name, url(a.tracker));
