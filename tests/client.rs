@@ -96,18 +96,17 @@ fn replies_are_routed_by_transaction_id_and_checked_against_the_source() {
 
 #[test]
 fn an_error_reply_drops_the_connection_id_for_every_torrent() {
-    let mut config = Config::default();
-    config.min_interval_floor = Duration::from_secs(1);
-    config.default_min_interval = Duration::from_secs(1);
-    let mut sim = ClientSim::new(5, config, 1, clean());
+    let mut sim = ClientSim::new(5, Config::default(), 1, clean());
     let ids = add_many(&mut sim, 2, &tracker_url(0));
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| all_started(s, &ids)));
     assert_eq!(sim.trackers[0].connects.len(), 1);
-    // The first torrent's next announce gets an error reply; its reconnect then serves it.
+    // Within the connection id's lifetime (and so within the default min interval: `completed`
+    // goes out all the same), the first torrent's next announce gets an error reply; its
+    // reconnect then serves it.
     sim.now += Duration::from_secs(2);
     sim.trackers[0].error_next = true;
-    sim.client.announce_now(ids[0], sim.now);
+    sim.client.completed(ids[0], sim.now);
     sim.drain();
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| s.tally(ids[0]).regular >= 1));
@@ -115,7 +114,7 @@ fn an_error_reply_drops_the_connection_id_for_every_torrent() {
     // The second torrent's id was dropped too: its announce starts with a connect of its own.
     let connects_before = sim.connects_sent.values().map(Vec::len).sum::<usize>();
     sim.trackers[0].lifetime = Duration::from_secs(0); // the old id would now be refused
-    sim.client.announce_now(ids[1], sim.now);
+    sim.client.completed(ids[1], sim.now);
     sim.drain();
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| s.tally(ids[1]).regular >= 1
@@ -340,9 +339,8 @@ fn the_same_seed_gives_the_same_run() {
             delay: Duration::from_millis(30),
             jitter: Duration::from_millis(30),
         };
-        let mut config = Config::default();
-        config.tracker_burst = 5;
-        let mut sim = ClientSim::new(13, config, 2, link);
+        // 150 torrents per tracker: more than the default burst (50), so pacing is exercised.
+        let mut sim = ClientSim::new(13, Config::default(), 2, link);
         let ids: Vec<TorrentId> = (0..300)
             .map(|k| {
                 sim.add(
