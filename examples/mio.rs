@@ -41,10 +41,13 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 const USAGE: &str = "\
 usage: cargo run --example mio -- [TARGET ...] [--torrents N] [--duration SECONDS] [--port N]
+                                  [--status SECONDS]
 
 TARGET is a magnet link or a .torrent file (one torrent each). Without TARGET, N synthetic
 torrents (default 100) announce to an embedded loopback tracker over UDP and HTTP.
-Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exits.";
+Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exits.
+--status SECONDS prints the first torrents' tracker tables that often, from the client's
+status snapshot.";
 
 const UDP: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -72,6 +75,7 @@ struct Args {
     torrents: usize,
     duration: Duration,
     port: u16,
+    status: Option<Duration>,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -80,6 +84,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         torrents: 100,
         duration: Duration::from_secs(10),
         port: 6881,
+        status: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -92,6 +97,10 @@ fn parse_args() -> Result<Option<Args>, String> {
             "-h" | "--help" => return Ok(None),
             "--torrents" => args.torrents = number("--torrents")?.clamp(1, 100_000) as usize,
             "--duration" => args.duration = Duration::from_secs(number("--duration")?),
+            "--status" => {
+                let every = number("--status")?.max(1);
+                args.status = Some(Duration::from_secs(every));
+            }
             "--port" => {
                 args.port = u16::try_from(number("--port")?)
                     .ok()
@@ -168,16 +177,25 @@ fn run(args: &Args) -> Result<bool, String> {
     let mut events = Events::with_capacity(1024);
     let mut stopping = false;
     let end = start + args.duration;
+    let mut next_status = args.status.map(|every| start + every);
     loop {
         lp.drain();
         if stopping && lp.client.is_empty() {
             break;
         }
-        // Sleep until the earliest deadline: a torrent's timer, an HTTP deadline, or the end.
+        if let (Some(at), Some(every)) = (next_status, args.status)
+            && now() >= at
+        {
+            lp.print_status(now());
+            next_status = Some(at + every);
+        }
+        // Sleep until the earliest deadline: a torrent's timer, an HTTP deadline, the next status
+        // table, or the end.
         let mut wake = lp.next_deadline();
         if !stopping {
             wake = Some(wake.map_or(end, |w| w.min(end)));
         }
+        wake = wake.into_iter().chain(next_status).min();
         let timeout = wake.map(|w| w.saturating_duration_since(now()));
         if let Err(e) = lp.poll.poll(&mut events, timeout)
             && e.kind() != ErrorKind::Interrupted
@@ -376,6 +394,15 @@ impl EventLoop {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// The tracker tables of the first torrents, from the client's status snapshot.
+    fn print_status(&self, now: Instant) {
+        for torrent in self.client.torrents().take(5) {
+            let name = self.swarms.get(&torrent).map_or("?", |s| s.name.as_str());
+            let rows = common::status::table(self.client.trackers(torrent), now);
+            eprint!("{name} ({torrent}):\n{rows}");
         }
     }
 

@@ -352,3 +352,51 @@ fn an_honest_tracker_is_announced_to_exactly_every_interval() {
     };
     checks::liveness(&http_honest, true).unwrap();
 }
+
+#[test]
+fn status_rejects_a_snapshot_that_disagrees_with_the_events() {
+    let mut s = scenario();
+    s.record_status = true;
+    let log = run(&s);
+    checks::status(&log).unwrap();
+
+    // The silent tracker's failures, under-counted in one snapshot.
+    let mut bad = log.clone();
+    let ix = position(
+        &bad,
+        |r| matches!(r, Record::Status { rows, .. } if rows.iter().any(|row| row.failures > 0)),
+    );
+    if let Record::Status { rows, .. } = &mut bad.records[ix] {
+        for row in rows.iter_mut().filter(|row| row.failures > 0) {
+            row.failures -= 1;
+        }
+    }
+    assert!(checks::status(&bad).unwrap_err().contains("failures"));
+
+    // A next announce shown later than the regular announce that then went out.
+    let mut bad = log.clone();
+    let sent = checks::announces(&bad)
+        .into_iter()
+        .find(|a| a.event == AnnounceEvent::None)
+        .expect("a regular announce");
+    let ix = bad
+        .records
+        .iter()
+        .rposition(|r| matches!(r, Record::Status { at, .. } if *at < sent.at))
+        .expect("a snapshot before it");
+    if let Record::Status { rows, .. } = &mut bad.records[ix] {
+        for row in rows.iter_mut().filter(|row| row.id == sent.tracker) {
+            row.next_announce = Some(sent.at + Duration::from_secs(1));
+        }
+    }
+    assert!(
+        checks::status(&bad)
+            .unwrap_err()
+            .contains("before the next announce")
+    );
+
+    // No snapshots at all.
+    let mut bad = log;
+    bad.records.retain(|r| !matches!(r, Record::Status { .. }));
+    assert!(checks::status(&bad).is_err());
+}

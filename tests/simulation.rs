@@ -78,3 +78,13 @@ fn queues_and_datagrams_stay_bounded() {
 fn stop_finishes_within_its_deadline_and_then_nothing_moves() {
     for_seeds(0..SEEDS, Scenario::random, checks::shutdown);
 }
+
+#[test]
+fn the_tracker_status_snapshot_agrees_with_the_events_after_every_step() {
+    let with_status = |seed| {
+        let mut s = Scenario::random(seed);
+        s.record_status = true;
+        s
+    };
+    for_seeds(0..SEEDS / 5, with_status, checks::status);
+}

@@ -7,6 +7,7 @@ pub mod driver;
 pub mod embedded;
 pub mod http;
 pub mod report;
+pub mod status;
 pub mod target;
 
 use std::process::ExitCode;

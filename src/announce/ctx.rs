@@ -11,8 +11,9 @@ use rand_core::Rng;
 
 use super::config::Config;
 use super::endpoint::Endpoints;
-use super::event::{Event, RequestId, TorrentId};
+use super::event::{Event, RequestId, TorrentId, TrackerId};
 use super::events::EventQueue;
+use super::outcome::ScrapeCounts;
 use super::tracker::Io;
 use super::udp_exchange::UdpExchange;
 
@@ -40,6 +41,8 @@ pub(crate) struct Ctx {
     pub(crate) events: EventQueue,
     /// Torrents with a request that waited for a connect which has now been answered.
     pub(crate) woken: Vec<TorrentId>,
+    /// Rows of a `Client`'s batched scrapes, for the members' tracker status.
+    pub(crate) batch_scraped: Vec<(TorrentId, TrackerId, ScrapeCounts)>,
 }
 
 impl Ctx {
@@ -53,6 +56,7 @@ impl Ctx {
             txids: HashMap::default(),
             events: EventQueue::default(),
             woken: Vec::new(),
+            batch_scraped: Vec::new(),
         }
     }
 

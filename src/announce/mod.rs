@@ -12,6 +12,7 @@ pub(crate) mod outcome;
 pub(crate) mod policy;
 pub(crate) mod schedule;
 pub(crate) mod session;
+mod status;
 pub(crate) mod tracker;
 pub(crate) mod udp_exchange;
 mod wire;
@@ -29,6 +30,7 @@ pub use event::{
 };
 pub use outcome::MAX_TRACKER_ID_LEN;
 pub use policy::is_internal_address;
+pub use status::{CountsSource, SwarmCounts, TrackerState, TrackerStatus};
 
 use self::ctx::Ctx;
 use self::session::{Session, check_tiers};
@@ -58,7 +60,7 @@ use crate::udp::MAX_REQUEST_LEN;
 ///   [`poll_transmit`](Self::poll_transmit), [`poll_http_request`](Self::poll_http_request),
 ///   [`poll_timeout`](Self::poll_timeout), [`poll_event`](Self::poll_event).
 /// - **Getters**: [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`key`](Self::key),
-///   [`is_stopped`](Self::is_stopped), [`events_superseded`](Self::events_superseded).
+///   [`trackers`](Self::trackers) (status snapshot), [`is_stopped`](Self::is_stopped), [`events_superseded`](Self::events_superseded).
 ///
 /// # The drain rule
 ///
@@ -271,6 +273,13 @@ impl Announce {
     /// answered moved to the front of its tier).
     pub fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {
         self.session.tiers()
+    }
+
+    /// Every tracker's status, in tier order (each tier in its current order): what a client's
+    /// tracker list draws, without replaying events. It agrees with the events drained so far
+    /// and those still queued.
+    pub fn trackers(&self) -> impl Iterator<Item = TrackerStatus<'_>> + '_ {
+        self.session.statuses(&self.ctx)
     }
 
     /// The `key` sent to every tracker (store it to reuse across restarts).

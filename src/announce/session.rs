@@ -16,6 +16,7 @@ use super::http_exchange::HttpExchange;
 use super::outcome::{Outcome, Retry, ScrapeCounts, Step, drop_self};
 use super::policy::is_internal_tracker;
 use super::schedule::{backoff, intervals, later};
+use super::status::{TrackerState, TrackerStatus};
 use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sent_from, walk};
 use super::udp_exchange::UdpExchange;
 use super::wire::RequestParams;
@@ -105,6 +106,8 @@ impl Session {
             }
             tier_lists.push(list);
         }
+        // Pushed one by one: give back the growth slack (a tracker record is 168 bytes).
+        trackers.shrink_to_fit();
         let key = torrent.key.unwrap_or_else(|| ctx.rng.next_u32());
         let idle = LaneState::Idle { due: now };
         let lane = |members| Lane {
@@ -477,6 +480,73 @@ impl Session {
             .map(|tier| tier.iter().map(|&i| TrackerId(i as u16)).collect())
     }
 
+    /// A scrape of this torrent on tracker `id` was answered (by its own scrape, or a
+    /// `Client`'s batch).
+    pub(crate) fn record_scrape(&mut self, id: TrackerId, now: Instant, row: ScrapeCounts) {
+        if let Some(t) = self.trackers.get_mut(usize::from(id.0)) {
+            t.record
+                .scraped(now, row.seeders, row.leechers, row.completed);
+        }
+    }
+
+    /// Every tracker's status, in tier order.
+    pub(crate) fn statuses<'a>(&'a self, ctx: &'a Ctx) -> impl Iterator<Item = TrackerStatus<'a>> {
+        self.tiers
+            .iter()
+            .flatten()
+            .map(move |&i| self.tracker_status(ctx, i))
+    }
+
+    fn tracker_status<'a>(&'a self, ctx: &'a Ctx, i: usize) -> TrackerStatus<'a> {
+        let t = &self.trackers[i];
+        let r = &t.record;
+        let state = if t.disabled {
+            TrackerState::Disabled
+        } else if t.announce.is_some() && self.phase != Phase::Stopped {
+            TrackerState::Updating
+        } else if r.failures > 0 {
+            TrackerState::NotWorking
+        } else if r.last_announce.is_some() {
+            TrackerState::Working
+        } else {
+            TrackerState::NotContacted
+        };
+        TrackerStatus {
+            id: TrackerId(i as u16),
+            url: ctx.endpoints.url(t.url),
+            tier: t.tier,
+            state,
+            failures: r.failures,
+            last_error: r.last_error(),
+            message: r.message(),
+            last_announce: r.last_announce,
+            next_announce: self.next_announce_of(i),
+            min_announce: t.min_next,
+            peers: r.peers,
+            counts: r.counts,
+            has_tracker_id: t.tracker_id.is_some(),
+        }
+    }
+
+    /// When tracker `i` is announced to next: its lane's due time, if the lane's walk will pick it
+    /// then.
+    fn next_announce_of(&self, i: usize) -> Option<Instant> {
+        let t = &self.trackers[i];
+        if self.phase != Phase::Running || t.disabled || t.announce.is_some() {
+            return None;
+        }
+        self.lanes.iter().find_map(|lane| {
+            let LaneState::Idle { due } = lane.state else {
+                return None;
+            };
+            if !walk(&lane.members, &self.tiers).any(|j| j == i) {
+                return None;
+            }
+            let first = walk(&lane.members, &self.tiers).find(|&j| self.trackers[j].available(due));
+            (first == Some(i)).then_some(due)
+        })
+    }
+
     pub(crate) fn key(&self) -> u32 {
         self.key
     }
@@ -523,13 +593,16 @@ impl Session {
     }
 
     fn fail_event(
-        &self,
+        &mut self,
         ctx: &mut Ctx,
         i: usize,
         id: RequestId,
         request: RequestKind,
         cause: Cause,
     ) {
+        if let RequestKind::Announce(_) = request {
+            self.trackers[i].record.failed(ctx.now, &cause);
+        }
         let event = Event::Failed(Failed {
             id,
             tracker: TrackerId(i as u16),
@@ -740,6 +813,9 @@ impl Session {
                 let mut peers = reply.peers;
                 let url = ctx.endpoints.url(t.url);
                 drop_self(&mut peers, self.torrent.port, url, reply.external_ip);
+                let warning = reply.warning.as_deref();
+                t.record
+                    .announced(now, peers.len(), reply.seeders, reply.leechers, warning);
                 let event = Event::Announced(Announced {
                     id: ex.id,
                     tracker: id,
@@ -770,6 +846,7 @@ impl Session {
             }
             Outcome::Scraped(rows) => {
                 let row = rows.first().copied().unwrap_or_default();
+                self.record_scrape(id, now, row);
                 ctx.push_event(self.me, scraped_event(ex.id, id, row));
             }
             Outcome::Failed { cause, retry } => {

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::event::{RequestId, RequestKind};
 use super::http_exchange::HttpExchange;
+use super::status::Record;
 use super::udp_exchange::UdpExchange;
 use crate::{AnnounceEvent, TrackerUrl, canonical_addr};
 
@@ -37,6 +38,8 @@ pub(crate) struct Tracker {
     pub(crate) announce: Option<Box<Exchange>>,
     /// The scrape in flight.
     pub(crate) scrape: Option<Box<Exchange>>,
+    /// What its status shows.
+    pub(crate) record: Record,
 }
 
 impl Tracker {
@@ -53,6 +56,7 @@ impl Tracker {
             min_next: None,
             announce: None,
             scrape: None,
+            record: Record::default(),
         }
     }
 

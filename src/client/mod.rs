@@ -22,7 +22,7 @@ use crate::announce::ctx::{Ctx, SLOT_MASK, owner_slot};
 use crate::announce::session::{Session, check_tiers};
 use crate::announce::{
     Cause, Config, ConfigError, Event, Failed, HttpRequest, Progress, RequestId, RequestKind,
-    Torrent, TorrentId, TrackerId, Transmit, TransportError,
+    Torrent, TorrentId, TrackerId, TrackerStatus, Transmit, TransportError,
 };
 use crate::http::HttpResponse;
 use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
@@ -65,6 +65,7 @@ use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
 ///   [`poll_http_request`](Self::poll_http_request), [`poll_timeout`](Self::poll_timeout),
 ///   [`poll_event`](Self::poll_event) (events come tagged with their torrent).
 /// - **Getters**: [`len`](Self::len), [`contains`](Self::contains),
+///   [`torrents`](Self::torrents), [`trackers`](Self::trackers) (status snapshot),
 ///   [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`request_url`](Self::request_url),
 ///   [`key`](Self::key), [`batch_members`](Self::batch_members),
 ///   [`events_superseded`](Self::events_superseded).
@@ -480,6 +481,24 @@ impl Client {
         entry.session.tracker_url(&self.ctx, tracker)
     }
 
+    /// A torrent's trackers' status, in tier order (as
+    /// [`Announce::trackers`](crate::Announce::trackers)); nothing for an unknown torrent.
+    pub fn trackers(&self, torrent: TorrentId) -> impl Iterator<Item = TrackerStatus<'_>> + '_ {
+        self.entry(torrent)
+            .into_iter()
+            .flat_map(|e| e.session.statuses(&self.ctx))
+    }
+
+    /// The torrents the client holds, in slot order (removed ones until their `Stopped` is
+    /// drained).
+    pub fn torrents(&self) -> impl Iterator<Item = TorrentId> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.entry.is_some())
+            .map(|(i, s)| torrent_id(i as u32, s.generation))
+    }
+
     /// The `key` a torrent sends to its trackers.
     pub fn key(&self, torrent: TorrentId) -> Option<u32> {
         Some(self.entry(torrent)?.session.key())
@@ -628,14 +647,26 @@ impl Client {
         });
     }
 
-    /// Lets the requests that waited for a connect go on (their connect was just answered).
+    /// Lets the requests that waited for a connect go on (their connect was just answered), and
+    /// gives batched scrape results to their members' tracker status.
     fn wake(&mut self, now: Instant) {
+        self.apply_batch_scrapes(now);
         while let Some(id) = self.ctx.woken.pop() {
             if id == BATCHES {
                 self.scrapes
                     .handle_timeout(&mut self.ctx, now, &running(&self.slots));
             } else {
                 self.on_session(id, |s, ctx| s.drive(ctx, now));
+            }
+        }
+        self.apply_batch_scrapes(now);
+    }
+
+    /// Records the rows of batched scrapes in their members' tracker status.
+    fn apply_batch_scrapes(&mut self, now: Instant) {
+        while let Some((torrent, tracker, row)) = self.ctx.batch_scraped.pop() {
+            if let Some(entry) = entry_in(&mut self.slots, torrent) {
+                entry.session.record_scrape(tracker, now, row);
             }
         }
     }

@@ -413,6 +413,7 @@ impl Scrapes {
                 for (k, m) in batch.members.iter().enumerate() {
                     if alive(m.torrent) {
                         let row = rows.get(k).copied().unwrap_or_default();
+                        ctx.batch_scraped.push((m.torrent, m.tracker, row));
                         ctx.push_event(m.torrent, scraped_event(batch.id, m.tracker, row));
                     }
                 }

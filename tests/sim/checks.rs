@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bt_tracker::announce::{Cause, Event, RequestId, RequestKind, TrackerId};
+use bt_tracker::announce::{Cause, Event, RequestId, RequestKind, TrackerId, TrackerState};
 use bt_tracker::http::AnnounceQuery;
 use bt_tracker::udp::{MAX_REQUEST_LEN, Reply, Request, peek_transaction_id};
 use bt_tracker::{AddressFamily, AnnounceEvent};
@@ -604,4 +604,112 @@ fn stopped_owed(log: &Log, stop_at: Duration, stopped_at: Duration) -> Check {
         )),
         None => Ok(()),
     }
+}
+
+/// Status: after every drain, each tracker's snapshot agrees with the events drained so far:
+/// `Disabled` after `TrackerDisabled`; otherwise, unless an announce is in flight (`Updating`),
+/// `NotWorking` exactly when its last announce outcome failed, `Working` when it was answered,
+/// `NotContacted` before either; `failures` counts the failed announces since the last answer
+/// (a cancellation is not a failure); `last_announce` is the last answer's time. A regular
+/// announce never goes to a tracker before the `next_announce` its last snapshot showed.
+pub fn status(log: &Log) -> Check {
+    #[derive(Default, Clone, Copy)]
+    struct Model {
+        failures: u32,
+        disabled: bool,
+        last_announce: Option<Duration>,
+        next: Option<Duration>,
+    }
+    let mut model: HashMap<TrackerId, Model> = HashMap::new();
+    let sent: HashMap<(Duration, RequestId), SentAnnounce> = announces(log)
+        .into_iter()
+        .map(|a| ((a.at, a.request), a))
+        .collect();
+    let mut first_send: HashSet<RequestId> = HashSet::new();
+    let mut snapshots = 0;
+    for r in &log.records {
+        let key = match r {
+            Record::Event { at, event } => {
+                match event {
+                    Event::Announced(a) => {
+                        let m = model.entry(a.tracker).or_default();
+                        m.failures = 0;
+                        m.last_announce = Some(*at);
+                    }
+                    Event::Failed(f)
+                        if matches!(f.request, RequestKind::Announce(_))
+                            && f.cause != Cause::Cancelled =>
+                    {
+                        model.entry(f.tracker).or_default().failures += 1;
+                    }
+                    Event::TrackerDisabled { tracker } => {
+                        model.entry(*tracker).or_default().disabled = true;
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            Record::Status { at, rows } => {
+                snapshots += 1;
+                for row in rows {
+                    let m = model.entry(row.id).or_default();
+                    m.next = row.next_announce;
+                    let want = if m.disabled {
+                        Some(TrackerState::Disabled)
+                    } else if row.state == TrackerState::Updating {
+                        None
+                    } else if m.failures > 0 {
+                        Some(TrackerState::NotWorking)
+                    } else if m.last_announce.is_some() {
+                        Some(TrackerState::Working)
+                    } else {
+                        Some(TrackerState::NotContacted)
+                    };
+                    if want.is_some_and(|w| w != row.state)
+                        || row.failures != m.failures
+                        || row.last_announce != m.last_announce
+                    {
+                        return fail(
+                            *at,
+                            format!(
+                                "{}: snapshot {:?} with {} failures, last answer {:?}; events say {want:?}, {} failures, last answer {:?}",
+                                row.id,
+                                row.state,
+                                row.failures,
+                                row.last_announce,
+                                m.failures,
+                                m.last_announce
+                            ),
+                        );
+                    }
+                    if row.next_announce.is_some_and(|t| t < *at) {
+                        return fail(*at, format!("{}: next announce in the past", row.id));
+                    }
+                }
+                continue;
+            }
+            Record::Sent { at, request, .. } => (*at, *request),
+            Record::HttpSent { at, request } => (*at, request.id),
+            _ => continue,
+        };
+        let Some(a) = sent.get(&key) else { continue };
+        if !first_send.insert(a.request) || a.event != AnnounceEvent::None {
+            continue;
+        }
+        if let Some(next) = model.get(&a.tracker).and_then(|m| m.next)
+            && a.at < next
+        {
+            return fail(
+                a.at,
+                format!(
+                    "a regular announce to {} at {:?}, before the next announce its status showed ({next:?})",
+                    a.tracker, a.at
+                ),
+            );
+        }
+    }
+    if snapshots == 0 {
+        return Err("no status snapshot was recorded".into());
+    }
+    Ok(())
 }

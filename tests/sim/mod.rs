@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Announce, Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TrackerId,
-    TransportError,
+    TrackerState, TransportError,
 };
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
@@ -66,6 +66,8 @@ pub struct Scenario {
     pub early_timeouts: bool,
     /// Drain events after every input (off: the caller never drains them).
     pub drain_events: bool,
+    /// Record the trackers' status snapshot after every drain.
+    pub record_status: bool,
 }
 
 const UDP_KINDS: [UdpBehaviour; 9] = [
@@ -150,6 +152,7 @@ impl Scenario {
             stop_at: run,
             early_timeouts: true,
             drain_events: true,
+            record_status: false,
         }
     }
 
@@ -207,12 +210,24 @@ pub enum Record {
     EarlyTimeout { at: Duration, outputs: usize },
     /// A command.
     Command { at: Duration, name: &'static str },
+    /// The trackers' status after a full drain (scenarios with `record_status`).
+    Status { at: Duration, rows: Vec<StatusRow> },
     /// `poll_timeout` after a full drain, and whether the drain followed `handle_timeout`.
     Drained {
         at: Duration,
         timeout: Option<Duration>,
         after_timeout: bool,
     },
+}
+
+/// One tracker's row of a status snapshot, with times relative to the start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRow {
+    pub id: TrackerId,
+    pub state: TrackerState,
+    pub failures: u32,
+    pub last_announce: Option<Duration>,
+    pub next_announce: Option<Duration>,
 }
 
 /// A run's record.
@@ -398,6 +413,21 @@ impl Sim {
                 }
                 self.log.records.push(Record::Event { at, event });
             }
+        }
+        if self.s.record_status {
+            let rel = |t: Option<Instant>| t.map(|t| t - epoch());
+            let rows = self
+                .announce
+                .trackers()
+                .map(|t| StatusRow {
+                    id: t.id,
+                    state: t.state,
+                    failures: t.failures,
+                    last_announce: rel(t.last_announce),
+                    next_announce: rel(t.next_announce),
+                })
+                .collect();
+            self.log.records.push(Record::Status { at, rows });
         }
         outputs
     }

@@ -1,0 +1,174 @@
+//! What a client's "Trackers" tab shows, read from the machine without replaying its events:
+//! [`TrackerStatus`] per tracker, kept up to date as each outcome is applied, so the snapshot and
+//! the event stream always agree.
+
+use std::time::Instant;
+
+use super::event::{Cause, TrackerId};
+use crate::TrackerUrl;
+
+/// Where a tracker stands, as a tracker list shows it (libtorrent's `announce_entry`,
+/// Transmission's `tr_tracker_view`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrackerState {
+    /// Nothing has been sent to it yet, or nothing has come back.
+    NotContacted,
+    /// An announce to it is in flight (or waiting for its pacer slot).
+    Updating,
+    /// Its last announce was answered.
+    Working,
+    /// Its last announce failed (see [`TrackerStatus::last_error`] and
+    /// [`TrackerStatus::failures`]); it will be tried again.
+    NotWorking,
+    /// It asked never to be contacted again (HTTP 410, BEP 31 `retry in: never`).
+    Disabled,
+}
+
+/// Which reply the swarm counts came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CountsSource {
+    /// An announce reply (`complete`/`incomplete`, or UDP's seeders/leechers).
+    Announce,
+    /// A scrape reply (BEP 48, or a BEP 15 scrape).
+    Scrape,
+}
+
+/// A swarm's size as one tracker last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SwarmCounts {
+    /// Seeders (`complete`), when sent.
+    pub seeders: Option<u32>,
+    /// Leechers (`incomplete`), when sent.
+    pub leechers: Option<u32>,
+    /// Completed downloads ever (`downloaded`): scrapes only.
+    pub completed: Option<u32>,
+    /// Which reply they came from.
+    pub source: CountsSource,
+    /// When that reply came.
+    pub at: Instant,
+}
+
+/// One tracker of one torrent, from [`Announce::trackers`](super::Announce::trackers) or
+/// [`Client::trackers`](crate::client::Client::trackers): everything a tracker tab draws. Reading
+/// it allocates nothing; the borrowed fields live as long as the machine is not changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackerStatus<'a> {
+    /// The tracker's id in events and outputs.
+    pub id: TrackerId,
+    /// Its URL.
+    pub url: &'a TrackerUrl,
+    /// Its BEP 12 tier (0 is the first).
+    pub tier: usize,
+    /// Where it stands.
+    pub state: TrackerState,
+    /// Announces that failed in a row since the last one answered (0 when working).
+    pub failures: u32,
+    /// Why its last failed announce failed, and when.
+    pub last_error: Option<(&'a Cause, Instant)>,
+    /// The tracker's last words: its `warning message`, or the text of its last refusal.
+    pub message: Option<&'a str>,
+    /// When its last announce was answered.
+    pub last_announce: Option<Instant>,
+    /// When its next announce is due: `None` while one is in flight, when another tracker of
+    /// its tier is next, or once the torrent stops or the tracker is disabled.
+    pub next_announce: Option<Instant>,
+    /// The earliest announce without an event it allows (`min interval`).
+    pub min_announce: Option<Instant>,
+    /// Peers in its last announce reply (after dropping unusable entries and this client).
+    pub peers: Option<u32>,
+    /// The swarm's size from its last announce or scrape reply, whichever came later.
+    pub counts: Option<SwarmCounts>,
+    /// It sent a `tracker id`, which is echoed on every announce.
+    pub has_tracker_id: bool,
+}
+
+/// What the machine remembers of a tracker for its status; updated where outcomes are applied.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    pub(crate) last_announce: Option<Instant>,
+    pub(crate) failures: u32,
+    pub(crate) peers: Option<u32>,
+    pub(crate) counts: Option<SwarmCounts>,
+    /// Rare, so boxed: an idle tracker that works holds none.
+    pub(crate) detail: Option<Box<Detail>>,
+}
+
+/// The last error and message.
+#[derive(Debug, Default)]
+pub(crate) struct Detail {
+    pub(crate) error: Option<(Cause, Instant)>,
+    pub(crate) message: Option<Box<str>>,
+}
+
+impl Record {
+    /// An announce was answered.
+    pub(crate) fn announced(
+        &mut self,
+        now: Instant,
+        peers: usize,
+        seeders: Option<u32>,
+        leechers: Option<u32>,
+        warning: Option<&str>,
+    ) {
+        self.last_announce = Some(now);
+        self.failures = 0;
+        self.peers = Some(u32::try_from(peers).unwrap_or(u32::MAX));
+        if seeders.is_some() || leechers.is_some() {
+            self.counts = Some(SwarmCounts {
+                seeders,
+                leechers,
+                completed: None,
+                source: CountsSource::Announce,
+                at: now,
+            });
+        }
+        if let Some(warning) = warning {
+            self.detail_mut().message = Some(warning.into());
+        }
+    }
+
+    /// An announce failed (a cancellation by `stop` is not the tracker's failure).
+    pub(crate) fn failed(&mut self, now: Instant, cause: &Cause) {
+        if *cause == Cause::Cancelled {
+            return;
+        }
+        self.failures = self.failures.saturating_add(1);
+        let detail = self.detail_mut();
+        if let Cause::Tracker { reason, .. } | Cause::RetryNever { reason } = cause {
+            detail.message = Some(reason.as_str().into());
+        }
+        detail.error = Some((cause.clone(), now));
+    }
+
+    /// A scrape was answered.
+    pub(crate) fn scraped(
+        &mut self,
+        now: Instant,
+        seeders: Option<u32>,
+        leechers: Option<u32>,
+        completed: Option<u32>,
+    ) {
+        self.counts = Some(SwarmCounts {
+            seeders,
+            leechers,
+            completed,
+            source: CountsSource::Scrape,
+            at: now,
+        });
+    }
+
+    fn detail_mut(&mut self) -> &mut Detail {
+        self.detail.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn last_error(&self) -> Option<(&Cause, Instant)> {
+        let (cause, at) = self.detail.as_ref()?.error.as_ref()?;
+        Some((cause, *at))
+    }
+
+    pub(crate) fn message(&self) -> Option<&str> {
+        self.detail.as_ref()?.message.as_deref()
+    }
+}

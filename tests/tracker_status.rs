@@ -1,0 +1,160 @@
+//! The tracker status snapshot (`Announce::trackers`, `Client::trackers`): what a client's tracker
+//! tab draws, field by field, as requests are answered, fail and are scraped.
+
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::{
+    Announce, Cause, Config, CountsSource, HttpRequest, Progress, Torrent, TrackerState,
+    TrackerStatus,
+};
+use bt_tracker::client::Client;
+use bt_tracker::http::HttpResponse;
+use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use rand_chacha::ChaCha12Rng;
+use rand_core::SeedableRng;
+
+const HASH: [u8; 20] = [7; 20];
+
+fn start() -> Instant {
+    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
+    Instant::now()
+}
+
+fn torrent() -> Torrent {
+    Torrent {
+        info_hash: InfoHash(HASH),
+        peer_id: PeerId(*b"-BT0001-status000001"),
+        port: 6881,
+        progress: Progress {
+            left: 1,
+            ..Progress::default()
+        },
+        key: Some(1),
+    }
+}
+
+fn urls(list: &[&str]) -> Vec<Vec<TrackerUrl>> {
+    list.iter()
+        .map(|u| vec![TrackerUrl::parse(u).unwrap()])
+        .collect()
+}
+
+fn ok(body: &[u8]) -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        location: None,
+        body: body.to_vec(),
+    }
+}
+
+/// An announce reply with one peer, 5 seeders, 3 leechers, a warning and a tracker id.
+const ANSWER: &[u8] = b"d8:intervali1800e8:completei5e10:incompletei3e15:warning message4:slow10:tracker id2:t15:peers6:\x0a\x00\x00\x01\x1a\xe1e";
+
+fn statuses(a: &Announce) -> Vec<TrackerStatus<'_>> {
+    a.trackers().collect()
+}
+
+#[test]
+fn a_tracker_goes_from_not_contacted_to_updating_to_working_with_its_reply_fields() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(1);
+    let tiers = urls(&["http://10.0.0.1/announce"]);
+    let mut a = Announce::new(Config::default(), torrent(), tiers, &mut rng, now).unwrap();
+    // The started announce is queued: in flight as far as the tracker list is concerned.
+    assert_eq!(statuses(&a)[0].state, TrackerState::Updating);
+    let request: HttpRequest = a.poll_http_request().unwrap();
+    let later = now + Duration::from_secs(2);
+    assert!(a.handle_http_response(later, request.id, &ok(ANSWER)));
+    let s = statuses(&a)[0];
+    assert_eq!(s.state, TrackerState::Working);
+    assert_eq!(s.url.as_str(), "http://10.0.0.1/announce");
+    assert_eq!(s.tier, 0);
+    assert_eq!(s.failures, 0);
+    assert_eq!(s.last_error, None);
+    assert_eq!(s.message, Some("slow"));
+    assert_eq!(s.last_announce, Some(later));
+    assert_eq!(s.next_announce, Some(later + Duration::from_secs(1800)));
+    assert_eq!(s.min_announce, Some(later + Duration::from_secs(60)));
+    assert_eq!(s.peers, Some(1));
+    let counts = s.counts.unwrap();
+    assert_eq!((counts.seeders, counts.leechers), (Some(5), Some(3)));
+    assert_eq!((counts.source, counts.at), (CountsSource::Announce, later));
+    assert!(s.has_tracker_id);
+}
+
+#[test]
+fn failures_count_up_with_the_cause_and_text_then_a_410_disables() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(2);
+    let tiers = urls(&["http://10.0.0.1/announce"]);
+    let mut a = Announce::new(Config::default(), torrent(), tiers, &mut rng, now).unwrap();
+    let r = a.poll_http_request().unwrap();
+    assert!(a.handle_http_response(now, r.id, &ok(b"d14:failure reason8:overloade")));
+    let s = statuses(&a)[0];
+    assert_eq!(s.state, TrackerState::NotWorking);
+    assert_eq!(s.failures, 1);
+    assert_eq!(s.message, Some("overload"));
+    assert!(matches!(s.last_error, Some((Cause::Tracker { .. }, at)) if at == now));
+    // The next round is the backoff's: shown as the next announce.
+    let next = s.next_announce.unwrap();
+    assert_eq!(a.poll_timeout(), Some(next));
+    a.handle_timeout(next);
+    let r = a.poll_http_request().unwrap();
+    let gone = HttpResponse {
+        status: 410,
+        location: None,
+        body: Vec::new(),
+    };
+    assert!(a.handle_http_response(next, r.id, &gone));
+    let s = statuses(&a)[0];
+    assert_eq!(s.state, TrackerState::Disabled);
+    assert_eq!(s.failures, 2);
+    assert_eq!(s.last_error.map(|(c, _)| c.clone()), Some(Cause::Gone));
+    assert_eq!(s.next_announce, None);
+}
+
+#[test]
+fn tiers_are_listed_in_order_and_only_the_tracker_asked_next_shows_a_next_announce() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(3);
+    let tiers = urls(&["http://10.0.0.1/announce", "http://10.0.0.2/announce"]);
+    let mut a = Announce::new(Config::default(), torrent(), tiers, &mut rng, now).unwrap();
+    let r = a.poll_http_request().unwrap();
+    assert!(a.handle_http_response(now, r.id, &ok(ANSWER)));
+    let s = statuses(&a);
+    assert_eq!(s.iter().map(|t| t.tier).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(s[0].state, TrackerState::Working);
+    assert!(s[0].next_announce.is_some());
+    // BEP 12: the second tier is only asked when the first fails.
+    assert_eq!(s[1].state, TrackerState::NotContacted);
+    assert_eq!(s[1].next_announce, None);
+}
+
+#[test]
+fn a_clients_batched_scrape_gives_each_member_its_counts() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(4);
+    let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
+    let id = client
+        .add(torrent(), urls(&["http://10.0.0.1/announce"]), now)
+        .unwrap();
+    assert_eq!(client.torrents().collect::<Vec<_>>(), [id]);
+    let started = client.poll_http_request().unwrap();
+    assert!(client.handle_http_response(now, started.id, &ok(ANSWER)));
+    assert!(client.scrape(id, now));
+    let at = now + Config::default().scrape_window;
+    client.handle_timeout(at);
+    let scrape = client.poll_http_request().unwrap();
+    let mut body = b"d5:filesd20:".to_vec();
+    body.extend_from_slice(&HASH);
+    body.extend_from_slice(b"d8:completei9e10:downloadedi40e10:incompletei2eeee");
+    assert!(client.handle_http_response(at, scrape.id, &ok(&body)));
+    let s: Vec<TrackerStatus<'_>> = client.trackers(id).collect();
+    let counts = s[0].counts.unwrap();
+    assert_eq!(
+        (counts.seeders, counts.leechers, counts.completed),
+        (Some(9), Some(2), Some(40))
+    );
+    assert_eq!((counts.source, counts.at), (CountsSource::Scrape, at));
+    assert_eq!(s[0].state, TrackerState::Working);
+}
