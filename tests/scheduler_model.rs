@@ -130,10 +130,15 @@ impl Model {
             self.due = None;
             return;
         }
+        let first_free = live.iter().map(|m| m.retry_after.max(now)).min().unwrap();
+        if from == 0 {
+            // Nothing tried: every tracker is cooling down. Not a failed round.
+            self.due = Some(first_free);
+            return;
+        }
         self.failures += 1;
         let f = u64::from(self.failures);
         let backoff = Duration::from_millis((5_000 + 12_500 * f * f).min(3_600_000));
-        let first_free = live.iter().map(|m| m.retry_after.max(now)).min().unwrap();
         self.due = Some((now + backoff).max(first_free));
     }
 

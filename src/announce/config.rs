@@ -127,7 +127,11 @@ pub struct Config {
     /// admits an exchange once (its first datagram or HTTP request); the request after a connect
     /// reply, retransmissions and redirects follow on the exchange's own clock (so the requests
     /// that joined a connect go out together when it is answered: datagrams may exceed the rate
-    /// by `tracker_rate` times the connect's round trip). `stopped` and
+    /// by `tracker_rate` times the connect's round trip). Known limit: `stopped` and `completed`
+    /// run on a clock of their own while regular exchanges keep the slots they reserved, and a
+    /// cancelled exchange's refund moves the clock back whatever slot it held, so during a
+    /// start-up backlog an endpoint may see up to twice `tracker_burst + tracker_rate` in a
+    /// second (issue 15's self-clocking window is to replace this pacer). `stopped` and
     /// `completed` are admitted ahead of a start-up backlog, and an exchange cancelled before its
     /// turn gives its slot back. Default 200.
     pub tracker_rate: u32,

@@ -43,6 +43,9 @@ pub(crate) struct Ctx {
     pub(crate) woken: Vec<TorrentId>,
     /// Rows of a `Client`'s batched scrapes, for the members' tracker status.
     pub(crate) batch_scraped: Vec<(TorrentId, TrackerId, ScrapeCounts)>,
+    /// Members of a `Client`'s batched scrape whose tracker refused for good (410, `retry in:
+    /// never`).
+    pub(crate) batch_disabled: Vec<(TorrentId, TrackerId)>,
 }
 
 impl Ctx {
@@ -57,6 +60,7 @@ impl Ctx {
             events: EventQueue::default(),
             woken: Vec::new(),
             batch_scraped: Vec::new(),
+            batch_disabled: Vec::new(),
         }
     }
 

@@ -100,8 +100,17 @@ impl Endpoint {
     }
 
     /// A connect goes out for request `leader` and is awaited until `until`.
-    pub(crate) fn connecting(&mut self, until: Instant, leader: RequestId, torrent: TorrentId) {
-        self.connecting = Some((until, leader, torrent));
+    /// (A connect already in flight keeps its leader: the requests that joined it wait for it.)
+    pub(crate) fn connecting(
+        &mut self,
+        now: Instant,
+        until: Instant,
+        leader: RequestId,
+        torrent: TorrentId,
+    ) {
+        if self.connecting.is_none_or(|(u, ..)| u <= now) {
+            self.connecting = Some((until, leader, torrent));
+        }
     }
 
     /// Request `leader` is dropped (cancelled or finished): when it led the connect in flight, its

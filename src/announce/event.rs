@@ -188,7 +188,8 @@ impl fmt::Display for TransportError {
 /// A successful announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announced {
-    /// The request this ends (the id of its first datagram or HTTP request).
+    /// The request this ends: the id of its datagrams, or of the HTTP request in flight (after a
+    /// redirect, the last hop's, which is the one the caller holds).
     pub id: RequestId,
     /// The tracker that answered.
     pub tracker: TrackerId,
@@ -219,7 +220,8 @@ pub struct Announced {
 /// A successful scrape of this torrent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scraped {
-    /// The request this ends (the id of its first datagram or HTTP request).
+    /// The request this ends: the id of its datagrams, or of the HTTP request in flight (after a
+    /// redirect, the last hop's, which is the one the caller holds).
     pub id: RequestId,
     /// The tracker that answered.
     pub tracker: TrackerId,
@@ -234,7 +236,8 @@ pub struct Scraped {
 /// A request that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
-    /// The request this ends (the id of its first datagram or HTTP request).
+    /// The request this ends: the id of its datagrams, or of the HTTP request in flight (after a
+    /// redirect, the last hop's, which is the one the caller holds).
     pub id: RequestId,
     /// The tracker.
     pub tracker: TrackerId,
@@ -244,7 +247,8 @@ pub struct Failed {
     pub cause: Cause,
 }
 
-/// Why a request failed. Its `Display` says what happened and what happens next.
+/// Why a request failed. Its `Display` says what happened; [`Event::Failed`] says what happens
+/// next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Cause {
@@ -297,13 +301,11 @@ impl fmt::Display for Cause {
             Cause::Refused => f.write_str(
                 "the tracker refused the announce with an empty reply; it probably does not track this torrent",
             ),
-            Cause::Timeout => f.write_str(
-                "no answer from the tracker before the deadline; it will be retried with backoff",
-            ),
-            Cause::Transport(e) => write!(f, "{e}; it will be retried with backoff"),
+            Cause::Timeout => f.write_str("no answer from the tracker before the deadline"),
+            Cause::Transport(e) => write!(f, "{e}"),
             Cause::HttpStatus(status) => write!(
                 f,
-                "the tracker answered HTTP {status} without a bencoded reply; it will be retried with backoff"
+                "the tracker answered HTTP {status} without a bencoded reply"
             ),
             Cause::Gone => f.write_str(
                 "the tracker answered HTTP 410 Gone; it is disabled for this torrent",
@@ -331,7 +333,10 @@ pub enum Event {
     Announced(Announced),
     /// A scrape succeeded.
     Scraped(Scraped),
-    /// A request failed. Every request ends in exactly one `Announced`, `Scraped` or `Failed`.
+    /// A request failed. Every request ends in exactly one `Announced`, `Scraped` or `Failed`
+    /// (one still waiting to be drained may be superseded by a later outcome of the same
+    /// tracker and kind: see [`Announce::poll_event`](super::Announce::poll_event)). A failed
+    /// announce is retried on the tier's backoff; a failed scrape or `stopped` is not.
     Failed(Failed),
     /// The tracker will not be contacted again (HTTP 410, `retry in: never`). Follows the `Failed`
     /// that caused it.

@@ -55,6 +55,11 @@ impl HttpExchange {
         }
     }
 
+    /// No redirect was followed: the hop in flight is the first.
+    pub(crate) fn first_hop(&self) -> bool {
+        self.redirects == 0
+    }
+
     /// When its timer fires: the pacer's slot, then the deadline.
     pub(crate) fn due(&self) -> Instant {
         self.hold.map_or(self.deadline, |h| h.min(self.deadline))

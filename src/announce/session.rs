@@ -229,6 +229,14 @@ impl Session {
             return false;
         };
         let now = ctx.advance(now);
+        // A `started` that provably never reached the tracker leaves nothing to stop there.
+        let t = &mut self.trackers[i];
+        if t.slot(kind)
+            .as_deref()
+            .is_some_and(|ex| ex.owes_from_here && ex.never_delivered(error))
+        {
+            t.started_sent = false;
+        }
         let step = Step::Done(Outcome::failed(Cause::Transport(error)));
         self.apply(ctx, i, kind, step, now)
     }
@@ -325,7 +333,7 @@ impl Session {
         for i in 0..self.trackers.len() {
             for kind in SLOTS {
                 if let Some(ex) = self.take(ctx, i, kind) {
-                    self.fail_event(ctx, i, ex.id, ex.kind, Cause::Cancelled);
+                    self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Cancelled);
                 }
             }
         }
@@ -362,6 +370,7 @@ impl Session {
                 tracker: TrackerId(i as u16),
             };
             let mut sent = None;
+            let owed = t.started_sent;
             for ex in t.exchanges_mut() {
                 let Io::Udp(udp) = &mut ex.io else { continue };
                 let request = udp.request_pending();
@@ -374,7 +383,9 @@ impl Session {
                         destination: url.socket_addr(),
                         len,
                     };
-                    sent = Some((transmit, request && ex.kind == STARTED));
+                    let started = request && ex.kind == STARTED;
+                    ex.owes_from_here |= started && !owed;
+                    sent = Some((transmit, started));
                     break;
                 }
             }
@@ -396,10 +407,12 @@ impl Session {
                 tracker: TrackerId(i as u16),
             };
             let mut out = None;
+            let owed = t.started_sent;
             for ex in t.exchanges_mut() {
                 if let Io::Http(http) = &mut ex.io
                     && let Some(request) = http.request(origin, ex.kind)
                 {
+                    ex.owes_from_here |= request.kind == STARTED && !owed;
                     out = Some(request);
                     break;
                 }
@@ -486,6 +499,17 @@ impl Session {
         if let Some(t) = self.trackers.get_mut(usize::from(id.0)) {
             t.record
                 .scraped(now, row.seeders, row.leechers, row.completed);
+        }
+    }
+
+    /// A `Client`'s batched scrape found tracker `id` gone (410, `retry in: never`): it is
+    /// disabled as if this torrent's own request had been told so.
+    pub(crate) fn disable(&mut self, ctx: &mut Ctx, id: TrackerId) {
+        if let Some(t) = self.trackers.get_mut(usize::from(id.0))
+            && !t.disabled
+        {
+            t.disabled = true;
+            ctx.push_event(self.me, Event::TrackerDisabled { tracker: id });
         }
     }
 
@@ -685,7 +709,18 @@ impl Session {
                 ))
             }
         };
-        self.put(ctx, i, Exchange { id, kind, lane, io });
+        let owes_from_here = false;
+        self.put(
+            ctx,
+            i,
+            Exchange {
+                id,
+                kind,
+                lane,
+                io,
+                owes_from_here,
+            },
+        );
     }
 
     /// Fires every timer due at `now`, then starts the rounds that are due.
@@ -696,7 +731,7 @@ impl Session {
         {
             for i in 0..self.trackers.len() {
                 if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::None)) {
-                    self.fail_event(ctx, i, ex.id, ex.kind, Cause::Timeout);
+                    self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Timeout);
                 }
             }
         }
@@ -776,6 +811,12 @@ impl Session {
             self.lanes[l].state = LaneState::Dead;
             return;
         };
+        if from == 0 {
+            // Nothing was tried: every tracker is cooling down (`retry in`). That is no failed
+            // round, so it adds no backoff; the lane waits for the first one to come free.
+            self.lanes[l].state = LaneState::Idle { due: first_free };
+            return;
+        }
         let lane = &mut self.lanes[l];
         lane.failures = lane.failures.saturating_add(1);
         let due = later(now, backoff(&ctx.cfg, lane.failures, &mut ctx.rng)).max(first_free);
@@ -817,7 +858,7 @@ impl Session {
                 t.record
                     .announced(now, peers.len(), reply.seeders, reply.leechers, warning);
                 let event = Event::Announced(Announced {
-                    id: ex.id,
+                    id: ex.current_id(),
                     tracker: id,
                     event,
                     peers,
@@ -847,17 +888,19 @@ impl Session {
             Outcome::Scraped(rows) => {
                 let row = rows.first().copied().unwrap_or_default();
                 self.record_scrape(id, now, row);
-                ctx.push_event(self.me, scraped_event(ex.id, id, row));
+                ctx.push_event(self.me, scraped_event(ex.current_id(), id, row));
             }
             Outcome::Failed { cause, retry } => {
                 let t = &mut self.trackers[i];
+                // Disabled once: an announce and a scrape both answered 410 give one event.
+                let disables = retry == Retry::Never && !t.disabled;
                 match retry {
                     Retry::Backoff => {}
                     Retry::After(d) => t.retry_after = Some(later(now, d)),
                     Retry::Never => t.disabled = true,
                 }
-                self.fail_event(ctx, i, ex.id, ex.kind, cause);
-                if retry == Retry::Never {
+                self.fail_event(ctx, i, ex.current_id(), ex.kind, cause);
+                if disables {
                     ctx.push_event(self.me, Event::TrackerDisabled { tracker: id });
                 }
                 if let (Some(l), Phase::Running) = (ex.lane, self.phase)

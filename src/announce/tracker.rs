@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::ops::Range;
 use std::time::Instant;
 
-use super::event::{RequestId, RequestKind};
+use super::event::{RequestId, RequestKind, TransportError};
 use super::http_exchange::HttpExchange;
 use super::status::Record;
 use super::udp_exchange::UdpExchange;
@@ -123,6 +123,8 @@ pub(crate) struct Exchange {
     /// The lane whose walk started it (`None` for scrapes and `stopped`).
     pub(crate) lane: Option<usize>,
     pub(crate) io: Io,
+    /// Its send made the tracker owe a `stopped` (it was the first `started` to go out).
+    pub(crate) owes_from_here: bool,
 }
 
 /// The transport state of an exchange.
@@ -152,6 +154,23 @@ impl Io {
 }
 
 impl Exchange {
+    /// A transport error this early proves that nothing it sent reached the tracker: the caller
+    /// could not resolve, connect or was refused on the only send (a UDP announce datagram sent
+    /// once, or the first HTTP hop).
+    pub(crate) fn never_delivered(&self, error: TransportError) -> bool {
+        let undelivered = matches!(
+            error,
+            TransportError::Dns
+                | TransportError::ConnectionRefused
+                | TransportError::InternalAddress
+        );
+        undelivered
+            && match &self.io {
+                Io::Udp(u) => u.sent_one_request_last(),
+                Io::Http(h) => h.first_hop(),
+            }
+    }
+
     /// When its first datagram or HTTP request gets its pacer slot, while it waits for it.
     pub(crate) fn paced_until(&self) -> Option<Instant> {
         match &self.io {

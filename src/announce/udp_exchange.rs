@@ -61,6 +61,10 @@ pub(crate) struct UdpExchange {
     fresh_id: bool,
     /// This exchange already reconnected after an error reply.
     reconnected: bool,
+    /// Announce or scrape datagrams written (connects not counted), and whether the last
+    /// datagram written was one.
+    requests_sent: u32,
+    last_was_request: bool,
 }
 
 impl UdpExchange {
@@ -85,7 +89,10 @@ impl UdpExchange {
             me,
             request,
             urgent,
-            rto: stopped.then(|| cfg.stop_timeout / cfg.udp_max_attempts.max(1)),
+            // At least a millisecond apart, whatever stop_timeout says.
+            rto: stopped.then(|| {
+                (cfg.stop_timeout / cfg.udp_max_attempts.max(1)).max(Duration::from_millis(1))
+            }),
             txid,
             needs_txid: false,
             phase,
@@ -97,6 +104,8 @@ impl UdpExchange {
             pending: false,
             fresh_id: false,
             reconnected: false,
+            requests_sent: 0,
+            last_was_request: false,
         };
         exchange.sends = 1;
         exchange.held = true;
@@ -141,7 +150,10 @@ impl UdpExchange {
             (Phase::Connect { .. }, None) => {}
         }
         let connect = matches!(self.phase, Phase::Connect { .. });
-        self.joined = connect && ep.join_connect(now, self.me);
+        // A `stopped` joins a connect in flight with its first send only: its few quick resends
+        // are its own connects, not waits on another request's BEP 15 schedule.
+        let may_join = self.rto.is_none() || self.sends <= 1;
+        self.joined = connect && may_join && ep.join_connect(now, self.me);
         let first = self.phase == Phase::Connect { initial: true } && self.sends == 1;
         if connect && !self.joined {
             if first && let Some(until) = ep.own_connect(now, self.me, self.request) {
@@ -152,7 +164,7 @@ impl UdpExchange {
                 self.pending = false;
                 return;
             }
-            ep.connecting(self.due, self.request, self.me);
+            ep.connecting(now, self.due, self.request, self.me);
         }
         self.pending = !self.joined;
     }
@@ -352,10 +364,18 @@ impl UdpExchange {
         if !std::mem::take(&mut self.pending) {
             return None;
         }
-        Some(match self.phase {
+        let request = match self.phase {
             Phase::Connect { .. } => None,
             Phase::Request { connection_id } => Some(connection_id),
-        })
+        };
+        self.last_was_request = request.is_some();
+        self.requests_sent += u32::from(request.is_some());
+        Some(request)
+    }
+
+    /// One announce or scrape datagram went out, and it was the last datagram written.
+    pub(crate) fn sent_one_request_last(&self) -> bool {
+        self.requests_sent == 1 && self.last_was_request
     }
 
     fn write_connect(&self, buf: &mut [u8; MAX_REQUEST_LEN]) -> Option<usize> {

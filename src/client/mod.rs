@@ -57,7 +57,7 @@ use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
 ///   [`handle_http_response`](Self::handle_http_response),
 ///   [`handle_transport_error`](Self::handle_transport_error),
 ///   [`handle_timeout`](Self::handle_timeout).
-/// - **Commands** (per torrent; an unknown id does nothing and returns `false`):
+/// - **Commands** (per torrent; an unknown or removed id does nothing and returns `false`):
 ///   [`set_progress`](Self::set_progress), [`completed`](Self::completed),
 ///   [`announce_now`](Self::announce_now), [`scrape`](Self::scrape), [`remove`](Self::remove),
 ///   and [`stop`](Self::stop) for every torrent at once.
@@ -283,12 +283,18 @@ impl Client {
 
     /// Updates the counters a torrent sends with its next announces.
     pub fn set_progress(&mut self, torrent: TorrentId, progress: Progress) -> bool {
+        if !self.live(torrent) {
+            return false;
+        }
         self.on_session(torrent, |s, _| s.set_progress(progress))
             .is_some()
     }
 
     /// The torrent finished downloading: its trackers get `completed` now.
     pub fn completed(&mut self, torrent: TorrentId, now: Instant) -> bool {
+        if !self.live(torrent) {
+            return false;
+        }
         self.command(torrent, now, |s, ctx, now| s.completed(ctx, now))
     }
 
@@ -297,6 +303,9 @@ impl Client {
     /// (`None` also for an unknown torrent).
     pub fn announce_now(&mut self, torrent: TorrentId, now: Instant) -> Option<Instant> {
         let now = self.ctx.advance(now);
+        if !self.live(torrent) {
+            return None;
+        }
         let at = self.on_session(torrent, |s, ctx| s.announce_now(ctx, now));
         self.wake(now);
         at.flatten()
@@ -307,7 +316,7 @@ impl Client {
     /// [`Event::Scraped`] or [`Event::Failed`], whose `id` is the batch's request.
     pub fn scrape(&mut self, torrent: TorrentId, now: Instant) -> bool {
         let now = self.ctx.advance(now);
-        let Some(entry) = self.entry_of(torrent) else {
+        let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
             return false;
         };
         let info_hash = entry.session.info_hash();
@@ -340,11 +349,14 @@ impl Client {
     /// from [`poll_event`](Self::poll_event); then its memory is freed, and its id never names
     /// another torrent.
     pub fn remove(&mut self, torrent: TorrentId, now: Instant) -> bool {
-        let Some(entry) = self.entry_of(torrent) else {
+        let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
             return false;
         };
         entry.removing = true;
-        self.command(torrent, now, |s, ctx, now| s.stop(ctx, now))
+        let done = self.command(torrent, now, |s, ctx, now| s.stop(ctx, now));
+        self.scrapes
+            .drop_orphans(&mut self.ctx, &running(&self.slots));
+        done
     }
 
     /// Removes every torrent (shutdown): what is in flight or waiting is cancelled and gives its
@@ -522,6 +534,11 @@ impl Client {
 
     // ----- internals -----
 
+    /// The torrent is held and not removed: commands apply to it.
+    fn live(&self, id: TorrentId) -> bool {
+        self.entry(id).is_some_and(|e| !e.removing)
+    }
+
     fn entry(&self, id: TorrentId) -> Option<&Entry> {
         let (slot, generation) = slot_of(id);
         let s = self.slots.get(slot as usize)?;
@@ -662,12 +679,17 @@ impl Client {
         self.apply_batch_scrapes(now);
     }
 
-    /// Records the rows of batched scrapes in their members' tracker status.
+    /// Records the rows of batched scrapes in their members' tracker status, and disables the
+    /// trackers a batch found gone.
     fn apply_batch_scrapes(&mut self, now: Instant) {
         while let Some((torrent, tracker, row)) = self.ctx.batch_scraped.pop() {
             if let Some(entry) = entry_in(&mut self.slots, torrent) {
                 entry.session.record_scrape(tracker, now, row);
             }
+        }
+        let disabled = std::mem::take(&mut self.ctx.batch_disabled);
+        for (torrent, tracker) in disabled {
+            self.on_session(torrent, |s, ctx| s.disable(ctx, tracker));
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::announce::ctx::Ctx;
 use crate::announce::http_exchange::HttpExchange;
-use crate::announce::outcome::{Outcome, Step};
+use crate::announce::outcome::{Outcome, Retry, Step};
 use crate::announce::policy::is_internal_tracker;
 use crate::announce::schedule::later;
 use crate::announce::session::scraped_event;
@@ -285,6 +285,35 @@ impl Scrapes {
         self.find(|b| b.io.current_id(b.id) == id)
     }
 
+    /// Cancels the batches in flight none of whose members still wants the result (all were
+    /// removed), giving back what they hold, so nothing but `stopped` goes out after `stop()`.
+    pub(crate) fn drop_orphans(&mut self, ctx: &mut Ctx, alive: &dyn Fn(TorrentId) -> bool) {
+        let orphans: Vec<u32> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| {
+                q.batch
+                    .as_ref()
+                    .is_some_and(|b| !b.members.iter().any(|m| alive(m.torrent)))
+            })
+            .map(|(&url, _)| url)
+            .collect();
+        for url in orphans {
+            let Some(queue) = self.queues.get_mut(&url) else {
+                continue;
+            };
+            if let Some(batch) = queue.batch.take() {
+                ctx.forget(url, &batch.io);
+            }
+            queue.waiting.retain(|m| alive(m.torrent));
+            queue.queued.retain(|&t| alive(t));
+            if queue.waiting.is_empty() {
+                self.queues.remove(&url);
+                ctx.endpoints.release(url);
+            }
+        }
+    }
+
     /// The members of the batch request `id` is, while it is in flight.
     pub(crate) fn members_of(&self, id: RequestId) -> Option<&[Member]> {
         let url = self.url_of(id)?;
@@ -408,13 +437,15 @@ impl Scrapes {
             return;
         };
         ctx.forget(url, &batch.io);
+        // Events name the request the caller holds: the hop in flight after a redirect.
+        let id = batch.io.current_id(batch.id);
         match outcome {
             Outcome::Scraped(rows) => {
                 for (k, m) in batch.members.iter().enumerate() {
                     if alive(m.torrent) {
                         let row = rows.get(k).copied().unwrap_or_default();
                         ctx.batch_scraped.push((m.torrent, m.tracker, row));
-                        ctx.push_event(m.torrent, scraped_event(batch.id, m.tracker, row));
+                        ctx.push_event(m.torrent, scraped_event(id, m.tracker, row));
                     }
                 }
             }
@@ -430,11 +461,16 @@ impl Scrapes {
                     }
                 }
             }
-            Outcome::Failed { cause, .. } => {
+            Outcome::Failed { cause, retry } => {
                 for m in &batch.members {
                     if alive(m.torrent) {
+                        if retry == Retry::Never {
+                            // HTTP 410 or `retry in: never`: the tracker is disabled for every
+                            // member, as for a torrent's own scrape.
+                            ctx.batch_disabled.push((m.torrent, m.tracker));
+                        }
                         let event = Event::Failed(Failed {
-                            id: batch.id,
+                            id,
                             tracker: m.tracker,
                             request: RequestKind::Scrape,
                             cause: cause.clone(),

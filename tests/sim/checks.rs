@@ -462,6 +462,8 @@ pub fn liveness(log: &Log, expect_peers: bool) -> Check {
                     Event::Failed(f) => f.id,
                     _ => continue,
                 };
+                // An outcome names the hop in flight; it ends the request that hop continues.
+                let id = origin.get(&id).map_or(id, |&(first, ..)| first);
                 redirected.retain(|_, first| *first != id);
                 // A request cancelled by stop() while it waited (for its torrent's connect, or
                 // for the pacer) ends without having sent anything.
