@@ -133,7 +133,7 @@ fn round_trip(c: &mut Criterion) {
                     downloaded: 0,
                     left: 1,
                     uploaded: 0,
-                    event: AnnounceEvent::None,
+                    event: AnnounceEvent::Regular,
                     ip: None,
                     key: 0x1234_5678,
                     num_want: 200,

@@ -214,7 +214,7 @@ fn announce_query_round_trips_through_the_url() {
             .zip(id.iter().cycle())
             .for_each(|(d, s)| *d = *s);
         let event = [
-            AnnounceEvent::None,
+            AnnounceEvent::Regular,
             AnnounceEvent::Started,
             AnnounceEvent::Completed,
             AnnounceEvent::Stopped,

@@ -101,7 +101,7 @@ impl Model {
         } else if m.completed_pending {
             AnnounceEvent::Completed
         } else {
-            AnnounceEvent::None
+            AnnounceEvent::Regular
         }
     }
 
@@ -116,7 +116,7 @@ impl Model {
             let t = self.order[pos];
             let event = self.event(t);
             let min_next = self.trackers[t as usize].min_next;
-            if event == AnnounceEvent::None && min_next > now {
+            if event == AnnounceEvent::Regular && min_next > now {
                 self.due = Some(min_next);
                 return;
             }
@@ -167,7 +167,7 @@ impl Model {
         let pos = self.order.iter().position(|&x| x == t).unwrap();
         self.order[..=pos].rotate_right(1);
         self.failures = 0;
-        let owes = self.event(t) != AnnounceEvent::None;
+        let owes = self.event(t) != AnnounceEvent::Regular;
         self.due = Some(if owes { self.now } else { self.now + period });
         if owes {
             self.walk(0);

@@ -339,9 +339,9 @@ fn an_honest_tracker_is_announced_to_exactly_every_interval() {
         [
             (40, AnnounceEvent::Started),
             (1_000_040, AnnounceEvent::Completed),
-            (2_800_120, AnnounceEvent::None),
-            (4_600_200, AnnounceEvent::None),
-            (6_400_280, AnnounceEvent::None),
+            (2_800_120, AnnounceEvent::Regular),
+            (4_600_200, AnnounceEvent::Regular),
+            (6_400_280, AnnounceEvent::Regular),
             (7_200_040, AnnounceEvent::Stopped),
         ]
     );

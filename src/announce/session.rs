@@ -622,7 +622,7 @@ impl Session {
             && now >= deadline
         {
             for i in 0..self.trackers.len() {
-                if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::None)) {
+                if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::Regular)) {
                     self.fail_event(ctx, i, ex.id, ex.kind, Cause::Timeout);
                 }
             }
@@ -684,7 +684,7 @@ impl Session {
             let t = &self.trackers[i];
             let event = t.next_event();
             if let Some(not_before) = t.min_next.filter(|&m| m > now)
-                && event == AnnounceEvent::None
+                && event == AnnounceEvent::Regular
             {
                 self.lanes[l].state = LaneState::Idle { due: not_before };
                 return;
@@ -719,7 +719,7 @@ impl Session {
                 let t = &mut self.trackers[i];
                 let event = match ex.kind {
                     RequestKind::Announce(e) => e,
-                    RequestKind::Scrape => AnnounceEvent::None,
+                    RequestKind::Scrape => AnnounceEvent::Regular,
                 };
                 match event {
                     AnnounceEvent::Started => t.started = true,
@@ -735,7 +735,7 @@ impl Session {
                 }
                 t.retry_after = None;
                 t.min_next = Some(later(now, min_interval));
-                let owes_event = t.next_event() != AnnounceEvent::None;
+                let owes_event = t.next_event() != AnnounceEvent::Regular;
                 let tier = t.tier;
                 let mut peers = reply.peers;
                 let url = ctx.endpoints.url(t.url);

@@ -80,7 +80,7 @@ pub struct AnnounceParams<'a> {
     pub corrupt: Option<u64>,
     /// The per-torrent random key, sent as `%08X`.
     pub key: u32,
-    /// The event; `None` leaves the parameter out.
+    /// The event; [`AnnounceEvent::Regular`] leaves the parameter out.
     pub event: AnnounceEvent,
     /// Peers wanted (0 with `stopped`).
     pub numwant: u32,

@@ -389,7 +389,7 @@ pub fn cadence(log: &Log) -> Check {
                     format!("stopped sent to {who} without stop() or a started sent to it"),
                 );
             }
-            AnnounceEvent::None if !started.contains(&who) => {
+            AnnounceEvent::Regular if !started.contains(&who) => {
                 return fail(
                     a.at,
                     format!(
@@ -397,7 +397,7 @@ pub fn cadence(log: &Log) -> Check {
                     ),
                 );
             }
-            AnnounceEvent::None if first && not_before.get(&who).is_some_and(|&t| a.at < t) => {
+            AnnounceEvent::Regular if first && not_before.get(&who).is_some_and(|&t| a.at < t) => {
                 return fail(
                     a.at,
                     format!(
