@@ -484,6 +484,30 @@ impl TrackerUrl {
     pub fn origin(&self) -> &str {
         &self.raw[..self.path_start]
     }
+
+    /// The same tracker (scheme, userinfo, host, port) with the path and query `path_and_query`,
+    /// without parsing again: for the announce and scrape URLs this crate builds, whose text is
+    /// already in this type's form (ASCII, percent-encoded, no fragment). A path that does not
+    /// start with `/` or `?` gets a `/`, so the text always names this URL's host.
+    pub(crate) fn with_path_and_query(&self, path_and_query: &str) -> TrackerUrl {
+        let mut raw = String::with_capacity(self.path_start + 1 + path_and_query.len());
+        raw.push_str(self.origin());
+        if !(path_and_query.is_empty()
+            || path_and_query.starts_with('/')
+            || path_and_query.starts_with('?'))
+        {
+            raw.push('/');
+        }
+        raw.push_str(path_and_query);
+        TrackerUrl {
+            raw,
+            scheme: self.scheme,
+            host: self.host.clone(),
+            ip: self.ip,
+            port: self.port,
+            path_start: self.path_start,
+        }
+    }
 }
 
 /// A URL parser error as a [`TrackerUrlError`]: host errors say the host is the problem.
@@ -586,5 +610,25 @@ impl fmt::Display for TrackerUrl {
 impl fmt::Debug for TrackerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TrackerUrl({:?})", self.raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrackerUrl;
+
+    #[test]
+    fn a_new_path_and_query_keeps_the_host_and_reads_as_its_text_parses() {
+        let tracker = TrackerUrl::parse("https://u@t.example:8443/announce?k=1").unwrap();
+        for (path_and_query, text) in [
+            ("/scrape?k=1", "https://u@t.example:8443/scrape?k=1"),
+            ("?a=%41", "https://u@t.example:8443?a=%41"),
+            ("", "https://u@t.example:8443"),
+            ("evil.example/x", "https://u@t.example:8443/evil.example/x"),
+        ] {
+            let url = tracker.with_path_and_query(path_and_query);
+            assert_eq!(url.as_str(), text);
+            assert_eq!(url, TrackerUrl::parse(text).unwrap(), "{text}");
+        }
     }
 }

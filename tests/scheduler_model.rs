@@ -269,10 +269,10 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
             (_, None) => Step::Wait,
             _ => step,
         };
-        let respond = |status, body| HttpResponse {
+        let respond = |status, body: Vec<u8>| HttpResponse {
             status,
             location: None,
-            body,
+            body: body.into(),
         };
         let failure = |retry_in| {
             body(|out| {
@@ -390,6 +390,7 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
             let tracker = r.origin.tracker().unwrap();
             assert!(
                 r.url
+                    .as_str()
                     .starts_with(machine.tracker_url(tracker).unwrap().as_str())
             );
             (tracker.0, e)
@@ -440,7 +441,9 @@ fn check_shutdown(
     let requests: Vec<_> = std::iter::from_fn(|| machine.poll_http_request()).collect();
     let mut sent: Vec<u16> = Vec::new();
     for r in &requests {
-        if r.kind != RequestKind::Announce(AnnounceEvent::Stopped) || !r.url.contains("numwant=0") {
+        if r.kind != RequestKind::Announce(AnnounceEvent::Stopped)
+            || !r.url.as_str().contains("numwant=0")
+        {
             return TestResult::error(format!("after stop: {:?} to {}", r.kind, r.origin));
         }
         sent.push(r.origin.tracker().unwrap().0);
@@ -490,7 +493,7 @@ fn check_shutdown(
             let response = HttpResponse {
                 status: 200,
                 location: None,
-                body: ok.clone(),
+                body: ok.clone().into(),
             };
             machine.handle_http_response(now, r.id, &response);
             want.push(Out::Announced(

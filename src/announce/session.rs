@@ -20,7 +20,7 @@ use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sen
 use super::udp_exchange::UdpExchange;
 use super::wire::RequestParams;
 use crate::http::HttpResponse;
-use crate::udp::{MAX_REQUEST_LEN, Reply, peek_transaction_id};
+use crate::udp::{Reply, peek_transaction_id};
 use crate::{AddressFamily, AnnounceEvent, Scheme, TrackerUrl};
 
 const STARTED: RequestKind = RequestKind::Announce(AnnounceEvent::Started);
@@ -188,7 +188,7 @@ impl Session {
         ctx: &mut Ctx,
         now: Instant,
         id: RequestId,
-        response: &HttpResponse,
+        response: &HttpResponse<'_>,
     ) -> bool {
         if self.phase == Phase::Stopped {
             return false;
@@ -344,11 +344,7 @@ impl Session {
 
     // ----- drains -----
 
-    pub(crate) fn poll_transmit(
-        &mut self,
-        ctx: &Ctx,
-        buf: &mut [u8; MAX_REQUEST_LEN],
-    ) -> Option<Transmit> {
+    pub(crate) fn poll_transmit(&mut self, ctx: &Ctx, buf: &mut [u8]) -> Option<Transmit> {
         if self.phase == Phase::Stopped {
             return None;
         }

@@ -52,7 +52,7 @@ pub fn announces(log: &Log) -> Vec<SentAnnounce> {
                 let RequestKind::Announce(_) = request.kind else {
                     return None;
                 };
-                let query = request.url.split_once('?')?.1;
+                let query = request.url.as_str().split_once('?')?.1;
                 let q = AnnounceQuery::parse(query.as_bytes()).ok()?;
                 Some(SentAnnounce {
                     at: *at,
