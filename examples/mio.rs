@@ -30,8 +30,7 @@ use bt_tracker::announce::{
     TrackerId, TransportError,
 };
 use bt_tracker::client::Client;
-use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, ResponseReader, write_get_request};
-use bt_tracker::udp::MAX_REQUEST_LEN;
+use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, ResponseReader, write_get_request};
 use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
 use common::embedded::{EmbeddedTracker, sample_peers};
 use common::http::{framing_kind, io_kind};
@@ -327,7 +326,7 @@ impl EventLoop {
 
     /// The drain rule: datagrams, HTTP requests, events.
     fn drain(&mut self) {
-        let mut out = [0u8; MAX_REQUEST_LEN];
+        let mut out = Vec::new();
         while let Some(t) = self.client.poll_transmit(&mut out) {
             // DNS blocks here too (see `connect`).
             let to = t.destination.or_else(|| {
@@ -340,9 +339,7 @@ impl EventLoop {
                 continue;
             };
             // A full send buffer drops the datagram; the client's retransmission covers it.
-            let _ = self
-                .socket
-                .send_to(&out[..t.len], on_socket(to, self.dual_stack));
+            let _ = self.socket.send_to(&out, on_socket(to, self.dual_stack));
         }
         while let Some(request) = self.client.poll_http_request() {
             let token = Token(self.next_token);
@@ -468,8 +465,7 @@ type ConnectError = (RequestId, TransportError, String);
 /// Opens a non-blocking connection for an HTTP request.
 fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, ConnectError> {
     let fail = |kind, why: String| (request.id, kind, why);
-    let url = TrackerUrl::parse(&request.url)
-        .map_err(|e| fail(TransportError::Other, format!("bad request URL: {e}")))?;
+    let url = &request.url;
     if url.scheme() != Scheme::Http {
         return Err(fail(
             TransportError::Other,
@@ -480,7 +476,7 @@ fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, Conn
         ));
     }
     // DNS blocks here; an event loop in production would resolve on a thread or cache.
-    let addr = common::http::resolve(&url, request.may_reach_internal)
+    let addr = common::http::resolve(url, request.may_reach_internal)
         .map_err(|e| fail(e.kind, e.detail))?[0];
     let mut stream = TcpStream::connect(addr).map_err(|e| {
         fail(
@@ -492,7 +488,7 @@ fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, Conn
         .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
         .map_err(|e| fail(TransportError::Other, e.to_string()))?;
     let mut out = Vec::new();
-    write_get_request(&url, common::http::USER_AGENT, &mut out);
+    write_get_request(url, common::http::USER_AGENT, &mut out);
     Ok(Conn {
         request: request.id,
         stream,
@@ -504,7 +500,7 @@ fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, Conn
 }
 
 /// Moves bytes on a readiness event: `Some` once the response is complete or the connection failed.
-fn pump(conn: &mut Conn) -> Option<Result<bt_tracker::http::HttpResponse, TransportError>> {
+fn pump(conn: &mut Conn) -> Option<Result<HttpResponse<'static>, TransportError>> {
     match conn.stream.take_error() {
         Ok(Some(e)) | Err(e) => return Some(Err(io_kind(&e))),
         Ok(None) => {}

@@ -22,14 +22,14 @@
 //! use bt_tracker::announce::{Announce, Event};
 //!
 //! fn drive(mut announce: Announce, socket: UdpSocket) -> std::io::Result<()> {
-//!     let (mut out, mut inb) = ([0u8; bt_tracker::udp::MAX_REQUEST_LEN], [0u8; 65_536]);
+//!     let (mut out, mut inb) = (Vec::new(), [0u8; 65_536]);
 //!     loop {
 //!         while let Some(t) = announce.poll_transmit(&mut out) {
 //!             let url = t.origin.tracker().and_then(|id| announce.tracker_url(id)).unwrap();
 //!             let to = t.destination.or_else(|| {
 //!                 (url.host(), url.port()).to_socket_addrs().ok()?.next()
 //!             });
-//!             if let Some(to) = to { socket.send_to(&out[..t.len], to)?; }
+//!             if let Some(to) = to { socket.send_to(&out, to)?; }
 //!         }
 //!         while let Some(event) = announce.poll_event() {
 //!             match event {

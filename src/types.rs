@@ -109,11 +109,18 @@ impl fmt::Debug for PeerId {
 }
 
 /// The `event` of an announce. HTTP sends it as text, UDP as a number in a *different* order.
+///
+/// [`Display`](fmt::Display) writes its name: `started`, `completed`, `stopped` (BEP 3), `paused`
+/// (BEP 21), and `regular` for the periodic announce without an event (BEP 3's "empty").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum AnnounceEvent {
-    /// A regular, periodic announce (HTTP: no `event`; UDP: 0).
+    /// A regular, periodic announce: no event (HTTP: the `event` parameter left out, which BEP 3
+    /// also allows to be written as `empty`; UDP: 0, which BEP 15 calls "none"). Named so that it
+    /// is not read as `Option::None`.
+    #[doc(alias = "empty")]
+    #[doc(alias = "none")]
     #[default]
-    None,
+    Regular,
     /// The download just finished (HTTP `completed`; UDP 1). Sent once.
     Completed,
     /// The first announce of the session to this tracker (HTTP `started`; UDP 2).
@@ -130,7 +137,7 @@ impl AnnounceEvent {
     /// drop a packet with event 4.
     pub fn udp_code(self) -> u32 {
         match self {
-            AnnounceEvent::None | AnnounceEvent::Paused => 0,
+            AnnounceEvent::Regular | AnnounceEvent::Paused => 0,
             AnnounceEvent::Completed => 1,
             AnnounceEvent::Started => 2,
             AnnounceEvent::Stopped => 3,
@@ -138,21 +145,21 @@ impl AnnounceEvent {
     }
 
     /// How a tracker reads a UDP event code: 0..3 as BEP 15 says, 4 as `Paused` (libtorrent), any other
-    /// value as `None` rather than dropping the announce.
+    /// value as `Regular` rather than dropping the announce.
     pub fn from_udp_code(code: u32) -> Self {
         match code {
             1 => AnnounceEvent::Completed,
             2 => AnnounceEvent::Started,
             3 => AnnounceEvent::Stopped,
             4 => AnnounceEvent::Paused,
-            _ => AnnounceEvent::None,
+            _ => AnnounceEvent::Regular,
         }
     }
 
     /// The HTTP `event=` value, or `None` for a regular announce (the parameter is left out).
     pub fn http_value(self) -> Option<&'static str> {
         match self {
-            AnnounceEvent::None => None,
+            AnnounceEvent::Regular => None,
             AnnounceEvent::Completed => Some("completed"),
             AnnounceEvent::Started => Some("started"),
             AnnounceEvent::Stopped => Some("stopped"),
@@ -160,17 +167,26 @@ impl AnnounceEvent {
         }
     }
 
-    /// Reads an HTTP `event=` value. An empty value or `empty` means a regular announce; anything
-    /// unknown gives `None` (the caller names the bad value).
+    /// Reads an HTTP `event=` value. An empty value or `empty` means a regular announce
+    /// ([`Regular`](Self::Regular)); anything unknown gives `None` (the caller names the bad
+    /// value).
     pub fn from_http_value(value: &[u8]) -> Option<Self> {
         Some(match value {
-            b"" | b"empty" => AnnounceEvent::None,
+            b"" | b"empty" => AnnounceEvent::Regular,
             b"completed" => AnnounceEvent::Completed,
             b"started" => AnnounceEvent::Started,
             b"stopped" => AnnounceEvent::Stopped,
             b"paused" => AnnounceEvent::Paused,
             _ => return None,
         })
+    }
+}
+
+/// The event's name (`regular` for [`Regular`](AnnounceEvent::Regular)), for logs and messages. It
+/// is not always the wire text: a regular announce sends no `event` over HTTP.
+impl fmt::Display for AnnounceEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.http_value().unwrap_or("regular"))
     }
 }
 
@@ -468,6 +484,30 @@ impl TrackerUrl {
     pub fn origin(&self) -> &str {
         &self.raw[..self.path_start]
     }
+
+    /// The same tracker (scheme, userinfo, host, port) with the path and query `path_and_query`,
+    /// without parsing again: for the announce and scrape URLs this crate builds, whose text is
+    /// already in this type's form (ASCII, percent-encoded, no fragment). A path that does not
+    /// start with `/` or `?` gets a `/`, so the text always names this URL's host.
+    pub(crate) fn with_path_and_query(&self, path_and_query: &str) -> TrackerUrl {
+        let mut raw = String::with_capacity(self.path_start + 1 + path_and_query.len());
+        raw.push_str(self.origin());
+        if !(path_and_query.is_empty()
+            || path_and_query.starts_with('/')
+            || path_and_query.starts_with('?'))
+        {
+            raw.push('/');
+        }
+        raw.push_str(path_and_query);
+        TrackerUrl {
+            raw,
+            scheme: self.scheme,
+            host: self.host.clone(),
+            ip: self.ip,
+            port: self.port,
+            path_start: self.path_start,
+        }
+    }
 }
 
 /// A URL parser error as a [`TrackerUrlError`]: host errors say the host is the problem.
@@ -570,5 +610,25 @@ impl fmt::Display for TrackerUrl {
 impl fmt::Debug for TrackerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TrackerUrl({:?})", self.raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrackerUrl;
+
+    #[test]
+    fn a_new_path_and_query_keeps_the_host_and_reads_as_its_text_parses() {
+        let tracker = TrackerUrl::parse("https://u@t.example:8443/announce?k=1").unwrap();
+        for (path_and_query, text) in [
+            ("/scrape?k=1", "https://u@t.example:8443/scrape?k=1"),
+            ("?a=%41", "https://u@t.example:8443?a=%41"),
+            ("", "https://u@t.example:8443"),
+            ("evil.example/x", "https://u@t.example:8443/evil.example/x"),
+        ] {
+            let url = tracker.with_path_and_query(path_and_query);
+            assert_eq!(url.as_str(), text);
+            assert_eq!(url, TrackerUrl::parse(text).unwrap(), "{text}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use bt_tracker::announce::{
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::{AnnounceResponse, HttpResponse, PeerAddr, Peers};
-use bt_tracker::udp::{self, Reply};
+use bt_tracker::udp::Reply;
 use bt_tracker::{AddressFamily, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -78,7 +78,7 @@ fn http_announce(url: &str, body: &[u8]) -> Announced {
     let response = HttpResponse {
         status: 200,
         location: None,
-        body: body.to_vec(),
+        body: body.to_vec().into(),
     };
     assert!(a.handle_http_response(now, request.id, &response));
     announced(|| a.poll_event())
@@ -230,7 +230,7 @@ fn announce_reply(txid: u32, peers: &[u8]) -> Vec<u8> {
 
 /// The next datagram the machine wants sent: where to, and its transaction id.
 fn next_udp(a: &mut Announce) -> (Transmit, u32) {
-    let mut buf = [0u8; udp::MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     let t = a.poll_transmit(&mut buf).expect("a datagram to send");
     (t, txid(&buf[..t.len]))
 }
@@ -335,14 +335,14 @@ fn client_scrapes_match_a_mapped_tracker_address_and_share_its_ipv4_endpoint() {
 
     // Both URLs name one endpoint: one connect, which the second torrent joins.
     let v4: SocketAddr = "127.0.0.1:6969".parse().unwrap();
-    let mut buf = [0u8; udp::MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     let connect = client.poll_transmit(&mut buf).expect("a connect");
     assert_eq!(connect.destination, Some(v4));
+    let connect_txid = txid(&buf[..connect.len]);
     assert!(
         client.poll_transmit(&mut buf).is_none(),
         "the second torrent waits for the same connect"
     );
-    let connect_txid = txid(&buf[..connect.len]);
     assert!(client.handle_datagram(now, v4, &connect_reply(connect_txid)));
 
     // Both announces answered from the mapped form.
@@ -387,8 +387,8 @@ fn redirect(from: &str, location: &str) -> Result<HttpRequest, Cause> {
     let first = a.poll_http_request().expect("the first announce");
     let response = HttpResponse {
         status: 302,
-        location: Some(location.to_owned()),
-        body: Vec::new(),
+        location: Some(location.to_owned().into()),
+        body: Vec::new().into(),
     };
     assert!(a.handle_http_response(now + Duration::from_millis(1), first.id, &response));
     if let Some(next) = a.poll_http_request() {

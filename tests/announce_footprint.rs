@@ -7,7 +7,7 @@ mod sim;
 use std::time::Duration;
 
 use bt_tracker::announce::{Announce, Config, Event, Progress, Torrent};
-use bt_tracker::udp::{AnnounceResponse, ConnectResponse, MAX_REQUEST_LEN, Reply};
+use bt_tracker::udp::{AnnounceResponse, ConnectResponse, Reply};
 use bt_tracker::{AddressFamily, CompactPeers, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
@@ -39,7 +39,7 @@ fn idle_announce() -> Announce {
     let url = TrackerUrl::parse("udp://10.0.0.1:6969/announce").unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut a = Announce::new(Config::default(), torrent, vec![vec![url]], &mut rng, now).unwrap();
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     let connect = a.poll_transmit(&mut buf).unwrap();
     assert_eq!(connect.len, 16);
     let txid = u32::from_be_bytes(buf[12..16].try_into().unwrap());

@@ -174,13 +174,17 @@ fn http_multi_scrape_halves_the_batch_when_the_tracker_answers_414() {
     let sizes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let seen = sizes.clone();
     sim.http = Some(Box::new(move |request| {
-        let (_, query) = request.url.split_once('?').unwrap_or((&request.url, ""));
-        if request.url.contains("/announce") {
+        let (_, query) = request
+            .url
+            .as_str()
+            .split_once('?')
+            .unwrap_or((request.url.as_str(), ""));
+        if request.url.as_str().contains("/announce") {
             // Announces: no peers, a long interval.
             return HttpResponse {
                 status: 200,
                 location: None,
-                body: b"d8:intervali1800e5:peers0:e".to_vec(),
+                body: b"d8:intervali1800e5:peers0:e".to_vec().into(),
             };
         }
         let hashes = ScrapeQuery::parse(query.as_bytes()).unwrap().info_hashes;
@@ -189,7 +193,7 @@ fn http_multi_scrape_halves_the_batch_when_the_tracker_answers_414() {
             return HttpResponse {
                 status: 414,
                 location: None,
-                body: b"URI Too Long".to_vec(),
+                body: b"URI Too Long".to_vec().into(),
             };
         }
         let files: Vec<(InfoHash, ScrapeFile)> = hashes
@@ -209,7 +213,7 @@ fn http_multi_scrape_halves_the_batch_when_the_tracker_answers_414() {
         HttpResponse {
             status: 200,
             location: None,
-            body,
+            body: body.into(),
         }
     }));
     let ids: Vec<TorrentId> = (0..40).map(|k| sim.add(k, one_tier(url.clone()))).collect();

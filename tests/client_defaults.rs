@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{Config, Event, Progress, Torrent, TorrentId, TrackerId};
 use bt_tracker::client::Client;
-use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -45,7 +44,7 @@ fn stop_and_drain_once(n: u32) -> (usize, u64, usize) {
                 .unwrap()
         })
         .collect();
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     while client.poll_transmit(&mut buf).is_some() {}
     client.stop(now);
     let mut stopped: HashMap<TorrentId, usize> = HashMap::new();
@@ -134,7 +133,7 @@ fn a_removed_torrents_tracker_url_reads_until_its_stopped_is_drained() {
     // Run without draining events: the stopped goes out and is answered.
     let mut pending = Vec::new();
     let end = sim.now + Duration::from_secs(10);
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     while sim.now < end {
         while sim.client.poll_transmit(&mut buf).is_some() {}
         let next = sim.client.poll_timeout().unwrap_or(end).min(end);

@@ -10,7 +10,7 @@ use bt_tracker::announce::{
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::AnnounceQuery;
-use bt_tracker::udp::{self, ConnectResponse, MAX_REQUEST_LEN, Request};
+use bt_tracker::udp::{self, ConnectResponse, Request};
 use bt_tracker::{AddressFamily, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -86,7 +86,7 @@ fn invalid(field: &'static str, rule: &'static str) -> ConfigError {
 #[test]
 fn the_default_config_and_a_typical_torrent_are_accepted_by_announce_and_client() {
     let mut a = announce(Config::default(), torrent(), UDP).expect("Announce::new");
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     assert_eq!(
         a.poll_transmit(&mut buf).map(|t| t.len),
         Some(udp::CONNECT_LEN)
@@ -116,7 +116,7 @@ fn ports_1_and_65535_are_accepted() {
 fn first_http_announce(torrent: Torrent) -> AnnounceQuery {
     let mut a = announce(Config::default(), torrent, HTTP).expect("accepted");
     let HttpRequest { url, .. } = a.poll_http_request().expect("the started announce");
-    let query = url.split_once('?').expect("a query").1;
+    let query = url.as_str().split_once('?').expect("a query").1;
     AnnounceQuery::parse(query.as_bytes()).expect("a well-formed announce query")
 }
 
@@ -171,7 +171,7 @@ fn progress_above_i64_max_is_sent_as_i64_max_over_udp() {
         ..torrent()
     };
     let mut a = Announce::new(Config::default(), t, tiers(UDP), &mut rng(), t0).unwrap();
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     let connect = a.poll_transmit(&mut buf).expect("the connect");
     let Ok(Request::Connect(c)) = Request::parse(&buf[..connect.len]) else {
         panic!("not a connect");
@@ -288,7 +288,7 @@ fn port_0_is_refused_by_client_add_which_then_holds_nothing() {
     ));
     assert_eq!(err.to_string(), PORT_0);
     assert!(client.is_empty());
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     assert!(client.poll_transmit(&mut buf).is_none());
     assert!(client.poll_http_request().is_none());
 }

@@ -282,8 +282,8 @@ fn announce_and_client_scrape_a_passkey_tracker_at_scrape_slash_key() {
         .poll_http_request()
         .expect("a scrape request, not ScrapeUnsupported");
     assert_eq!(
-        (scrape.kind, scrape.url),
-        (RequestKind::Scrape, expected.clone())
+        (scrape.kind, scrape.url.as_str()),
+        (RequestKind::Scrape, expected.as_str())
     );
 
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
@@ -293,7 +293,10 @@ fn announce_and_client_scrape_a_passkey_tracker_at_scrape_slash_key() {
     let window_closed = now + Config::default().scrape_window;
     client.handle_timeout(window_closed);
     let batch = client.poll_http_request().expect("the batched scrape");
-    assert_eq!((batch.kind, batch.url), (RequestKind::Scrape, expected));
+    assert_eq!(
+        (batch.kind, batch.url.as_str()),
+        (RequestKind::Scrape, expected.as_str())
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use bt_tracker::announce::{
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
-use bt_tracker::udp::{AnnounceResponse, ConnectResponse, MAX_REQUEST_LEN, Request};
+use bt_tracker::udp::{AnnounceResponse, ConnectResponse, Request};
 use bt_tracker::{AddressFamily, AnnounceEvent, CompactPeers, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -50,10 +50,8 @@ fn announce(url: &str, now: Instant) -> Announce {
     announce_with(Config::default(), url, now)
 }
 
-fn datagrams(
-    mut poll: impl FnMut(&mut [u8; MAX_REQUEST_LEN]) -> Option<Transmit>,
-) -> Vec<(Transmit, Vec<u8>)> {
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+fn datagrams(mut poll: impl FnMut(&mut Vec<u8>) -> Option<Transmit>) -> Vec<(Transmit, Vec<u8>)> {
+    let mut buf = Vec::new();
     std::iter::from_fn(|| poll(&mut buf).map(|t| (t, buf[..t.len].to_vec()))).collect()
 }
 
@@ -108,12 +106,8 @@ fn events(a: &mut Announce) -> Vec<Event> {
     std::iter::from_fn(|| a.poll_event()).collect()
 }
 
-fn gone() -> HttpResponse {
-    HttpResponse {
-        status: 410,
-        location: None,
-        body: Vec::new(),
-    }
+fn gone() -> HttpResponse<'static> {
+    HttpResponse::new(410, None, &[])
 }
 
 // ----- shutdown -----
@@ -184,7 +178,7 @@ fn stop_during_a_redirect_of_started_sends_stopped() {
     let redirect = HttpResponse {
         status: 302,
         location: Some("http://127.0.0.1:8081/announce2".into()),
-        body: Vec::new(),
+        body: Default::default(),
     };
     assert!(a.handle_http_response(now, started.id, &redirect));
     // The second hop is queued but the caller stops before making it.
@@ -192,7 +186,12 @@ fn stop_during_a_redirect_of_started_sends_stopped() {
     let after: Vec<HttpRequest> = http_requests(&mut a);
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].kind, STOPPED);
-    assert!(after[0].url.starts_with("http://127.0.0.1:8080/announce?"));
+    assert!(
+        after[0]
+            .url
+            .as_str()
+            .starts_with("http://127.0.0.1:8080/announce?")
+    );
 }
 
 // ----- events -----
@@ -371,7 +370,7 @@ fn extreme_accepted_knobs_run_a_start_and_a_stop() {
             client.add(torrent(n), tiers(), now).unwrap();
         }
         let mut t = now;
-        let mut buf = [0u8; MAX_REQUEST_LEN];
+        let mut buf = Vec::new();
         for _ in 0..10_000 {
             while client.poll_transmit(&mut buf).is_some() {}
             while client.poll_event().is_some() {}
@@ -501,11 +500,7 @@ fn remove_then_stop_twice_sends_one_stopped_per_torrent() {
     let started: Vec<HttpRequest> = std::iter::from_fn(|| client.poll_http_request()).collect();
     assert_eq!(started.len(), 3);
     // Torrent 0's started is answered, then it completes: its completed is in flight.
-    let ok = HttpResponse {
-        status: 200,
-        location: None,
-        body: b"d8:intervali1800e5:peers0:e".to_vec(),
-    };
+    let ok = HttpResponse::new(200, None, b"d8:intervali1800e5:peers0:e");
     let first = started
         .iter()
         .find(|r| r.origin.torrent() == Some(ids[0]))
@@ -546,11 +541,7 @@ fn announce_now_during_retry_in_does_not_push_the_announce_later() {
     let now = sim::epoch();
     let mut a = announce(HTTP, now);
     let started = a.poll_http_request().unwrap();
-    let busy = HttpResponse {
-        status: 200,
-        location: None,
-        body: b"d14:failure reason4:busy8:retry ini5ee".to_vec(),
-    };
+    let busy = HttpResponse::new(200, None, b"d14:failure reason4:busy8:retry ini5ee");
     assert!(a.handle_http_response(now, started.id, &busy));
     let first = a.poll_timeout().unwrap();
     assert_eq!(first, now + Duration::from_secs(300));
@@ -722,7 +713,7 @@ fn the_event_ending_a_redirected_request_names_the_hop_the_caller_holds() {
     let redirect = HttpResponse {
         status: 307,
         location: Some("/announce2".into()),
-        body: Vec::new(),
+        body: Default::default(),
     };
     assert!(a.handle_http_response(now, started.id, &redirect));
     let hop = a.poll_http_request().unwrap();
@@ -779,11 +770,7 @@ fn undrained_stopped_keeps_torrents_counted_until_drained() {
     }
     let _started: Vec<HttpRequest> = std::iter::from_fn(|| client.poll_http_request()).collect();
     client.stop(now);
-    let ok = HttpResponse {
-        status: 200,
-        location: None,
-        body: b"d8:intervali1800e5:peers0:e".to_vec(),
-    };
+    let ok = HttpResponse::new(200, None, b"d8:intervali1800e5:peers0:e");
     let stopped: Vec<HttpRequest> = std::iter::from_fn(|| client.poll_http_request()).collect();
     assert_eq!(stopped.len(), 3);
     for r in &stopped {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bt_tracker::announce::{Announce, Announced, Config, Event, Progress, Torrent};
 use bt_tracker::http::HttpResponse;
-use bt_tracker::{InfoHash, PeerId, TrackerUrl, udp};
+use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -51,7 +51,7 @@ fn addrs(list: &[&str]) -> Vec<SocketAddr> {
 fn udp_peers(tracker: &str, peers: &[u8]) -> Vec<SocketAddr> {
     let (mut a, now) = announce(&format!("udp://{tracker}"));
     let from: SocketAddr = tracker.parse().unwrap();
-    let mut buf = [0u8; udp::MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     let t = a.poll_transmit(&mut buf).expect("a connect");
     let mut reply = 0u32.to_be_bytes().to_vec();
     reply.extend_from_slice(&buf[12..16]);
@@ -101,7 +101,7 @@ fn ports_0_and_1_are_dropped_and_port_2_kept_over_ipv6_and_http() {
     let response = HttpResponse {
         status: 200,
         location: None,
-        body: body.to_vec(),
+        body: body.to_vec().into(),
     };
     assert!(a.handle_http_response(now, request.id, &response));
     assert_eq!(announced(&mut a).peers, addrs(&["192.0.2.8:2"]));

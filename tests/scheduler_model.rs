@@ -87,6 +87,8 @@ struct Model {
     due: Option<Duration>,
     failures: u32,
     completed: bool,
+    /// The request in flight was the first `started` sent to its tracker.
+    owes_from_here: bool,
     now: Duration,
     out: Vec<Out>,
 }
@@ -101,7 +103,7 @@ impl Model {
         } else if m.completed_pending {
             AnnounceEvent::Completed
         } else {
-            AnnounceEvent::None
+            AnnounceEvent::Regular
         }
     }
 
@@ -116,12 +118,15 @@ impl Model {
             let t = self.order[pos];
             let event = self.event(t);
             let min_next = self.trackers[t as usize].min_next;
-            if event == AnnounceEvent::None && min_next > now {
+            if event == AnnounceEvent::Regular && min_next > now {
                 self.due = Some(min_next);
                 return;
             }
             self.in_flight = Some((t, event, pos, now + S(30)));
-            self.trackers[t as usize].started_sent |= event == AnnounceEvent::Started;
+            let m = &mut self.trackers[t as usize];
+            // This request is the one that makes the tracker owe a `stopped`.
+            self.owes_from_here = event == AnnounceEvent::Started && !m.started_sent;
+            m.started_sent |= event == AnnounceEvent::Started;
             self.due = None;
             return;
         }
@@ -172,7 +177,7 @@ impl Model {
         let pos = self.order.iter().position(|&x| x == t).unwrap();
         self.order[..=pos].rotate_right(1);
         self.failures = 0;
-        let owes = self.event(t) != AnnounceEvent::None;
+        let owes = self.event(t) != AnnounceEvent::Regular;
         self.due = Some(if owes { self.now } else { self.now + period });
         if owes {
             self.walk(0);
@@ -261,6 +266,7 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
         due: Some(Duration::ZERO),
         failures: 0,
         completed: false,
+        owes_from_here: false,
         now: Duration::ZERO,
         out: Vec::new(),
     };
@@ -274,10 +280,10 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
             (_, None) => Step::Wait,
             _ => step,
         };
-        let respond = |status, body| HttpResponse {
+        let respond = |status, body: Vec<u8>| HttpResponse {
             status,
             location: None,
-            body,
+            body: body.into(),
         };
         let failure = |retry_in| {
             body(|out| {
@@ -338,6 +344,10 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
                     id,
                     bt_tracker::announce::TransportError::ConnectionRefused,
                 );
+                // Refused: that `started` never reached the tracker, which owes nothing for it.
+                if let (Some((t, ..)), true) = (model.in_flight, model.owes_from_here) {
+                    model.trackers[t as usize].started_sent = false;
+                }
                 model.fail(None, false);
             }
             Step::Wait => {
@@ -395,6 +405,7 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
             let tracker = r.origin.tracker().unwrap();
             assert!(
                 r.url
+                    .as_str()
                     .starts_with(machine.tracker_url(tracker).unwrap().as_str())
             );
             (tracker.0, e)
@@ -445,7 +456,9 @@ fn check_shutdown(
     let requests: Vec<_> = std::iter::from_fn(|| machine.poll_http_request()).collect();
     let mut sent: Vec<u16> = Vec::new();
     for r in &requests {
-        if r.kind != RequestKind::Announce(AnnounceEvent::Stopped) || !r.url.contains("numwant=0") {
+        if r.kind != RequestKind::Announce(AnnounceEvent::Stopped)
+            || !r.url.as_str().contains("numwant=0")
+        {
             return TestResult::error(format!("after stop: {:?} to {}", r.kind, r.origin));
         }
         sent.push(r.origin.tracker().unwrap().0);
@@ -495,7 +508,7 @@ fn check_shutdown(
             let response = HttpResponse {
                 status: 200,
                 location: None,
-                body: ok.clone(),
+                body: ok.clone().into(),
             };
             machine.handle_http_response(now, r.id, &response);
             want.push(Out::Announced(

@@ -11,7 +11,7 @@ use bt_tracker::announce::{
     Transmit,
 };
 use bt_tracker::client::Client;
-use bt_tracker::udp::{ConnectResponse, MAX_REQUEST_LEN, Request};
+use bt_tracker::udp::{ConnectResponse, Request};
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -44,10 +44,8 @@ fn announce(url: &str, now: Instant) -> Announce {
 }
 
 /// The datagrams waiting, with their bytes.
-fn datagrams(
-    mut poll: impl FnMut(&mut [u8; MAX_REQUEST_LEN]) -> Option<Transmit>,
-) -> Vec<(Transmit, Vec<u8>)> {
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+fn datagrams(mut poll: impl FnMut(&mut Vec<u8>) -> Option<Transmit>) -> Vec<(Transmit, Vec<u8>)> {
+    let mut buf = Vec::new();
     std::iter::from_fn(|| poll(&mut buf).map(|t| (t, buf[..t.len].to_vec()))).collect()
 }
 
@@ -115,7 +113,7 @@ fn announce_stop_sends_stopped_over_http_when_the_started_get_is_unanswered() {
     let now = start();
     let mut a = announce(HTTP, now);
     let started = a.poll_http_request().unwrap();
-    assert!(started.url.contains("event=started"));
+    assert!(started.url.as_str().contains("event=started"));
     a.stop(now);
     let stopped: Vec<HttpRequest> = std::iter::from_fn(|| a.poll_http_request()).collect();
     assert_eq!(stopped.len(), 1);
@@ -123,7 +121,10 @@ fn announce_stop_sends_stopped_over_http_when_the_started_get_is_unanswered() {
         stopped[0].kind,
         RequestKind::Announce(AnnounceEvent::Stopped)
     );
-    assert!(stopped[0].url.contains("event=stopped") && stopped[0].url.contains("numwant=0"));
+    assert!(
+        stopped[0].url.as_str().contains("event=stopped")
+            && stopped[0].url.as_str().contains("numwant=0")
+    );
     assert_eq!(stopped[0].deadline, now + Config::default().stop_timeout);
 }
 

@@ -339,9 +339,9 @@ fn an_honest_tracker_is_announced_to_exactly_every_interval() {
         [
             (40, AnnounceEvent::Started),
             (1_000_040, AnnounceEvent::Completed),
-            (2_800_120, AnnounceEvent::None),
-            (4_600_200, AnnounceEvent::None),
-            (6_400_280, AnnounceEvent::None),
+            (2_800_120, AnnounceEvent::Regular),
+            (4_600_200, AnnounceEvent::Regular),
+            (6_400_280, AnnounceEvent::Regular),
             (7_200_040, AnnounceEvent::Stopped),
         ]
     );
@@ -377,7 +377,7 @@ fn status_rejects_a_snapshot_that_disagrees_with_the_events() {
     let mut bad = log.clone();
     let sent = checks::announces(&bad)
         .into_iter()
-        .find(|a| a.event == AnnounceEvent::None)
+        .find(|a| a.event == AnnounceEvent::Regular)
         .expect("a regular announce");
     let ix = bad
         .records

@@ -39,12 +39,8 @@ fn urls(list: &[&str]) -> Vec<Vec<TrackerUrl>> {
         .collect()
 }
 
-fn ok(body: &[u8]) -> HttpResponse {
-    HttpResponse {
-        status: 200,
-        location: None,
-        body: body.to_vec(),
-    }
+fn ok(body: &[u8]) -> HttpResponse<'_> {
+    HttpResponse::new(200, None, body)
 }
 
 /// An announce reply with one peer, 5 seeders, 3 leechers, a warning and a tracker id.
@@ -100,11 +96,7 @@ fn failures_count_up_with_the_cause_and_text_then_a_410_disables() {
     assert_eq!(a.poll_timeout(), Some(next));
     a.handle_timeout(next);
     let r = a.poll_http_request().unwrap();
-    let gone = HttpResponse {
-        status: 410,
-        location: None,
-        body: Vec::new(),
-    };
+    let gone = HttpResponse::new(410, None, &[]);
     assert!(a.handle_http_response(next, r.id, &gone));
     let s = statuses(&a)[0];
     assert_eq!(s.state, TrackerState::Disabled);

@@ -21,7 +21,7 @@ fn announce(url_data: Option<Cow<'static, [u8]>>) -> AnnounceRequest<'static> {
         downloaded: 1,
         left: 2,
         uploaded: 3,
-        event: AnnounceEvent::None,
+        event: AnnounceEvent::Regular,
         ip: None,
         key: 4,
         num_want: 200,
@@ -106,7 +106,7 @@ fn paused_is_sent_as_zero_and_read_back_from_libtorrents_four() {
     let Ok(Request::Announce(parsed)) = Request::parse(&buf[..n]) else {
         panic!()
     };
-    assert_eq!(parsed.event, AnnounceEvent::None);
+    assert_eq!(parsed.event, AnnounceEvent::Regular);
 }
 
 #[test]

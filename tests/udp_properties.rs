@@ -23,7 +23,7 @@ fn bytes20(g: &mut Gen) -> [u8; 20] {
 
 fn event(g: &mut Gen) -> AnnounceEvent {
     *g.choose(&[
-        AnnounceEvent::None,
+        AnnounceEvent::Regular,
         AnnounceEvent::Completed,
         AnnounceEvent::Started,
         AnnounceEvent::Stopped,

@@ -49,12 +49,12 @@ pub fn respond(bytes: &[u8], interval: u32) -> Option<Vec<u8>> {
 
 /// Drains the client, answering every datagram at once; returns the announces answered.
 pub fn drain(client: &mut Client, now: Instant, interval: u32) -> usize {
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::with_capacity(MAX_REQUEST_LEN);
     let mut announced = 0;
     loop {
         let mut replies = Vec::new();
         while let Some(t) = client.poll_transmit(&mut buf) {
-            if let (Some(to), Some(reply)) = (t.destination, respond(&buf[..t.len], interval)) {
+            if let (Some(to), Some(reply)) = (t.destination, respond(&buf, interval)) {
                 replies.push((to, reply));
             }
         }
@@ -137,7 +137,7 @@ pub fn add_active(client: &mut Client, now: Instant, reply: &mut [u8]) {
         TrackerUrl::parse("udp://192.0.2.1:6969/announce").unwrap(),
     ]];
     client.add(torrent(u32::MAX), tiers, now).unwrap();
-    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut buf = Vec::new();
     let t = client.poll_transmit(&mut buf).unwrap();
     assert_eq!(t.len, bt_tracker::udp::CONNECT_LEN);
     connect(client, now, &buf);
@@ -159,20 +159,20 @@ fn connect(client: &mut Client, now: Instant, buf: &[u8]) {
     assert!(client.handle_datagram(now, ACTIVE, &reply));
 }
 
-/// One round of the active torrent: its timer fires, the announce goes out, the reply comes back,
-/// the event is read, the next deadline is asked for. Returns the peers received.
-pub fn round(client: &mut Client, now: Instant, reply: &mut [u8]) -> usize {
+/// One round of the active torrent: its timer fires, the announce goes out (into `buf`, reused as
+/// a caller would), the reply comes back, the event is read, the next deadline is asked for.
+/// Returns the peers received.
+pub fn round(client: &mut Client, now: Instant, reply: &mut [u8], buf: &mut Vec<u8>) -> usize {
     client.handle_timeout(now);
-    let peers = exchange(client, now, reply);
+    let peers = exchange(client, now, reply, buf);
     let _ = std::hint::black_box(client.poll_timeout());
     peers
 }
 
 /// The wire part of a round, once the timer fired: the announce goes out, the reply comes back,
 /// the event is read.
-pub fn exchange(client: &mut Client, now: Instant, reply: &mut [u8]) -> usize {
-    let mut buf = [0u8; MAX_REQUEST_LEN];
-    let t = client.poll_transmit(&mut buf).expect("the announce is due");
+pub fn exchange(client: &mut Client, now: Instant, reply: &mut [u8], buf: &mut Vec<u8>) -> usize {
+    let t = client.poll_transmit(buf).expect("the announce is due");
     debug_assert!(t.len > bt_tracker::udp::CONNECT_LEN);
     reply[4..8].copy_from_slice(&buf[12..16]);
     assert!(client.handle_datagram(now, ACTIVE, reply));

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{Announce, Event, RequestId, TrackerId, TransportError};
 use bt_tracker::http::HttpResponse;
-use bt_tracker::udp::MAX_REQUEST_LEN;
 
 use super::http::{self, TransportFailure};
 use super::now;
@@ -56,7 +55,7 @@ impl Sockets {
 /// What woke the loop.
 enum Input {
     Datagram(SocketAddr, Vec<u8>),
-    Http(RequestId, Result<HttpResponse, TransportFailure>),
+    Http(RequestId, Result<HttpResponse<'static>, TransportFailure>),
 }
 
 /// What the event handler wants next.
@@ -184,7 +183,7 @@ impl Driver {
     }
 
     fn send_datagrams(&mut self) {
-        let mut buf = [0u8; MAX_REQUEST_LEN];
+        let mut buf = Vec::new();
         while let Some(t) = self.announce.poll_transmit(&mut buf) {
             let sent = t
                 .destination
@@ -197,7 +196,7 @@ impl Driver {
                     let no_socket = || format!("no UDP socket of {to}'s address family");
                     let socket = socket
                         .ok_or_else(|| TransportFailure::new(TransportError::Other, no_socket()))?;
-                    socket.send_to(&buf[..t.len], to).map(drop).map_err(|e| {
+                    socket.send_to(&buf, to).map(drop).map_err(|e| {
                         TransportFailure::new(TransportError::Other, format!("send to {to}: {e}"))
                     })
                 });

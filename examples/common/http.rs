@@ -2,6 +2,7 @@
 //! framing, `https://` through ureq (rustls). Redirects are never followed here: the 3xx response
 //! goes back to the machine, which decides (and refuses an https-to-http downgrade).
 
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -36,27 +37,36 @@ impl TransportFailure {
     }
 }
 
-/// Makes the machine's request, giving up at its deadline.
-pub fn get(request: &HttpRequest) -> Result<HttpResponse, TransportFailure> {
-    fetch(&request.url, request.deadline, request.may_reach_internal)
+/// Makes the machine's request, giving up at its deadline. Its URL comes parsed: host, port and
+/// scheme are read from it, and the request line is written from it.
+pub fn get(request: &HttpRequest) -> Result<HttpResponse<'static>, TransportFailure> {
+    get_url(&request.url, request.deadline, request.may_reach_internal)
 }
 
-/// GET `url`, giving up at `deadline`; with `may_reach_internal` false, only public addresses of
-/// the host are connected to.
+/// GET the URL in `url` (any http(s) URL text), giving up at `deadline`; with
+/// `may_reach_internal` false, only public addresses of the host are connected to.
 pub fn fetch(
     url: &str,
     deadline: Instant,
     may_reach_internal: bool,
-) -> Result<HttpResponse, TransportFailure> {
+) -> Result<HttpResponse<'static>, TransportFailure> {
     let parsed = TrackerUrl::parse(url).map_err(|e| {
         TransportFailure::new(TransportError::Other, format!("bad request URL: {e}"))
     })?;
-    let addrs = resolve(&parsed, may_reach_internal)?;
-    match parsed.scheme() {
+    get_url(&parsed, deadline, may_reach_internal)
+}
+
+fn get_url(
+    url: &TrackerUrl,
+    deadline: Instant,
+    may_reach_internal: bool,
+) -> Result<HttpResponse<'static>, TransportFailure> {
+    let addrs = resolve(url, may_reach_internal)?;
+    match url.scheme() {
         // ureq resolves the name again itself; the check above is what it can be without a
         // resolver hook (a name that changes its answer in between is not caught).
-        Scheme::Https => get_tls(url, deadline),
-        _ => get_plain(&parsed, &addrs, deadline),
+        Scheme::Https => get_tls(url.as_str(), deadline),
+        _ => get_plain(url, &addrs, deadline),
     }
 }
 
@@ -131,7 +141,7 @@ fn get_plain(
     url: &TrackerUrl,
     addrs: &[SocketAddr],
     deadline: Instant,
-) -> Result<HttpResponse, TransportFailure> {
+) -> Result<HttpResponse<'static>, TransportFailure> {
     let mut last =
         TransportFailure::new(TransportError::Dns, format!("{}: no address", url.host()));
     let mut stream = None;
@@ -171,7 +181,7 @@ fn get_plain(
     }
 }
 
-fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse, TransportFailure> {
+fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse<'static>, TransportFailure> {
     let agent = ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
@@ -194,8 +204,8 @@ fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse, TransportFailur
         .map_err(ureq_error)?;
     Ok(HttpResponse {
         status,
-        location,
-        body,
+        location: location.map(Cow::Owned),
+        body: Cow::Owned(body),
     })
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::AnnounceEvent;
+use crate::{AnnounceEvent, TrackerUrl};
 
 /// A tracker of one [`Announce`](super::Announce): its index in the order the URLs were given (after
 /// empty tiers and duplicates were dropped). Look its URL up with
@@ -120,10 +120,13 @@ pub struct Transmit {
 
 /// An HTTP GET the caller makes, from [`poll_http_request`](super::Announce::poll_http_request).
 ///
-/// Callers with an HTTP client use `url` as it is (it is fully encoded). Callers with a raw TCP
-/// stream write the request with [`http::write_get_request`](crate::http::write_get_request) and
-/// read the reply with [`http::ResponseReader`](crate::http::ResponseReader). Do not follow
-/// redirects: hand the 3xx response in and the machine decides.
+/// Callers with an HTTP client use [`url.as_str()`](TrackerUrl::as_str) as it is (it is fully
+/// encoded ASCII). Callers with a raw TCP stream connect to [`url.host()`](TrackerUrl::host) and
+/// [`url.port()`](TrackerUrl::port) (no lookup when [`url.socket_addr()`](TrackerUrl::socket_addr)
+/// is `Some`), write the request with
+/// [`http::write_get_request`](crate::http::write_get_request)`(&request.url, ..)` and read the
+/// reply with [`http::ResponseReader`](crate::http::ResponseReader): nothing is parsed again. Do
+/// not follow redirects: hand the 3xx response in and the machine decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "the request must be made or reported as failed"]
 pub struct HttpRequest {
@@ -131,8 +134,9 @@ pub struct HttpRequest {
     pub id: RequestId,
     /// Whose request it is: the torrent and tracker, or a batched scrape.
     pub origin: Origin,
-    /// The full URL.
-    pub url: String,
+    /// The full URL (the announce or scrape URL with its query), parsed: its scheme (`http` or
+    /// `https`), host and port are at hand, and its text is [`as_str`](TrackerUrl::as_str).
+    pub url: TrackerUrl,
     /// What it is for.
     pub kind: RequestKind,
     /// The machine gives up at this time and ignores a later answer; the caller may cancel then.

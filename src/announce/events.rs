@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn a_later_outcome_of_the_same_tracker_and_kind_takes_the_waiting_ones_place() {
-        let announce = RequestKind::Announce(AnnounceEvent::None);
+        let announce = RequestKind::Announce(AnnounceEvent::Regular);
         let (a, b) = (TorrentId(1), TorrentId(2));
         let mut q = EventQueue::default();
         q.push(a, failed(0, announce, 1));

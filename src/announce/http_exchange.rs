@@ -18,7 +18,7 @@ use crate::{InfoHash, TrackerUrl};
 pub(crate) struct HttpExchange {
     /// The id of the hop in flight; answers to earlier hops are stale.
     pub(crate) id: RequestId,
-    url: String,
+    url: TrackerUrl,
     /// The request waits for `poll_http_request`.
     pub(crate) pending: bool,
     /// The whole exchange gives up at this time.
@@ -37,7 +37,7 @@ impl HttpExchange {
     /// Starts an exchange whose first hop goes out at `slot` (given by the endpoint's pacer).
     pub(crate) fn start(
         id: RequestId,
-        url: String,
+        url: TrackerUrl,
         now: Instant,
         (slot, urgent): (Instant, bool),
         deadline: Instant,
@@ -97,7 +97,7 @@ impl HttpExchange {
     pub(crate) fn on_response(
         &mut self,
         cfg: &Config,
-        response: &HttpResponse,
+        response: &HttpResponse<'_>,
         kind: RequestKind,
         info_hashes: &[InfoHash],
     ) -> Step {
@@ -170,7 +170,7 @@ impl HttpExchange {
     }
 
     /// The next hop's URL, or why the redirect is refused.
-    fn redirect(&mut self, cfg: &Config, location: Option<&str>) -> Result<String, String> {
+    fn redirect(&mut self, cfg: &Config, location: Option<&str>) -> Result<TrackerUrl, String> {
         let location = location.ok_or("the tracker sent a redirect without a Location header")?;
         if self.redirects >= cfg.max_redirects {
             return Err(format!(
@@ -179,7 +179,8 @@ impl HttpExchange {
             ));
         }
         self.redirects += 1;
-        let base = url::Url::parse(&self.url).map_err(|e| format!("bad request URL: {e}"))?;
+        let base =
+            url::Url::parse(self.url.as_str()).map_err(|e| format!("bad request URL: {e}"))?;
         let next = base
             .join(location)
             .map_err(|e| format!("Location {location:?} is not a URL: {e}"))?;
@@ -196,17 +197,14 @@ impl HttpExchange {
     }
 }
 
-/// The URL of the next hop, written as a [`TrackerUrl`] is: ASCII, the host in IDNA form, the bytes
-/// that may not appear raw in a URL percent-encoded, without a fragment (a request never sends
-/// one). WHATWG's join already encodes non-ASCII text and spaces in a `Location`, but leaves a few
-/// ASCII characters raw in the query (`\`, `|`, `{`, ...); a caller with a raw TCP stream parses
-/// the URL back into a [`TrackerUrl`], so both must agree.
-fn request_url(mut next: url::Url) -> Result<String, String> {
+/// The URL of the next hop as a [`TrackerUrl`]: ASCII, the host in IDNA form, the bytes that may
+/// not appear raw in a URL percent-encoded, without a fragment (a request never sends one).
+/// WHATWG's join already encodes non-ASCII text and spaces in a `Location`, but leaves a few ASCII
+/// characters raw in the query (`\`, `|`, `{`, ...), which the [`TrackerUrl`] form encodes.
+fn request_url(mut next: url::Url) -> Result<TrackerUrl, String> {
     next.set_fragment(None);
     let text = next.as_str().replace('\\', "%5C");
-    TrackerUrl::parse(&text)
-        .map(|u| u.as_str().to_owned())
-        .map_err(|e| format!("refusing the redirect to {next}: {e}"))
+    TrackerUrl::parse(&text).map_err(|e| format!("refusing the redirect to {next}: {e}"))
 }
 
 /// A `failure reason` reply, with what it says about retrying.

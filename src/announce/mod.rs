@@ -98,9 +98,9 @@ use crate::udp::MAX_REQUEST_LEN;
 /// let now = Instant::now();
 /// let mut announce = Announce::new(Config::default(), torrent, tiers, &mut rng, now).unwrap();
 ///
-/// let mut buf = [0u8; bt_tracker::udp::MAX_REQUEST_LEN];
+/// let mut buf = Vec::new(); // reused for every datagram
 /// let transmit = announce.poll_transmit(&mut buf).unwrap(); // the connect request
-/// assert_eq!(transmit.len, 16);
+/// assert_eq!((transmit.len, buf.len()), (16, 16));
 /// assert_eq!(transmit.destination, Some("127.0.0.1:6969".parse().unwrap()));
 /// assert!(announce.poll_transmit(&mut buf).is_none());
 /// assert_eq!(announce.poll_timeout(), Some(now + std::time::Duration::from_secs(15)));
@@ -164,11 +164,14 @@ impl Announce {
     /// The caller's response to HTTP request `id` (any status; redirects included, unfollowed).
     /// Returns `true` when `id` was in flight; a response to a stale, timed-out or unknown id is
     /// ignored.
+    ///
+    /// The response may borrow the body from the caller's buffer
+    /// ([`HttpResponse::new`]`(status, location, &bytes)`): it is read in place, never copied.
     pub fn handle_http_response(
         &mut self,
         now: Instant,
         id: RequestId,
-        response: &HttpResponse,
+        response: &HttpResponse<'_>,
     ) -> bool {
         self.with(|s, ctx| s.handle_http_response(ctx, now, id, response))
     }
@@ -231,10 +234,15 @@ impl Announce {
 
     // ----- drains -----
 
-    /// Writes the next datagram to send into `buf` and says where it goes.
+    /// The next datagram to send: written into `buf`, which it replaces (`buf` holds exactly the
+    /// datagram, `transmit.len` bytes; it is left empty when there is none), and where it goes.
+    ///
+    /// Reuse one `Vec` for every call: it grows to [`MAX_REQUEST_LEN`] bytes once and then never
+    /// allocates again. Taking a `Vec`, as quinn-proto's `poll_transmit` does, means there is no
+    /// buffer too small for a datagram: nothing is ever cut short, lost or left waiting.
     #[must_use]
-    pub fn poll_transmit(&mut self, buf: &mut [u8; MAX_REQUEST_LEN]) -> Option<Transmit> {
-        self.session.poll_transmit(&self.ctx, buf)
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        fill_transmit(buf, |buf| self.session.poll_transmit(&self.ctx, buf))
     }
 
     /// The next HTTP request to make.
@@ -297,4 +305,17 @@ impl Announce {
     pub fn events_superseded(&self) -> u64 {
         self.ctx.events.superseded()
     }
+}
+
+/// Runs a drain that writes at most one datagram into a buffer of [`MAX_REQUEST_LEN`] bytes, and
+/// leaves `buf` holding exactly that datagram (empty when there is none).
+pub(crate) fn fill_transmit(
+    buf: &mut Vec<u8>,
+    write: impl FnOnce(&mut [u8]) -> Option<Transmit>,
+) -> Option<Transmit> {
+    buf.clear();
+    buf.resize(MAX_REQUEST_LEN, 0);
+    let transmit = write(buf);
+    buf.truncate(transmit.map_or(0, |t| t.len));
+    transmit
 }

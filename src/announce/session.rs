@@ -21,7 +21,7 @@ use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sen
 use super::udp_exchange::UdpExchange;
 use super::wire::RequestParams;
 use crate::http::HttpResponse;
-use crate::udp::{MAX_REQUEST_LEN, Reply, peek_transaction_id};
+use crate::udp::{Reply, peek_transaction_id};
 use crate::{AddressFamily, AnnounceEvent, Scheme, TrackerUrl};
 
 const STARTED: RequestKind = RequestKind::Announce(AnnounceEvent::Started);
@@ -191,7 +191,7 @@ impl Session {
         ctx: &mut Ctx,
         now: Instant,
         id: RequestId,
-        response: &HttpResponse,
+        response: &HttpResponse<'_>,
     ) -> bool {
         if self.phase == Phase::Stopped {
             return false;
@@ -355,11 +355,7 @@ impl Session {
 
     // ----- drains -----
 
-    pub(crate) fn poll_transmit(
-        &mut self,
-        ctx: &Ctx,
-        buf: &mut [u8; MAX_REQUEST_LEN],
-    ) -> Option<Transmit> {
+    pub(crate) fn poll_transmit(&mut self, ctx: &Ctx, buf: &mut [u8]) -> Option<Transmit> {
         if self.phase == Phase::Stopped {
             return None;
         }
@@ -730,7 +726,7 @@ impl Session {
             && now >= deadline
         {
             for i in 0..self.trackers.len() {
-                if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::None)) {
+                if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::Regular)) {
                     self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Timeout);
                 }
             }
@@ -792,7 +788,7 @@ impl Session {
             let t = &self.trackers[i];
             let event = t.next_event();
             if let Some(not_before) = t.min_next.filter(|&m| m > now)
-                && event == AnnounceEvent::None
+                && event == AnnounceEvent::Regular
             {
                 self.lanes[l].state = LaneState::Idle { due: not_before };
                 return;
@@ -833,7 +829,7 @@ impl Session {
                 let t = &mut self.trackers[i];
                 let event = match ex.kind {
                     RequestKind::Announce(e) => e,
-                    RequestKind::Scrape => AnnounceEvent::None,
+                    RequestKind::Scrape => AnnounceEvent::Regular,
                 };
                 match event {
                     AnnounceEvent::Started => t.started = true,
@@ -849,7 +845,7 @@ impl Session {
                 }
                 t.retry_after = None;
                 t.min_next = Some(later(now, min_interval));
-                let owes_event = t.next_event() != AnnounceEvent::None;
+                let owes_event = t.next_event() != AnnounceEvent::Regular;
                 let tier = t.tier;
                 let mut peers = reply.peers;
                 let url = ctx.endpoints.url(t.url);

@@ -68,7 +68,7 @@ impl Tracker {
         } else if self.completed_pending {
             AnnounceEvent::Completed
         } else {
-            AnnounceEvent::None
+            AnnounceEvent::Regular
         }
     }
 
@@ -110,7 +110,7 @@ impl Tracker {
 
 /// One request kind per exchange slot, to visit both slots by index.
 pub(crate) const SLOTS: [RequestKind; 2] = [
-    RequestKind::Announce(AnnounceEvent::None),
+    RequestKind::Announce(AnnounceEvent::Regular),
     RequestKind::Scrape,
 ];
 

@@ -10,9 +10,7 @@ use super::event::{Cause, RequestId, RequestKind, TorrentId};
 use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_compact};
 use super::schedule::{later, udp_wait};
 use super::wire::RequestParams;
-use crate::udp::{
-    AnnounceRequest, ConnectRequest, MAX_REQUEST_LEN, Reply, ReplyError, ScrapeRequest,
-};
+use crate::udp::{AnnounceRequest, ConnectRequest, Reply, ReplyError, ScrapeRequest};
 use crate::{AnnounceEvent, InfoHash, Scheme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,13 +297,10 @@ impl UdpExchange {
         self.request
     }
 
-    /// Writes the pending datagram. `None` when nothing is pending (or it cannot be encoded, which
+    /// Writes the pending datagram into `buf`, which holds `MAX_REQUEST_LEN` bytes (the public
+    /// drains size it). `None` when nothing is pending (or it cannot be encoded, which
     /// construction rules out: URL data is checked against the buffer size).
-    pub(crate) fn write(
-        &mut self,
-        buf: &mut [u8; MAX_REQUEST_LEN],
-        params: &RequestParams<'_>,
-    ) -> Option<usize> {
+    pub(crate) fn write(&mut self, buf: &mut [u8], params: &RequestParams<'_>) -> Option<usize> {
         let connection_id = match self.take_pending()? {
             Some(connection_id) => connection_id,
             None => return self.write_connect(buf),
@@ -349,7 +344,7 @@ impl UdpExchange {
     /// Writes the pending datagram of a scrape of `info_hashes` (at most 74).
     pub(crate) fn write_scrape(
         &mut self,
-        buf: &mut [u8; MAX_REQUEST_LEN],
+        buf: &mut [u8],
         info_hashes: &[InfoHash],
     ) -> Option<usize> {
         match self.take_pending()? {
@@ -378,7 +373,7 @@ impl UdpExchange {
         self.requests_sent == 1 && self.last_was_request
     }
 
-    fn write_connect(&self, buf: &mut [u8; MAX_REQUEST_LEN]) -> Option<usize> {
+    fn write_connect(&self, buf: &mut [u8]) -> Option<usize> {
         ConnectRequest {
             transaction_id: self.txid,
         }
@@ -388,7 +383,7 @@ impl UdpExchange {
 
     fn write_scrape_request(
         &self,
-        buf: &mut [u8; MAX_REQUEST_LEN],
+        buf: &mut [u8],
         connection_id: u64,
         info_hashes: &[InfoHash],
     ) -> Option<usize> {

@@ -3,7 +3,7 @@
 
 use super::config::{Config, Progress, Torrent};
 use super::event::RequestKind;
-use crate::http::{AnnounceParams, announce_url, scrape_request_url, scrape_url};
+use crate::http::{AnnounceParams, announce_request, scrape_request, scrape_tracker_url};
 use crate::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 
 /// The values of one announce or scrape.
@@ -49,9 +49,9 @@ impl<'a> RequestParams<'a> {
 
     /// The HTTP URL of this request; `None` for a scrape when the tracker has no scrape URL (and
     /// for an announce URL with a reserved parameter, which construction already refused).
-    pub(crate) fn http_url(&self) -> Option<String> {
+    pub(crate) fn http_url(&self) -> Option<TrackerUrl> {
         match self.kind {
-            RequestKind::Announce(event) => announce_url(
+            RequestKind::Announce(event) => announce_request(
                 self.url,
                 &AnnounceParams {
                     info_hash: self.info_hash,
@@ -74,8 +74,8 @@ impl<'a> RequestParams<'a> {
                 },
             )
             .ok(),
-            RequestKind::Scrape => scrape_url(self.url)
-                .map(|base| scrape_request_url(&base, std::slice::from_ref(&self.info_hash))),
+            RequestKind::Scrape => scrape_tracker_url(self.url)
+                .map(|base| scrape_request(&base, std::slice::from_ref(&self.info_hash))),
         }
     }
 }

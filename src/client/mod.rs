@@ -19,13 +19,14 @@ use crate::TrackerUrl;
 #[cfg(doc)]
 use crate::announce::Origin;
 use crate::announce::ctx::{Ctx, SLOT_MASK, owner_slot};
+use crate::announce::fill_transmit;
 use crate::announce::session::{Session, check_tiers};
 use crate::announce::{
     Cause, Config, ConfigError, Event, Failed, HttpRequest, Progress, RequestId, RequestKind,
     Torrent, TorrentId, TrackerId, TrackerStatus, Transmit, TransportError,
 };
 use crate::http::HttpResponse;
-use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
+use crate::udp::peek_transaction_id;
 
 /// Many torrents announcing through one UDP socket and one HTTP client, as a sans-IO state
 /// machine: the [`Announce`](crate::announce::Announce) machine for each torrent, plus what only
@@ -98,7 +99,7 @@ use crate::udp::{MAX_REQUEST_LEN, peek_transaction_id};
 ///     client.add(torrent, vec![vec![tracker.clone()]], now).unwrap();
 /// }
 /// // Three torrents, one tracker: one connect, shared.
-/// let mut buf = [0u8; bt_tracker::udp::MAX_REQUEST_LEN];
+/// let mut buf = Vec::new();
 /// let connect = client.poll_transmit(&mut buf).unwrap();
 /// assert_eq!(connect.len, 16);
 /// assert!(client.poll_transmit(&mut buf).is_none());
@@ -224,12 +225,13 @@ impl Client {
     }
 
     /// The caller's response to HTTP request `id`. Returns `true` when `id` was in flight; an
-    /// unknown or stale id changes nothing.
+    /// unknown or stale id changes nothing. The body may be borrowed from the caller's buffer
+    /// ([`HttpResponse::new`]); it is read in place, never copied.
     pub fn handle_http_response(
         &mut self,
         now: Instant,
         id: RequestId,
-        response: &HttpResponse,
+        response: &HttpResponse<'_>,
     ) -> bool {
         self.dispatch(
             request_owner(id),
@@ -377,10 +379,20 @@ impl Client {
 
     // ----- drains -----
 
-    /// Writes the next datagram to send into `buf` and says where it goes and whose it is. When
-    /// `destination` is `None`, resolve [`request_url`](Self::request_url)`(transmit.request)`.
+    /// The next datagram to send: written into `buf`, which it replaces (`buf` holds exactly the
+    /// datagram, `transmit.len` bytes; empty when there is none), and where it goes and whose it
+    /// is. When `destination` is `None`, resolve
+    /// [`request_url`](Self::request_url)`(transmit.request)`.
+    ///
+    /// Reuse one `Vec`: it grows to [`MAX_REQUEST_LEN`](crate::udp::MAX_REQUEST_LEN) bytes once and then never allocates again
+    /// (see [`Announce::poll_transmit`](crate::Announce::poll_transmit) for why a `Vec`).
     #[must_use]
-    pub fn poll_transmit(&mut self, buf: &mut [u8; MAX_REQUEST_LEN]) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        fill_transmit(buf, |buf| self.next_transmit(buf))
+    }
+
+    /// Writes the next datagram into `buf` (at least `MAX_REQUEST_LEN` bytes).
+    fn next_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         if let Some(transmit) = self.scrapes.poll_transmit(&self.ctx, buf) {
             return Some(transmit);
         }

@@ -20,9 +20,9 @@ use crate::announce::{
     Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, TorrentId, TrackerId,
     Transmit, TransportError,
 };
-use crate::http::{HttpResponse, scrape_request_url, scrape_url};
-use crate::udp::{MAX_REQUEST_LEN, Reply};
-use crate::{AddressFamily, InfoHash, Scheme};
+use crate::http::{HttpResponse, scrape_request, scrape_tracker_url};
+use crate::udp::Reply;
+use crate::{AddressFamily, InfoHash, Scheme, TrackerUrl};
 
 /// The tag of the batches' requests in the shared route tables.
 pub(crate) const BATCHES: TorrentId = TorrentId(u64::MAX);
@@ -48,6 +48,8 @@ struct Queue {
     batch: Option<Batch>,
     /// Info hashes per HTTP batch, halved when the tracker refuses a long URL.
     http_limit: usize,
+    /// The tracker's scrape URL (BEP 48) for an HTTP tracker; `None` for a UDP one.
+    http_scrape: Option<TrackerUrl>,
 }
 
 #[derive(Debug)]
@@ -84,9 +86,13 @@ impl Scrapes {
         now: Instant,
     ) -> bool {
         let tracker = ctx.endpoints.url(url);
-        if tracker.scheme() != Scheme::Udp && scrape_url(tracker).is_none() {
-            return false;
-        }
+        let http_scrape = match tracker.scheme() {
+            Scheme::Udp => None,
+            Scheme::Http | Scheme::Https => match scrape_tracker_url(tracker) {
+                Some(scrape) => Some(scrape),
+                None => return false,
+            },
+        };
         let queue = self.queues.entry(url).or_insert_with(|| {
             ctx.endpoints.acquire(url);
             Queue {
@@ -95,6 +101,7 @@ impl Scrapes {
                 flush_at: None,
                 batch: None,
                 http_limit: ctx.cfg.max_scrape_batch,
+                http_scrape,
             }
         });
         if queue.queued.insert(member.torrent) {
@@ -202,7 +209,7 @@ impl Scrapes {
         ctx: &mut Ctx,
         now: Instant,
         id: RequestId,
-        response: &HttpResponse,
+        response: &HttpResponse<'_>,
         alive: &dyn Fn(TorrentId) -> bool,
     ) -> bool {
         let Some(url) = self.find(|b| matches!(&b.io, Io::Http(h) if h.id == id)) else {
@@ -238,11 +245,7 @@ impl Scrapes {
     }
 
     /// The next batch datagram.
-    pub(crate) fn poll_transmit(
-        &mut self,
-        ctx: &Ctx,
-        buf: &mut [u8; MAX_REQUEST_LEN],
-    ) -> Option<Transmit> {
+    pub(crate) fn poll_transmit(&mut self, ctx: &Ctx, buf: &mut [u8]) -> Option<Transmit> {
         if self.queues.is_empty() {
             return None;
         }
@@ -362,8 +365,7 @@ impl Scrapes {
         }
         queue.flush_at = None;
         let tracker = ctx.endpoints.url(url);
-        let udp = tracker.scheme() == Scheme::Udp;
-        let base = scrape_url(tracker).unwrap_or_default();
+        let udp = queue.http_scrape.is_none();
         let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(tracker);
         let limit = if udp {
             MAX_UDP_SCRAPE_BATCH.min(ctx.cfg.max_scrape_batch)
@@ -388,30 +390,33 @@ impl Scrapes {
         }
         let hashes: Vec<InfoHash> = members.iter().map(|m| m.hash).collect();
         let id = ctx.request_id(BATCHES);
-        let io = if udp {
-            let txid = ctx.unique_txid();
-            ctx.txids.insert(txid, BATCHES);
-            let ep = ctx.endpoints.endpoint(url);
-            Io::Udp(UdpExchange::start(
-                now,
-                &ctx.cfg,
-                ep,
-                (BATCHES, id),
-                RequestKind::Scrape,
-                txid,
-            ))
-        } else {
-            let request_url = scrape_request_url(&base, &hashes);
-            let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg, false);
-            let deadline = later(slot, ctx.cfg.http_timeout);
-            Io::Http(HttpExchange::start(
-                id,
-                request_url,
-                now,
-                (slot, false),
-                deadline,
-                internal_ok,
-            ))
+        let io = match &queue.http_scrape {
+            None => {
+                let txid = ctx.unique_txid();
+                ctx.txids.insert(txid, BATCHES);
+                let ep = ctx.endpoints.endpoint(url);
+                Io::Udp(UdpExchange::start(
+                    now,
+                    &ctx.cfg,
+                    ep,
+                    (BATCHES, id),
+                    RequestKind::Scrape,
+                    txid,
+                ))
+            }
+            Some(scrape) => {
+                let request_url = scrape_request(scrape, &hashes);
+                let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg, false);
+                let deadline = later(slot, ctx.cfg.http_timeout);
+                Io::Http(HttpExchange::start(
+                    id,
+                    request_url,
+                    now,
+                    (slot, false),
+                    deadline,
+                    internal_ok,
+                ))
+            }
         };
         queue.batch = Some(Batch {
             id,

@@ -6,6 +6,7 @@
 //! *decoded* size, so a small compressed bomb is stopped at the cap. Any other encoding is a clear
 //! error. A tracker that sends gzip unasked is handled the same way.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use crate::types::TrackerUrl;
@@ -21,6 +22,9 @@ const MAX_LINE_LEN: usize = 4096;
 
 /// Appends the GET request for `url` (HTTP/1.1, `Host` with the port when not the default,
 /// `User-Agent`, `Accept-Encoding: gzip`, `Connection: close`).
+///
+/// `url` is the machine's [`HttpRequest::url`](crate::announce::HttpRequest::url) as it is: the
+/// announce or scrape URL, already parsed, so nothing is parsed again.
 ///
 /// The request line and `Host` header are ASCII: the target is the URL's
 /// [`path_and_query`](TrackerUrl::path_and_query) (non-ASCII percent-encoded) and the host its
@@ -52,15 +56,52 @@ pub fn write_get_request(url: &TrackerUrl, user_agent: &str, out: &mut Vec<u8>) 
     );
 }
 
-/// A complete HTTP response.
+/// A complete HTTP response, as the machines take it
+/// ([`Announce::handle_http_response`](crate::Announce::handle_http_response),
+/// [`Client::handle_http_response`](crate::Client::handle_http_response)).
+///
+/// The body and `Location` are borrowed or owned ([`Cow`]): a caller whose HTTP client hands the
+/// body out in a buffer of its own (`bytes::Bytes` from hyper or reqwest, a `Vec`, a slice of a
+/// read buffer) lends it with [`new`](Self::new), and nothing is copied. [`ResponseReader`] hands
+/// out an owned `HttpResponse<'static>`, which can be stored or sent across threads.
+///
+/// ```
+/// use bt_tracker::http::HttpResponse;
+///
+/// let body: &[u8] = b"d8:intervali1800e5:peers0:e"; // e.g. `&bytes[..]` for a `bytes::Bytes`
+/// let response = HttpResponse::new(200, None, body);
+/// assert_eq!(&response.body[..], body);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
+pub struct HttpResponse<'a> {
     /// The status code.
     pub status: u16,
     /// The `Location` header, verbatim (for redirects).
-    pub location: Option<String>,
-    /// The body, de-chunked and decompressed.
-    pub body: Vec<u8>,
+    pub location: Option<Cow<'a, str>>,
+    /// The body, de-chunked and decompressed (see [`decode_content`] for a client that does not
+    /// decompress).
+    pub body: Cow<'a, [u8]>,
+}
+
+impl<'a> HttpResponse<'a> {
+    /// A response that borrows its `Location` header and body from the caller's buffers.
+    pub fn new(status: u16, location: Option<&'a str>, body: &'a [u8]) -> Self {
+        HttpResponse {
+            status,
+            location: location.map(Cow::Borrowed),
+            body: Cow::Borrowed(body),
+        }
+    }
+
+    /// The same response owning its data (copied if borrowed), to keep it past the buffers it
+    /// borrowed from.
+    pub fn into_owned(self) -> HttpResponse<'static> {
+        HttpResponse {
+            status: self.status,
+            location: self.location.map(|l| Cow::Owned(l.into_owned())),
+            body: Cow::Owned(self.body.into_owned()),
+        }
+    }
 }
 
 /// Why a response could not be read.
@@ -157,7 +198,7 @@ impl ResponseReader {
     }
 
     /// Feeds received bytes. Returns the response once complete; bytes after it are ignored.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<HttpResponse>, FramingError> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<HttpResponse<'static>>, FramingError> {
         if matches!(self.state, State::Done) {
             return Err(FramingError::Finished);
         }
@@ -172,7 +213,7 @@ impl ResponseReader {
 
     /// Reports that the connection closed. Completes a body delimited by the close; anything else
     /// still incomplete is [`FramingError::Truncated`].
-    pub fn finish(&mut self) -> Result<HttpResponse, FramingError> {
+    pub fn finish(&mut self) -> Result<HttpResponse<'static>, FramingError> {
         let result = match &self.state {
             State::Done => Err(FramingError::Finished),
             State::Head => Err(FramingError::Truncated("in the status line or headers")),
@@ -186,7 +227,7 @@ impl ResponseReader {
         result
     }
 
-    fn advance(&mut self) -> Result<Option<HttpResponse>, FramingError> {
+    fn advance(&mut self) -> Result<Option<HttpResponse<'static>>, FramingError> {
         loop {
             match &mut self.state {
                 State::Head => {
@@ -378,13 +419,13 @@ impl ResponseReader {
         }
     }
 
-    fn complete(&mut self) -> Result<HttpResponse, FramingError> {
+    fn complete(&mut self) -> Result<HttpResponse<'static>, FramingError> {
         let raw = std::mem::take(&mut self.body);
         let body = decode_content(self.encoding.as_deref(), raw, self.max_body_len)?;
         Ok(HttpResponse {
             status: self.status,
-            location: self.location.take(),
-            body,
+            location: self.location.take().map(Cow::Owned),
+            body: Cow::Owned(body),
         })
     }
 }

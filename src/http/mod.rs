@@ -47,3 +47,4 @@ pub use url::{
     AnnounceParams, RESERVED_PARAMETERS, UrlError, announce_url, check_tracker_query,
     scrape_request_url, scrape_url,
 };
+pub(crate) use url::{announce_request, scrape_request, scrape_tracker_url};

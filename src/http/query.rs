@@ -53,7 +53,7 @@ pub struct AnnounceQuery {
     pub downloaded: u64,
     /// Bytes left.
     pub left: u64,
-    /// The event (absent, empty or `empty` is `None`).
+    /// The event (absent, empty or `empty` is [`AnnounceEvent::Regular`]).
     pub event: AnnounceEvent,
     /// `compact` as sent: `Some(true)` for `1`, `Some(false)` for any other value.
     pub compact: Option<bool>,
@@ -129,7 +129,7 @@ impl AnnounceQuery {
             uploaded: 0,
             downloaded: 0,
             left: 0,
-            event: AnnounceEvent::None,
+            event: AnnounceEvent::Regular,
             compact: None,
             numwant: None,
             key: None,

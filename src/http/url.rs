@@ -80,7 +80,7 @@ pub struct AnnounceParams<'a> {
     pub corrupt: Option<u64>,
     /// The per-torrent random key, sent as `%08X`.
     pub key: u32,
-    /// The event; `None` leaves the parameter out.
+    /// The event; [`AnnounceEvent::Regular`] leaves the parameter out.
     pub event: AnnounceEvent,
     /// Peers wanted (0 with `stopped`).
     pub numwant: u32,
@@ -102,11 +102,30 @@ pub fn announce_url(tracker: &TrackerUrl, p: &AnnounceParams<'_>) -> Result<Stri
     check_tracker_query(tracker)?;
     let mut url = String::with_capacity(tracker.as_str().len() + 256);
     url.push_str(tracker.as_str());
-    url.push_str(separator(tracker.as_str()));
+    push_announce_params(&mut url, p);
+    Ok(url)
+}
+
+/// [`announce_url`] as a [`TrackerUrl`], built without parsing: what an `HttpRequest` carries.
+pub(crate) fn announce_request(
+    tracker: &TrackerUrl,
+    p: &AnnounceParams<'_>,
+) -> Result<TrackerUrl, UrlError> {
+    check_tracker_query(tracker)?;
+    let mut path_and_query = String::with_capacity(tracker.path_and_query().len() + 256);
+    path_and_query.push_str(tracker.path_and_query());
+    push_announce_params(&mut path_and_query, p);
+    Ok(tracker.with_path_and_query(&path_and_query))
+}
+
+/// Appends the announce parameters to a URL (or its path and query), after `?` or `&`.
+fn push_announce_params(url: &mut String, p: &AnnounceParams<'_>) {
+    let sep = separator(url);
+    url.push_str(sep);
     url.push_str("info_hash=");
-    encode_into(&p.info_hash.0, &mut url);
+    encode_into(&p.info_hash.0, url);
     url.push_str("&peer_id=");
-    encode_into(&p.peer_id.0, &mut url);
+    encode_into(&p.peer_id.0, url);
     url.push_str(&format!(
         "&port={}&uploaded={}&downloaded={}&left={}",
         p.port, p.uploaded, p.downloaded, p.left
@@ -128,9 +147,8 @@ pub fn announce_url(tracker: &TrackerUrl, p: &AnnounceParams<'_>) -> Result<Stri
     }
     if let Some(id) = p.tracker_id {
         url.push_str("&trackerid=");
-        encode_into(id, &mut url);
+        encode_into(id, url);
     }
-    Ok(url)
 }
 
 /// What joins a URL and the parameters appended to it: `?` without a query, `&` with one, nothing
@@ -161,13 +179,25 @@ fn separator(url: &str) -> &'static str {
 /// does not support scraping (and for `udp://` trackers, which scrape over UDP at the announce
 /// endpoint).
 pub fn scrape_url(tracker: &TrackerUrl) -> Option<String> {
+    let path_and_query = scrape_path_and_query(tracker)?;
+    Some(format!("{}{path_and_query}", tracker.origin()))
+}
+
+/// [`scrape_url`] as a [`TrackerUrl`], built without parsing.
+pub(crate) fn scrape_tracker_url(tracker: &TrackerUrl) -> Option<TrackerUrl> {
+    let path_and_query = scrape_path_and_query(tracker)?;
+    Some(tracker.with_path_and_query(&path_and_query))
+}
+
+/// The path and query of [`scrape_url`].
+fn scrape_path_and_query(tracker: &TrackerUrl) -> Option<String> {
     if tracker.scheme() == Scheme::Udp {
         return None;
     }
     let path_and_query = tracker.path_and_query();
     let path = path_and_query.split('?').next().unwrap_or("");
     let last = path.rfind('/')? + 1;
-    let segment_start = if path[last..].starts_with("announce") {
+    let at = if path[last..].starts_with("announce") {
         last
     } else {
         let before = path[..last - 1].rfind('/')? + 1;
@@ -176,13 +206,16 @@ pub fn scrape_url(tracker: &TrackerUrl) -> Option<String> {
         }
         before
     };
-    let at = tracker.origin().len() + segment_start;
-    let raw = tracker.as_str();
     Some(format!(
         "{}scrape{}",
-        &raw[..at],
-        &raw[at + "announce".len()..]
+        &path_and_query[..at],
+        &path_and_query[at + "announce".len()..]
     ))
+}
+
+/// [`scrape_request_url`] on a scrape URL from [`scrape_tracker_url`], as a [`TrackerUrl`].
+pub(crate) fn scrape_request(scrape: &TrackerUrl, hashes: &[InfoHash]) -> TrackerUrl {
+    scrape.with_path_and_query(&scrape_request_url(scrape.path_and_query(), hashes))
 }
 
 /// A scrape request URL for `hashes` (one `info_hash` parameter each, joined with the `?`/`&` rule).

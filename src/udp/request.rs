@@ -252,8 +252,8 @@ impl<'a> Request<'a> {
     /// Parses a request as a tracker receives it, following PROTOCOL.md section 10.
     ///
     /// Longer-than-needed datagrams are accepted. An announce's event 4 reads as
-    /// [`AnnounceEvent::Paused`] and other unknown events as `None`; BEP 41 options are parsed
-    /// tolerantly. A scrape's partial trailing hash is ignored. Truncating a scrape to
+    /// [`AnnounceEvent::Paused`] and other unknown events as [`AnnounceEvent::Regular`]; BEP 41
+    /// options are parsed tolerantly. A scrape's partial trailing hash is ignored. Truncating a scrape to
     /// [`MAX_SCRAPE_HASHES`] is the tracker's policy, not the parser's: all whole hashes are returned.
     pub fn parse(datagram: &'a [u8]) -> Result<Self, RequestError> {
         let len = datagram.len();

@@ -52,7 +52,7 @@ pub fn announces(log: &Log) -> Vec<SentAnnounce> {
                 let RequestKind::Announce(_) = request.kind else {
                     return None;
                 };
-                let query = request.url.split_once('?')?.1;
+                let query = request.url.as_str().split_once('?')?.1;
                 let q = AnnounceQuery::parse(query.as_bytes()).ok()?;
                 Some(SentAnnounce {
                     at: *at,
@@ -389,7 +389,7 @@ pub fn cadence(log: &Log) -> Check {
                     format!("stopped sent to {who} without stop() or a started sent to it"),
                 );
             }
-            AnnounceEvent::None if !started.contains(&who) => {
+            AnnounceEvent::Regular if !started.contains(&who) => {
                 return fail(
                     a.at,
                     format!(
@@ -397,7 +397,7 @@ pub fn cadence(log: &Log) -> Check {
                     ),
                 );
             }
-            AnnounceEvent::None if first && not_before.get(&who).is_some_and(|&t| a.at < t) => {
+            AnnounceEvent::Regular if first && not_before.get(&who).is_some_and(|&t| a.at < t) => {
                 return fail(
                     a.at,
                     format!(
@@ -695,7 +695,7 @@ pub fn status(log: &Log) -> Check {
             _ => continue,
         };
         let Some(a) = sent.get(&key) else { continue };
-        if !first_send.insert(a.request) || a.event != AnnounceEvent::None {
+        if !first_send.insert(a.request) || a.event != AnnounceEvent::Regular {
             continue;
         }
         if let Some(next) = model.get(&a.tracker).and_then(|m| m.next)

@@ -12,7 +12,6 @@ use bt_tracker::announce::{
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
-use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::{ChaCha8Rng, ChaCha12Rng};
 use rand_core::SeedableRng;
@@ -39,7 +38,7 @@ pub struct Tally {
 }
 
 /// An HTTP tracker played by a closure: the request in, the response out (after 10 ms).
-pub type HttpHandler = Box<dyn FnMut(&HttpRequest) -> HttpResponse>;
+pub type HttpHandler = Box<dyn FnMut(&HttpRequest) -> HttpResponse<'static>>;
 
 /// The simulation.
 pub struct ClientSim {
@@ -51,7 +50,7 @@ pub struct ClientSim {
     pub addr: SocketAddr,
     pub trackers: Vec<SwarmTracker>,
     pub http: Option<HttpHandler>,
-    http_queue: BTreeMap<(Instant, u64), (RequestId, HttpResponse)>,
+    http_queue: BTreeMap<(Instant, u64), (RequestId, HttpResponse<'static>)>,
     pub hashes: HashMap<TorrentId, InfoHash>,
     pub tally: HashMap<TorrentId, Tally>,
     /// Every connect the client sent, per destination.
@@ -173,7 +172,7 @@ impl ClientSim {
 
     /// The drain rule: datagrams, HTTP requests, events.
     pub fn drain(&mut self) {
-        let mut buf = [0u8; MAX_REQUEST_LEN];
+        let mut buf = Vec::new();
         while let Some(t) = self.client.poll_transmit(&mut buf) {
             let bytes = buf[..t.len].to_vec();
             let Some(to) = t.destination else {

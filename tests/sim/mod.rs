@@ -20,7 +20,6 @@ use bt_tracker::announce::{
     TrackerState, TransportError,
 };
 use bt_tracker::http::HttpResponse;
-use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -264,7 +263,7 @@ pub struct Sim {
     rng: ChaCha8Rng,
     servers: Vec<Server>,
     /// HTTP answers in flight: delivery time → (request, response or failure).
-    http: BTreeMap<(Instant, u64), (RequestId, Result<HttpResponse, TransportError>)>,
+    http: BTreeMap<(Instant, u64), (RequestId, Result<HttpResponse<'static>, TransportError>)>,
     seq: u64,
     pub log: Log,
     commands: Vec<(Duration, &'static str)>,
@@ -358,7 +357,7 @@ impl Sim {
     /// Drains every output into the network, the HTTP trackers and the log; returns how many.
     pub fn drain(&mut self) -> usize {
         let mut outputs = 0;
-        let mut buf = [0u8; MAX_REQUEST_LEN];
+        let mut buf = Vec::new();
         let at = self.at();
         while let Some(t) = self.announce.poll_transmit(&mut buf) {
             outputs += 1;
@@ -465,7 +464,7 @@ impl Sim {
             }
         } else {
             tracker
-                .handle(&request.url)
+                .handle(request.url.as_str())
                 .map(|(r, extra)| (Ok(r), extra))
         };
         if let Some((answer, extra)) = answer {

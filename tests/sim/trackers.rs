@@ -216,7 +216,7 @@ impl HttpTracker {
 
     /// The response to a GET of `url`, or `None` for no answer at all; the extra delay for slow
     /// answers comes with it.
-    pub fn handle(&mut self, url: &str) -> Option<(HttpResponse, Duration)> {
+    pub fn handle(&mut self, url: &str) -> Option<(HttpResponse<'static>, Duration)> {
         use HttpBehaviour::*;
         let (path, query) = url
             .split_once("://")?
@@ -227,7 +227,7 @@ impl HttpTracker {
         let reply = |status, body: Vec<u8>| HttpResponse {
             status,
             location: None,
-            body,
+            body: body.into(),
         };
         let mut body = Vec::new();
         if path.starts_with("scrape") {
@@ -275,8 +275,8 @@ impl HttpTracker {
             {
                 HttpResponse {
                     status: 302,
-                    location: Some(format!("/real/announce?{query}")),
-                    body: Vec::new(),
+                    location: Some(format!("/real/announce?{query}").into()),
+                    body: Vec::new().into(),
                 }
             }
             _ => {
