@@ -216,9 +216,7 @@ fn bytes_after_the_top_level_dict_are_ignored_by_both() {
 fn bt_bencode_from_slice_rejects_the_crlf_aquatic_http_sends() {
     // So a client using bt_bencode must build the `Deserializer` itself and skip `end()`.
     let b = body(&[b"d8:intervali1800e5:peers12:", TWO_PEERS, b"e\r\n"]);
-    let err = bt_bencode::from_slice::<Borrowed<'_>>(&b)
-        .err()
-        .expect("rejected");
+    let err = bt_bencode::from_slice::<Borrowed<'_>>(&b).expect_err("rejected");
     assert!(err.to_string().contains("trailing data"), "{err}");
 }
 

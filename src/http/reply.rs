@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::bencode::{self, Dict, List, Value, put_bytes, put_bytes_entry, put_int_entry};
+use crate::bencode::{
+    self, Dict, DictEntries, List, Value, put_bytes, put_bytes_entry, put_int_entry,
+};
 use crate::canonical_ip;
 use crate::compact::{CompactPeers, PeerFamilyError};
 use crate::types::{AddressFamily, PeerId};
@@ -35,13 +37,22 @@ pub(crate) fn top_dict(body: &[u8]) -> Result<Dict<'_>, BodyError> {
     {
         return Ok(d);
     }
+    Err(not_a_dictionary(body))
+}
+
+/// The entries of the body's top-level dictionary, validated while they are read.
+fn top_entries(body: &[u8]) -> Result<DictEntries<'_>, BodyError> {
+    DictEntries::new(body).ok_or_else(|| not_a_dictionary(body))
+}
+
+fn not_a_dictionary(body: &[u8]) -> BodyError {
     let start = String::from_utf8_lossy(&body[..body.len().min(24)]).into_owned();
     let hint = if body.trim_ascii_start().starts_with(b"<") {
         "; it looks like an HTML page, so the URL probably points at a web server, not a tracker"
     } else {
         ""
     };
-    Err(BodyError::NotADictionary { start, hint })
+    BodyError::NotADictionary { start, hint }
 }
 
 /// BEP 31 `retry in`: when the tracker wants to hear from this client again after a failure.
@@ -174,6 +185,11 @@ pub struct DictPeers<'a> {
 }
 
 impl<'a> DictPeers<'a> {
+    /// No peers (an empty list).
+    const EMPTY: DictPeers<'static> = DictPeers {
+        list: List { raw: b"le" },
+    };
+
     /// The valid entries in order.
     pub fn iter(&self) -> impl Iterator<Item = DictPeer<'a>> + use<'a> {
         self.list.iter().filter_map(|v| match v {
@@ -271,10 +287,9 @@ impl<'a> AnnounceResponse<'a> {
     /// keys the first wins. The work is linear in the body; cap the body before (the response reader
     /// does).
     pub fn decode(body: &'a [u8]) -> Result<Self, BodyError> {
-        let dict = top_dict(body)?;
-        if let Some(Value::Bytes(reason)) = dict.get(b"failure reason") {
-            return Ok(AnnounceResponse::Failure(Failure::read(reason, &dict)));
-        }
+        // One pass over the top level: each key is dispatched as it is read, and the failure
+        // reason, which wins over every other key, is looked at once the whole body is validated.
+        let mut entries = top_entries(body)?;
         let mut s = AnnounceSuccess {
             interval: None,
             min_interval: None,
@@ -288,45 +303,90 @@ impl<'a> AnnounceResponse<'a> {
             external_ip: None,
             crypto_flags: None,
         };
+        let mut reason = None;
         let mut seen: u16 = 0;
-        for (key, value) in dict.iter() {
-            let (bit, known) = match key {
-                b"interval" => (0, true),
-                b"min interval" => (1, true),
-                b"warning message" => (2, true),
-                b"tracker id" => (3, true),
-                b"complete" => (4, true),
-                b"incomplete" => (5, true),
-                b"downloaded" => (6, true),
-                b"peers" => (7, true),
-                b"peers6" => (8, true),
-                b"external ip" => (9, true),
-                b"crypto_flags" => (10, true),
-                _ => (0, false),
+        while let Some((key, value)) = entries.next_entry()? {
+            let Some(key) = Key::of(key) else {
+                continue;
             };
-            if !known || seen & 1 << bit != 0 {
-                continue; // unknown key, or a duplicate: the first occurrence wins
+            if seen & key.bit() != 0 {
+                continue; // a duplicate: the first occurrence wins
             }
-            seen |= 1 << bit;
+            seen |= key.bit();
             match (key, value) {
-                (b"interval", Value::Int(n)) => s.interval = Some(n),
-                (b"min interval", Value::Int(n)) => s.min_interval = Some(n),
-                (b"warning message", Value::Bytes(b)) => s.warning = Some(b),
-                (b"tracker id", Value::Bytes(b)) => s.tracker_id = Some(b),
-                (b"complete", Value::Int(n)) => s.complete = Some(n),
-                (b"incomplete", Value::Int(n)) => s.incomplete = Some(n),
-                (b"downloaded", Value::Int(n)) => s.downloaded = Some(n),
-                (b"peers", Value::Bytes(b)) => {
+                (Key::FailureReason, Value::Bytes(b)) => reason = Some(b),
+                (Key::Interval, Value::Int(n)) => s.interval = Some(n),
+                (Key::MinInterval, Value::Int(n)) => s.min_interval = Some(n),
+                (Key::WarningMessage, Value::Bytes(b)) => s.warning = Some(b),
+                (Key::TrackerId, Value::Bytes(b)) => s.tracker_id = Some(b),
+                (Key::Complete, Value::Int(n)) => s.complete = Some(n),
+                (Key::Incomplete, Value::Int(n)) => s.incomplete = Some(n),
+                (Key::Downloaded, Value::Int(n)) => s.downloaded = Some(n),
+                (Key::Peers, Value::Bytes(b)) => {
                     s.peers = Peers::Compact(CompactPeers::new(b, AddressFamily::V4))
                 }
-                (b"peers", Value::List(list)) => s.peers = Peers::Dicts(DictPeers { list }),
-                (b"peers6", Value::Bytes(b)) => s.peers6 = CompactPeers::new(b, AddressFamily::V6),
-                (b"external ip", Value::Bytes(b)) => s.external_ip = external_ip(b),
-                (b"crypto_flags", Value::Bytes(b)) => s.crypto_flags = Some(b),
-                _ => {}
+                (Key::Peers, Value::List(list)) => s.peers = Peers::Dicts(DictPeers { list }),
+                (Key::Peers6, Value::Bytes(b)) => {
+                    s.peers6 = CompactPeers::new(b, AddressFamily::V6)
+                }
+                (Key::ExternalIp, Value::Bytes(b)) => s.external_ip = external_ip(b),
+                (Key::CryptoFlags, Value::Bytes(b)) => s.crypto_flags = Some(b),
+                _ => {} // a value of an unexpected type is treated as absent
             }
         }
+        if let Some(reason) = reason {
+            return Ok(AnnounceResponse::Failure(Failure::read(
+                reason,
+                &entries.dict(),
+            )));
+        }
         Ok(AnnounceResponse::Success(s))
+    }
+}
+
+/// The keys of an announce reply the decoder reads.
+#[derive(Clone, Copy)]
+enum Key {
+    FailureReason,
+    Interval,
+    MinInterval,
+    WarningMessage,
+    TrackerId,
+    Complete,
+    Incomplete,
+    Downloaded,
+    Peers,
+    Peers6,
+    ExternalIp,
+    CryptoFlags,
+}
+
+impl Key {
+    /// Dispatches on the length first, then compares whole words (a byte-string `match` would
+    /// compare byte by byte).
+    #[inline]
+    fn of(key: &[u8]) -> Option<Key> {
+        let is = |name: &[u8]| key == name;
+        Some(match key.len() {
+            5 if is(b"peers") => Key::Peers,
+            6 if is(b"peers6") => Key::Peers6,
+            8 if is(b"interval") => Key::Interval,
+            8 if is(b"complete") => Key::Complete,
+            10 if is(b"incomplete") => Key::Incomplete,
+            10 if is(b"downloaded") => Key::Downloaded,
+            10 if is(b"tracker id") => Key::TrackerId,
+            11 if is(b"external ip") => Key::ExternalIp,
+            12 if is(b"min interval") => Key::MinInterval,
+            12 if is(b"crypto_flags") => Key::CryptoFlags,
+            14 if is(b"failure reason") => Key::FailureReason,
+            15 if is(b"warning message") => Key::WarningMessage,
+            _ => return None,
+        })
+    }
+
+    /// This key's bit in the set of keys already seen.
+    fn bit(self) -> u16 {
+        1 << self as u16
     }
 }
 
@@ -349,18 +409,16 @@ impl<'a> AnnounceSuccess<'a> {
 
     /// Every peer with an IP address: compact `peers`, `peers6`, and list-form entries with an IP
     /// literal (host names are left to the caller, see [`DictPeers::iter`]).
+    #[inline]
     pub fn peer_addrs(&self) -> impl Iterator<Item = SocketAddr> + use<'a> {
         let (compact, dicts) = match self.peers {
-            Peers::Compact(c) => (c, None),
-            Peers::Dicts(d) => (CompactPeers::empty(), Some(d)),
+            Peers::Compact(c) => (c, DictPeers::EMPTY),
+            Peers::Dicts(d) => (CompactPeers::empty(), d),
         };
-        let from_dicts = dicts
-            .into_iter()
-            .flat_map(|d| d.iter())
-            .filter_map(|p| match p.addr {
-                PeerAddr::Ip(a) => Some(a),
-                PeerAddr::Host { .. } => None,
-            });
+        let from_dicts = dicts.iter().filter_map(|p| match p.addr {
+            PeerAddr::Ip(a) => Some(a),
+            PeerAddr::Host { .. } => None,
+        });
         compact.iter().chain(from_dicts).chain(self.peers6.iter())
     }
 
