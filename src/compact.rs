@@ -102,6 +102,7 @@ impl<'a> CompactPeers<'a> {
     }
 
     /// Iterates the peers in order, in canonical form ([`canonical_addr`]).
+    #[inline]
     pub fn iter(&self) -> Iter<'a> {
         let mut it = Iter {
             v4: [].iter(),
@@ -220,7 +221,12 @@ impl Iterator for Iter<'_> {
     /// peer instead of calling `next` and passing each address back through memory.
     #[inline]
     fn fold<B, F: FnMut(B, SocketAddr) -> B>(self, init: B, mut f: F) -> B {
-        let acc = self.v4.fold(init, |acc, e| f(acc, v4_entry(e)));
+        // A countdown over the slice: one fewer instruction per step than the slice iterator's fold.
+        let (mut acc, mut v4) = (init, self.v4.as_slice());
+        while let [e, rest @ ..] = v4 {
+            acc = f(acc, v4_entry(e));
+            v4 = rest;
+        }
         let acc = self.v6.fold(acc, |acc, e| f(acc, v6_entry(e)));
         self.addrs.fold(acc, |acc, &a| f(acc, canonical_addr(a)))
     }
@@ -236,6 +242,7 @@ impl ExactSizeIterator for Iter<'_> {}
 impl<'a> IntoIterator for CompactPeers<'a> {
     type Item = SocketAddr;
     type IntoIter = Iter<'a>;
+    #[inline]
     fn into_iter(self) -> Iter<'a> {
         self.iter()
     }
@@ -244,6 +251,7 @@ impl<'a> IntoIterator for CompactPeers<'a> {
 impl<'a> IntoIterator for &CompactPeers<'a> {
     type Item = SocketAddr;
     type IntoIter = Iter<'a>;
+    #[inline]
     fn into_iter(self) -> Iter<'a> {
         self.iter()
     }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::bencode::{
-    self, Dict, DictEntries, List, Value, put_bytes, put_bytes_entry, put_int_entry,
+    self, Dict, DictEntries, List, ListIter, Value, put_bytes, put_bytes_entry, put_int_entry,
 };
 use crate::canonical_ip;
 use crate::compact::{CompactPeers, PeerFamilyError};
@@ -185,11 +185,6 @@ pub struct DictPeers<'a> {
 }
 
 impl<'a> DictPeers<'a> {
-    /// No peers (an empty list).
-    const EMPTY: DictPeers<'static> = DictPeers {
-        list: List { raw: b"le" },
-    };
-
     /// The valid entries in order.
     pub fn iter(&self) -> impl Iterator<Item = DictPeer<'a>> + use<'a> {
         self.list.iter().filter_map(|v| match v {
@@ -401,6 +396,51 @@ fn external_ip(bytes: &[u8]) -> Option<IpAddr> {
     }
 }
 
+/// The iterator behind [`AnnounceSuccess::peer_addrs`]: the compact lists walked as plain slices,
+/// the list form only when the reply has one.
+struct PeerAddrs<'a> {
+    compact: crate::compact::Iter<'a>,
+    dicts: Option<ListIter<'a>>,
+    peers6: crate::compact::Iter<'a>,
+}
+
+/// A list-form entry's address when it is an IP literal.
+fn dict_addr(value: Value<'_>) -> Option<SocketAddr> {
+    match value {
+        Value::Dict(d) => match dict_peer(&d)?.addr {
+            PeerAddr::Ip(a) => Some(a),
+            PeerAddr::Host { .. } => None,
+        },
+        _ => None,
+    }
+}
+
+impl Iterator for PeerAddrs<'_> {
+    type Item = SocketAddr;
+
+    #[inline]
+    fn next(&mut self) -> Option<SocketAddr> {
+        if let Some(a) = self.compact.next() {
+            return Some(a);
+        }
+        if let Some(a) = self.dicts.as_mut().and_then(|d| d.find_map(dict_addr)) {
+            return Some(a);
+        }
+        self.peers6.next()
+    }
+
+    /// Each part in its own loop (see [`crate::compact::Iter`]'s `fold`).
+    #[inline]
+    fn fold<B, F: FnMut(B, SocketAddr) -> B>(self, init: B, mut f: F) -> B {
+        let acc = self.compact.fold(init, &mut f);
+        let acc = match self.dicts {
+            Some(list) => list.filter_map(dict_addr).fold(acc, &mut f),
+            None => acc,
+        };
+        self.peers6.fold(acc, f)
+    }
+}
+
 impl<'a> AnnounceSuccess<'a> {
     /// The warning as text (lossy UTF-8).
     pub fn warning_text(&self) -> Option<Cow<'a, str>> {
@@ -412,14 +452,14 @@ impl<'a> AnnounceSuccess<'a> {
     #[inline]
     pub fn peer_addrs(&self) -> impl Iterator<Item = SocketAddr> + use<'a> {
         let (compact, dicts) = match self.peers {
-            Peers::Compact(c) => (c, DictPeers::EMPTY),
-            Peers::Dicts(d) => (CompactPeers::empty(), d),
+            Peers::Compact(c) => (c, None),
+            Peers::Dicts(d) => (CompactPeers::empty(), Some(d.list.iter())),
         };
-        let from_dicts = dicts.iter().filter_map(|p| match p.addr {
-            PeerAddr::Ip(a) => Some(a),
-            PeerAddr::Host { .. } => None,
-        });
-        compact.iter().chain(from_dicts).chain(self.peers6.iter())
+        PeerAddrs {
+            compact: compact.iter(),
+            dicts,
+            peers6: self.peers6.iter(),
+        }
     }
 
     /// Appends the canonical reply (sorted keys). Compact `peers` must hold IPv4 peers only (IPv6
