@@ -300,8 +300,17 @@ impl<'a> AnnounceResponse<'a> {
         };
         let mut reason = None;
         let mut seen: u16 = 0;
-        while let Some((key, value)) = entries.next_entry()? {
-            let Some(key) = Key::of(key) else {
+        loop {
+            // Keys as trackers write them are recognised with their length prefix; anything else
+            // (unknown keys, lengths with leading zeros) is read the general way.
+            let (key, value) = match Key::encoded_at(entries.rest()) {
+                Some((key, len)) => (Some(key), entries.value_after_key(len)?),
+                None => match entries.next_entry()? {
+                    Some((key, value)) => (Key::of(key), value),
+                    None => break,
+                },
+            };
+            let Some(key) = key else {
                 continue;
             };
             if seen & key.bit() != 0 {
@@ -377,6 +386,26 @@ impl Key {
             15 if is(b"warning message") => Key::WarningMessage,
             _ => return None,
         })
+    }
+
+    /// The key encoded at the start of `bytes` (`8:interval`) and its encoded length, for the keys a
+    /// reply with peers nearly always has, written as every tracker writes them. `None` sends the
+    /// entry the general way, which reads the same key from any valid spelling.
+    #[inline]
+    fn encoded_at(bytes: &[u8]) -> Option<(Key, usize)> {
+        // Each test compares a fixed number of bytes, so it compiles to a few word comparisons.
+        let is = |encoded: &[u8]| bytes.get(..encoded.len()) == Some(encoded);
+        let key = match bytes.first()? {
+            b'8' if is(b"8:interval") => (Key::Interval, 10),
+            b'8' if is(b"8:complete") => (Key::Complete, 10),
+            b'5' if is(b"5:peers") => (Key::Peers, 7),
+            b'1' if is(b"10:incomplete") => (Key::Incomplete, 13),
+            b'1' if is(b"12:min interval") => (Key::MinInterval, 15),
+            b'1' if is(b"10:downloaded") => (Key::Downloaded, 13),
+            b'6' if is(b"6:peers6") => (Key::Peers6, 8),
+            _ => return None,
+        };
+        Some(key)
     }
 
     /// This key's bit in the set of keys already seen.
@@ -523,4 +552,74 @@ fn put_compact(
     let start = out.len();
     out.resize(start + len, 0);
     peers.write(family, &mut out[start..]).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_recognised_encoded_are_the_keys_read_the_general_way() {
+        let names: [&[u8]; 7] = [
+            b"interval",
+            b"complete",
+            b"peers",
+            b"incomplete",
+            b"min interval",
+            b"downloaded",
+            b"peers6",
+        ];
+        for name in names {
+            let encoded = [format!("{}:", name.len()).as_bytes(), name, b"i7e"].concat();
+            let (key, len) = Key::encoded_at(&encoded).expect("recognised");
+            assert_eq!(len, encoded.len() - 3, "{name:?}");
+            assert_eq!(Some(key.bit()), Key::of(name).map(Key::bit), "{name:?}");
+            // A prefix or a longer key is not the key.
+            assert!(Key::encoded_at(&encoded[..len - 1]).is_none());
+        }
+        assert!(Key::encoded_at(b"9:intervals").is_none());
+        assert!(Key::encoded_at(b"08:interval").is_none());
+    }
+
+    #[test]
+    fn the_encoded_key_path_and_the_general_path_decode_alike() {
+        let entries: [(&[u8], &[u8]); 8] = [
+            (b"complete", b"i1e"),
+            (b"downloaded", b"i2e"),
+            (b"incomplete", b"i3e"),
+            (b"interval", b"i4e"),
+            (b"min interval", b"i5e"),
+            (b"peers", b"6:\x01\x02\x03\x04\x00\x05"),
+            (b"peers6", b"18:\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\x00\x06"),
+            (b"interval", b"i9e"), // a duplicate: the first wins on both paths
+        ];
+        // A leading zero in each key's length sends it the general way; the reply must not change.
+        let body = |zero: &str| {
+            let mut b = b"d".to_vec();
+            for (key, value) in entries {
+                b.extend_from_slice(format!("{zero}{}:", key.len()).as_bytes());
+                b.extend_from_slice(key);
+                b.extend_from_slice(value);
+            }
+            b.push(b'e');
+            b
+        };
+        let (canonical, general) = (body(""), body("0"));
+        let fast = AnnounceResponse::decode(&canonical).unwrap();
+        assert_eq!(fast, AnnounceResponse::decode(&general).unwrap());
+        let AnnounceResponse::Success(s) = fast else {
+            panic!("{fast:?}")
+        };
+        assert_eq!(
+            (
+                s.complete,
+                s.downloaded,
+                s.incomplete,
+                s.interval,
+                s.min_interval
+            ),
+            (Some(1), Some(2), Some(3), Some(4), Some(5))
+        );
+        assert_eq!(s.peer_addrs().count(), 2);
+    }
 }
