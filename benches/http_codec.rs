@@ -1,14 +1,16 @@
-//! HTTP reply decoding, side by side with `serde_bencode` (the usual Rust approach: decode the body
-//! into a struct) in the same run. `cargo bench --bench http_codec`. Both entries decode the same
-//! body and visit every peer as a `SocketAddr`.
+//! HTTP reply decoding, side by side in the same run with `serde_bencode` (the usual Rust approach:
+//! decode the body into an owning struct), `bt_bencode` (serde, borrowing the `peers` string from the
+//! body) and bendy's streaming `Decoder`. `cargo bench --bench http_codec`. Every entry decodes the
+//! same body and visits every peer as a `SocketAddr` through the same consumer (`common::checksum`).
+//! Which of these decoders meets PROTOCOL.md section 2 is checked in `tests/bencode_candidates.rs`.
 
 mod common;
 
 use std::hint::black_box;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use bt_tracker::http::{AnnounceResponse, PeerAddr, Peers};
-use common::checksum;
+use common::{checksum, compact_v4};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde::Deserialize;
 
@@ -22,6 +24,20 @@ struct CompactReply {
     #[serde(rename = "incomplete")]
     _incomplete: Option<i64>,
     peers: serde_bytes::ByteBuf,
+}
+
+/// The same reply for `bt_bencode`, with `peers` borrowed from the body instead of copied.
+#[derive(Deserialize)]
+struct BorrowedCompactReply<'a> {
+    interval: i64,
+    #[serde(rename = "min interval")]
+    _min_interval: Option<i64>,
+    #[serde(rename = "complete")]
+    _complete: Option<i64>,
+    #[serde(rename = "incomplete")]
+    _incomplete: Option<i64>,
+    #[serde(borrow)]
+    peers: &'a [u8],
 }
 
 #[derive(Deserialize)]
@@ -87,12 +103,39 @@ fn compact(c: &mut Criterion) {
         b.iter(|| {
             let r: CompactReply = serde_bencode::from_bytes(black_box(&body)).unwrap();
             r.peers.chunks_exact(6).fold(r.interval as u64, |acc, e| {
-                let p = SocketAddr::V4(SocketAddrV4::new(
-                    Ipv4Addr::new(e[0], e[1], e[2], e[3]),
-                    u16::from_be_bytes([e[4], e[5]]),
-                ));
-                acc.wrapping_add(checksum(p))
+                acc.wrapping_add(checksum(compact_v4(e)))
             })
+        })
+    });
+    g.bench_function("bt_bencode", |b| {
+        b.iter(|| {
+            // No `end()`: bytes after the dictionary are ignored, as a tracker client must.
+            let mut de = bt_bencode::Deserializer::from_slice(black_box(&body));
+            let r = BorrowedCompactReply::deserialize(&mut de).unwrap();
+            r.peers.chunks_exact(6).fold(r.interval as u64, |acc, e| {
+                acc.wrapping_add(checksum(compact_v4(e)))
+            })
+        })
+    });
+    g.bench_function("bendy_streaming", |b| {
+        b.iter(|| {
+            let mut decoder = bendy::decoding::Decoder::new(black_box(&body));
+            let Ok(Some(bendy::decoding::Object::Dict(mut dict))) = decoder.next_object() else {
+                unreachable!()
+            };
+            let (mut interval, mut peers) = (0u64, &[][..]);
+            while let Some((key, value)) = dict.next_pair().unwrap() {
+                match (key, value) {
+                    (b"interval", bendy::decoding::Object::Integer(n)) => {
+                        interval = n.parse().unwrap()
+                    }
+                    (b"peers", bendy::decoding::Object::Bytes(b)) => peers = b,
+                    _ => {}
+                }
+            }
+            peers
+                .chunks_exact(6)
+                .fold(interval, |acc, e| acc.wrapping_add(checksum(compact_v4(e))))
         })
     });
     g.finish();

@@ -102,24 +102,20 @@ impl<'a> CompactPeers<'a> {
     }
 
     /// Iterates the peers in order, in canonical form ([`canonical_addr`]).
+    #[inline]
     pub fn iter(&self) -> Iter<'a> {
-        let mut it = Iter {
-            v4: [].iter(),
-            v6: [].iter(),
-            addrs: [].iter(),
-        };
-        match self.repr {
+        let (v4, rest) = match self.repr {
             Repr::Wire {
                 bytes,
                 family: AddressFamily::V4,
-            } => it.v4 = bytes.as_chunks().0.iter(),
+            } => (bytes.as_chunks().0.iter(), Rest::None),
             Repr::Wire {
                 bytes,
                 family: AddressFamily::V6,
-            } => it.v6 = bytes.as_chunks().0.iter(),
-            Repr::Addrs(a) => it.addrs = a.iter(),
-        }
-        it
+            } => ([].iter(), Rest::V6(bytes.as_chunks().0.iter())),
+            Repr::Addrs(a) => ([].iter(), Rest::Addrs(a.iter())),
+        };
+        Iter { v4, rest }
     }
 
     /// Bytes needed to encode this list in `family`.
@@ -192,13 +188,22 @@ fn v6_entry(e: &[u8; 18]) -> SocketAddr {
 
 /// Iterator over [`CompactPeers`].
 ///
-/// Three slice iterators of which at most one is non-empty: the IPv4 wire case, the hot one, then
-/// walks a plain slice of 6-byte entries with no per-peer dispatch.
+/// The IPv4 wire case, the hot one, is a plain slice of 6-byte entries with nothing else to do per
+/// peer: the other kinds sit in `rest`, whose variant `next` never changes, so when the list's kind
+/// is known where the loop is (as after an inlined [`Reply::parse`](crate::udp::Reply::parse)) the
+/// compiler drops them and the caller's `for` loop is a loop over that slice.
 #[derive(Clone)]
 pub struct Iter<'a> {
     v4: std::slice::Iter<'a, [u8; 6]>,
-    v6: std::slice::Iter<'a, [u8; 18]>,
-    addrs: std::slice::Iter<'a, SocketAddr>,
+    rest: Rest<'a>,
+}
+
+/// The non-IPv4 kinds of [`Iter`].
+#[derive(Clone)]
+enum Rest<'a> {
+    None,
+    V6(std::slice::Iter<'a, [u8; 18]>),
+    Addrs(std::slice::Iter<'a, SocketAddr>),
 }
 
 impl Iterator for Iter<'_> {
@@ -209,14 +214,38 @@ impl Iterator for Iter<'_> {
         if let Some(e) = self.v4.next() {
             return Some(v4_entry(e));
         }
-        if let Some(e) = self.v6.next() {
-            return Some(v6_entry(e));
+        match &mut self.rest {
+            Rest::None => None,
+            Rest::V6(v6) => v6.next().map(v6_entry),
+            Rest::Addrs(addrs) => addrs.next().copied().map(canonical_addr),
         }
-        self.addrs.next().copied().map(canonical_addr)
+    }
+
+    /// One tight loop per part: `fold`, `for_each`, `sum`, `collect` and a [`Chain`](std::iter::Chain)
+    /// of lists (as in `AnnounceSuccess::peer_addrs`) then run the caller's closure inline per
+    /// peer instead of calling `next` and passing each address back through memory.
+    #[inline]
+    fn fold<B, F: FnMut(B, SocketAddr) -> B>(self, init: B, mut f: F) -> B {
+        // A countdown over the slice: one fewer instruction per step than the slice iterator's fold.
+        let (mut acc, mut v4) = (init, self.v4.as_slice());
+        while let [e, rest @ ..] = v4 {
+            acc = f(acc, v4_entry(e));
+            v4 = rest;
+        }
+        match self.rest {
+            Rest::None => acc,
+            Rest::V6(v6) => v6.fold(acc, |acc, e| f(acc, v6_entry(e))),
+            Rest::Addrs(addrs) => addrs.fold(acc, |acc, &a| f(acc, canonical_addr(a))),
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.v4.len() + self.v6.len() + self.addrs.len();
+        let n = self.v4.len()
+            + match &self.rest {
+                Rest::None => 0,
+                Rest::V6(v6) => v6.len(),
+                Rest::Addrs(addrs) => addrs.len(),
+            };
         (n, Some(n))
     }
 }
@@ -226,6 +255,7 @@ impl ExactSizeIterator for Iter<'_> {}
 impl<'a> IntoIterator for CompactPeers<'a> {
     type Item = SocketAddr;
     type IntoIter = Iter<'a>;
+    #[inline]
     fn into_iter(self) -> Iter<'a> {
         self.iter()
     }
@@ -234,6 +264,7 @@ impl<'a> IntoIterator for CompactPeers<'a> {
 impl<'a> IntoIterator for &CompactPeers<'a> {
     type Item = SocketAddr;
     type IntoIter = Iter<'a>;
+    #[inline]
     fn into_iter(self) -> Iter<'a> {
         self.iter()
     }

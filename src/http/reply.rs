@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::bencode::{self, Dict, List, Value, put_bytes, put_bytes_entry, put_int_entry};
+use crate::bencode::{
+    self, Dict, DictEntries, List, ListIter, Value, put_bytes, put_bytes_entry, put_int_entry,
+};
 use crate::canonical_ip;
 use crate::compact::{CompactPeers, PeerFamilyError};
 use crate::types::{AddressFamily, PeerId};
@@ -35,13 +37,22 @@ pub(crate) fn top_dict(body: &[u8]) -> Result<Dict<'_>, BodyError> {
     {
         return Ok(d);
     }
+    Err(not_a_dictionary(body))
+}
+
+/// The entries of the body's top-level dictionary, validated while they are read.
+fn top_entries(body: &[u8]) -> Result<DictEntries<'_>, BodyError> {
+    DictEntries::new(body).ok_or_else(|| not_a_dictionary(body))
+}
+
+fn not_a_dictionary(body: &[u8]) -> BodyError {
     let start = String::from_utf8_lossy(&body[..body.len().min(24)]).into_owned();
     let hint = if body.trim_ascii_start().starts_with(b"<") {
         "; it looks like an HTML page, so the URL probably points at a web server, not a tracker"
     } else {
         ""
     };
-    Err(BodyError::NotADictionary { start, hint })
+    BodyError::NotADictionary { start, hint }
 }
 
 /// BEP 31 `retry in`: when the tracker wants to hear from this client again after a failure.
@@ -271,10 +282,9 @@ impl<'a> AnnounceResponse<'a> {
     /// keys the first wins. The work is linear in the body; cap the body before (the response reader
     /// does).
     pub fn decode(body: &'a [u8]) -> Result<Self, BodyError> {
-        let dict = top_dict(body)?;
-        if let Some(Value::Bytes(reason)) = dict.get(b"failure reason") {
-            return Ok(AnnounceResponse::Failure(Failure::read(reason, &dict)));
-        }
+        // One pass over the top level: each key is dispatched as it is read, and the failure
+        // reason, which wins over every other key, is looked at once the whole body is validated.
+        let mut entries = top_entries(body)?;
         let mut s = AnnounceSuccess {
             interval: None,
             min_interval: None,
@@ -288,45 +298,119 @@ impl<'a> AnnounceResponse<'a> {
             external_ip: None,
             crypto_flags: None,
         };
+        let mut reason = None;
         let mut seen: u16 = 0;
-        for (key, value) in dict.iter() {
-            let (bit, known) = match key {
-                b"interval" => (0, true),
-                b"min interval" => (1, true),
-                b"warning message" => (2, true),
-                b"tracker id" => (3, true),
-                b"complete" => (4, true),
-                b"incomplete" => (5, true),
-                b"downloaded" => (6, true),
-                b"peers" => (7, true),
-                b"peers6" => (8, true),
-                b"external ip" => (9, true),
-                b"crypto_flags" => (10, true),
-                _ => (0, false),
+        loop {
+            // Keys as trackers write them are recognised with their length prefix; anything else
+            // (unknown keys, lengths with leading zeros) is read the general way.
+            let (key, value) = match Key::encoded_at(entries.rest()) {
+                Some((key, len)) => (Some(key), entries.value_after_key(len)?),
+                None => match entries.next_entry()? {
+                    Some((key, value)) => (Key::of(key), value),
+                    None => break,
+                },
             };
-            if !known || seen & 1 << bit != 0 {
-                continue; // unknown key, or a duplicate: the first occurrence wins
+            let Some(key) = key else {
+                continue;
+            };
+            if seen & key.bit() != 0 {
+                continue; // a duplicate: the first occurrence wins
             }
-            seen |= 1 << bit;
+            seen |= key.bit();
             match (key, value) {
-                (b"interval", Value::Int(n)) => s.interval = Some(n),
-                (b"min interval", Value::Int(n)) => s.min_interval = Some(n),
-                (b"warning message", Value::Bytes(b)) => s.warning = Some(b),
-                (b"tracker id", Value::Bytes(b)) => s.tracker_id = Some(b),
-                (b"complete", Value::Int(n)) => s.complete = Some(n),
-                (b"incomplete", Value::Int(n)) => s.incomplete = Some(n),
-                (b"downloaded", Value::Int(n)) => s.downloaded = Some(n),
-                (b"peers", Value::Bytes(b)) => {
+                (Key::FailureReason, Value::Bytes(b)) => reason = Some(b),
+                (Key::Interval, Value::Int(n)) => s.interval = Some(n),
+                (Key::MinInterval, Value::Int(n)) => s.min_interval = Some(n),
+                (Key::WarningMessage, Value::Bytes(b)) => s.warning = Some(b),
+                (Key::TrackerId, Value::Bytes(b)) => s.tracker_id = Some(b),
+                (Key::Complete, Value::Int(n)) => s.complete = Some(n),
+                (Key::Incomplete, Value::Int(n)) => s.incomplete = Some(n),
+                (Key::Downloaded, Value::Int(n)) => s.downloaded = Some(n),
+                (Key::Peers, Value::Bytes(b)) => {
                     s.peers = Peers::Compact(CompactPeers::new(b, AddressFamily::V4))
                 }
-                (b"peers", Value::List(list)) => s.peers = Peers::Dicts(DictPeers { list }),
-                (b"peers6", Value::Bytes(b)) => s.peers6 = CompactPeers::new(b, AddressFamily::V6),
-                (b"external ip", Value::Bytes(b)) => s.external_ip = external_ip(b),
-                (b"crypto_flags", Value::Bytes(b)) => s.crypto_flags = Some(b),
-                _ => {}
+                (Key::Peers, Value::List(list)) => s.peers = Peers::Dicts(DictPeers { list }),
+                (Key::Peers6, Value::Bytes(b)) => {
+                    s.peers6 = CompactPeers::new(b, AddressFamily::V6)
+                }
+                (Key::ExternalIp, Value::Bytes(b)) => s.external_ip = external_ip(b),
+                (Key::CryptoFlags, Value::Bytes(b)) => s.crypto_flags = Some(b),
+                _ => {} // a value of an unexpected type is treated as absent
             }
         }
+        if let Some(reason) = reason {
+            return Ok(AnnounceResponse::Failure(Failure::read(
+                reason,
+                &entries.dict(),
+            )));
+        }
         Ok(AnnounceResponse::Success(s))
+    }
+}
+
+/// The keys of an announce reply the decoder reads.
+#[derive(Clone, Copy)]
+enum Key {
+    FailureReason,
+    Interval,
+    MinInterval,
+    WarningMessage,
+    TrackerId,
+    Complete,
+    Incomplete,
+    Downloaded,
+    Peers,
+    Peers6,
+    ExternalIp,
+    CryptoFlags,
+}
+
+impl Key {
+    /// Dispatches on the length first, then compares whole words (a byte-string `match` would
+    /// compare byte by byte).
+    #[inline]
+    fn of(key: &[u8]) -> Option<Key> {
+        let is = |name: &[u8]| key == name;
+        Some(match key.len() {
+            5 if is(b"peers") => Key::Peers,
+            6 if is(b"peers6") => Key::Peers6,
+            8 if is(b"interval") => Key::Interval,
+            8 if is(b"complete") => Key::Complete,
+            10 if is(b"incomplete") => Key::Incomplete,
+            10 if is(b"downloaded") => Key::Downloaded,
+            10 if is(b"tracker id") => Key::TrackerId,
+            11 if is(b"external ip") => Key::ExternalIp,
+            12 if is(b"min interval") => Key::MinInterval,
+            12 if is(b"crypto_flags") => Key::CryptoFlags,
+            14 if is(b"failure reason") => Key::FailureReason,
+            15 if is(b"warning message") => Key::WarningMessage,
+            _ => return None,
+        })
+    }
+
+    /// The key encoded at the start of `bytes` (`8:interval`) and its encoded length, for the keys a
+    /// reply with peers nearly always has, written as every tracker writes them. `None` sends the
+    /// entry the general way, which reads the same key from any valid spelling.
+    #[inline]
+    fn encoded_at(bytes: &[u8]) -> Option<(Key, usize)> {
+        // Each test compares a fixed number of bytes, so it compiles to a few word comparisons.
+        let is = |encoded: &[u8]| bytes.get(..encoded.len()) == Some(encoded);
+        let key = match bytes.first()? {
+            b'8' if is(b"8:interval") => (Key::Interval, 10),
+            b'8' if is(b"8:complete") => (Key::Complete, 10),
+            b'5' if is(b"5:peers") => (Key::Peers, 7),
+            b'1' if is(b"10:incomplete") => (Key::Incomplete, 13),
+            b'1' if is(b"12:min interval") => (Key::MinInterval, 15),
+            b'1' if is(b"10:downloaded") => (Key::Downloaded, 13),
+            b'6' if is(b"6:peers6") => (Key::Peers6, 8),
+            _ => return None,
+        };
+        Some(key)
+    }
+
+    /// This key's bit in the set of keys already seen.
+    fn bit(self) -> u16 {
+        1 << self as u16
     }
 }
 
@@ -341,6 +425,51 @@ fn external_ip(bytes: &[u8]) -> Option<IpAddr> {
     }
 }
 
+/// The iterator behind [`AnnounceSuccess::peer_addrs`]: the compact lists walked as plain slices,
+/// the list form only when the reply has one.
+struct PeerAddrs<'a> {
+    compact: crate::compact::Iter<'a>,
+    dicts: Option<ListIter<'a>>,
+    peers6: crate::compact::Iter<'a>,
+}
+
+/// A list-form entry's address when it is an IP literal.
+fn dict_addr(value: Value<'_>) -> Option<SocketAddr> {
+    match value {
+        Value::Dict(d) => match dict_peer(&d)?.addr {
+            PeerAddr::Ip(a) => Some(a),
+            PeerAddr::Host { .. } => None,
+        },
+        _ => None,
+    }
+}
+
+impl Iterator for PeerAddrs<'_> {
+    type Item = SocketAddr;
+
+    #[inline]
+    fn next(&mut self) -> Option<SocketAddr> {
+        if let Some(a) = self.compact.next() {
+            return Some(a);
+        }
+        if let Some(a) = self.dicts.as_mut().and_then(|d| d.find_map(dict_addr)) {
+            return Some(a);
+        }
+        self.peers6.next()
+    }
+
+    /// Each part in its own loop (see [`crate::compact::Iter`]'s `fold`).
+    #[inline]
+    fn fold<B, F: FnMut(B, SocketAddr) -> B>(self, init: B, mut f: F) -> B {
+        let acc = self.compact.fold(init, &mut f);
+        let acc = match self.dicts {
+            Some(list) => list.filter_map(dict_addr).fold(acc, &mut f),
+            None => acc,
+        };
+        self.peers6.fold(acc, f)
+    }
+}
+
 impl<'a> AnnounceSuccess<'a> {
     /// The warning as text (lossy UTF-8).
     pub fn warning_text(&self) -> Option<Cow<'a, str>> {
@@ -349,19 +478,17 @@ impl<'a> AnnounceSuccess<'a> {
 
     /// Every peer with an IP address: compact `peers`, `peers6`, and list-form entries with an IP
     /// literal (host names are left to the caller, see [`DictPeers::iter`]).
+    #[inline]
     pub fn peer_addrs(&self) -> impl Iterator<Item = SocketAddr> + use<'a> {
         let (compact, dicts) = match self.peers {
             Peers::Compact(c) => (c, None),
-            Peers::Dicts(d) => (CompactPeers::empty(), Some(d)),
+            Peers::Dicts(d) => (CompactPeers::empty(), Some(d.list.iter())),
         };
-        let from_dicts = dicts
-            .into_iter()
-            .flat_map(|d| d.iter())
-            .filter_map(|p| match p.addr {
-                PeerAddr::Ip(a) => Some(a),
-                PeerAddr::Host { .. } => None,
-            });
-        compact.iter().chain(from_dicts).chain(self.peers6.iter())
+        PeerAddrs {
+            compact: compact.iter(),
+            dicts,
+            peers6: self.peers6.iter(),
+        }
     }
 
     /// Appends the canonical reply (sorted keys). Compact `peers` must hold IPv4 peers only (IPv6
@@ -425,4 +552,74 @@ fn put_compact(
     let start = out.len();
     out.resize(start + len, 0);
     peers.write(family, &mut out[start..]).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_recognised_encoded_are_the_keys_read_the_general_way() {
+        let names: [&[u8]; 7] = [
+            b"interval",
+            b"complete",
+            b"peers",
+            b"incomplete",
+            b"min interval",
+            b"downloaded",
+            b"peers6",
+        ];
+        for name in names {
+            let encoded = [format!("{}:", name.len()).as_bytes(), name, b"i7e"].concat();
+            let (key, len) = Key::encoded_at(&encoded).expect("recognised");
+            assert_eq!(len, encoded.len() - 3, "{name:?}");
+            assert_eq!(Some(key.bit()), Key::of(name).map(Key::bit), "{name:?}");
+            // A prefix or a longer key is not the key.
+            assert!(Key::encoded_at(&encoded[..len - 1]).is_none());
+        }
+        assert!(Key::encoded_at(b"9:intervals").is_none());
+        assert!(Key::encoded_at(b"08:interval").is_none());
+    }
+
+    #[test]
+    fn the_encoded_key_path_and_the_general_path_decode_alike() {
+        let entries: [(&[u8], &[u8]); 8] = [
+            (b"complete", b"i1e"),
+            (b"downloaded", b"i2e"),
+            (b"incomplete", b"i3e"),
+            (b"interval", b"i4e"),
+            (b"min interval", b"i5e"),
+            (b"peers", b"6:\x01\x02\x03\x04\x00\x05"),
+            (b"peers6", b"18:\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\x00\x06"),
+            (b"interval", b"i9e"), // a duplicate: the first wins on both paths
+        ];
+        // A leading zero in each key's length sends it the general way; the reply must not change.
+        let body = |zero: &str| {
+            let mut b = b"d".to_vec();
+            for (key, value) in entries {
+                b.extend_from_slice(format!("{zero}{}:", key.len()).as_bytes());
+                b.extend_from_slice(key);
+                b.extend_from_slice(value);
+            }
+            b.push(b'e');
+            b
+        };
+        let (canonical, general) = (body(""), body("0"));
+        let fast = AnnounceResponse::decode(&canonical).unwrap();
+        assert_eq!(fast, AnnounceResponse::decode(&general).unwrap());
+        let AnnounceResponse::Success(s) = fast else {
+            panic!("{fast:?}")
+        };
+        assert_eq!(
+            (
+                s.complete,
+                s.downloaded,
+                s.incomplete,
+                s.interval,
+                s.min_interval
+            ),
+            (Some(1), Some(2), Some(3), Some(4), Some(5))
+        );
+        assert_eq!(s.peer_addrs().count(), 2);
+    }
 }

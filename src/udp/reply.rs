@@ -298,6 +298,7 @@ impl<'a> Reply<'a> {
     /// peer section is a multiple of 6 but not of 18 is read as IPv4 entries, because webtorrent's
     /// tracker sends 6-byte entries over IPv6 (a section that is a multiple of 18 cannot be told apart
     /// and is read as IPv6, as BEP 15 says).
+    #[inline]
     pub fn parse(datagram: &'a [u8], family: AddressFamily) -> Result<Self, ReplyError> {
         let len = datagram.len();
         if len < REPLY_HEADER_LEN {
