@@ -13,6 +13,7 @@ Contenders, each a process of its own, measured whole (wait4 rusage):
 Scenarios:
   healthy    UDP tracker (aquatic_udp if installed, else the embedded one) and the embedded
              HTTP tracker, both fresh for every contender run
+  udp-only   the same UDP tracker alone
   slow-udp   the UDP tracker alone behind a proxy answering 500 requests/s and dropping the rest
 
 Each contender: time until every (torrent, tracker) pair answered `started` (and per transport),
@@ -49,12 +50,13 @@ def parse_args():
     ap.add_argument("--torrents", default="1000,5000", help="comma-separated N values (default 1000,5000)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--contenders", default="floor,bt-tracker,libtorrent-4MiB,libtorrent-default")
-    ap.add_argument("--scenarios", default="healthy,slow-udp")
+    ap.add_argument("--scenarios", default="healthy,udp-only,slow-udp")
     ap.add_argument("--rate", type=int, default=500, help="slow-udp: requests/s the tracker answers")
     ap.add_argument("--limit-s", type=int, default=120, help="longest a contender may take (s)")
     ap.add_argument("--udp-tracker", choices=["auto", "aquatic", "embedded"], default="auto")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--json-out", help="also write every raw measurement to this file")
+    ap.add_argument("--from-json", help="print the tables of an earlier --json-out file; runs nothing")
     return ap.parse_args()
 
 
@@ -114,6 +116,8 @@ class Trackers:
             wait_udp_tracker(port)
             udp_url = f"udp://127.0.0.1:{port}/announce"
         self.urls = [udp_url, embedded.info["http"]]
+        if scenario == "udp-only":
+            self.urls = [udp_url]
         if scenario == "slow-udp":
             to = udp_url[len("udp://"):].split("/")[0]
             proxy = procs.Helper([str(bin_path("startup_tracker")), "proxy", "--to", to, "--rate", str(rate)],
@@ -180,7 +184,7 @@ def measure(name, n, scenario, args, udp_kind, tmp):
         "stopped_acked": s.get("stopped_acked"),
         "all_started_s": s.get("all_started_s"), "udp_started_s": s.get("udp_started_s"),
         "http_started_s": s.get("http_started_s"),
-        "done_s": s.get("done_s") if s.get("all_started_s") is not None else None,
+        "done_s": s.get("done_s"),
         "failed": s.get("failed"), "retransmits": s.get("retransmits"),
         "client_drops": sampler.total("client"),
         "tracker_drops": sum(sampler.total(f"tracker{i}") for i in range(len(trackers.parts))),
@@ -195,6 +199,14 @@ def measure(name, n, scenario, args, udp_kind, tmp):
         log = (tmp / f"{name}.log").read_text(errors="replace")[-2000:]
         print(f"warning: {name} printed no summary (exit {code}); its log ends:\n{log}", file=sys.stderr)
     return row
+
+
+def finished(row):
+    """The time until every `started` and every `stopped` was answered, or None."""
+    expected = row["expected"]
+    if row["all_started_s"] is None or not expected or row["stopped_acked"] != expected:
+        return None
+    return row["done_s"]
 
 
 def spread(values, fmt):
@@ -226,15 +238,16 @@ def table(rows, scenario, n, contenders, runs):
     by = {c: [r for r in rows if r["contender"] == c and r["scenario"] == scenario and r["torrents"] == n]
           for c in contenders}
     out = [f"\n#### N = {n:,}, {scenario} ({runs} runs; median (min-max))\n",
-           "| contender | all started | UDP started | HTTP started | started + stopped | answered / expected "
+           "| contender | all started | UDP started | HTTP started | started + stopped | answered (started + stopped) "
            "| failed | drops client / tracker | CPU | CPU per announce | peak RSS |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c, rs in by.items():
         if not rs:
             continue
         col = lambda k, f: spread([r[k] for r in rs], f)  # noqa: E731
-        answered = ", ".join(f"{r['started_acked'] or 0:,}+{r['stopped_acked'] or 0:,}/{(r['expected'] or 0):,}x2"
-                             for r in rs)
+        complete = all(r["expected"] and r["started_acked"] == r["stopped_acked"] == r["expected"] for r in rs)
+        answered = f"all {rs[0]['expected']:,} + {rs[0]['expected']:,}" if complete else "; ".join(
+            f"{r['started_acked'] or 0:,} + {r['stopped_acked'] or 0:,} of {(r['expected'] or 0):,}" for r in rs)
         drops = "; ".join(f"{r['client_drops']:,}/{r['tracker_drops']:,}" for r in rs)
         out.append(
             f"| {c} | {col('all_started_s', secs)} | {col('udp_started_s', secs)} | {col('http_started_s', secs)} "
@@ -296,9 +309,17 @@ def main():
     ns = [int(x.replace("_", "")) for x in args.torrents.split(",") if x]
     contenders = [c for c in args.contenders.split(",") if c]
     scenarios = [s for s in args.scenarios.split(",") if s]
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        if isinstance(saved, list):  # rows only: take the rest from the command line
+            saved = {"header": [f"Rows of {args.from_json}."], "torrents": ns, "scenarios": scenarios,
+                     "contenders": contenders, "runs": args.runs, "rows": saved}
+        print(render(saved["header"], saved["rows"], saved["torrents"], saved["scenarios"],
+                     saved["contenders"], saved["runs"]))
+        return
     for s in scenarios:
-        if s not in ("healthy", "slow-udp"):
-            raise SystemExit(f"unknown scenario {s}: use healthy, slow-udp")
+        if s not in ("healthy", "udp-only", "slow-udp"):
+            raise SystemExit(f"unknown scenario {s}: use healthy, udp-only, slow-udp")
     udp_kind = args.udp_tracker
     if udp_kind == "auto":
         udp_kind = "aquatic" if shutil.which("aquatic_udp") else "embedded"
@@ -333,21 +354,30 @@ def main():
                         rows.append(row)
                         print(f"  {json.dumps({k: row[k] for k in ('all_started_s', 'done_s', 'failed', 'client_drops', 'tracker_drops', 'cpu_s', 'rss_mib')})}",
                               file=sys.stderr, flush=True)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(rows, indent=1))
     udp_name = f"aquatic_udp {aq_version}" if udp_kind == "aquatic" else "the embedded tracker (examples/common/embedded.rs)"
-    out = [f"Measured {datetime.date.today()} on commit {commit()}, {platform.system()} {platform.release()}, "
+    header = [f"Measured {datetime.date.today()} on commit {commit()}, {platform.system()} {platform.release()}, "
            f"{os.cpu_count()} CPUs; UDP tracker: {udp_name}; HTTP tracker: the embedded one; libtorrent {lt_version}; "
            f"slow-udp: at most {args.rate} requests/s; limit {args.limit_s} s per contender.",
            "Times from each process's own start of work; CPU (user + sys) of the whole process (wait4); "
            "per announce = CPU / (started + stopped answered); peak RSS = VmHWM sampled every 25 ms; drops = /proc/net/udp `drops` of the "
            "client's sockets / the tracker's (and proxy's) sockets, one figure per run."]
+    if args.json_out:
+        saved = {"header": header, "torrents": ns, "scenarios": scenarios, "contenders": contenders,
+                 "runs": args.runs, "rows": rows}
+        Path(args.json_out).write_text(json.dumps(saved, indent=1))
+    print(render(header, rows, ns, scenarios, contenders, args.runs))
+
+
+def render(header, rows, ns, scenarios, contenders, runs):
+    for r in rows:
+        r["done_s"] = finished(r)
+    out = list(header)
     for n in ns:
         for scenario in scenarios:
             shown = [c for c in contenders if not (scenario == "slow-udp" and c == "libtorrent-default")]
-            out += table(rows, scenario, n, shown, args.runs)
-            out += ratios(rows, scenario, n, shown, args.runs)
-    print("\n".join(out))
+            out += table(rows, scenario, n, shown, runs)
+            out += ratios(rows, scenario, n, shown, runs)
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
