@@ -123,6 +123,14 @@ def vm_hwm_kib(pid):
     return 0
 
 
+def first_child(pid):
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return int(kids[0]) if kids else None
+    except (OSError, ValueError):
+        return None
+
+
 def cmdline(pid):
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
@@ -142,20 +150,28 @@ class Sampler:
         self.best = {}  # (label, inode) -> drops
         self.hwm = {}  # label -> KiB
         self.argv = {}  # label -> the command line to wait for
+        self.parents = set()  # labels whose pid is a wrapper: sample its child
         self.quit = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
-    def watch(self, label, pid, argv=None):
-        """Samples `pid` under `label`; with `argv`, its RSS only once it runs that command line
-        (between fork and exec it is still a copy of this Python)."""
+    def watch(self, label, pid, argv=None, via_parent=False):
+        """Samples `pid` (or with `via_parent` its first child) under `label`; with `argv`, its
+        RSS only once it runs that command line (between fork and exec it is a copy of its
+        parent)."""
         self.pids[label] = pid
+        if via_parent:
+            self.parents.add(label)
         if argv is not None:
             self.argv[label] = "\0".join(argv) + "\0"
 
     def sample(self):
         table = udp_drops_by_inode()
         for label, pid in list(self.pids.items()):
+            if label in self.parents:
+                pid = first_child(pid)
+                if pid is None:
+                    continue
             want = self.argv.get(label)
             if want is None or cmdline(pid) == want:
                 self.hwm[label] = max(self.hwm.get(label, 0), vm_hwm_kib(pid))
@@ -192,25 +208,48 @@ def snmp_rcvbuf_errors():
     return total
 
 
+# GNU time forks the contender from a 1-2 MiB process and reports the child's own peak RSS.
+TIME = "/usr/bin/time"
+
+
 def run_contender(argv, log: Path, limit_s, sampler: Sampler, label="client"):
-    """Runs a contender to its end; returns (its last stdout line as JSON or None, rusage, exit
-    status, wall seconds). Killed by pid after `limit_s` + 30 s."""
+    """Runs a contender to its end; returns (its last stdout line as JSON or None, CPU seconds,
+    peak RSS in KiB or None, exit status, wall seconds). Killed by pid after `limit_s` + 30 s.
+
+    wait4's ru_maxrss would keep the high-water mark of this Python, which forked it; so the
+    contender runs under GNU time (apt-get install time), whose %M is the contender's own, or,
+    without it, its VmHWM is sampled (which misses a process shorter than the sampling period)."""
+    rss_file = log.with_suffix(".rss")
+    wrapped = os.access(TIME, os.X_OK)
+    full = [TIME, "-f", "%M", "-o", str(rss_file), *argv] if wrapped else argv
     with open(log, "ab") as err:
         t0 = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
-        sampler.watch(label, proc.pid, argv)
+        proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=err)
+        sampler.watch(label, proc.pid, argv, via_parent=wrapped)
         watchdog = threading.Timer(limit_s + 30, lambda: stop_pid(proc, grace=2))
         watchdog.start()
-        out = proc.stdout.read().decode()
-        sampler.sample()
-        # wait4 reaps it with its own resource usage (every thread, user and system).
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            out = proc.stdout.read().decode()
+            sampler.sample()
+            # wait4 reaps it with its resource usage: every thread, user and system, and the
+            # children it waited for (the contender, under GNU time).
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            watchdog.cancel()
+            stop_pid(proc, grace=2)
+            raise
         proc.returncode = os.waitstatus_to_exitcode(status)
         watchdog.cancel()
         wall = time.monotonic() - t0
+    rss = sampler.hwm.get(label) or None
+    if wrapped:
+        try:
+            rss = int(rss_file.read_text().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
     summary = None
     for line in reversed(out.splitlines()):
         if line.startswith("{"):
             summary = json.loads(line)
             break
-    return summary, usage, proc.returncode, wall
+    return summary, usage.ru_utime + usage.ru_stime, rss, proc.returncode, wall

@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -170,13 +171,12 @@ def measure(name, n, scenario, args, udp_kind, tmp):
     snmp0 = procs.snmp_rcvbuf_errors()
     argv = contender_argv(name, n, trackers.urls, args.limit_s)
     try:
-        summary, usage, code, wall = procs.run_contender(argv, tmp / f"{name}.log", args.limit_s, sampler)
+        summary, cpu, rss_kib, code, wall = procs.run_contender(argv, tmp / f"{name}.log", args.limit_s, sampler)
     finally:
         sampler.sample()
         sampler.close()
         counts = trackers.stop()
     s = summary or {}
-    cpu = usage.ru_utime + usage.ru_stime
     acked = (s.get("started_acked") or 0) + (s.get("stopped_acked") or 0)
     row = {
         "contender": name, "torrents": n, "scenario": scenario, "exit": code, "wall_s": wall,
@@ -189,9 +189,9 @@ def measure(name, n, scenario, args, udp_kind, tmp):
         "client_drops": sampler.total("client"),
         "tracker_drops": sum(sampler.total(f"tracker{i}") for i in range(len(trackers.parts))),
         "system_rcvbuf_errors": procs.snmp_rcvbuf_errors() - snmp0,
-        "cpu_s": cpu, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
+        "cpu_s": cpu,
         "cpu_us_per_announce": cpu / acked * 1e6 if acked else None,
-        "rss_mib": sampler.hwm.get("client", 0) / 1024 or None,
+        "rss_mib": rss_kib / 1024 if rss_kib else None,
         "work_cpu_s": s.get("work_cpu_s"),
         "proxy_forwarded": counts.get("forwarded"), "proxy_dropped": counts.get("dropped"),
     }
@@ -304,7 +304,12 @@ def commit():
         return "unknown"
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt  # unwinds through the finally blocks that stop every process started
+
+
 def main():
+    signal.signal(signal.SIGTERM, interrupted)
     args = parse_args()
     ns = [int(x.replace("_", "")) for x in args.torrents.split(",") if x]
     contenders = [c for c in args.contenders.split(",") if c]
@@ -355,12 +360,16 @@ def main():
                         print(f"  {json.dumps({k: row[k] for k in ('all_started_s', 'done_s', 'failed', 'client_drops', 'tracker_drops', 'cpu_s', 'rss_mib')})}",
                               file=sys.stderr, flush=True)
     udp_name = f"aquatic_udp {aq_version}" if udp_kind == "aquatic" else "the embedded tracker (examples/common/embedded.rs)"
+    rss_how = ("GNU time's %M" if os.access(procs.TIME, os.X_OK)
+               else "VmHWM sampled every 25 ms (apt-get install time for exact figures)")
     header = [f"Measured {datetime.date.today()} on commit {commit()}, {platform.system()} {platform.release()}, "
-           f"{os.cpu_count()} CPUs; UDP tracker: {udp_name}; HTTP tracker: the embedded one; libtorrent {lt_version}; "
-           f"slow-udp: at most {args.rate} requests/s; limit {args.limit_s} s per contender.",
-           "Times from each process's own start of work; CPU (user + sys) of the whole process (wait4); "
-           "per announce = CPU / (started + stopped answered); peak RSS = VmHWM sampled every 25 ms; drops = /proc/net/udp `drops` of the "
-           "client's sockets / the tracker's (and proxy's) sockets, one figure per run."]
+              f"{os.cpu_count()} CPUs; UDP tracker: {udp_name}; HTTP tracker: the embedded one; "
+              f"libtorrent {lt_version}; slow-udp: at most {args.rate} requests/s; "
+              f"limit {args.limit_s} s per contender.",
+              "Times from each process's own start of work; CPU (user + sys) of the whole process (wait4); "
+              f"per announce = CPU / (started + stopped answered); peak RSS = {rss_how}; "
+              "drops = /proc/net/udp `drops` of the client's sockets / the tracker's (and proxy's) sockets, "
+              "one figure per run."]
     if args.json_out:
         saved = {"header": header, "torrents": ns, "scenarios": scenarios, "contenders": contenders,
                  "runs": args.runs, "rows": rows}
