@@ -5,6 +5,7 @@
 //! cargo run --example mio                             # 100 torrents, embedded loopback tracker
 //! cargo run --example mio -- --torrents 1000 --duration 5
 //! cargo run --example mio -- 'magnet:?xt=urn:btih:...&tr=udp://...' file.torrent --duration 60
+//! cargo run --release --example mio -- --torrents 5000 --tracker udp://127.0.0.1:3000 --until-answered --json
 //! ```
 //!
 //! It runs for `--duration` seconds or until Ctrl-C, then stops every torrent (each sends
@@ -40,11 +41,15 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 const USAGE: &str = "\
 usage: cargo run --example mio -- [TARGET ...] [--torrents N] [--duration SECONDS] [--port N]
-                                  [--status SECONDS]
+       [--tracker URL ...] [--until-answered] [--json] [--status SECONDS]
 
 TARGET is a magnet link or a .torrent file (one torrent each). Without TARGET, N synthetic
-torrents (default 100) announce to an embedded loopback tracker over UDP and HTTP.
+torrents (default 100) announce to an embedded loopback tracker over UDP and HTTP, or to every
+--tracker URL given (each in its own tier).
 Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exits.
+--until-answered stops as soon as every torrent's started is answered by each of its trackers.
+--json prints the summary as one JSON object (times in seconds from start; the start-up benchmark
+in benches/startup reads it).
 --status SECONDS prints the first torrents' tracker tables that often, from the client's
 status snapshot.";
 
@@ -57,6 +62,13 @@ struct Swarm {
     peers: BTreeSet<SocketAddr>,
     /// Trackers that acknowledged `started`.
     started: HashSet<TrackerId>,
+    /// Trackers it announces to: UDP, HTTP(S).
+    trackers: [usize; 2],
+}
+
+/// 0 for a UDP tracker, 1 for HTTP(S): the summary's per-transport counts.
+fn transport(url: &TrackerUrl) -> usize {
+    usize::from(url.scheme() != Scheme::Udp)
 }
 
 /// One HTTP request on a non-blocking TCP connection.
@@ -75,6 +87,10 @@ struct Args {
     duration: Duration,
     port: u16,
     status: Option<Duration>,
+    /// Trackers of the synthetic torrents instead of the embedded one.
+    trackers: Vec<String>,
+    until_answered: bool,
+    json: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -84,6 +100,9 @@ fn parse_args() -> Result<Option<Args>, String> {
         duration: Duration::from_secs(10),
         port: 6881,
         status: None,
+        trackers: Vec::new(),
+        until_answered: false,
+        json: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -106,6 +125,11 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .filter(|&p| p != 0)
                     .ok_or("--port takes 1 to 65535")?;
             }
+            "--tracker" => args
+                .trackers
+                .push(it.next().ok_or("--tracker needs a URL")?),
+            "--until-answered" => args.until_answered = true,
+            "--json" => args.json = true,
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ => args.targets.push(arg),
         }
@@ -127,19 +151,18 @@ fn run(args: &Args) -> Result<bool, String> {
     // The torrents: from the command line, or synthetic ones on an embedded tracker.
     let embedded;
     let specs = if args.targets.is_empty() {
-        embedded = EmbeddedTracker::start(sample_peers()).map_err(|e| e.to_string())?;
-        eprintln!(
-            "{} synthetic torrents on an embedded loopback tracker ({}, {})",
-            args.torrents,
-            embedded.udp_url(),
-            embedded.http_url()
-        );
+        let tiers: Vec<Vec<String>> = if args.trackers.is_empty() {
+            embedded = EmbeddedTracker::start(sample_peers()).map_err(|e| e.to_string())?;
+            vec![vec![embedded.udp_url()], vec![embedded.http_url()]]
+        } else {
+            args.trackers.iter().map(|t| vec![t.clone()]).collect()
+        };
+        eprintln!("{} synthetic torrents on {tiers:?}", args.torrents);
         (0..args.torrents)
             .map(|k| {
                 let mut hash = [0u8; 20];
                 hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
-                let tiers = vec![vec![embedded.udp_url()], vec![embedded.http_url()]];
-                (format!("synthetic #{k}"), InfoHash(hash), tiers)
+                (format!("synthetic #{k}"), InfoHash(hash), tiers.clone())
             })
             .collect()
     } else {
@@ -173,12 +196,25 @@ fn run(args: &Args) -> Result<bool, String> {
         .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     }
 
+    let mut expected = [0; 2];
+    for s in lp.swarms.values() {
+        expected[0] += s.trackers[0];
+        expected[1] += s.trackers[1];
+    }
     let mut events = Events::with_capacity(1024);
     let mut stopping = false;
     let end = start + args.duration;
     let mut next_status = args.status.map(|every| start + every);
     loop {
         lp.drain();
+        if lp.all_started.is_none() && lp.started_pairs == expected {
+            lp.all_started = Some(now());
+            if args.until_answered && !stopping {
+                stopping = true;
+                lp.client.stop(now());
+                continue;
+            }
+        }
         if stopping && lp.client.is_empty() {
             break;
         }
@@ -219,6 +255,25 @@ fn run(args: &Args) -> Result<bool, String> {
 
     let with_peers = lp.swarms.values().filter(|s| !s.peers.is_empty()).count();
     let total: usize = lp.swarms.values().map(|s| s.peers.len()).sum();
+    if args.json {
+        let secs = |t: Instant| t.duration_since(start).as_secs_f64();
+        let at = |t: Option<Instant>| t.map_or("null".into(), |t| format!("{:.6}", secs(t)));
+        let by = |k: usize| at(lp.last_started[k].filter(|_| lp.started_pairs[k] == expected[k]));
+        println!(
+            "{{\"torrents\": {}, \"expected\": {}, \"started_acked\": {}, \"all_started_s\": {}, \"udp_started_s\": {}, \"http_started_s\": {}, \"failed\": {}, \"unanswered\": {}, \"stopped_acked\": {}, \"done_s\": {:.6}}}",
+            lp.swarms.len(),
+            expected[0] + expected[1],
+            lp.started_pairs[0] + lp.started_pairs[1],
+            at(lp.all_started),
+            by(0),
+            by(1),
+            lp.failed,
+            lp.unanswered,
+            lp.stopped_acks,
+            secs(now())
+        );
+        return Ok(lp.announced > 0);
+    }
     println!(
         "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged ({} after a started unanswered at stop), in {:.2} s",
         lp.swarms.len(),
@@ -262,12 +317,18 @@ fn swarms(
             },
             key: None,
         };
+        let mut trackers = [0; 2];
+        tiers
+            .iter()
+            .flatten()
+            .for_each(|u| trackers[transport(u)] += 1);
         match client.add(torrent, tiers, now()) {
             Ok(id) => {
                 let swarm = Swarm {
                     name,
                     peers: BTreeSet::new(),
                     started: HashSet::new(),
+                    trackers,
                 };
                 swarms.insert(id, swarm);
             }
@@ -296,6 +357,11 @@ struct EventLoop {
     /// `stopped` acknowledged by a tracker whose `started` was still unanswered at `stop` (it may
     /// have listed this client all the same, so it is sent `stopped` too).
     stopped_after_unanswered: usize,
+    /// (torrent, tracker) pairs whose `started` was acknowledged per transport (UDP, HTTP), when
+    /// the last one of each was, and when every pair was.
+    started_pairs: [usize; 2],
+    last_started: [Option<Instant>; 2],
+    all_started: Option<Instant>,
 }
 
 impl EventLoop {
@@ -321,6 +387,9 @@ impl EventLoop {
             unanswered: 0,
             stopped_acks: 0,
             stopped_after_unanswered: 0,
+            started_pairs: [0; 2],
+            last_started: [None; 2],
+            all_started: None,
         })
     }
 
@@ -370,8 +439,10 @@ impl EventLoop {
                 }
                 Event::Announced(a) => {
                     self.announced += 1;
-                    if a.event == AnnounceEvent::Started {
-                        swarm.started.insert(a.tracker);
+                    if a.event == AnnounceEvent::Started && swarm.started.insert(a.tracker) {
+                        let kind = client.tracker_url(torrent, a.tracker).map_or(0, transport);
+                        self.started_pairs[kind] += 1;
+                        self.last_started[kind] = Some(now());
                     }
                     if self.verbose {
                         let n = a.peers.len();
