@@ -99,8 +99,10 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .filter(|&p| p != 0)
                     .ok_or("--port takes 1 to 65535")?;
             }
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            _ => args.targets.push(arg),
+            _ => {
+                common::cli::check_not_an_option(&arg)?;
+                args.targets.push(arg);
+            }
         }
     }
     Ok(Some(args))
