@@ -20,112 +20,18 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bt_tracker::announce::{Announce, Config, Event, Progress, TierMode, Torrent};
-use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use bt_tracker::{InfoHash, TrackerUrl};
+use common::cli::{ANNOUNCE_USAGE, AnnounceArgs as Args, parse_announce};
 use common::driver::{Driver, Flow, Sockets};
 use common::embedded::{EmbeddedTracker, sample_peers};
 use common::report::{Asked, Outcome, Reports, TrackerReport};
 use common::target::{self, Target};
 use common::{now, os_rng, random_peer_id};
 
-const USAGE: &str = "\
-usage: cargo run --example announce -- [TARGET [TRACKER_URL ...]] [options]
-
-TARGET is a magnet link, a .torrent file, or a 40-hex info hash followed by tracker URLs.
-Without TARGET, an embedded tracker on loopback is started and announced to (offline demo).
-
-options:
-  --port N          the TCP port announced to peers (default 6881)
-  --numwant N       peers wanted per tracker (default 200)
-  --event E         started (default) or completed (announce as a seeder that just finished)
-  --scrape          also scrape each tracker
-  --timeout S       bound on the whole run in seconds, stopped announces included (default 30)
-  --json            one JSON object per tracker on stdout instead of peers and summaries
-  --peer-id ID      20 characters (default: -BT0100- and 12 random characters)
-  -h, --help        this text";
-
-#[derive(Debug)]
-struct Args {
-    target: Option<String>,
-    extra_trackers: Vec<String>,
-    port: u16,
-    numwant: u32,
-    completed: bool,
-    scrape: bool,
-    timeout: Duration,
-    json: bool,
-    peer_id: Option<PeerId>,
-}
-
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut out = Args {
-        target: None,
-        extra_trackers: Vec::new(),
-        port: 6881,
-        numwant: 200,
-        completed: false,
-        scrape: false,
-        timeout: Duration::from_secs(30),
-        json: false,
-        peer_id: None,
-    };
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        let number = |name: &str, v: String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{name} takes a whole number, not {v:?}"))
-        };
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--port" => {
-                let v = value("--port")?;
-                out.port = v
-                    .parse()
-                    .ok()
-                    .filter(|&p| p != 0)
-                    .ok_or_else(|| format!("--port takes 1 to 65535, not {v:?}"))?;
-            }
-            "--numwant" => out.numwant = number("--numwant", value("--numwant")?)?.min(1000) as u32,
-            "--event" => match value("--event")?.as_str() {
-                "started" => out.completed = false,
-                "completed" => out.completed = true,
-                other => {
-                    return Err(format!(
-                        "--event takes started or completed, not {other:?} (stopped is always sent at exit)"
-                    ));
-                }
-            },
-            "--scrape" => out.scrape = true,
-            "--timeout" => {
-                let secs = number("--timeout", value("--timeout")?)?;
-                if secs == 0 {
-                    return Err("--timeout must be at least 1 second".to_owned());
-                }
-                out.timeout = Duration::from_secs(secs);
-            }
-            "--json" => out.json = true,
-            "--peer-id" => {
-                let v = value("--peer-id")?;
-                let bytes: [u8; 20] = v.as_bytes().try_into().map_err(|_| {
-                    format!(
-                        "--peer-id takes exactly 20 characters, {v:?} has {}",
-                        v.len()
-                    )
-                })?;
-                out.peer_id = Some(PeerId(bytes));
-            }
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            _ if out.target.is_none() => out.target = Some(arg),
-            _ => out.extra_trackers.push(arg),
-        }
-    }
-    Ok(Some(out))
-}
-
 fn main() -> ExitCode {
     common::main_with(
-        parse_args(std::env::args().skip(1)),
-        USAGE,
+        parse_announce(std::env::args().skip(1)),
+        ANNOUNCE_USAGE,
         "no tracker answered with a peer list (see the summaries above)",
         run,
     )
@@ -243,21 +149,16 @@ fn record(driver: &Driver, event: Event, reports: &mut Reports) {
     reports.record(&event, detail);
 }
 
-/// The BEP 12 tiers: the target's, then each extra URL as a tier of its own. Unusable URLs are
-/// reported and skipped.
-fn tracker_tiers(target: &Target, extra: &[String]) -> Result<Vec<Vec<TrackerUrl>>, String> {
-    let given = target
-        .tiers
-        .iter()
-        .cloned()
-        .chain(extra.iter().map(|u| vec![u.clone()]));
+/// The BEP 12 tiers: the target's, then each extra URL as a tier of its own. Unusable URLs of the
+/// magnet link or `.torrent` file are reported and skipped.
+fn tracker_tiers(target: &Target, extra: &[TrackerUrl]) -> Result<Vec<Vec<TrackerUrl>>, String> {
     let mut tiers = Vec::new();
-    for tier in given {
+    for tier in &target.tiers {
         let urls: Vec<TrackerUrl> = tier
             .iter()
             .filter_map(|u| {
-                TrackerUrl::parse(u)
-                    .map_err(|e| eprintln!("skipping tracker {u:?}: {e}"))
+                target::tracker_url(u)
+                    .map_err(|e| eprintln!("skipping a tracker of the torrent: {e}"))
                     .ok()
             })
             .collect();
@@ -265,6 +166,7 @@ fn tracker_tiers(target: &Target, extra: &[String]) -> Result<Vec<Vec<TrackerUrl
             tiers.push(urls);
         }
     }
+    tiers.extend(extra.iter().map(|url| vec![url.clone()]));
     if tiers.is_empty() {
         return Err("no usable tracker URL: give udp://, http:// or https:// tracker URLs after the info hash, or a magnet link with tr= parameters".to_owned());
     }

@@ -130,8 +130,10 @@ fn parse_args() -> Result<Option<Args>, String> {
                 .push(it.next().ok_or("--tracker needs a URL")?),
             "--until-answered" => args.until_answered = true,
             "--json" => args.json = true,
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            _ => args.targets.push(arg),
+            _ => {
+                common::cli::check_not_an_option(&arg)?;
+                args.targets.push(arg);
+            }
         }
     }
     Ok(Some(args))

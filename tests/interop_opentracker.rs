@@ -1,18 +1,52 @@
-//! Interop with opentracker (Debian package), started on a loopback port by each test.
+//! Interop with opentracker (Debian package), started on a loopback port by each test. Run by the
+//! interop harness: without opentracker the tests that need it are reported as ignored.
 
 mod interop;
 mod net;
 
 use std::collections::BTreeSet;
 use std::net::{TcpListener, UdpSocket};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use bt_tracker::InfoHash;
 use bt_tracker::announce::{Announced, Cause, Failed};
 use interop::sockets::{self, Proto};
-use interop::{Opentracker, bep41_scenario, spawn_opentracker, swarm_scenario};
+use interop::{
+    Opentracker, bep41_scenario, opentracker_missing, spawn_opentracker, swarm_scenario,
+};
 use net::{Peer, info_hash};
+
+fn main() -> ExitCode {
+    let opentracker = Some(opentracker_missing as interop::harness::Requirement);
+    interop::harness::run(vec![
+        trial!(opentracker, udp_announce_scrape_and_stopped_match_the_swarm),
+        trial!(
+            opentracker,
+            http_announce_scrape_and_stopped_match_the_swarm
+        ),
+        trial!(
+            opentracker,
+            udp_announce_url_with_path_and_query_is_accepted_bep41
+        ),
+        trial!(
+            opentracker,
+            an_unlisted_info_hash_is_refused_over_udp_and_http
+        ),
+        trial!(
+            None,
+            the_socket_table_tells_which_process_is_bound_to_an_address
+        ),
+        trial!(
+            opentracker,
+            start_up_leaves_ports_another_opentracker_joined_and_talks_to_its_own_child
+        ),
+        trial!(
+            opentracker,
+            trackers_started_at_once_get_ports_of_their_own_and_serve_only_their_whitelist
+        ),
+    ])
+}
 
 fn sane_opentracker_intervals(seen: &bt_tracker::announce::Announced) {
     // opentracker draws the interval from 1620..=1979 s and sends `min interval` = interval / 2
@@ -22,34 +56,25 @@ fn sane_opentracker_intervals(seen: &bt_tracker::announce::Announced) {
     assert!(seen.min_interval >= Duration::from_secs(60) && seen.min_interval <= seen.interval);
 }
 
-#[test]
 fn udp_announce_scrape_and_stopped_match_the_swarm() {
     let hash = info_hash("ot-udp");
-    let Some(tracker) = Opentracker::start(&[hash]) else {
-        return;
-    };
+    let tracker = Opentracker::start(&[hash]);
     let seen = swarm_scenario(&format!("udp://127.0.0.1:{}/announce", tracker.udp), hash);
     sane_opentracker_intervals(&seen);
 }
 
-#[test]
 fn http_announce_scrape_and_stopped_match_the_swarm() {
     let hash = info_hash("ot-http");
-    let Some(tracker) = Opentracker::start(&[hash]) else {
-        return;
-    };
+    let tracker = Opentracker::start(&[hash]);
     let seen = swarm_scenario(&format!("http://127.0.0.1:{}/announce", tracker.http), hash);
     sane_opentracker_intervals(&seen);
     let (interval, min) = (seen.interval.as_secs(), seen.min_interval.as_secs());
     assert_eq!(min, interval / 2, "HTTP min interval is half the interval");
 }
 
-#[test]
 fn udp_announce_url_with_path_and_query_is_accepted_bep41() {
     let hash = info_hash("ot-bep41");
-    let Some(tracker) = Opentracker::start(&[hash]) else {
-        return;
-    };
+    let tracker = Opentracker::start(&[hash]);
     let url = format!(
         "udp://127.0.0.1:{}/announce?passkey=0123456789abcdef&x=%20y",
         tracker.udp
@@ -57,11 +82,8 @@ fn udp_announce_url_with_path_and_query_is_accepted_bep41() {
     bep41_scenario(&url, hash);
 }
 
-#[test]
 fn an_unlisted_info_hash_is_refused_over_udp_and_http() {
-    let Some(tracker) = Opentracker::start(&[info_hash("ot-listed")]) else {
-        return;
-    };
+    let tracker = Opentracker::start(&[info_hash("ot-listed")]);
     let hash = info_hash("ot-not-listed");
     // UDP: opentracker answers with a bare 8-byte announce reply.
     let mut udp = Peer::new(
@@ -101,7 +123,6 @@ fn announce_once(url: &str, hash: InfoHash, n: u16) -> Result<Announced, Failed>
     outcome
 }
 
-#[test]
 fn the_socket_table_tells_which_process_is_bound_to_an_address() {
     // Needs no tracker: the sockets are this test's own.
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -140,7 +161,6 @@ fn the_socket_table_tells_which_process_is_bound_to_an_address() {
     );
 }
 
-#[test]
 fn start_up_leaves_ports_another_opentracker_joined_and_talks_to_its_own_child() {
     // Two test runs at once once started their opentrackers on one port: opentracker sets
     // SO_REUSEPORT, so both started, the kernel shared the port between them, and a test talked to
@@ -148,15 +168,13 @@ fn start_up_leaves_ports_another_opentracker_joined_and_talks_to_its_own_child()
     // empty whitelist joins the ports of the first start-up attempt.
     let hash = info_hash("ot-intruded");
     let mut intruder = None;
-    let Some(tracker) = Opentracker::start_checked(&[hash], |first| {
+    let tracker = Opentracker::start_checked(&[hash], |first| {
         if intruder.is_none() {
             let joined = spawn_opentracker(&[], first.http, first.udp).expect("start the intruder");
             assert_eq!((joined.1, joined.2), (first.http, first.udp), "joined");
             intruder = Some(joined);
         }
-    }) else {
-        return;
-    };
+    });
     let (mut intruder, http, udp) = intruder.expect("the check ran on the first attempt");
     assert_eq!(tracker.restarts.len(), 1, "{:?}", tracker.restarts);
     let want = format!(
@@ -189,22 +207,18 @@ fn start_up_leaves_ports_another_opentracker_joined_and_talks_to_its_own_child()
     );
 }
 
-#[test]
 fn trackers_started_at_once_get_ports_of_their_own_and_serve_only_their_whitelist() {
     // What two test runs at once do, four times over in one process.
     let hashes: Vec<InfoHash> = (0..4)
         .map(|k| info_hash(&format!("ot-at-once-{k}")))
         .collect();
-    let started: Vec<Option<Opentracker>> = std::thread::scope(|s| {
+    let trackers: Vec<Opentracker> = std::thread::scope(|s| {
         let starts: Vec<_> = hashes
             .iter()
             .map(|&h| s.spawn(move || Opentracker::start(&[h])))
             .collect();
         starts.into_iter().map(|t| t.join().unwrap()).collect()
     });
-    let Some(trackers) = started.into_iter().collect::<Option<Vec<_>>>() else {
-        return;
-    };
     let ports: BTreeSet<u16> = trackers.iter().flat_map(|t| [t.http, t.udp]).collect();
     assert_eq!(ports.len(), 2 * trackers.len(), "distinct ports: {ports:?}");
     for (i, tracker) in trackers.iter().enumerate() {

@@ -1,14 +1,34 @@
 //! Interop with webtorrent's `bittorrent-tracker` (npm, pinned in `tests/interop/webtorrent`),
-//! started on loopback ports (IPv4 and IPv6) by each test.
+//! started on loopback ports (IPv4 and IPv6) by each test. Run by the interop harness: without node
+//! and the pinned package the tests are reported as ignored.
 
 mod interop;
 mod net;
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use interop::{Webtorrent, bep41_scenario, swarm_scenario};
+use interop::{Webtorrent, bep41_scenario, swarm_scenario, webtorrent_missing};
 use net::{Peer, info_hash};
+
+fn main() -> ExitCode {
+    let webtorrent = Some(webtorrent_missing as interop::harness::Requirement);
+    interop::harness::run(vec![
+        trial!(webtorrent, udp_announce_scrape_and_stopped_match_the_swarm),
+        trial!(webtorrent, http_announce_scrape_and_stopped_match_the_swarm),
+        trial!(
+            webtorrent,
+            udp_announce_url_with_path_and_query_is_accepted_bep41
+        ),
+        trial!(webtorrent, http_over_ipv6_returns_the_ipv6_swarm),
+        trial!(
+            webtorrent,
+            udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4
+        ),
+        trial!(webtorrent, http_scrape_reads_the_trackers_utf8_mangled_keys),
+    ])
+}
 
 fn sane_webtorrent_intervals(seen: &bt_tracker::announce::Announced) {
     // bittorrent-tracker asks for 600 s and sends no `min interval` (the machine's 60 s default).
@@ -16,11 +36,8 @@ fn sane_webtorrent_intervals(seen: &bt_tracker::announce::Announced) {
     assert_eq!(seen.min_interval, Duration::from_secs(60));
 }
 
-#[test]
 fn udp_announce_scrape_and_stopped_match_the_swarm() {
-    let Some(tracker) = Webtorrent::start() else {
-        return;
-    };
+    let tracker = Webtorrent::start();
     let seen = swarm_scenario(
         &format!("udp://127.0.0.1:{}", tracker.udp),
         info_hash("wt-udp"),
@@ -28,11 +45,8 @@ fn udp_announce_scrape_and_stopped_match_the_swarm() {
     sane_webtorrent_intervals(&seen);
 }
 
-#[test]
 fn http_announce_scrape_and_stopped_match_the_swarm() {
-    let Some(tracker) = Webtorrent::start() else {
-        return;
-    };
+    let tracker = Webtorrent::start();
     let seen = swarm_scenario(
         &format!("http://127.0.0.1:{}/announce", tracker.http),
         info_hash("wt-http"),
@@ -40,11 +54,8 @@ fn http_announce_scrape_and_stopped_match_the_swarm() {
     sane_webtorrent_intervals(&seen);
 }
 
-#[test]
 fn udp_announce_url_with_path_and_query_is_accepted_bep41() {
-    let Some(tracker) = Webtorrent::start() else {
-        return;
-    };
+    let tracker = Webtorrent::start();
     let hash = info_hash("wt-bep41");
     let url = format!(
         "udp://127.0.0.1:{}/announce?passkey=0123456789abcdef",
@@ -53,11 +64,8 @@ fn udp_announce_url_with_path_and_query_is_accepted_bep41() {
     bep41_scenario(&url, hash);
 }
 
-#[test]
 fn http_over_ipv6_returns_the_ipv6_swarm() {
-    let Some(tracker) = Webtorrent::start() else {
-        return;
-    };
+    let tracker = Webtorrent::start();
     let hash = info_hash("wt-http6");
     let url = format!("http://[::1]:{}/announce", tracker.http6);
     let mut seeder = Peer::new(&url, hash, 1, 0);
@@ -74,13 +82,10 @@ fn http_over_ipv6_returns_the_ipv6_swarm() {
     assert!(peer.stop() && seeder.stop());
 }
 
-#[test]
 fn udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4() {
     // bittorrent-tracker answers UDP over IPv6 with 6-byte IPv4 entries (never BEP 15's 18-byte
     // ones): they must come out as the IPv4 peers they are, not as invented IPv6 addresses.
-    let Some(tracker) = Webtorrent::start() else {
-        return;
-    };
+    let tracker = Webtorrent::start();
     let hash = info_hash("wt-udp6");
     let mut v4 = Peer::new(&format!("udp://127.0.0.1:{}", tracker.udp), hash, 1, 0);
     v4.announced();
@@ -94,13 +99,10 @@ fn udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4() {
     assert!(v4.stop() && v6.stop() && late.stop());
 }
 
-#[test]
 fn http_scrape_reads_the_trackers_utf8_mangled_keys() {
     // bittorrent-tracker re-encodes scrape keys as UTF-8, so a hash with bytes of 0x80 and above
     // comes back longer than 20 bytes; the counts must still be found.
-    let Some(tracker) = Webtorrent::start() else {
-        return;
-    };
+    let tracker = Webtorrent::start();
     let hash = bt_tracker::InfoHash([0xC1; 20]);
     let url = format!("http://127.0.0.1:{}/announce", tracker.http);
     let mut seeder = Peer::new(&url, hash, 1, 0);

@@ -3,6 +3,7 @@
 //! clock live here; protocol logic stays in the library.
 #![allow(dead_code)] // each example uses part of it
 
+pub mod cli;
 pub mod driver;
 pub mod embedded;
 pub mod http;

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use bt_tracker::InfoHash;
 use bt_tracker::http::percent_decode;
+use bt_tracker::{InfoHash, TrackerUrl};
 use sha1::{Digest, Sha1};
 
 /// The largest `.torrent` file read (the `info` dict of a huge torrent is a few MiB).
@@ -24,6 +24,7 @@ pub struct Target {
 }
 
 /// Reads `arg` as a magnet link, a 40-hex (or 32-base32) info hash, or a `.torrent` file path.
+/// When it is none of them, the error says which it looks like and what is wrong with it.
 pub fn parse(arg: &str) -> Result<Target, String> {
     if arg.starts_with("magnet:") {
         return magnet(arg);
@@ -35,12 +36,74 @@ pub fn parse(arg: &str) -> Result<Target, String> {
             tiers: Vec::new(),
         });
     }
-    if Path::new(arg).is_file() {
-        return torrent_file(Path::new(arg));
+    match std::fs::metadata(arg) {
+        Ok(meta) if meta.is_file() => torrent_file(Path::new(arg)),
+        Ok(_) => Err(format!("{arg:?} is a directory, not a .torrent file")),
+        Err(e) => Err(not_a_target(arg, &e)),
     }
-    Err(format!(
-        "{arg:?} is not a magnet link, a 40-hex info hash or a .torrent file that exists"
-    ))
+}
+
+/// Why `arg`, which is no magnet link, info hash or file, was refused: as the hash, file or URL it
+/// looks like, or as none of them.
+fn not_a_target(arg: &str, open_error: &std::io::Error) -> String {
+    if arg.contains("://") {
+        return format!(
+            "{arg:?} is a tracker URL, not a torrent: give an info hash first, then tracker URLs \
+             (or a magnet link or .torrent file)"
+        );
+    }
+    let path_like = arg.contains(['/', '.', '\\']);
+    let hash_like = !path_like
+        && (arg.len() >= 16 && arg.bytes().all(|b| b.is_ascii_hexdigit())
+            || (arg.len() == 32 || arg.len() == 40)
+                && arg.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if hash_like {
+        return format!("{arg:?} is not an info hash: {}", hash_problem(arg));
+    }
+    if path_like {
+        return format!("cannot read the .torrent file {arg:?}: {open_error}");
+    }
+    format!(
+        "{arg:?} is not a magnet link, an info hash (40 hex digits or 32 base32 letters) or a \
+         .torrent file ({open_error})"
+    )
+}
+
+/// What is wrong with `text` as an info hash (which [`btih`] refused).
+fn hash_problem(text: &str) -> String {
+    let n = text.chars().count();
+    if text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return format!(
+            "it has {n} hex digits, an info hash has 40 hex digits (or 32 base32 letters)"
+        );
+    }
+    let first_not = |ok: fn(&char) -> bool| text.chars().find(|c| !ok(c)).unwrap_or('?');
+    match n {
+        40 => format!(
+            "it has 40 characters but {:?} is not a hex digit (0-9, a-f)",
+            first_not(char::is_ascii_hexdigit)
+        ),
+        32 => format!(
+            "it has 32 characters but {:?} is not a base32 letter (A-Z, 2-7)",
+            first_not(|c| c.is_ascii_alphabetic() || ('2'..='7').contains(c))
+        ),
+        _ => format!("it has {n} characters, an info hash is 40 hex digits or 32 base32 letters"),
+    }
+}
+
+/// A tracker URL as given on the command line, in a magnet link or in a `.torrent` file. A URL
+/// without a scheme (`tracker.example:6969`) is refused with the fix: write `udp://` (or
+/// `http://`, `https://`) before it.
+pub fn tracker_url(text: &str) -> Result<TrackerUrl, String> {
+    let scheme = text.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    let has_scheme =
+        text.contains("://") || matches!(scheme.as_deref(), Some("udp" | "http" | "https"));
+    if !has_scheme {
+        return Err(format!(
+            "the tracker URL {text:?} has no scheme: write udp://{text} (or http://, https://)"
+        ));
+    }
+    TrackerUrl::parse(text).map_err(|e| e.to_string())
 }
 
 /// An info hash in hex (40 digits) or base32 (32 letters), as BEP 9 allows in `xt=urn:btih:`.
@@ -85,7 +148,10 @@ fn magnet(link: &str) -> Result<Target, String> {
             "xt" => {
                 if let Some(hash) = value.strip_prefix("urn:btih:") {
                     let hash = btih(hash).ok_or_else(|| {
-                        format!("the magnet link's info hash {hash:?} is neither 40 hex digits nor 32 base32 letters")
+                        format!(
+                            "the magnet link's info hash {hash:?} is wrong: {}",
+                            hash_problem(hash)
+                        )
                     })?;
                     info_hash = Some(hash);
                 } else if let Some(multihash) = value.strip_prefix("urn:btmh:1220") {

@@ -1,10 +1,11 @@
 //! Real trackers on loopback for the interop tests: start, wait until they answer, stop by process
 //! id. The scenarios drive the machine through the test peers of `tests/net/`, over real sockets.
 //!
-//! A tracker that is not installed makes its tests say so and pass as skipped, unless `CI=true`,
-//! where it is a failure (`.ci/run` installs both).
+//! A test whose tracker is not installed is reported as ignored, with the reason, by the tests'
+//! own harness ([`harness`]), and fails under `CI=true` (`.ci/run` installs both trackers).
 #![allow(dead_code)] // each test file uses part of it
 
+pub mod harness;
 pub mod sockets;
 
 use std::io::{BufRead, BufReader};
@@ -21,26 +22,25 @@ use crate::net::glue::{self, now};
 use crate::net::{Peer, sorted};
 use sockets::Proto;
 
-/// Returns `None` (skip) when `program` is missing, with a note; panics instead under `CI=true`.
-pub fn installed(program: &str, how: &str) -> bool {
-    let found = Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        skip_or_fail(&format!("{program} is not installed ({how})"));
-    }
-    found
+/// What the opentracker tests miss: `None` when `opentracker` is installed.
+pub fn opentracker_missing() -> Option<String> {
+    harness::missing_program("opentracker", "apt-get install opentracker")
 }
 
-/// Skips with a note, or fails when `CI=true`.
-pub fn skip_or_fail(why: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{why}; CI=true requires every interop tracker");
-    }
-    eprintln!("SKIPPED: {why}");
+/// What the bittorrent-tracker tests miss: `None` when `node` and the pinned
+/// `bittorrent-tracker` (in `tests/interop/webtorrent/node_modules`) are installed.
+pub fn webtorrent_missing() -> Option<String> {
+    harness::missing_program("node", "apt-get install nodejs npm").or_else(|| {
+        let installed = webtorrent_dir().join("node_modules/bittorrent-tracker");
+        (!installed.is_dir()).then(|| {
+            "bittorrent-tracker is not installed: npm ci --ignore-scripts in tests/interop/webtorrent"
+                .to_owned()
+        })
+    })
+}
+
+fn webtorrent_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/webtorrent")
 }
 
 /// A tracker process, killed by process id when dropped.
@@ -166,7 +166,8 @@ pub struct Opentracker {
 }
 
 impl Opentracker {
-    pub fn start(whitelist: &[InfoHash]) -> Option<Self> {
+    /// Starts it (the harness has checked that it is installed), serving `whitelist`.
+    pub fn start(whitelist: &[InfoHash]) -> Self {
         Self::start_checked(whitelist, |_| {})
     }
 
@@ -175,10 +176,7 @@ impl Opentracker {
     pub fn start_checked(
         whitelist: &[InfoHash],
         mut before_check: impl FnMut(&Opentracker),
-    ) -> Option<Self> {
-        if !installed("opentracker", "apt-get install opentracker") {
-            return None;
-        }
+    ) -> Self {
         let (mut tracker, restarts) = start_with_retries("opentracker", || {
             let probe = probe_hash();
             let list: Vec<InfoHash> = whitelist.iter().copied().chain([probe]).collect();
@@ -198,7 +196,7 @@ impl Opentracker {
             Ok(tracker)
         });
         tracker.restarts = restarts;
-        Some(tracker)
+        tracker
     }
 
     /// The tracker's process id.
@@ -289,20 +287,11 @@ pub struct Webtorrent {
 }
 
 impl Webtorrent {
-    pub fn start() -> Option<Self> {
-        if !installed("node", "apt-get install nodejs") {
-            return None;
-        }
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/webtorrent");
-        if !dir.join("node_modules/bittorrent-tracker").is_dir() {
-            skip_or_fail(&format!(
-                "bittorrent-tracker is not installed (run `npm ci --ignore-scripts` in {})",
-                dir.display()
-            ));
-            return None;
-        }
+    /// Starts it (the harness has checked that it is installed).
+    pub fn start() -> Self {
+        let dir = webtorrent_dir();
         let (tracker, _) = start_with_retries("bittorrent-tracker", || Self::attempt(&dir));
-        Some(tracker)
+        tracker
     }
 
     fn attempt(dir: &Path) -> Result<Self, String> {

@@ -1,0 +1,135 @@
+//! The examples' command lines: the announce example's options, and the rule every example
+//! follows: an argument that starts with `-` is an option, and one the example does not know is
+//! an error (never a torrent or a tracker URL).
+
+use std::time::Duration;
+
+use bt_tracker::{PeerId, TrackerUrl};
+
+use super::target;
+
+/// The announce example's usage text.
+pub const ANNOUNCE_USAGE: &str = "\
+usage: cargo run --example announce -- [TARGET [TRACKER_URL ...]] [options]
+
+TARGET is a magnet link, a .torrent file, or a 40-hex info hash followed by tracker URLs
+(udp://host:port, http://host/announce, https://host/announce).
+Without TARGET, an embedded tracker on loopback is started and announced to (offline demo).
+
+options:
+  --port N          the TCP port announced to peers (default 6881)
+  --numwant N       peers wanted per tracker (default 200)
+  --event E         started (default) or completed (announce as a seeder that just finished)
+  --scrape          also scrape each tracker
+  --timeout S       bound on the whole run in seconds, stopped announces included (default 30)
+  --json            one JSON object per tracker on stdout instead of peers and summaries
+  --peer-id ID      20 characters (default: -BT0100- and 12 random characters)
+  -h, --help        this text";
+
+/// The announce example's arguments.
+#[derive(Debug)]
+pub struct AnnounceArgs {
+    /// The magnet link, `.torrent` file or info hash; `None` for the offline demo.
+    pub target: Option<String>,
+    /// Tracker URLs given after the target, each a tier of its own.
+    pub extra_trackers: Vec<TrackerUrl>,
+    /// The TCP port announced to peers.
+    pub port: u16,
+    /// Peers wanted per tracker.
+    pub numwant: u32,
+    /// Announce `completed` (as a seeder that just finished) instead of `started`.
+    pub completed: bool,
+    /// Also scrape each tracker.
+    pub scrape: bool,
+    /// Bound on the whole run, `stopped` announces included.
+    pub timeout: Duration,
+    /// One JSON object per tracker instead of peers and summaries.
+    pub json: bool,
+    /// The peer id; `None` for a random one.
+    pub peer_id: Option<PeerId>,
+}
+
+/// Parses the announce example's arguments (without the program name). `Ok(None)` for `--help`.
+pub fn parse_announce(args: impl Iterator<Item = String>) -> Result<Option<AnnounceArgs>, String> {
+    let mut out = AnnounceArgs {
+        target: None,
+        extra_trackers: Vec::new(),
+        port: 6881,
+        numwant: 200,
+        completed: false,
+        scrape: false,
+        timeout: Duration::from_secs(30),
+        json: false,
+        peer_id: None,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        let number = |name: &str, v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name} takes a whole number, not {v:?}"))
+        };
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--port" => {
+                let v = value("--port")?;
+                out.port = v
+                    .parse()
+                    .ok()
+                    .filter(|&p| p != 0)
+                    .ok_or_else(|| format!("--port takes 1 to 65535, not {v:?}"))?;
+            }
+            "--numwant" => out.numwant = number("--numwant", value("--numwant")?)?.min(1000) as u32,
+            "--event" => match value("--event")?.as_str() {
+                "started" => out.completed = false,
+                "completed" => out.completed = true,
+                other => {
+                    return Err(format!(
+                        "--event takes started or completed, not {other:?} (stopped is always sent at exit)"
+                    ));
+                }
+            },
+            "--scrape" => out.scrape = true,
+            "--timeout" => {
+                let secs = number("--timeout", value("--timeout")?)?;
+                if secs == 0 {
+                    return Err("--timeout must be at least 1 second".to_owned());
+                }
+                out.timeout = Duration::from_secs(secs);
+            }
+            "--json" => out.json = true,
+            "--peer-id" => {
+                let v = value("--peer-id")?;
+                let bytes: [u8; 20] = v.as_bytes().try_into().map_err(|_| {
+                    format!(
+                        "--peer-id takes exactly 20 characters, {v:?} has {}",
+                        v.len()
+                    )
+                })?;
+                out.peer_id = Some(PeerId(bytes));
+            }
+            _ => {
+                check_not_an_option(&arg)?;
+                if out.target.is_none() {
+                    out.target = Some(arg);
+                } else {
+                    out.extra_trackers.push(target::tracker_url(&arg)?);
+                }
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// `Err` for an argument that is an option (`-v`, `--verbose`) the example does not know; `Ok` for
+/// a torrent, a tracker URL, or a lone `-`. A file whose name starts with `-` is given as
+/// `./-name`.
+pub fn check_not_an_option(arg: &str) -> Result<(), String> {
+    if arg.starts_with('-') && arg != "-" {
+        return Err(format!(
+            "unknown option {arg:?} (see the options below; a file whose name starts with - is \
+             given as ./{arg})"
+        ));
+    }
+    Ok(())
+}
