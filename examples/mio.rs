@@ -136,6 +136,9 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
         }
     }
+    if !args.targets.is_empty() && !args.trackers.is_empty() {
+        return Err("--tracker is for the synthetic torrents: a magnet link or a .torrent file names its own trackers".into());
+    }
     Ok(Some(args))
 }
 
