@@ -14,8 +14,8 @@
 //! visitor), but it has no depth cap and recurses once per nesting level, both when serde skips an
 //! unknown key's value and when it reads `peers` as bytes: a reply with a megabyte of `l` under any
 //! key overflows the stack and aborts the process. `tests/bencode_candidates.rs` checks every
-//! requirement for both decoders. The in-crate decoder is as fast on the 200-peer compact reply
-//! (README, Performance).
+//! requirement for both decoders. On the 200-peer compact reply the in-crate decoder is also the
+//! faster of the two (README, Performance).
 //!
 //! Decoding rules (PROTOCOL.md section 2, lenient mode): unsorted and duplicate keys are accepted
 //! (lookups see the first occurrence), integers may have leading zeros, bytes after the top-level

@@ -226,11 +226,18 @@ impl Iterator for Iter<'_> {
     /// peer instead of calling `next` and passing each address back through memory.
     #[inline]
     fn fold<B, F: FnMut(B, SocketAddr) -> B>(self, init: B, mut f: F) -> B {
-        // A countdown over the slice: one fewer instruction per step than the slice iterator's fold.
+        // Four entries per step, then the rest: less loop overhead per peer than the slice
+        // iterator's fold.
         let (mut acc, mut v4) = (init, self.v4.as_slice());
-        while let [e, rest @ ..] = v4 {
-            acc = f(acc, v4_entry(e));
+        while let [a, b, c, d, rest @ ..] = v4 {
+            acc = f(acc, v4_entry(a));
+            acc = f(acc, v4_entry(b));
+            acc = f(acc, v4_entry(c));
+            acc = f(acc, v4_entry(d));
             v4 = rest;
+        }
+        for e in v4 {
+            acc = f(acc, v4_entry(e));
         }
         match self.rest {
             Rest::None => acc,

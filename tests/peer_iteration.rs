@@ -61,6 +61,20 @@ fn compact_lists_fold_and_next_agree() {
 }
 
 #[test]
+fn long_ipv4_lists_fold_and_next_agree_at_every_length() {
+    // The IPv4 fold takes several entries per step: every length around a step must come out whole.
+    for n in 0..=13u8 {
+        let bytes: Vec<u8> = (1..=n).flat_map(|i| [10, 0, 0, i, 0, i]).collect();
+        let list = CompactPeers::new(&bytes, AddressFamily::V4);
+        let expected: Vec<SocketAddr> = (1..=n)
+            .map(|i| SocketAddr::from(([10, 0, 0, i], u16::from(i))))
+            .collect();
+        assert_eq!(by_next(list.iter()), expected, "{n} entries");
+        assert_eq!(by_fold(list.iter()), expected, "{n} entries");
+    }
+}
+
+#[test]
 fn reply_peer_addrs_fold_and_next_agree() {
     let mut peers6 = [0u8; 18];
     peers6[15] = 1;
