@@ -103,3 +103,8 @@ pub use rand_core;
 pub use types::{
     AddressFamily, AnnounceEvent, HexError, InfoHash, PeerId, Scheme, TrackerUrl, TrackerUrlError,
 };
+
+/// The README's Rust code, compiled by `cargo test --doc` so that what it shows keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -18,33 +18,16 @@ use interop::{
 use net::{Peer, info_hash};
 
 fn main() -> ExitCode {
-    let opentracker = Some(opentracker_missing as interop::harness::Requirement);
-    interop::harness::run(vec![
-        trial!(opentracker, udp_announce_scrape_and_stopped_match_the_swarm),
-        trial!(
-            opentracker,
-            http_announce_scrape_and_stopped_match_the_swarm
-        ),
-        trial!(
-            opentracker,
-            udp_announce_url_with_path_and_query_is_accepted_bep41
-        ),
-        trial!(
-            opentracker,
-            an_unlisted_info_hash_is_refused_over_udp_and_http
-        ),
-        trial!(
-            None,
-            the_socket_table_tells_which_process_is_bound_to_an_address
-        ),
-        trial!(
-            opentracker,
-            start_up_leaves_ports_another_opentracker_joined_and_talks_to_its_own_child
-        ),
-        trial!(
-            opentracker,
-            trackers_started_at_once_get_ports_of_their_own_and_serve_only_their_whitelist
-        ),
+    interop::harness::run(trials![
+        Some(opentracker_missing) => [
+            udp_announce_scrape_and_stopped_match_the_swarm,
+            http_announce_scrape_and_stopped_match_the_swarm,
+            udp_announce_url_with_path_and_query_is_accepted_bep41,
+            an_unlisted_info_hash_is_refused_over_udp_and_http,
+            start_up_leaves_ports_another_opentracker_joined_and_talks_to_its_own_child,
+            trackers_started_at_once_get_ports_of_their_own_and_serve_only_their_whitelist,
+        ],
+        None => [the_socket_table_tells_which_process_is_bound_to_an_address],
     ])
 }
 

@@ -13,20 +13,15 @@ use interop::{Webtorrent, bep41_scenario, swarm_scenario, webtorrent_missing};
 use net::{Peer, info_hash};
 
 fn main() -> ExitCode {
-    let webtorrent = Some(webtorrent_missing as interop::harness::Requirement);
-    interop::harness::run(vec![
-        trial!(webtorrent, udp_announce_scrape_and_stopped_match_the_swarm),
-        trial!(webtorrent, http_announce_scrape_and_stopped_match_the_swarm),
-        trial!(
-            webtorrent,
-            udp_announce_url_with_path_and_query_is_accepted_bep41
-        ),
-        trial!(webtorrent, http_over_ipv6_returns_the_ipv6_swarm),
-        trial!(
-            webtorrent,
-            udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4
-        ),
-        trial!(webtorrent, http_scrape_reads_the_trackers_utf8_mangled_keys),
+    interop::harness::run(trials![
+        Some(webtorrent_missing) => [
+            udp_announce_scrape_and_stopped_match_the_swarm,
+            http_announce_scrape_and_stopped_match_the_swarm,
+            udp_announce_url_with_path_and_query_is_accepted_bep41,
+            http_over_ipv6_returns_the_ipv6_swarm,
+            udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4,
+            http_scrape_reads_the_trackers_utf8_mangled_keys,
+        ],
     ])
 }
 

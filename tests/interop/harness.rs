@@ -35,11 +35,12 @@ pub fn test(name: &str, needs: Option<Requirement>, body: fn()) -> Trial {
     })
 }
 
-/// `test(stringify!(function), needs, function)`: the test is named after its function.
+/// The trials of test functions grouped by what they need, each named after its function:
+/// `trials![Some(opentracker_missing) => [test_a, test_b], None => [test_c]]`.
 #[macro_export]
-macro_rules! trial {
-    ($needs:expr, $body:path) => {
-        $crate::interop::harness::test(stringify!($body), $needs, $body)
+macro_rules! trials {
+    ($($needs:expr => [$($body:path),* $(,)?]),* $(,)?) => {
+        vec![$($($crate::interop::harness::test(stringify!($body), $needs, $body)),*),*]
     };
 }
 
