@@ -152,20 +152,7 @@ fn record(driver: &Driver, event: Event, reports: &mut Reports) {
 /// The BEP 12 tiers: the target's, then each extra URL as a tier of its own. Unusable URLs of the
 /// magnet link or `.torrent` file are reported and skipped.
 fn tracker_tiers(target: &Target, extra: &[TrackerUrl]) -> Result<Vec<Vec<TrackerUrl>>, String> {
-    let mut tiers = Vec::new();
-    for tier in &target.tiers {
-        let urls: Vec<TrackerUrl> = tier
-            .iter()
-            .filter_map(|u| {
-                target::tracker_url(u)
-                    .map_err(|e| eprintln!("skipping a tracker of the torrent: {e}"))
-                    .ok()
-            })
-            .collect();
-        if !urls.is_empty() {
-            tiers.push(urls);
-        }
-    }
+    let mut tiers = target::usable_tiers(&target.tiers);
     tiers.extend(extra.iter().map(|url| vec![url.clone()]));
     if tiers.is_empty() {
         return Err("no usable tracker URL: give udp://, http:// or https:// tracker URLs after the info hash, or a magnet link with tr= parameters".to_owned());

@@ -304,14 +304,7 @@ fn swarms(
     let mut client = Client::new(config, &mut rng, now()).map_err(|e| e.to_string())?;
     let mut swarms = HashMap::new();
     for (name, info_hash, tiers) in specs {
-        let tiers: Vec<Vec<TrackerUrl>> = tiers
-            .iter()
-            .map(|tier| {
-                tier.iter()
-                    .filter_map(|u| TrackerUrl::parse(u).ok())
-                    .collect()
-            })
-            .collect();
+        let tiers = target::usable_tiers(&tiers);
         let torrent = Torrent {
             info_hash,
             peer_id,

@@ -255,6 +255,19 @@ pub enum TrackerUrlError {
         /// What the URL parser said.
         reason: String,
     },
+    /// No scheme: a bare `host:port` or `host/path` (`tracker.example:6969`, `10.0.0.1:6969`,
+    /// `localhost:6969`). The URL parser would read `tracker.example:` as a scheme; this says what
+    /// is really missing.
+    #[error(
+        "{url:?} has no scheme; write udp://, http:// or https:// before the host (for example {suggestion})"
+    )]
+    MissingScheme {
+        /// The text as given.
+        url: String,
+        /// The text with `udp://` in front (UDP trackers are named host:port; for an HTTP tracker
+        /// write http:// and its path instead).
+        suggestion: String,
+    },
     /// A scheme other than udp, http and https.
     #[error(
         "{url:?} uses the scheme {scheme:?}; trackers are reached over udp://, http:// or https://"
@@ -353,7 +366,19 @@ impl TrackerUrl {
                 ch,
             });
         }
-        let parsed = url::Url::parse(raw).map_err(|e| parse_error(text, e))?;
+        let parsed = match url::Url::parse(raw) {
+            Ok(parsed) if !looks_schemeless(raw, parsed.scheme()) => parsed,
+            Err(url::ParseError::RelativeUrlWithoutBase) if !looks_like_host(raw) => {
+                return Err(parse_error(text, url::ParseError::RelativeUrlWithoutBase));
+            }
+            Err(url::ParseError::RelativeUrlWithoutBase) | Ok(_) => {
+                return Err(TrackerUrlError::MissingScheme {
+                    url: text.to_owned(),
+                    suggestion: format!("udp://{raw}"),
+                });
+            }
+            Err(e) => return Err(parse_error(text, e)),
+        };
         let scheme = match parsed.scheme() {
             "udp" => Scheme::Udp,
             "http" => Scheme::Http,
@@ -511,6 +536,24 @@ impl TrackerUrl {
 }
 
 /// A URL parser error as a [`TrackerUrlError`]: host errors say the host is the problem.
+/// Whether `raw`, parsed with `scheme`, is really a bare `host:port` with no scheme: no `//` after
+/// the colon, and a port number or nothing after it (`tracker.example:6969`, `localhost:6969`),
+/// never a known scheme such as `magnet:?xt=...`.
+fn looks_schemeless(raw: &str, scheme: &str) -> bool {
+    let rest = &raw[scheme.len().min(raw.len())..];
+    let rest = rest.strip_prefix(':').unwrap_or(rest);
+    !matches!(scheme, "udp" | "http" | "https")
+        && !rest.starts_with("//")
+        && rest.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Whether the text before the first `/` of `raw` looks like a host (`tracker.example`,
+/// `10.0.0.1:6969`, `[::1]:6969`, `localhost`) rather than a bare word such as `announce`.
+fn looks_like_host(raw: &str) -> bool {
+    let host = raw.split('/').next().unwrap_or(raw);
+    host.contains(['.', ':', '[']) || host.eq_ignore_ascii_case("localhost")
+}
+
 fn parse_error(text: &str, e: url::ParseError) -> TrackerUrlError {
     use url::ParseError as E;
     match e {

@@ -111,7 +111,9 @@ fn a_tracker_url_without_a_scheme_is_refused_with_udp_suggested() {
     ] {
         assert_eq!(
             target::tracker_url(text).unwrap_err(),
-            format!("the tracker URL {text:?} has no scheme: write {fixed} (or http://, https://)")
+            format!(
+                "{text:?} has no scheme; write udp://, http:// or https:// before the host (for example {fixed})"
+            )
         );
         assert!(target::tracker_url(fixed).is_ok(), "{fixed}");
     }
@@ -160,7 +162,7 @@ mod command_line {
     fn a_tracker_url_after_the_hash_must_have_its_scheme() {
         assert_eq!(
             parse(&[HASH, "tracker.example:6969"]).unwrap_err(),
-            "the tracker URL \"tracker.example:6969\" has no scheme: write udp://tracker.example:6969 (or http://, https://)"
+            "\"tracker.example:6969\" has no scheme; write udp://, http:// or https:// before the host (for example udp://tracker.example:6969)"
         );
     }
 

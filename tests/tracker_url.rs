@@ -127,3 +127,49 @@ fn info_hash_hex_round_trips_and_errors_say_where() {
     let v2 = InfoHash::from_v2(&[7u8; 32]);
     assert_eq!(v2.0, [7u8; 20]);
 }
+
+#[test]
+fn bare_host_and_port_is_reported_as_missing_scheme_with_a_udp_suggestion() {
+    for (text, suggestion) in [
+        ("tracker.example:6969", "udp://tracker.example:6969"),
+        ("localhost:6969", "udp://localhost:6969"),
+        ("127.0.0.1:6969", "udp://127.0.0.1:6969"),
+        ("[::1]:6969", "udp://[::1]:6969"),
+        (
+            "tracker.example:6969/announce",
+            "udp://tracker.example:6969/announce",
+        ),
+        ("tracker.example/announce", "udp://tracker.example/announce"),
+    ] {
+        let err = TrackerUrl::parse(text).unwrap_err();
+        assert_eq!(
+            err,
+            TrackerUrlError::MissingScheme {
+                url: text.into(),
+                suggestion: suggestion.into()
+            },
+            "{text}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("has no scheme"), "{message}");
+        assert!(message.contains(suggestion), "{message}");
+    }
+}
+
+#[test]
+fn real_schemes_other_than_ours_are_still_named() {
+    for (text, scheme) in [
+        (
+            "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567",
+            "magnet",
+        ),
+        ("wss://tracker.example/announce", "wss"),
+        ("ftp://tracker.example:21/announce", "ftp"),
+    ] {
+        let err = TrackerUrl::parse(text).unwrap_err();
+        assert!(
+            matches!(&err, TrackerUrlError::UnsupportedScheme { scheme: s, .. } if s == scheme),
+            "{text}: {err:?}"
+        );
+    }
+}

@@ -91,19 +91,29 @@ fn hash_problem(text: &str) -> String {
     }
 }
 
-/// A tracker URL as given on the command line, in a magnet link or in a `.torrent` file. A URL
-/// without a scheme (`tracker.example:6969`) is refused with the fix: write `udp://` (or
-/// `http://`, `https://`) before it.
+/// A tracker URL as given on the command line, in a magnet link or in a `.torrent` file, with the
+/// library's reason when it is not one (a URL without a scheme, `tracker.example:6969`, gets the
+/// fix: write `udp://` before it).
 pub fn tracker_url(text: &str) -> Result<TrackerUrl, String> {
-    let scheme = text.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-    let has_scheme =
-        text.contains("://") || matches!(scheme.as_deref(), Some("udp" | "http" | "https"));
-    if !has_scheme {
-        return Err(format!(
-            "the tracker URL {text:?} has no scheme: write udp://{text} (or http://, https://)"
-        ));
-    }
     TrackerUrl::parse(text).map_err(|e| e.to_string())
+}
+
+/// The BEP 12 tiers of a magnet link or `.torrent` file as tracker URLs: an unusable URL is
+/// reported on stderr with the reason and skipped, and a tier left empty is dropped.
+pub fn usable_tiers(tiers: &[Vec<String>]) -> Vec<Vec<TrackerUrl>> {
+    tiers
+        .iter()
+        .map(|tier| {
+            tier.iter()
+                .filter_map(|u| {
+                    tracker_url(u)
+                        .map_err(|e| eprintln!("skipping a tracker of the torrent: {e}"))
+                        .ok()
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|tier| !tier.is_empty())
+        .collect()
 }
 
 /// An info hash in hex (40 digits) or base32 (32 letters), as BEP 9 allows in `xt=urn:btih:`.
