@@ -85,22 +85,29 @@ impl AnnounceRequest<'_> {
             });
         }
         let len = self.encoded_len();
-        let out = output(buf, len)?;
-        BigEndian::write_u64(&mut out[0..8], self.connection_id);
-        BigEndian::write_u32(&mut out[8..12], ACTION_ANNOUNCE);
-        BigEndian::write_u32(&mut out[12..16], self.transaction_id);
+        let available = buf.len();
+        // The fixed part as an array: its field offsets are checked at compile time.
+        let (out, url_data) = output(buf, len)?
+            .split_first_chunk_mut::<ANNOUNCE_REQUEST_LEN>()
+            .ok_or(EncodeError::BufferTooSmall {
+                needed: len,
+                available,
+            })?;
+        out[0..8].copy_from_slice(&self.connection_id.to_be_bytes());
+        out[8..12].copy_from_slice(&ACTION_ANNOUNCE.to_be_bytes());
+        out[12..16].copy_from_slice(&self.transaction_id.to_be_bytes());
         out[16..36].copy_from_slice(&self.info_hash.0);
         out[36..56].copy_from_slice(&self.peer_id.0);
-        BigEndian::write_i64(&mut out[56..64], self.downloaded);
-        BigEndian::write_i64(&mut out[64..72], self.left);
-        BigEndian::write_i64(&mut out[72..80], self.uploaded);
-        BigEndian::write_u32(&mut out[80..84], self.event.udp_code());
+        out[56..64].copy_from_slice(&self.downloaded.to_be_bytes());
+        out[64..72].copy_from_slice(&self.left.to_be_bytes());
+        out[72..80].copy_from_slice(&self.uploaded.to_be_bytes());
+        out[80..84].copy_from_slice(&self.event.udp_code().to_be_bytes());
         out[84..88].copy_from_slice(&self.ip.map_or([0; 4], |ip| ip.octets()));
-        BigEndian::write_u32(&mut out[88..92], self.key);
-        BigEndian::write_i32(&mut out[92..96], self.num_want);
-        BigEndian::write_u16(&mut out[96..98], self.port);
+        out[88..92].copy_from_slice(&self.key.to_be_bytes());
+        out[92..96].copy_from_slice(&self.num_want.to_be_bytes());
+        out[96..98].copy_from_slice(&self.port.to_be_bytes());
         if let Some(data) = &self.url_data {
-            write_url_data(data, &mut out[ANNOUNCE_REQUEST_LEN..]);
+            write_url_data(data, url_data);
         }
         Ok(len)
     }
