@@ -2,6 +2,7 @@
 //!
 //! See [`Client`] for the method groups and the drain rule.
 
+mod commands;
 mod scrape;
 mod timers;
 
@@ -61,7 +62,14 @@ use crate::udp::peek_transaction_id;
 /// - **Commands** (per torrent; an unknown or removed id does nothing and returns `false`):
 ///   [`set_progress`](Self::set_progress), [`completed`](Self::completed),
 ///   [`announce_now`](Self::announce_now), [`scrape`](Self::scrape), [`remove`](Self::remove),
-///   and [`stop`](Self::stop) for every torrent at once.
+///   and [`stop`](Self::stop) for every torrent at once; per tracker
+///   [`announce_tracker`](Self::announce_tracker), [`scrape_tracker`](Self::scrape_tracker); live
+///   changes [`set_port`](Self::set_port), [`set_num_want`](Self::set_num_want),
+///   [`set_peer_id`](Self::set_peer_id), [`set_partial_seed`](Self::set_partial_seed),
+///   [`pause`](Self::pause), [`resume`](Self::resume); tracker list edits
+///   [`add_tracker`](Self::add_tracker), [`remove_tracker`](Self::remove_tracker),
+///   [`replace_trackers`](Self::replace_trackers) (these return an
+///   [`EditError`](crate::announce::EditError)).
 /// - **Drains**: [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_http_request`](Self::poll_http_request), [`poll_timeout`](Self::poll_timeout),
 ///   [`poll_event`](Self::poll_event) (events come tagged with their torrent).
