@@ -29,6 +29,8 @@ pub(crate) struct RequestParams<'a> {
     pub(crate) tracker_id: Option<&'a [u8]>,
     pub(crate) no_peer_id: bool,
     pub(crate) supportcrypto: bool,
+    pub(crate) requirecrypto: bool,
+    pub(crate) ip: Option<std::net::IpAddr>,
 }
 
 impl<'a> RequestParams<'a> {
@@ -52,7 +54,9 @@ impl<'a> RequestParams<'a> {
             num_want: cfg.num_want,
             tracker_id,
             no_peer_id: cfg.no_peer_id,
-            supportcrypto: cfg.supportcrypto,
+            supportcrypto: cfg.supportcrypto || cfg.requirecrypto,
+            requirecrypto: cfg.requirecrypto,
+            ip: cfg.announce_ip,
         }
     }
 
@@ -82,7 +86,7 @@ impl<'a> RequestParams<'a> {
                     uploaded: self.progress.uploaded,
                     downloaded: self.progress.downloaded,
                     left: self.progress.left,
-                    corrupt: None,
+                    corrupt: self.progress.corrupt,
                     key: self.key,
                     event,
                     numwant: if event == AnnounceEvent::Stopped {
@@ -93,6 +97,9 @@ impl<'a> RequestParams<'a> {
                     no_peer_id: self.no_peer_id,
                     supportcrypto: self.supportcrypto,
                     tracker_id: self.tracker_id,
+                    requirecrypto: self.requirecrypto,
+                    redundant: self.progress.redundant,
+                    ip: self.ip,
                 },
             )
             .ok(),

@@ -316,6 +316,7 @@ impl Sim {
                 uploaded: 0,
                 downloaded: 0,
                 left: 1 << 20,
+                ..Progress::default()
             },
             key: None,
         };
@@ -588,6 +589,7 @@ impl Sim {
                             uploaded: 5,
                             downloaded: 1 << 20,
                             left: 0,
+                            ..Progress::default()
                         });
                         self.announce.completed(self.now)
                     }
