@@ -512,6 +512,14 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
                 if orphan {
                     model.due = model.due.map(|d| d.min(model.now));
                 }
+                // Nothing left to announce to: the tier's schedule ends.
+                let live = model
+                    .order
+                    .iter()
+                    .any(|&t| !model.trackers[t as usize].disabled);
+                if !live && model.in_flight.is_none_or(|f| f.2.is_none()) {
+                    model.due = None;
+                }
                 if !machine.remove_tracker(now, TrackerId(k)) {
                     return TestResult::error(format!("step {i}: remove_tracker({k}) refused"));
                 }

@@ -400,6 +400,9 @@ impl Session {
             if state == LaneState::Dead && live {
                 state = LaneState::Idle { due: now };
             }
+            if !live {
+                state = LaneState::Dead; // nothing left to announce to (a removed tracker's lane)
+            }
             if let Some(pos) = busy {
                 state = LaneState::Busy { pos };
             } else if self.paused {

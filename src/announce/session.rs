@@ -835,7 +835,7 @@ impl Session {
         // The round failed. When every tracker that is not disabled asked for a pause, wait at
         // least until the first of them may be contacted; with none left, the lane is dead.
         let first_free = walk(&members, &self.tiers)
-            .filter(|&i| !self.trackers[i].disabled)
+            .filter(|&i| !self.trackers[i].disabled && !self.trackers[i].removed)
             .map(|i| self.trackers[i].retry_after.unwrap_or(now))
             .min();
         let Some(first_free) = first_free else {
