@@ -162,6 +162,19 @@ pub struct Config {
     /// A [`Client`](crate::client::Client) waits this long after the first scrape of a tracker URL
     /// so that the scrapes asked for meanwhile go in the same batch. Default 1 s.
     pub scrape_window: Duration,
+    /// Scrape every tracker this often on its own (Transmission: 30 min), for swarm counts and
+    /// the `downloaded` total while the tab is open, and for paused torrents, which do not
+    /// announce. A tracker whose latest announce reply (younger than this) carried seeders and
+    /// leechers is skipped that time; BEP 48 `flags.min_request_interval` is honoured; due times
+    /// are rounded up to 10 s so a [`Client`](crate::client::Client) batches the scrapes of many
+    /// torrents. HTTP trackers without a scrape URL are never scraped on this schedule. At least
+    /// 60 s.
+    ///
+    /// Default `None` (off): every running torrent's announce replies already carry seeders and
+    /// leechers, and a library must not add load on trackers its caller did not ask for; a client
+    /// that shows counts for paused torrents turns it on with `Some(Duration::from_secs(1800))`.
+    /// [`scrape`](super::Announce::scrape) works either way.
+    pub scrape_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -195,6 +208,7 @@ impl Default for Config {
             tracker_burst: 50,
             max_scrape_batch: 70,
             scrape_window: Duration::from_secs(1),
+            scrape_interval: None,
         }
     }
 }
@@ -307,6 +321,14 @@ impl Config {
                 "must be 1 to 65535",
             ),
         ];
+        if let Some(d) = self.scrape_interval
+            && (d < Duration::from_secs(60) || d > MAX_DURATION)
+        {
+            return Err(ConfigError::Invalid {
+                field: "scrape_interval",
+                rule: "must be at least 60 s and at most 365 days (or None to scrape only when asked)",
+            });
+        }
         for (field, ok, rule) in checks {
             if !ok {
                 return Err(ConfigError::Invalid { field, rule });

@@ -156,6 +156,7 @@ impl Session {
             self.tiers.push(Vec::new());
         }
         self.tiers[tier].push(i);
+        self.schedule_scrape(ctx, i, now);
         self.relane(ctx.cfg.tier_mode, &[i], now);
         self.drive(ctx, now);
         Ok(TrackerId(i as u16))
@@ -244,6 +245,7 @@ impl Session {
                     Some(i) => i,
                     None => {
                         let i = self.new_slot(ctx, url.clone(), t)?;
+                        self.schedule_scrape(ctx, i, now);
                         fresh.push(i);
                         i
                     }

@@ -13,6 +13,7 @@ pub(crate) mod http_exchange;
 pub(crate) mod outcome;
 pub(crate) mod policy;
 pub(crate) mod schedule;
+mod scrape_schedule;
 pub(crate) mod session;
 mod status;
 pub(crate) mod tracker;

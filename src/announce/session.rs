@@ -139,6 +139,7 @@ impl Session {
             paused: false,
             opts: WireOpts::default(),
         };
+        session.schedule_scrapes(ctx, now);
         session.drive(ctx, now);
         session
     }
@@ -453,7 +454,7 @@ impl Session {
                 }
                 self.trackers
                     .iter()
-                    .filter_map(|t| t.forced)
+                    .filter_map(|t| t.forced.into_iter().chain(t.scrape_due).min())
                     .for_each(&mut earliest);
             }
         }
@@ -511,12 +512,19 @@ impl Session {
 
     /// A scrape of this torrent on tracker `id` was answered (by its own scrape, or a
     /// `Client`'s batch).
-    pub(crate) fn record_scrape(&mut self, id: TrackerId, now: Instant, row: ScrapeCounts) {
+    pub(crate) fn record_scrape(
+        &mut self,
+        ctx: &Ctx,
+        id: TrackerId,
+        now: Instant,
+        row: ScrapeCounts,
+    ) {
         if let Some(t) = self.trackers.get_mut(usize::from(id.0))
             && !t.removed
         {
             t.record
                 .scraped(now, row.seeders, row.leechers, row.completed);
+            self.scraped(ctx, usize::from(id.0), now, row);
         }
     }
 
@@ -786,6 +794,7 @@ impl Session {
         self.refresh_txids(ctx);
         if self.phase == Phase::Running {
             self.start_forced(ctx, now);
+            self.start_due_scrapes(ctx, now);
             for l in 0..self.lanes.len() {
                 if matches!(self.lanes[l].state, LaneState::Idle { due } if due <= now) {
                     self.walk_lane(ctx, l, 0, now);
@@ -922,7 +931,7 @@ impl Session {
             }
             Outcome::Scraped(rows) => {
                 let row = rows.first().copied().unwrap_or_default();
-                self.record_scrape(id, now, row);
+                self.record_scrape(ctx, id, now, row);
                 ctx.push_event(self.me, scraped_event(ex.current_id(), id, row));
             }
             Outcome::Failed { cause, retry } => {

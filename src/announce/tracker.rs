@@ -48,6 +48,10 @@ pub(crate) struct Tracker {
     /// It was removed from the torrent's list: it is in no tier, only its `stopped` may still be in
     /// flight, and its slot (and id) is reused by a tracker added once it holds no exchange.
     pub(crate) removed: bool,
+    /// The next scrape of [`Config::scrape_interval`](super::Config::scrape_interval)'s schedule.
+    pub(crate) scrape_due: Option<Instant>,
+    /// No scrape before this time (BEP 48 `flags.min_request_interval`).
+    pub(crate) scrape_not_before: Option<Instant>,
 }
 
 impl Tracker {
@@ -67,6 +71,8 @@ impl Tracker {
             record: Record::default(),
             forced: None,
             removed: false,
+            scrape_due: None,
+            scrape_not_before: None,
         }
     }
 

@@ -167,6 +167,23 @@ impl Client {
         Ok(())
     }
 
+    /// Queues the scrapes the torrents' schedules made due
+    /// ([`Config::scrape_interval`](crate::announce::Config::scrape_interval)) in the batches of
+    /// their tracker URLs.
+    pub(super) fn queue_scheduled_scrapes(&mut self, now: Instant) {
+        let wanted = std::mem::take(&mut self.ctx.scrape_wanted);
+        for (torrent, tracker, url, hash) in wanted {
+            if self.live(torrent) {
+                let member = Member {
+                    torrent,
+                    tracker,
+                    hash,
+                };
+                self.scrapes.request(&mut self.ctx, url, member, now);
+            }
+        }
+    }
+
     /// Runs an edit or command on a live torrent's session, then re-arms it and wakes what waits.
     fn edit<T>(
         &mut self,

@@ -165,8 +165,10 @@ impl Client {
         now: Instant,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        let mut ctx = Ctx::new(config, ChaCha12Rng::from_rng(rng), now);
+        ctx.batched_scrapes = true;
         Ok(Client {
-            ctx: Ctx::new(config, ChaCha12Rng::from_rng(rng), now),
+            ctx,
             slots: Vec::new(),
             free: Vec::new(),
             timers: Timers::default(),
@@ -697,6 +699,7 @@ impl Client {
             }
         }
         self.apply_batch_scrapes(now);
+        self.queue_scheduled_scrapes(now);
     }
 
     /// Records the rows of batched scrapes in their members' tracker status, and disables the
@@ -704,7 +707,7 @@ impl Client {
     fn apply_batch_scrapes(&mut self, now: Instant) {
         while let Some((torrent, tracker, row)) = self.ctx.batch_scraped.pop() {
             if let Some(entry) = entry_in(&mut self.slots, torrent) {
-                entry.session.record_scrape(tracker, now, row);
+                entry.session.record_scrape(&self.ctx, tracker, now, row);
             }
         }
         let disabled = std::mem::take(&mut self.ctx.batch_disabled);
