@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Announce, Cause, Config, EditError, Event, HttpRequest, Progress, RequestKind, TierMode,
-    Torrent, TrackerId, TrackerState,
+    Torrent, TorrentId, TrackerId, TrackerState,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
@@ -435,4 +435,37 @@ fn client_commands_and_edits_name_the_torrent_and_refuse_a_removed_one() {
     );
     assert!(!client.scrape_tracker(id, TrackerId(0), now));
     assert!(!client.remove_tracker(id, TrackerId(0), now));
+}
+
+#[test]
+fn a_hybrid_torrent_announces_each_swarm_with_the_same_peer_id_and_key() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(6);
+    let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
+    let v2 = InfoHash::from_v2(&[0x22; 32]);
+    let t = Torrent {
+        key: None,
+        ..torrent()
+    };
+    let ids = client.add_hybrid(t, v2, tiers(&[1]), now).unwrap();
+    assert_eq!(client.hybrid_partner(ids.v1), Some(ids.v2));
+    assert_eq!(client.hybrid_partner(ids.v2), Some(ids.v1));
+    assert_eq!(client.key(ids.v1), client.key(ids.v2));
+    let r: Vec<HttpRequest> = std::iter::from_fn(|| client.poll_http_request()).collect();
+    assert_eq!(r.len(), 2);
+    let key = format!("&key={:08X}&", client.key(ids.v1).unwrap());
+    for (req, hash) in r.iter().zip(["info_hash=%07%07", "info_hash=%22%22"]) {
+        let u = req.url.as_str();
+        assert!(u.contains(hash), "{u}");
+        assert!(u.contains("peer_id=-BT0001-edits0000001&"), "{u}");
+        assert!(u.contains(&key), "{u}");
+    }
+    // Each swarm answers on its own: peers per swarm, each its own torrent.
+    assert!(client.handle_http_response(now, r[1].id, &ok()));
+    let (who, e) = client.poll_event().unwrap();
+    assert!(matches!(e, Event::Announced(_)) && who == ids.v2);
+    // The same hash twice is refused.
+    let same = client.add_hybrid(torrent(), InfoHash([7; 20]), tiers(&[1]), now);
+    assert!(same.is_err());
+    assert_eq!(client.hybrid_partner(TorrentId(99)), None);
 }

@@ -3,6 +3,7 @@
 //! See [`Client`] for the method groups and the drain rule.
 
 mod commands;
+mod hybrid;
 mod scrape;
 mod timers;
 
@@ -13,6 +14,7 @@ use std::time::Instant;
 use rand_chacha::ChaCha12Rng;
 use rand_core::{CryptoRng, SeedableRng};
 
+pub use self::hybrid::HybridIds;
 pub use self::scrape::MAX_UDP_SCRAPE_BATCH;
 use self::scrape::{BATCHES, Member, Scrapes};
 use self::timers::Timers;
@@ -54,7 +56,8 @@ use crate::udp::peek_transaction_id;
 /// # Method groups
 ///
 /// - **Construct**: [`new`](Self::new); [`add`](Self::add) returns the new torrent's
-///   [`TorrentId`] or a [`ConfigError`], [`remove`](Self::remove) sends its `stopped` and frees it.
+///   [`TorrentId`] or a [`ConfigError`] ([`add_hybrid`](Self::add_hybrid) two, for a BEP 52
+///   hybrid torrent's swarms), [`remove`](Self::remove) sends its `stopped` and frees it.
 /// - **Inputs** (never fail, never panic): [`handle_datagram`](Self::handle_datagram),
 ///   [`handle_http_response`](Self::handle_http_response),
 ///   [`handle_transport_error`](Self::handle_transport_error),
@@ -141,6 +144,8 @@ struct Entry {
     in_http_ready: bool,
     /// `remove` was called: the slot is freed once the session stopped.
     removing: bool,
+    /// The other swarm of a BEP 52 hybrid torrent.
+    partner: Option<TorrentId>,
 }
 
 /// The most torrents one client holds: a request id names its torrent's slot in 24 bits, and the
@@ -208,6 +213,7 @@ impl Client {
             in_udp_ready: false,
             in_http_ready: false,
             removing: false,
+            partner: None,
         });
         self.sync(slot);
         self.wake(now);
