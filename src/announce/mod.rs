@@ -288,7 +288,8 @@ impl Announce {
     }
 
     /// The tiers in their current order (shuffled once at construction, then the tracker that
-    /// answered moved to the front of its tier).
+    /// answered moved to the front of its tier; edits change them at once). A tier emptied by
+    /// [`remove_tracker`](Self::remove_tracker) stays, empty, so tier numbers do not shift.
     pub fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {
         self.session.tiers()
     }
