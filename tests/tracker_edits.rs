@@ -469,3 +469,46 @@ fn a_hybrid_torrent_announces_each_swarm_with_the_same_peer_id_and_key() {
     assert!(same.is_err());
     assert_eq!(client.hybrid_partner(TorrentId(99)), None);
 }
+
+#[test]
+fn removing_a_tracker_mid_batch_cancels_only_that_torrents_row() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(7);
+    let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
+    let a = client.add(torrent(), tiers(&[1]), now).unwrap();
+    let other = Torrent {
+        info_hash: InfoHash([8; 20]),
+        ..torrent()
+    };
+    let b = client.add(other, tiers(&[1]), now).unwrap();
+    for _ in 0..2 {
+        let r = client.poll_http_request().unwrap();
+        assert!(client.handle_http_response(now, r.id, &ok()));
+    }
+    while client.poll_event().is_some() {}
+    assert!(client.scrape(a, now) && client.scrape(b, now));
+    let at = now + Config::default().scrape_window;
+    client.handle_timeout(at);
+    let batch = client.poll_http_request().unwrap();
+    assert_eq!(batch.url.as_str().matches("info_hash=").count(), 2);
+    assert!(client.remove_tracker(a, TrackerId(0), at));
+    let mut body = b"d5:filesd20:".to_vec();
+    body.extend_from_slice(&[7; 20]);
+    body.extend_from_slice(b"d8:completei1e10:downloadedi2e10:incompletei3ee20:");
+    body.extend_from_slice(&[8; 20]);
+    body.extend_from_slice(b"d8:completei4e10:downloadedi5e10:incompletei6eeee");
+    assert!(client.handle_http_response(at, batch.id, &HttpResponse::new(200, None, &body)));
+    let got: Vec<_> = std::iter::from_fn(|| client.poll_event())
+        .filter(|(_, e)| !matches!(e, Event::Announced(_)))
+        .collect();
+    assert!(
+        matches!(&got[..], [(t, Event::Failed(f)), (u, Event::Scraped(s))]
+        if *t == a && f.cause == Cause::Cancelled && f.id == batch.id
+        && *u == b && s.seeders == Some(4)),
+        "{got:?}"
+    );
+    // The removed tracker's row changed nothing; b's status has its counts.
+    assert_eq!(client.trackers(a).count(), 0);
+    let counts = client.trackers(b).next().unwrap().counts.unwrap();
+    assert_eq!(counts.completed, Some(5));
+}

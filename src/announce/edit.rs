@@ -346,6 +346,7 @@ impl Session {
         let t = &mut self.trackers[i];
         t.removed = true;
         t.forced = None;
+        t.scrape_due = None;
         if t.owes_stopped() && t.announce.is_none() {
             self.start_exchange(ctx, i, STOPPED, None, now);
         }
