@@ -512,3 +512,33 @@ fn removing_a_tracker_mid_batch_cancels_only_that_torrents_row() {
     let counts = client.trackers(b).next().unwrap().counts.unwrap();
     assert_eq!(counts.completed, Some(5));
 }
+
+#[test]
+fn an_answer_before_a_held_back_announce_tracker_satisfies_it() {
+    let now = start();
+    let mut a = started(&[1], now);
+    let min = now + Duration::from_secs(60);
+    assert_eq!(a.announce_tracker(now, TrackerId(0)), Some(min));
+    // `completed` goes out at once (an event beats min interval) and is answered.
+    a.completed(now + Duration::from_secs(10));
+    let r = a.poll_http_request().unwrap();
+    assert_eq!(r.kind, RequestKind::Announce(AnnounceEvent::Completed));
+    assert!(a.handle_http_response(now + Duration::from_secs(10), r.id, &ok()));
+    // No second announce at the old min interval: the next is the interval's.
+    assert_eq!(a.poll_timeout(), Some(now + Duration::from_secs(10 + 1800)));
+}
+
+#[test]
+fn announce_tracker_waits_for_retry_in() {
+    let now = start();
+    let mut a = machine(&[1], Config::default(), now);
+    let r = a.poll_http_request().unwrap();
+    let body = b"d14:failure reason4:busy8:retry ini5ee";
+    assert!(a.handle_http_response(now, r.id, &HttpResponse::new(200, None, body)));
+    let at = now + Duration::from_secs(300);
+    assert_eq!(a.announce_tracker(now, TrackerId(0)), Some(at));
+    assert!(a.poll_http_request().is_none());
+    a.handle_timeout(at);
+    let r = a.poll_http_request().unwrap();
+    assert_eq!(r.kind, RequestKind::Announce(AnnounceEvent::Started));
+}

@@ -888,6 +888,7 @@ impl Session {
                     t.tracker_id = Some(tid.into_boxed_slice());
                 }
                 t.retry_after = None;
+                t.forced = None; // an answer satisfies a pending `announce_tracker`
                 t.min_next = Some(later(now, min_interval));
                 let owes_event = t.next_event() != AnnounceEvent::Regular;
                 let tier = t.tier;
