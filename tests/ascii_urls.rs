@@ -233,6 +233,9 @@ fn params() -> AnnounceParams<'static> {
         no_peer_id: false,
         supportcrypto: false,
         tracker_id: None,
+        requirecrypto: false,
+        redundant: None,
+        ip: None,
     }
 }
 

@@ -149,6 +149,8 @@ const HUGE: Progress = Progress {
     uploaded: u64::MAX,
     downloaded: i64::MAX as u64 + 1,
     left: u64::MAX - 1,
+    corrupt: Some(u64::MAX),
+    redundant: Some(u64::MAX),
 };
 
 #[test]

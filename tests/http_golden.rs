@@ -27,6 +27,9 @@ fn params(event: AnnounceEvent) -> AnnounceParams<'static> {
         no_peer_id: true,
         supportcrypto: true,
         tracker_id: None,
+        requirecrypto: false,
+        redundant: None,
+        ip: None,
     }
 }
 
@@ -333,4 +336,31 @@ fn scrape_request_url_repeats_info_hash() {
     );
     let parsed = http::ScrapeQuery::parse(url.as_bytes()).unwrap();
     assert_eq!(parsed.info_hashes, [sha1_empty(), sha1_empty()]);
+}
+
+#[test]
+fn every_optional_parameter_goes_in_libtorrents_order_with_transmissions_requirecrypto() {
+    // PROTOCOL.md section 3.2: libtorrent's order, `requirecrypto` after `supportcrypto`
+    // (Transmission), BEP 21 `paused`, `ip` last and percent-encoded (`:` of IPv6 is reserved).
+    let tracker = TrackerUrl::parse("http://tracker.example.org:6969/announce").unwrap();
+    let p = AnnounceParams {
+        corrupt: Some(12),
+        requirecrypto: true,
+        redundant: Some(34),
+        tracker_id: Some(b"t 1"),
+        ip: Some("2001:db8::1".parse().unwrap()),
+        ..params(AnnounceEvent::Paused)
+    };
+    assert_eq!(
+        http::announce_url(&tracker, &p).unwrap(),
+        "http://tracker.example.org:6969/announce?info_hash=%DA9%A3%EE%5EkK%0D2U%BF%EF%95%60%18%90%AF%D8%07%09&peer_id=-RS0001-abcdefghijkl&port=6881&uploaded=0&downloaded=0&left=1000000&corrupt=12&key=DEADBEEF&event=paused&numwant=50&compact=1&no_peer_id=1&supportcrypto=1&requirecrypto=1&redundant=34&trackerid=t%201&ip=2001%3Adb8%3A%3A1"
+    );
+    let v4 = AnnounceParams {
+        ip: Some("203.0.113.9".parse().unwrap()),
+        corrupt: None,
+        ..params(AnnounceEvent::Regular)
+    };
+    let url = http::announce_url(&tracker, &v4).unwrap();
+    assert!(url.ends_with("&supportcrypto=1&ip=203.0.113.9"), "{url}");
+    assert!(!url.contains("corrupt"), "{url}");
 }

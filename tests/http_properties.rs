@@ -234,6 +234,9 @@ fn announce_query_round_trips_through_the_url() {
             no_peer_id: true,
             supportcrypto: false,
             tracker_id: tid.as_deref(),
+            requirecrypto: false,
+            redundant: None,
+            ip: None,
         };
         let tracker = TrackerUrl::parse("http://t.example:8080/announce?passkey=a%20b").unwrap();
         let url = http::announce_url(&tracker, &params).unwrap();

@@ -78,6 +78,9 @@ fn a_regular_announce_is_named_regular_and_sent_as_udp_0_and_no_http_event() {
         no_peer_id: false,
         supportcrypto: false,
         tracker_id: None,
+        requirecrypto: false,
+        redundant: None,
+        ip: None,
     };
     let regular = announce_url(&tracker, &params(AnnounceEvent::Regular)).unwrap();
     assert!(!regular.contains("event="), "{regular}");

@@ -4,12 +4,15 @@
 //!
 //! Setup: one tier of 1 to 4 HTTP trackers in the default one-tracker mode, jitter off so backoff is
 //! exact. Steps: answer the request in flight (peers with some interval, failure, failure with
-//! `retry in`, 410, transport error), let the next timer fire, call `completed`, or end the run
-//! with `stop` (the `stopped` announces answered, or left to time out).
+//! `retry in`, 410, transport error), let the next timer fire, call `completed`, announce to the
+//! front tracker alone, add a tracker, remove one, pause, resume (`stopped` answered at once), or
+//! end the run with `stop` (the `stopped` announces answered, or left to time out).
 
 use std::time::{Duration, Instant};
 
-use bt_tracker::announce::{Announce, Cause, Config, Event, Progress, RequestKind, Torrent};
+use bt_tracker::announce::{
+    Announce, Cause, Config, Event, Progress, RequestKind, Torrent, TrackerId,
+};
 use bt_tracker::http::{AnnounceSuccess, Failure, HttpResponse, Peers, RetryIn};
 use bt_tracker::{AnnounceEvent, CompactPeers, InfoHash, PeerId, TrackerUrl};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
@@ -31,6 +34,15 @@ enum Step {
     Completed,
     /// `stop()`; then the `stopped` announces are answered (`true`) or time out.
     Stop(bool),
+    /// `announce_tracker` on the front tracker of the tier, when nothing is in flight and it may
+    /// be announced to now.
+    AnnounceFront,
+    /// `add_tracker` at the end of the tier (at most 6 listed).
+    Add,
+    /// `remove_tracker` on the tracker at this place of the tier.
+    Remove(u8),
+    Pause,
+    Resume,
 }
 
 impl Arbitrary for Step {
@@ -39,7 +51,10 @@ impl Arbitrary for Step {
         if u8::arbitrary(g) % 24 == 0 {
             return Step::Stop(bool::arbitrary(g));
         }
-        match *g.choose(&[0u8, 0, 0, 1, 2, 3, 4, 5, 5, 6]).unwrap() {
+        match *g
+            .choose(&[0u8, 0, 0, 1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10, 11])
+            .unwrap()
+        {
             0 => Step::Peers {
                 interval: *g.choose(&[-1i64, 0, 5, 300, 1800, 100_000]).unwrap(),
             },
@@ -50,7 +65,12 @@ impl Arbitrary for Step {
             3 => Step::Gone,
             4 => Step::Transport,
             5 => Step::Wait,
-            _ => Step::Completed,
+            6 => Step::Completed,
+            7 => Step::AnnounceFront,
+            8 => Step::Add,
+            9 => Step::Remove(u8::arbitrary(g)),
+            10 => Step::Pause,
+            _ => Step::Resume,
         }
     }
 }
@@ -74,6 +94,7 @@ struct ModelTracker {
     disabled: bool,
     retry_after: Duration,
     min_next: Duration,
+    removed: bool,
 }
 
 /// The reference model. Times are offsets from the start.
@@ -81,12 +102,14 @@ struct ModelTracker {
 struct Model {
     order: Vec<u16>,
     trackers: Vec<ModelTracker>,
-    /// The request in flight: tracker, event, position in the walk, deadline.
-    in_flight: Option<(u16, AnnounceEvent, usize, Duration)>,
+    /// The request in flight: tracker, event, position in the walk (`None`: an announce to that
+    /// tracker alone, not the tier's round), deadline.
+    in_flight: Option<(u16, AnnounceEvent, Option<usize>, Duration)>,
     /// The next round (`None`: a round is in flight, or every tracker is disabled).
     due: Option<Duration>,
     failures: u32,
     completed: bool,
+    paused: bool,
     /// The request in flight was the first `started` sent to its tracker.
     owes_from_here: bool,
     now: Duration,
@@ -116,13 +139,21 @@ impl Model {
         });
         if let Some(pos) = next {
             let t = self.order[pos];
+            // The tracker's own announce in flight becomes the round.
+            if let Some((k, e, None, d)) = self.in_flight
+                && k == t
+            {
+                self.in_flight = Some((k, e, Some(pos), d));
+                self.due = None;
+                return;
+            }
             let event = self.event(t);
             let min_next = self.trackers[t as usize].min_next;
             if event == AnnounceEvent::Regular && min_next > now {
                 self.due = Some(min_next);
                 return;
             }
-            self.in_flight = Some((t, event, pos, now + S(30)));
+            self.in_flight = Some((t, event, Some(pos), now + S(30)));
             let m = &mut self.trackers[t as usize];
             // This request is the one that makes the tracker owe a `stopped`.
             self.owes_from_here = event == AnnounceEvent::Started && !m.started_sent;
@@ -130,7 +161,11 @@ impl Model {
             self.due = None;
             return;
         }
-        let live: Vec<&ModelTracker> = self.trackers.iter().filter(|m| !m.disabled).collect();
+        let live: Vec<&ModelTracker> = self
+            .trackers
+            .iter()
+            .filter(|m| !m.disabled && !m.removed)
+            .collect();
         if live.is_empty() {
             self.due = None;
             return;
@@ -158,11 +193,13 @@ impl Model {
         if disable {
             self.out.push(Out::Disabled(t));
         }
-        self.walk(pos + 1);
+        if let Some(pos) = pos {
+            self.walk(pos + 1);
+        }
     }
 
     fn succeed(&mut self, interval: i64) {
-        let (t, event, _, _) = self.in_flight.take().unwrap();
+        let (t, event, pos, _) = self.in_flight.take().unwrap();
         let m = &mut self.trackers[t as usize];
         match event {
             AnnounceEvent::Started => m.started = true,
@@ -174,10 +211,22 @@ impl Model {
         let period = if interval > 0 { interval as u64 } else { 1800 };
         let period = S(period.clamp(120, 7200));
         self.out.push(Out::Announced(t, event));
+        let owes = self.event(t) != AnnounceEvent::Regular;
+        if pos.is_none() {
+            // Its own announce: the tier's next round was for it (it is the front tracker), so
+            // this answer is that round.
+            if self.due.is_some() && self.pick(self.due.unwrap()) == Some(t) {
+                self.failures = 0;
+                self.due = Some(if owes { self.now } else { self.now + period });
+            }
+            if owes && self.due == Some(self.now) {
+                self.walk(0);
+            }
+            return;
+        }
         let pos = self.order.iter().position(|&x| x == t).unwrap();
         self.order[..=pos].rotate_right(1);
         self.failures = 0;
-        let owes = self.event(t) != AnnounceEvent::Regular;
         self.due = Some(if owes { self.now } else { self.now + period });
         if owes {
             self.walk(0);
@@ -197,6 +246,14 @@ impl Model {
                 (m.started || m.started_sent) && !m.disabled
             })
             .collect()
+    }
+
+    /// The tracker the tier's round at `at` would go to (nothing in flight to it).
+    fn pick(&self, at: Duration) -> Option<u16> {
+        self.order.iter().copied().find(|&t| {
+            let m = &self.trackers[t as usize];
+            !m.disabled && m.retry_after <= at && self.in_flight.is_none_or(|(k, ..)| k != t)
+        })
     }
 
     fn next_timer(&self) -> Option<Duration> {
@@ -266,17 +323,30 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
         due: Some(Duration::ZERO),
         failures: 0,
         completed: false,
+        paused: false,
         owes_from_here: false,
         now: Duration::ZERO,
         out: Vec::new(),
     };
+    let mut added = 0u8;
+    let mut early = Vec::new();
     model.walk(0);
     let mut request = machine.poll_http_request();
     for (i, step) in steps.into_iter().enumerate() {
         let now = start + model.now;
         // A response only makes sense with a request in flight; otherwise the step waits.
         let step = match (step, &request) {
-            (Step::Wait | Step::Completed | Step::Stop(_), _) => step,
+            (
+                Step::Wait
+                | Step::Completed
+                | Step::Stop(_)
+                | Step::AnnounceFront
+                | Step::Add
+                | Step::Remove(_)
+                | Step::Pause
+                | Step::Resume,
+                _,
+            ) => step,
             (_, None) => Step::Wait,
             _ => step,
         };
@@ -363,6 +433,161 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
                 let owed = model.stop();
                 return check_shutdown(&mut machine, &mut model, owed, answer, start);
             }
+            Step::AnnounceFront => {
+                let Some(k) = model.order.first().copied() else {
+                    continue;
+                };
+                let m = &model.trackers[k as usize];
+                let may = !m.disabled
+                    && m.retry_after <= model.now
+                    && (model.event(k) != AnnounceEvent::Regular || m.min_next <= model.now);
+                if model.in_flight.is_some() || model.paused || !may {
+                    continue;
+                }
+                let at = machine.announce_tracker(now, TrackerId(k));
+                if at != Some(now) {
+                    return TestResult::error(format!("step {i}: announce_tracker gave {at:?}"));
+                }
+                let event = model.event(k);
+                let m = &mut model.trackers[k as usize];
+                model.owes_from_here = event == AnnounceEvent::Started && !m.started_sent;
+                m.started_sent |= event == AnnounceEvent::Started;
+                model.in_flight = Some((k, event, None, model.now + S(30)));
+            }
+            Step::Add => {
+                if model.order.len() >= 6 {
+                    continue;
+                }
+                added += 1;
+                let url = TrackerUrl::parse(&format!("http://10.0.1.{added}/announce")).unwrap();
+                let got = machine.add_tracker(now, url, 0);
+                let id = match model.trackers.iter().position(|m| m.removed) {
+                    Some(id) => {
+                        model.trackers[id] = ModelTracker::default();
+                        id
+                    }
+                    None => {
+                        model.trackers.push(ModelTracker::default());
+                        model.trackers.len() - 1
+                    }
+                };
+                if got != Ok(TrackerId(id as u16)) {
+                    return TestResult::error(format!(
+                        "step {i}: add_tracker gave {got:?}, model {id}"
+                    ));
+                }
+                model.order.push(id as u16);
+                if !model.paused && model.in_flight.is_none() && model.due.is_none() {
+                    model.due = Some(model.now);
+                    model.walk(0);
+                }
+            }
+            Step::Remove(x) => {
+                if model.order.is_empty() {
+                    continue;
+                }
+                let k = model.order[usize::from(x) % model.order.len()];
+                let idle = model.in_flight.is_none_or(|f| f.2.is_none());
+                let orphan = idle && model.due.is_some_and(|d| model.pick(d) == Some(k));
+                if let Some((t, _, pos, _)) = model.in_flight
+                    && t == k
+                {
+                    model.in_flight = None;
+                    model.out.push(Out::Failed(k));
+                    if pos.is_some() {
+                        model.due = Some(model.now);
+                    }
+                }
+                let m = &mut model.trackers[k as usize];
+                let owes = (m.started || m.started_sent) && !m.disabled;
+                m.removed = true;
+                m.started = false;
+                m.started_sent = false;
+                model.order.retain(|&t| t != k);
+                // A round in flight continues from its tracker's new place.
+                if let Some((t, e, Some(_), d)) = model.in_flight {
+                    let pos = model.order.iter().position(|&x| x == t);
+                    model.in_flight = Some((t, e, pos, d));
+                }
+                if orphan {
+                    model.due = model.due.map(|d| d.min(model.now));
+                }
+                // Nothing left to announce to: the tier's schedule ends.
+                let live = model
+                    .order
+                    .iter()
+                    .any(|&t| !model.trackers[t as usize].disabled);
+                if !live && model.in_flight.is_none_or(|f| f.2.is_none()) {
+                    model.due = None;
+                }
+                if !machine.remove_tracker(now, TrackerId(k)) {
+                    return TestResult::error(format!("step {i}: remove_tracker({k}) refused"));
+                }
+                let stopped = answer_stopped(&mut machine, &mut request, &mut early, now);
+                if stopped != (if owes { vec![k] } else { vec![] }) {
+                    return TestResult::error(format!("step {i}: stopped to {stopped:?}"));
+                }
+                if owes {
+                    model.out.push(Out::Announced(k, AnnounceEvent::Stopped));
+                }
+                if model.due.is_some_and(|d| d <= model.now)
+                    && model.in_flight.is_none_or(|f| f.2.is_none())
+                {
+                    model.walk(0);
+                }
+            }
+            Step::Pause => {
+                let paused = machine.pause(now);
+                if paused == model.paused {
+                    return TestResult::error(format!("step {i}: pause gave {paused}"));
+                }
+                if !paused {
+                    continue;
+                }
+                if let Some((t, ..)) = model.in_flight.take() {
+                    model.out.push(Out::Failed(t));
+                }
+                model.due = None;
+                model.paused = true;
+                let mut owed = Vec::new();
+                for (t, m) in model.trackers.iter_mut().enumerate() {
+                    if m.removed {
+                        continue;
+                    }
+                    if (m.started || m.started_sent) && !m.disabled {
+                        owed.push(t as u16);
+                        // Its `stopped` is answered: like any answer, that ends a `retry in`
+                        // and starts a `min interval`.
+                        m.started_sent = false;
+                        m.retry_after = Duration::ZERO;
+                        m.min_next = model.now + S(60);
+                    }
+                    m.started = false;
+                    m.completed_pending = false;
+                }
+                let stopped = answer_stopped(&mut machine, &mut request, &mut early, now);
+                if stopped != owed {
+                    return TestResult::error(format!(
+                        "step {i}: stopped to {stopped:?}, owed {owed:?}"
+                    ));
+                }
+                model.out.extend(
+                    owed.iter()
+                        .map(|&t| Out::Announced(t, AnnounceEvent::Stopped)),
+                );
+            }
+            Step::Resume => {
+                let resumed = machine.resume(now);
+                if resumed != model.paused {
+                    return TestResult::error(format!("step {i}: resume gave {resumed}"));
+                }
+                if resumed {
+                    model.paused = false;
+                    model.failures = 0;
+                    model.due = Some(model.now);
+                    model.walk(0);
+                }
+            }
             Step::Completed => {
                 machine.completed(now);
                 if !model.completed {
@@ -382,7 +607,7 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
         if let Some(r) = machine.poll_http_request() {
             request = Some(r);
         }
-        let got: Vec<Out> = std::iter::from_fn(|| machine.poll_event())
+        let later: Vec<Out> = std::iter::from_fn(|| machine.poll_event())
             .filter_map(|e| match e {
                 Event::Announced(a) => Some(Out::Announced(a.tracker.0, a.event)),
                 Event::Failed(f) => {
@@ -395,6 +620,10 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
                 Event::TrackerDisabled { tracker } => Some(Out::Disabled(tracker.0)),
                 _ => None,
             })
+            .collect();
+        let got: Vec<Out> = std::mem::take(&mut early)
+            .into_iter()
+            .chain(later)
             .collect();
         let want = std::mem::take(&mut model.out);
         let expected_request = model.in_flight.map(|(t, e, ..)| (t, e));
@@ -426,6 +655,59 @@ fn run(n_trackers: usize, seed: u64, steps: Vec<Step>) -> TestResult {
         }
     }
     TestResult::passed()
+}
+
+/// Drains the events the command queued (so a cancellation is not superseded by the `stopped`
+/// answer that follows), answers every `stopped` the machine hands out now (in its order) and keeps
+/// any other request as the one in flight; returns the trackers that got `stopped`.
+fn answer_stopped(
+    machine: &mut Announce,
+    request: &mut Option<bt_tracker::announce::HttpRequest>,
+    early: &mut Vec<Out>,
+    now: Instant,
+) -> Vec<u16> {
+    while let Some(e) = machine.poll_event() {
+        match e {
+            Event::Failed(f) => {
+                if request.as_ref().is_some_and(|r| r.id == f.id) {
+                    *request = None;
+                }
+                early.push(Out::Failed(f.tracker.0));
+            }
+            Event::Announced(a) => early.push(Out::Announced(a.tracker.0, a.event)),
+            Event::TrackerDisabled { tracker } => early.push(Out::Disabled(tracker.0)),
+            _ => {}
+        }
+    }
+    let ok = body(|out| {
+        AnnounceSuccess {
+            interval: Some(1800),
+            min_interval: None,
+            warning: None,
+            tracker_id: None,
+            complete: None,
+            incomplete: None,
+            downloaded: None,
+            peers: Peers::Compact(CompactPeers::empty()),
+            peers6: CompactPeers::empty(),
+            external_ip: None,
+            crypto_flags: None,
+        }
+        .encode(out)
+        .unwrap()
+    });
+    let mut stopped = Vec::new();
+    let requests: Vec<_> = std::iter::from_fn(|| machine.poll_http_request()).collect();
+    for r in requests {
+        if r.kind == RequestKind::Announce(AnnounceEvent::Stopped) {
+            stopped.push(r.origin.tracker().unwrap().0);
+            let response = HttpResponse::new(200, None, &ok);
+            machine.handle_http_response(now, r.id, &response);
+        } else {
+            *request = Some(r);
+        }
+    }
+    stopped
 }
 
 /// The events waiting, as the model writes them.

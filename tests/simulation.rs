@@ -88,3 +88,22 @@ fn the_tracker_status_snapshot_agrees_with_the_events_after_every_step() {
     };
     for_seeds(0..SEEDS / 5, with_status, checks::status);
 }
+
+#[test]
+fn live_edits_and_per_tracker_commands_keep_every_invariant_and_the_snapshot_in_step() {
+    let with_edits = |seed| {
+        let mut s = Scenario::random(seed);
+        s.record_status = true;
+        s.edits_at = Some(std::time::Duration::from_secs(seed % 600));
+        s.stop_at = s.stop_at.max(std::time::Duration::from_secs(1200));
+        s
+    };
+    for_seeds(0..SEEDS, with_edits, |log| {
+        checks::status(log)?;
+        checks::cadence(log)?;
+        checks::liveness(log, false)?;
+        checks::shutdown(log)?;
+        checks::time_sanity(log)?;
+        checks::matching(log)
+    });
+}

@@ -438,6 +438,9 @@ impl HttpSide {
                         no_peer_id: true,
                         supportcrypto: false,
                         tracker_id: None,
+                        requirecrypto: false,
+                        redundant: None,
+                        ip: None,
                     };
                     let full = announce_url(url, &params).map_err(|e| e.to_string())?;
                     let full = TrackerUrl::parse(&full).map_err(|e| e.to_string())?;

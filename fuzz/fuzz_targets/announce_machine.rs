@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Announce, Config, Event, Progress, RequestId, TierMode, Torrent, TransportError,
+    Announce, Config, Event, Progress, RequestId, TierMode, Torrent, TrackerId, TransportError,
 };
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
@@ -126,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
                 ][usize::from(b.u8() % 7)];
                 announce.handle_transport_error(now, id, error);
             }
-            5 => match b.u8() % 5 {
+            5 => match b.u8() % 14 {
                 0 => {
                     let _ = announce.announce_now(now);
                 }
@@ -136,7 +136,39 @@ fuzz_target!(|data: &[u8]| {
                     uploaded: u64::from(b.u16()),
                     downloaded: 0,
                     left: 0,
+                    ..Progress::default()
                 }),
+                4 => {
+                    let _ = announce.announce_tracker(now, TrackerId(u16::from(b.u8() % 5)));
+                }
+                5 => {
+                    announce.scrape_tracker(now, TrackerId(u16::from(b.u8() % 5)));
+                }
+                6 => {
+                    announce.pause(now);
+                }
+                7 => {
+                    announce.resume(now);
+                }
+                8 => {
+                    announce.remove_tracker(now, TrackerId(u16::from(b.u8() % 5)));
+                }
+                9 => {
+                    let url = TrackerUrl::parse(TRACKERS[usize::from(b.u8()) % TRACKERS.len()]);
+                    let _ = announce.add_tracker(now, url.unwrap(), usize::from(b.u8() % 4));
+                }
+                10 => {
+                    let tiers = TRACKERS
+                        .iter()
+                        .filter(|_| b.u8() % 2 == 0)
+                        .map(|u| vec![TrackerUrl::parse(u).unwrap()])
+                        .collect();
+                    let _ = announce.replace_trackers(now, tiers);
+                }
+                11 => {
+                    let _ = announce.set_port(now, b.u16());
+                }
+                12 => announce.set_partial_seed(b.u8() % 2 == 0),
                 _ => announce.stop(now),
             },
             6 => {

@@ -21,6 +21,13 @@ pub struct Progress {
     /// Bytes still needed; 0 means seeding. For an unknown size (a magnet link without metadata)
     /// use a non-zero placeholder such as 16384.
     pub left: u64,
+    /// Bytes that failed the hash check, sent as HTTP `corrupt` when `Some` (libtorrent always
+    /// sends it, Transmission when non-zero; PROTOCOL.md section 3.2). `None` leaves it out. UDP
+    /// (BEP 15) has no field for it.
+    pub corrupt: Option<u64>,
+    /// Bytes downloaded more than once, sent as HTTP `redundant` when `Some` (libtorrent's
+    /// `report_redundant_bytes`). `None` leaves it out; UDP has no field for it.
+    pub redundant: Option<u64>,
 }
 
 /// The torrent being announced.
@@ -121,6 +128,14 @@ pub struct Config {
     pub no_peer_id: bool,
     /// HTTP: send `supportcrypto=1`; only if this client speaks MSE/PE. Default `false`.
     pub supportcrypto: bool,
+    /// HTTP: send `requirecrypto=1` (with `supportcrypto=1`): this client accepts only MSE/PE
+    /// encrypted peers, as Transmission's "required" mode says. Default `false`.
+    pub requirecrypto: bool,
+    /// HTTP: the `ip` parameter, the address to be listed under, for a client that knows its
+    /// public address is not the one trackers see. Most trackers ignore it (opentracker honours it
+    /// only when built with `WANT_IP_FROM_QUERY_STRING`). Over UDP the BEP 15 IP field stays 0
+    /// ("use the source address"). Default `None`.
+    pub announce_ip: Option<std::net::IpAddr>,
     /// Exchanges started per second with one tracker endpoint (transport, host, port) once the
     /// burst is spent, counting every announce and scrape of every torrent: a restart with 10,000
     /// torrents spreads their announces out instead of sending them in one millisecond. The pacer
@@ -147,6 +162,19 @@ pub struct Config {
     /// A [`Client`](crate::client::Client) waits this long after the first scrape of a tracker URL
     /// so that the scrapes asked for meanwhile go in the same batch. Default 1 s.
     pub scrape_window: Duration,
+    /// Scrape every tracker this often on its own (Transmission: 30 min), for swarm counts and
+    /// the `downloaded` total while the tab is open, and for paused torrents, which do not
+    /// announce. A tracker whose latest announce reply (younger than this) carried seeders and
+    /// leechers is skipped that time; BEP 48 `flags.min_request_interval` is honoured; due times
+    /// are rounded up to 10 s so a [`Client`](crate::client::Client) batches the scrapes of many
+    /// torrents. HTTP trackers without a scrape URL are never scraped on this schedule. At least
+    /// 60 s.
+    ///
+    /// Default `None` (off): every running torrent's announce replies already carry seeders and
+    /// leechers, and a library must not add load on trackers its caller did not ask for; a client
+    /// that shows counts for paused torrents turns it on with `Some(Duration::from_secs(1800))`.
+    /// [`scrape`](super::Announce::scrape) works either way.
+    pub scrape_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -174,10 +202,13 @@ impl Default for Config {
             max_trackers: 256,
             no_peer_id: true,
             supportcrypto: false,
+            requirecrypto: false,
+            announce_ip: None,
             tracker_rate: 200,
             tracker_burst: 50,
             max_scrape_batch: 70,
             scrape_window: Duration::from_secs(1),
+            scrape_interval: None,
         }
     }
 }
@@ -290,6 +321,14 @@ impl Config {
                 "must be 1 to 65535",
             ),
         ];
+        if let Some(d) = self.scrape_interval
+            && (d < Duration::from_secs(60) || d > MAX_DURATION)
+        {
+            return Err(ConfigError::Invalid {
+                field: "scrape_interval",
+                rule: "must be at least 60 s and at most 365 days (or None to scrape only when asked)",
+            });
+        }
         for (field, ok, rule) in checks {
             if !ok {
                 return Err(ConfigError::Invalid { field, rule });

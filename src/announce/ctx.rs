@@ -46,6 +46,12 @@ pub(crate) struct Ctx {
     /// Members of a `Client`'s batched scrape whose tracker refused for good (410, `retry in:
     /// never`).
     pub(crate) batch_disabled: Vec<(TorrentId, TrackerId)>,
+    /// The first `now`: scrape schedules are aligned to 10 s from it, for every torrent alike.
+    pub(crate) origin: Instant,
+    /// A `Client` batches scrapes: scheduled ones are handed to it here instead of being sent.
+    pub(crate) batched_scrapes: bool,
+    /// Scheduled scrapes for the `Client` to batch: torrent, tracker, URL index, info hash.
+    pub(crate) scrape_wanted: Vec<(TorrentId, TrackerId, u32, crate::InfoHash)>,
 }
 
 impl Ctx {
@@ -61,6 +67,9 @@ impl Ctx {
             woken: Vec::new(),
             batch_scraped: Vec::new(),
             batch_disabled: Vec::new(),
+            origin: now,
+            batched_scrapes: false,
+            scrape_wanted: Vec::new(),
         }
     }
 

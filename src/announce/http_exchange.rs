@@ -160,6 +160,10 @@ impl HttpExchange {
                                 seeders: count(file.map(|f| f.complete)),
                                 completed: count(file.map(|f| f.downloaded)),
                                 leechers: count(file.map(|f| f.incomplete)),
+                                min_request_interval: s
+                                    .min_request_interval
+                                    .and_then(|n| u64::try_from(n).ok())
+                                    .map(std::time::Duration::from_secs),
                             }
                         })
                         .collect(),

@@ -2,8 +2,10 @@
 //!
 //! See [`Announce`] for the method groups and the drain rule.
 
+mod commands;
 mod config;
 pub(crate) mod ctx;
+pub(crate) mod edit;
 pub(crate) mod endpoint;
 mod event;
 pub(crate) mod events;
@@ -11,6 +13,7 @@ pub(crate) mod http_exchange;
 pub(crate) mod outcome;
 pub(crate) mod policy;
 pub(crate) mod schedule;
+mod scrape_schedule;
 pub(crate) mod session;
 mod status;
 pub(crate) mod tracker;
@@ -24,6 +27,7 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::{CryptoRng, SeedableRng};
 
 pub use config::{Config, ConfigError, MAX_NUM_WANT, Progress, TierMode, Torrent};
+pub use edit::EditError;
 pub use event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
     TorrentId, TrackerId, Transmit, TransportError,
@@ -55,7 +59,13 @@ use crate::udp::MAX_REQUEST_LEN;
 ///   (early or repeated calls do nothing).
 /// - **Commands** (only queue work): [`set_progress`](Self::set_progress),
 ///   [`completed`](Self::completed), [`announce_now`](Self::announce_now),
-///   [`scrape`](Self::scrape), [`stop`](Self::stop).
+///   [`scrape`](Self::scrape), [`stop`](Self::stop); per tracker
+///   [`announce_tracker`](Self::announce_tracker), [`scrape_tracker`](Self::scrape_tracker); live
+///   changes [`set_port`](Self::set_port), [`set_num_want`](Self::set_num_want),
+///   [`set_peer_id`](Self::set_peer_id), [`set_partial_seed`](Self::set_partial_seed) (BEP 21),
+///   [`pause`](Self::pause), [`resume`](Self::resume); tracker list edits
+///   [`add_tracker`](Self::add_tracker), [`remove_tracker`](Self::remove_tracker),
+///   [`replace_trackers`](Self::replace_trackers).
 /// - **Drains** (pure; they neither read nor advance time):
 ///   [`poll_transmit`](Self::poll_transmit), [`poll_http_request`](Self::poll_http_request),
 ///   [`poll_timeout`](Self::poll_timeout), [`poll_event`](Self::poll_event).
@@ -278,7 +288,8 @@ impl Announce {
     }
 
     /// The tiers in their current order (shuffled once at construction, then the tracker that
-    /// answered moved to the front of its tier).
+    /// answered moved to the front of its tier; edits change them at once). A tier emptied by
+    /// [`remove_tracker`](Self::remove_tracker) stays, empty, so tier numbers do not shift.
     pub fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {
         self.session.tiers()
     }

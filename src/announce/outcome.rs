@@ -47,6 +47,8 @@ pub(crate) struct ScrapeCounts {
     pub(crate) seeders: Option<u32>,
     pub(crate) completed: Option<u32>,
     pub(crate) leechers: Option<u32>,
+    /// BEP 48 `flags.min_request_interval`: no scrape of this tracker before this long.
+    pub(crate) min_request_interval: Option<Duration>,
 }
 
 /// When a failed tracker may be contacted again.

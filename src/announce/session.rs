@@ -19,7 +19,7 @@ use super::schedule::{backoff, intervals, later};
 use super::status::{TrackerState, TrackerStatus};
 use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sent_from, walk};
 use super::udp_exchange::UdpExchange;
-use super::wire::RequestParams;
+use super::wire::{RequestParams, WireOpts};
 use crate::http::HttpResponse;
 use crate::udp::{Reply, peek_transaction_id};
 use crate::{AddressFamily, AnnounceEvent, Scheme, TrackerUrl};
@@ -31,19 +31,24 @@ const COMPLETED: RequestKind = RequestKind::Announce(AnnounceEvent::Completed);
 /// One torrent's state.
 #[derive(Debug)]
 pub(crate) struct Session {
-    me: TorrentId,
-    torrent: Torrent,
-    key: u32,
-    trackers: Vec<Tracker>,
+    pub(super) me: TorrentId,
+    pub(crate) torrent: Torrent,
+    pub(super) key: u32,
+    pub(super) trackers: Vec<Tracker>,
     /// Tracker indices per tier, in the current order (shuffled once, then move-to-front).
-    tiers: Vec<Vec<usize>>,
-    lanes: Vec<Lane>,
+    pub(super) tiers: Vec<Vec<usize>>,
+    pub(super) lanes: Vec<Lane>,
     completed: bool,
-    phase: Phase,
+    pub(super) phase: Phase,
+    /// [`pause`](Self::pause) was called and not undone by [`resume`](Self::resume): no lane
+    /// announces.
+    pub(crate) paused: bool,
+    /// What the caller changed since construction (`numwant`, BEP 21 partial seed).
+    pub(crate) opts: WireOpts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     Running,
     Stopping { deadline: Instant },
     Stopped,
@@ -131,7 +136,10 @@ impl Session {
             lanes,
             completed: false,
             phase: Phase::Running,
+            paused: false,
+            opts: WireOpts::default(),
         };
+        session.schedule_scrapes(ctx, now);
         session.drive(ctx, now);
         session
     }
@@ -282,7 +290,7 @@ impl Session {
     /// When the next announce goes out: at once for a lane whose announce is in flight (or its
     /// pacer slot while it waits for it), the due time of a waiting lane; `None` when no lane
     /// will announce again.
-    fn next_announce(&self, now: Instant) -> Option<Instant> {
+    pub(super) fn next_announce(&self, now: Instant) -> Option<Instant> {
         if self.phase != Phase::Running {
             return None;
         }
@@ -309,7 +317,7 @@ impl Session {
         let now = ctx.advance(now);
         for i in 0..self.trackers.len() {
             let t = &self.trackers[i];
-            if !t.disabled && t.scrape.is_none() {
+            if !t.disabled && !t.removed && t.scrape.is_none() {
                 self.start_exchange(ctx, i, RequestKind::Scrape, None, now);
             }
         }
@@ -332,6 +340,14 @@ impl Session {
         }
         for i in 0..self.trackers.len() {
             for kind in SLOTS {
+                // A `stopped` already in flight (after `pause` or a removal) is kept.
+                let stopping = self.trackers[i]
+                    .announce
+                    .as_ref()
+                    .is_some_and(|e| e.kind == STOPPED);
+                if kind != RequestKind::Scrape && stopping {
+                    continue;
+                }
                 if let Some(ex) = self.take(ctx, i, kind) {
                     self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Cancelled);
                 }
@@ -339,12 +355,12 @@ impl Session {
         }
         let mut last_slot = now;
         for i in 0..self.trackers.len() {
-            if self.trackers[i].owes_stopped() {
-                let stopped = RequestKind::Announce(AnnounceEvent::Stopped);
-                self.start_exchange(ctx, i, stopped, None, now);
-                if let Some(ex) = &self.trackers[i].announce {
-                    last_slot = last_slot.max(ex.paced_until().unwrap_or(now));
-                }
+            let t = &self.trackers[i];
+            if t.owes_stopped() && !t.removed && t.announce.is_none() {
+                self.start_exchange(ctx, i, STOPPED, None, now);
+            }
+            if let Some(ex) = &self.trackers[i].announce {
+                last_slot = last_slot.max(ex.paced_until().unwrap_or(now));
             }
         }
         self.phase = Phase::Stopping {
@@ -371,7 +387,8 @@ impl Session {
                 let Io::Udp(udp) = &mut ex.io else { continue };
                 let request = udp.request_pending();
                 let params =
-                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, None, ex.kind);
+                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, None, ex.kind)
+                        .tuned(&self.opts);
                 if let Some(len) = udp.write(buf, &params) {
                     let transmit = Transmit {
                         request: ex.id,
@@ -435,6 +452,10 @@ impl Session {
                         earliest(due);
                     }
                 }
+                self.trackers
+                    .iter()
+                    .filter_map(|t| t.forced.into_iter().chain(t.scrape_due).min())
+                    .for_each(&mut earliest);
             }
         }
         for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
@@ -475,7 +496,7 @@ impl Session {
         self.trackers
             .iter()
             .enumerate()
-            .filter(move |(_, t)| running && !t.disabled)
+            .filter(move |(_, t)| running && !t.disabled && !t.removed)
             .map(|(i, t)| (TrackerId(i as u16), t.url))
     }
 
@@ -491,10 +512,19 @@ impl Session {
 
     /// A scrape of this torrent on tracker `id` was answered (by its own scrape, or a
     /// `Client`'s batch).
-    pub(crate) fn record_scrape(&mut self, id: TrackerId, now: Instant, row: ScrapeCounts) {
-        if let Some(t) = self.trackers.get_mut(usize::from(id.0)) {
+    pub(crate) fn record_scrape(
+        &mut self,
+        ctx: &Ctx,
+        id: TrackerId,
+        now: Instant,
+        row: ScrapeCounts,
+    ) {
+        if let Some(t) = self.trackers.get_mut(usize::from(id.0))
+            && !t.removed
+        {
             t.record
                 .scraped(now, row.seeders, row.leechers, row.completed);
+            self.scraped(ctx, usize::from(id.0), now, row);
         }
     }
 
@@ -503,6 +533,7 @@ impl Session {
     pub(crate) fn disable(&mut self, ctx: &mut Ctx, id: TrackerId) {
         if let Some(t) = self.trackers.get_mut(usize::from(id.0))
             && !t.disabled
+            && !t.removed
         {
             t.disabled = true;
             ctx.push_event(self.me, Event::TrackerDisabled { tracker: id });
@@ -555,7 +586,7 @@ impl Session {
         if self.phase != Phase::Running || t.disabled || t.announce.is_some() {
             return None;
         }
-        self.lanes.iter().find_map(|lane| {
+        let lane_due = self.lanes.iter().find_map(|lane| {
             let LaneState::Idle { due } = lane.state else {
                 return None;
             };
@@ -564,7 +595,8 @@ impl Session {
             }
             let first = walk(&lane.members, &self.tiers).find(|&j| self.trackers[j].available(due));
             (first == Some(i)).then_some(due)
-        })
+        });
+        lane_due.into_iter().chain(t.forced).min()
     }
 
     pub(crate) fn key(&self) -> u32 {
@@ -595,7 +627,12 @@ impl Session {
     }
 
     /// Takes an exchange out of its slot and forgets its routes (see [`Ctx::forget`]).
-    fn take(&mut self, ctx: &mut Ctx, i: usize, kind: RequestKind) -> Option<Box<Exchange>> {
+    pub(super) fn take(
+        &mut self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+    ) -> Option<Box<Exchange>> {
         let ex = self.trackers[i].slot(kind).take()?;
         ctx.forget(self.trackers[i].url, &ex.io);
         Some(ex)
@@ -612,7 +649,7 @@ impl Session {
         }
     }
 
-    fn fail_event(
+    pub(super) fn fail_event(
         &mut self,
         ctx: &mut Ctx,
         i: usize,
@@ -655,7 +692,7 @@ impl Session {
     }
 
     /// Starts an exchange with tracker `i` (its slot must be free).
-    fn start_exchange(
+    pub(super) fn start_exchange(
         &mut self,
         ctx: &mut Ctx,
         i: usize,
@@ -682,7 +719,8 @@ impl Session {
             Scheme::Http | Scheme::Https => {
                 let tracker_id = t.tracker_id.as_deref();
                 let params =
-                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind);
+                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind)
+                        .tuned(&self.opts);
                 let Some(http_url) = params.http_url() else {
                     self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
                     return;
@@ -755,6 +793,8 @@ impl Session {
         }
         self.refresh_txids(ctx);
         if self.phase == Phase::Running {
+            self.start_forced(ctx, now);
+            self.start_due_scrapes(ctx, now);
             for l in 0..self.lanes.len() {
                 if matches!(self.lanes[l].state, LaneState::Idle { due } if due <= now) {
                     self.walk_lane(ctx, l, 0, now);
@@ -764,7 +804,7 @@ impl Session {
         self.finish_stop_if_done(ctx);
     }
 
-    fn finish_stop_if_done(&mut self, ctx: &mut Ctx) {
+    pub(super) fn finish_stop_if_done(&mut self, ctx: &mut Ctx) {
         if let Phase::Stopping { .. } = self.phase
             && self.trackers.iter().all(|t| t.announce.is_none())
         {
@@ -778,13 +818,17 @@ impl Session {
 
     /// Continues lane `l`'s round at position `from` of its walk: the first available tracker gets
     /// the announce; when none is left the round failed and the lane backs off.
-    fn walk_lane(&mut self, ctx: &mut Ctx, l: usize, from: usize, now: Instant) {
+    pub(super) fn walk_lane(&mut self, ctx: &mut Ctx, l: usize, from: usize, now: Instant) {
         let members = self.lanes[l].members.clone();
         let next = walk(&members, &self.tiers)
             .enumerate()
             .skip(from)
-            .find(|&(_, i)| self.trackers[i].available(now));
+            .find(|&(_, i)| self.trackers[i].available(now) || self.adoptable(i, now));
         if let Some((pos, i)) = next {
+            if self.adopt(i, l) {
+                self.lanes[l].state = LaneState::Busy { pos };
+                return;
+            }
             let t = &self.trackers[i];
             let event = t.next_event();
             if let Some(not_before) = t.min_next.filter(|&m| m > now)
@@ -800,7 +844,7 @@ impl Session {
         // The round failed. When every tracker that is not disabled asked for a pause, wait at
         // least until the first of them may be contacted; with none left, the lane is dead.
         let first_free = walk(&members, &self.tiers)
-            .filter(|&i| !self.trackers[i].disabled)
+            .filter(|&i| !self.trackers[i].disabled && !self.trackers[i].removed)
             .map(|i| self.trackers[i].retry_after.unwrap_or(now))
             .min();
         let Some(first_free) = first_free else {
@@ -844,6 +888,7 @@ impl Session {
                     t.tracker_id = Some(tid.into_boxed_slice());
                 }
                 t.retry_after = None;
+                t.forced = None; // an answer satisfies a pending `announce_tracker`
                 t.min_next = Some(later(now, min_interval));
                 let owes_event = t.next_event() != AnnounceEvent::Regular;
                 let tier = t.tier;
@@ -868,8 +913,10 @@ impl Session {
                 ctx.push_event(self.me, event);
                 if let Some(l) = ex.lane {
                     // BEP 12: the tracker that answered goes to the front of its tier.
-                    if let Some(pos) = self.tiers[tier].iter().position(|&x| x == i) {
-                        self.tiers[tier][..=pos].rotate_right(1);
+                    if let Some(list) = self.tiers.get_mut(tier)
+                        && let Some(pos) = list.iter().position(|&x| x == i)
+                    {
+                        list[..=pos].rotate_right(1);
                     }
                     let lane = &mut self.lanes[l];
                     lane.failures = 0;
@@ -879,11 +926,13 @@ impl Session {
                         later(now, interval)
                     };
                     lane.state = LaneState::Idle { due };
+                } else if ex.kind != STOPPED {
+                    self.answered_alone(i, owes_event, interval, now);
                 }
             }
             Outcome::Scraped(rows) => {
                 let row = rows.first().copied().unwrap_or_default();
-                self.record_scrape(id, now, row);
+                self.record_scrape(ctx, id, now, row);
                 ctx.push_event(self.me, scraped_event(ex.current_id(), id, row));
             }
             Outcome::Failed { cause, retry } => {

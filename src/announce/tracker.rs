@@ -40,6 +40,18 @@ pub(crate) struct Tracker {
     pub(crate) scrape: Option<Box<Exchange>>,
     /// What its status shows.
     pub(crate) record: Record,
+    /// An announce to it alone was asked for ([`Announce::announce_tracker`]) and goes out at this
+    /// time (its `min interval` or `retry in` held it back).
+    ///
+    /// [`Announce::announce_tracker`]: super::Announce::announce_tracker
+    pub(crate) forced: Option<Instant>,
+    /// It was removed from the torrent's list: it is in no tier, only its `stopped` may still be in
+    /// flight, and its slot (and id) is reused by a tracker added once it holds no exchange.
+    pub(crate) removed: bool,
+    /// The next scrape of [`Config::scrape_interval`](super::Config::scrape_interval)'s schedule.
+    pub(crate) scrape_due: Option<Instant>,
+    /// No scrape before this time (BEP 48 `flags.min_request_interval`).
+    pub(crate) scrape_not_before: Option<Instant>,
 }
 
 impl Tracker {
@@ -57,6 +69,10 @@ impl Tracker {
             announce: None,
             scrape: None,
             record: Record::default(),
+            forced: None,
+            removed: false,
+            scrape_due: None,
+            scrape_not_before: None,
         }
     }
 
@@ -80,7 +96,12 @@ impl Tracker {
 
     /// It may start a regular announce now.
     pub(crate) fn available(&self, now: Instant) -> bool {
-        !self.disabled && self.retry_after.is_none_or(|t| t <= now) && self.announce.is_none()
+        self.may_contact(now) && self.announce.is_none()
+    }
+
+    /// It may be contacted now: it is listed, not disabled, and not cooling down after a `retry in`.
+    pub(crate) fn may_contact(&self, now: Instant) -> bool {
+        !self.removed && !self.disabled && self.retry_after.is_none_or(|t| t <= now)
     }
 
     /// The exchange slot for a request kind.

@@ -262,6 +262,7 @@ impl UdpExchange {
                         seeders: Some(r.seeders),
                         completed: Some(r.completed),
                         leechers: Some(r.leechers),
+                        min_request_interval: None,
                     })
                     .collect(),
                 ));

@@ -6,6 +6,15 @@ use super::event::RequestKind;
 use crate::http::{AnnounceParams, announce_request, scrape_request, scrape_tracker_url};
 use crate::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 
+/// What a torrent's caller changed after construction, applied to each request as it is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct WireOpts {
+    /// `numwant` for this torrent instead of [`Config::num_want`].
+    pub(crate) num_want: Option<u32>,
+    /// BEP 21: the torrent is a partial seed.
+    pub(crate) partial_seed: bool,
+}
+
 /// The values of one announce or scrape.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RequestParams<'a> {
@@ -20,6 +29,8 @@ pub(crate) struct RequestParams<'a> {
     pub(crate) tracker_id: Option<&'a [u8]>,
     pub(crate) no_peer_id: bool,
     pub(crate) supportcrypto: bool,
+    pub(crate) requirecrypto: bool,
+    pub(crate) ip: Option<std::net::IpAddr>,
 }
 
 impl<'a> RequestParams<'a> {
@@ -43,8 +54,23 @@ impl<'a> RequestParams<'a> {
             num_want: cfg.num_want,
             tracker_id,
             no_peer_id: cfg.no_peer_id,
-            supportcrypto: cfg.supportcrypto,
+            supportcrypto: cfg.supportcrypto || cfg.requirecrypto,
+            requirecrypto: cfg.requirecrypto,
+            ip: cfg.announce_ip,
         }
+    }
+
+    /// The values with what the caller changed while the torrent runs: its own `numwant`, and
+    /// BEP 21's `paused` in place of no event while it is a partial seed (UDP has no code for it
+    /// and sends 0, PROTOCOL.md section 16).
+    pub(crate) fn tuned(mut self, opts: &WireOpts) -> Self {
+        if let Some(n) = opts.num_want {
+            self.num_want = n;
+        }
+        if opts.partial_seed && self.kind == RequestKind::Announce(AnnounceEvent::Regular) {
+            self.kind = RequestKind::Announce(AnnounceEvent::Paused);
+        }
+        self
     }
 
     /// The HTTP URL of this request; `None` for a scrape when the tracker has no scrape URL (and
@@ -60,7 +86,7 @@ impl<'a> RequestParams<'a> {
                     uploaded: self.progress.uploaded,
                     downloaded: self.progress.downloaded,
                     left: self.progress.left,
-                    corrupt: None,
+                    corrupt: self.progress.corrupt,
                     key: self.key,
                     event,
                     numwant: if event == AnnounceEvent::Stopped {
@@ -71,6 +97,9 @@ impl<'a> RequestParams<'a> {
                     no_peer_id: self.no_peer_id,
                     supportcrypto: self.supportcrypto,
                     tracker_id: self.tracker_id,
+                    requirecrypto: self.requirecrypto,
+                    redundant: self.progress.redundant,
+                    ip: self.ip,
                 },
             )
             .ok(),

@@ -2,6 +2,8 @@
 //!
 //! See [`Client`] for the method groups and the drain rule.
 
+mod commands;
+mod hybrid;
 mod scrape;
 mod timers;
 
@@ -12,6 +14,7 @@ use std::time::Instant;
 use rand_chacha::ChaCha12Rng;
 use rand_core::{CryptoRng, SeedableRng};
 
+pub use self::hybrid::HybridIds;
 pub use self::scrape::MAX_UDP_SCRAPE_BATCH;
 use self::scrape::{BATCHES, Member, Scrapes};
 use self::timers::Timers;
@@ -53,7 +56,8 @@ use crate::udp::peek_transaction_id;
 /// # Method groups
 ///
 /// - **Construct**: [`new`](Self::new); [`add`](Self::add) returns the new torrent's
-///   [`TorrentId`] or a [`ConfigError`], [`remove`](Self::remove) sends its `stopped` and frees it.
+///   [`TorrentId`] or a [`ConfigError`] ([`add_hybrid`](Self::add_hybrid) two, for a BEP 52
+///   hybrid torrent's swarms), [`remove`](Self::remove) sends its `stopped` and frees it.
 /// - **Inputs** (never fail, never panic): [`handle_datagram`](Self::handle_datagram),
 ///   [`handle_http_response`](Self::handle_http_response),
 ///   [`handle_transport_error`](Self::handle_transport_error),
@@ -61,7 +65,14 @@ use crate::udp::peek_transaction_id;
 /// - **Commands** (per torrent; an unknown or removed id does nothing and returns `false`):
 ///   [`set_progress`](Self::set_progress), [`completed`](Self::completed),
 ///   [`announce_now`](Self::announce_now), [`scrape`](Self::scrape), [`remove`](Self::remove),
-///   and [`stop`](Self::stop) for every torrent at once.
+///   and [`stop`](Self::stop) for every torrent at once; per tracker
+///   [`announce_tracker`](Self::announce_tracker), [`scrape_tracker`](Self::scrape_tracker); live
+///   changes [`set_port`](Self::set_port), [`set_num_want`](Self::set_num_want),
+///   [`set_peer_id`](Self::set_peer_id), [`set_partial_seed`](Self::set_partial_seed),
+///   [`pause`](Self::pause), [`resume`](Self::resume); tracker list edits
+///   [`add_tracker`](Self::add_tracker), [`remove_tracker`](Self::remove_tracker),
+///   [`replace_trackers`](Self::replace_trackers) (these return an
+///   [`EditError`](crate::announce::EditError)).
 /// - **Drains**: [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_http_request`](Self::poll_http_request), [`poll_timeout`](Self::poll_timeout),
 ///   [`poll_event`](Self::poll_event) (events come tagged with their torrent).
@@ -133,6 +144,8 @@ struct Entry {
     in_http_ready: bool,
     /// `remove` was called: the slot is freed once the session stopped.
     removing: bool,
+    /// The other swarm of a BEP 52 hybrid torrent.
+    partner: Option<TorrentId>,
 }
 
 /// The most torrents one client holds: a request id names its torrent's slot in 24 bits, and the
@@ -157,8 +170,10 @@ impl Client {
         now: Instant,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        let mut ctx = Ctx::new(config, ChaCha12Rng::from_rng(rng), now);
+        ctx.batched_scrapes = true;
         Ok(Client {
-            ctx: Ctx::new(config, ChaCha12Rng::from_rng(rng), now),
+            ctx,
             slots: Vec::new(),
             free: Vec::new(),
             timers: Timers::default(),
@@ -198,6 +213,7 @@ impl Client {
             in_udp_ready: false,
             in_http_ready: false,
             removing: false,
+            partner: None,
         });
         self.sync(slot);
         self.wake(now);
@@ -689,6 +705,7 @@ impl Client {
             }
         }
         self.apply_batch_scrapes(now);
+        self.queue_scheduled_scrapes(now);
     }
 
     /// Records the rows of batched scrapes in their members' tracker status, and disables the
@@ -696,7 +713,7 @@ impl Client {
     fn apply_batch_scrapes(&mut self, now: Instant) {
         while let Some((torrent, tracker, row)) = self.ctx.batch_scraped.pop() {
             if let Some(entry) = entry_in(&mut self.slots, torrent) {
-                entry.session.record_scrape(tracker, now, row);
+                entry.session.record_scrape(&self.ctx, tracker, now, row);
             }
         }
         let disabled = std::mem::take(&mut self.ctx.batch_disabled);

@@ -288,6 +288,42 @@ impl Scrapes {
         self.find(|b| b.io.current_id(b.id) == id)
     }
 
+    /// A torrent's tracker on URL `url` was removed from its list: its scrape waiting or in flight
+    /// there ends in a [`Cause::Cancelled`] failure, and a reply no longer reaches it.
+    pub(crate) fn drop_member(
+        &mut self,
+        ctx: &mut Ctx,
+        url: u32,
+        torrent: TorrentId,
+        tracker: TrackerId,
+    ) {
+        let Some(queue) = self.queues.get_mut(&url) else {
+            return;
+        };
+        let cancelled = |id| {
+            Event::Failed(Failed {
+                id,
+                tracker,
+                request: RequestKind::Scrape,
+                cause: Cause::Cancelled,
+            })
+        };
+        if queue.queued.remove(&torrent) {
+            queue.waiting.retain(|m| m.torrent != torrent);
+            let id = ctx.request_id(torrent);
+            ctx.push_event(torrent, cancelled(id));
+        }
+        if let Some(batch) = &mut queue.batch {
+            let id = batch.io.current_id(batch.id);
+            for m in &mut batch.members {
+                if m.torrent == torrent && m.tracker == tracker {
+                    m.torrent = BATCHES; // never alive: its row is skipped
+                    ctx.push_event(torrent, cancelled(id));
+                }
+            }
+        }
+    }
+
     /// Cancels the batches in flight none of whose members still wants the result (all were
     /// removed), giving back what they hold, so nothing but `stopped` goes out after `stop()`.
     pub(crate) fn drop_orphans(&mut self, ctx: &mut Ctx, alive: &dyn Fn(TorrentId) -> bool) {

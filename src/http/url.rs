@@ -90,6 +90,14 @@ pub struct AnnounceParams<'a> {
     pub supportcrypto: bool,
     /// The `tracker id` the tracker gave in an earlier reply, echoed as `trackerid`.
     pub tracker_id: Option<&'a [u8]>,
+    /// Send `requirecrypto=1`: this client only accepts MSE/PE-encrypted peers (Transmission's
+    /// "encryption required" mode).
+    pub requirecrypto: bool,
+    /// Bytes downloaded more than once (libtorrent's `redundant`); `None` leaves it out.
+    pub redundant: Option<u64>,
+    /// The `ip` parameter: the address this client asks to be listed under (mostly ignored;
+    /// opentracker honours it only when built to). `None` leaves it out.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// Builds the announce URL: the tracker URL in its ASCII form ([`TrackerUrl::as_str`]: IDNA host,
@@ -145,9 +153,19 @@ fn push_announce_params(url: &mut String, p: &AnnounceParams<'_>) {
     if p.supportcrypto {
         url.push_str("&supportcrypto=1");
     }
+    if p.requirecrypto {
+        url.push_str("&requirecrypto=1");
+    }
+    if let Some(redundant) = p.redundant {
+        url.push_str(&format!("&redundant={redundant}"));
+    }
     if let Some(id) = p.tracker_id {
         url.push_str("&trackerid=");
         encode_into(id, url);
+    }
+    if let Some(ip) = p.ip {
+        url.push_str("&ip=");
+        encode_into(ip.to_string().as_bytes(), url);
     }
 }
 

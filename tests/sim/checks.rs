@@ -307,9 +307,17 @@ pub fn connection_ids(log: &Log) -> Check {
 /// after `completed()`, acknowledged at most once; `stopped` only after `stop()`, only to a
 /// tracker that was sent `started` (acknowledged or not), and nothing else after `stop()`; an
 /// announce without an event never before the last acknowledgement plus its interval.
+///
+/// Live edits (scenarios with `edits_at`): `pause` and removing a tracker also send `stopped` (to
+/// trackers sent `started`); after `pause` and after a tracker is added back, `started` goes out
+/// again (the machine forgets the acknowledgements); after an edit or command, announces are due
+/// again from then on (a removed tracker's tier asks the next one at once, which only `min
+/// interval` holds back), so the interval rule restarts with the next acknowledgement.
 pub fn cadence(log: &Log) -> Check {
     let mut completed_at = None;
     let mut stop_at = None;
+    let mut edit_stopped = false;
+    let last = TrackerId(log.true_peers.len() as u16 - 1);
     let mut started: HashSet<TrackerId> = HashSet::new();
     let mut started_sent: HashSet<TrackerId> = HashSet::new();
     let mut completed_acks: HashMap<TrackerId, usize> = HashMap::new();
@@ -333,6 +341,27 @@ pub fn cadence(log: &Log) -> Check {
             }
             Record::Command { at, name: "stop" } => {
                 stop_at.get_or_insert(*at);
+                continue;
+            }
+            Record::Command { name, .. } => {
+                match *name {
+                    "pause" => {
+                        edit_stopped = true;
+                        started.clear();
+                    }
+                    "remove_last" => edit_stopped = true,
+                    "add_back" => {
+                        started.remove(&last);
+                        started_sent.remove(&last);
+                    }
+                    _ => {}
+                }
+                if matches!(
+                    *name,
+                    "announce_tracker" | "remove_last" | "add_back" | "resume"
+                ) {
+                    not_before.clear();
+                }
                 continue;
             }
             Record::Event {
@@ -383,7 +412,9 @@ pub fn cadence(log: &Log) -> Check {
             AnnounceEvent::Started => {
                 started_sent.insert(who);
             }
-            AnnounceEvent::Stopped if stop_at.is_none() || !started_sent.contains(&who) => {
+            AnnounceEvent::Stopped
+                if (stop_at.is_none() && !edit_stopped) || !started_sent.contains(&who) =>
+            {
                 return fail(
                     a.at,
                     format!("stopped sent to {who} without stop() or a started sent to it"),
@@ -576,6 +607,10 @@ fn stopped_owed(log: &Log, stop_at: Duration, stopped_at: Duration) -> Check {
             AnnounceEvent::Started if a.at < stop_at => {
                 owed.insert(a.tracker);
             }
+            // Sent by `pause` or a removal before `stop()`: it settled what was owed.
+            AnnounceEvent::Stopped if a.at < stop_at => {
+                owed.remove(&a.tracker);
+            }
             AnnounceEvent::Stopped if a.at <= stopped_at => {
                 tried.insert(a.tracker);
             }
@@ -599,6 +634,26 @@ fn stopped_owed(log: &Log, stop_at: Duration, stopped_at: Duration) -> Check {
             }
             _ => {}
         }
+    }
+    // Removing a tracker (`remove_last`) tried its `stopped` then; `stop()` owes it nothing for
+    // the `started` it was sent before.
+    let last = TrackerId(log.true_peers.len() as u16 - 1);
+    let removed_at = log.records.iter().rev().find_map(|r| match r {
+        Record::Command {
+            at,
+            name: "remove_last",
+        } if *at < stop_at => Some(*at),
+        _ => None,
+    });
+    if let Some(removed_at) = removed_at
+        && !announces(log).iter().any(|a| {
+            a.tracker == last
+                && a.event == AnnounceEvent::Started
+                && a.at >= removed_at
+                && a.at < stop_at
+        })
+    {
+        owed.remove(&last);
     }
     match owed.difference(&tried).next() {
         Some(t) => Err(format!(
@@ -629,8 +684,16 @@ pub fn status(log: &Log) -> Check {
         .collect();
     let mut first_send: HashSet<RequestId> = HashSet::new();
     let mut snapshots = 0;
+    let mut listed: HashSet<TrackerId> = HashSet::new();
     for r in &log.records {
         let key = match r {
+            // A command may announce before the next announce a snapshot showed.
+            Record::Command { .. } => {
+                for m in model.values_mut() {
+                    m.next = None;
+                }
+                continue;
+            }
             Record::Event { at, event } => {
                 match event {
                     Event::Announced(a) => {
@@ -653,7 +716,13 @@ pub fn status(log: &Log) -> Check {
             }
             Record::Status { at, rows } => {
                 snapshots += 1;
+                let before = std::mem::take(&mut listed);
                 for row in rows {
+                    listed.insert(row.id);
+                    if snapshots > 1 && !before.contains(&row.id) {
+                        // Added (back) since the last snapshot: a new tracker, nothing known yet.
+                        model.insert(row.id, Model::default());
+                    }
                     let m = model.entry(row.id).or_default();
                     m.next = row.next_announce;
                     let want = if m.disabled {

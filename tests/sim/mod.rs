@@ -67,6 +67,11 @@ pub struct Scenario {
     pub drain_events: bool,
     /// Record the trackers' status snapshot after every drain.
     pub record_status: bool,
+    /// Live edits and per-tracker commands from this time on: `announce_tracker` on tracker 0,
+    /// `remove_tracker` of the last tracker 10 s later and adding its URL back to its tier 60 s
+    /// after that (so its slot, and its id, are free again), `pause` at +200 s and `resume` at
+    /// +400 s.
+    pub edits_at: Option<Duration>,
 }
 
 const UDP_KINDS: [UdpBehaviour; 9] = [
@@ -152,6 +157,7 @@ impl Scenario {
             early_timeouts: true,
             drain_events: true,
             record_status: false,
+            edits_at: None,
         }
     }
 
@@ -316,6 +322,7 @@ impl Sim {
                 uploaded: 0,
                 downloaded: 0,
                 left: 1 << 20,
+                ..Progress::default()
             },
             key: None,
         };
@@ -325,6 +332,16 @@ impl Sim {
         let mut commands = vec![(s.stop_at, "stop")];
         commands.extend(s.complete_at.map(|t| (t, "completed")));
         commands.extend(s.scrape_at.map(|t| (t, "scrape")));
+        if let Some(e) = s.edits_at {
+            let secs = Duration::from_secs;
+            commands.extend([
+                (e, "announce_tracker"),
+                (e + secs(10), "remove_last"),
+                (e + secs(70), "add_back"),
+                (e + secs(200), "pause"),
+                (e + secs(400), "resume"),
+            ]);
+        }
         commands.sort();
         Sim {
             s: s.clone(),
@@ -549,6 +566,22 @@ impl Sim {
         self.drain_into_last();
     }
 
+    /// The last tracker's tier and URL, as built by [`Sim::new`].
+    fn last_tracker(&self) -> (usize, TrackerUrl) {
+        let tier = self.s.tiers.len() - 1;
+        let k = self.servers.len() - 1;
+        let url = match self.s.tiers[tier].last() {
+            Some(Spec::Udp(_)) => {
+                let Server::Udp(u) = &self.servers[k] else {
+                    unreachable!()
+                };
+                format!("udp://{}/announce?k={k}", u.addr)
+            }
+            _ => format!("http://10.0.1.{}:80/announce", k + 1),
+        };
+        (tier, TrackerUrl::parse(&url).unwrap())
+    }
+
     /// Runs until the machine stopped (or the step bound, which fails the run as a livelock).
     pub fn run(mut self) -> Log {
         self.drain();
@@ -588,8 +621,35 @@ impl Sim {
                             uploaded: 5,
                             downloaded: 1 << 20,
                             left: 0,
+                            ..Progress::default()
                         });
                         self.announce.completed(self.now)
+                    }
+                    "announce_tracker" => {
+                        let _ = self.announce.announce_tracker(self.now, TrackerId(0));
+                    }
+                    "remove_last" => {
+                        let last = TrackerId(self.servers.len() as u16 - 1);
+                        self.announce.remove_tracker(self.now, last);
+                    }
+                    "add_back" => {
+                        let (tier, url) = self.last_tracker();
+                        let got = self.announce.add_tracker(self.now, url, tier);
+                        // Its slot is free again (its `stopped` ended long ago): same id.
+                        if let Ok(id) = got {
+                            assert_eq!(
+                                usize::from(id.0),
+                                self.servers.len() - 1,
+                                "seed {}",
+                                self.s.seed
+                            );
+                        }
+                    }
+                    "pause" => {
+                        self.announce.pause(self.now);
+                    }
+                    "resume" => {
+                        self.announce.resume(self.now);
                     }
                     _ => self.announce.scrape(self.now),
                 }

@@ -1,0 +1,204 @@
+//! The [`Client`]'s per-torrent commands and live edits: the same as
+//! [`Announce`](crate::announce::Announce)'s, naming the torrent. On an unknown or removed torrent
+//! they do nothing and return `false`, `None` or [`EditError::UnknownTorrent`].
+
+use std::time::Instant;
+
+use super::Client;
+use super::scrape::Member;
+use crate::announce::ctx::Ctx;
+use crate::announce::session::Session;
+use crate::announce::{Cause, EditError, Event, Failed, RequestKind, TorrentId, TrackerId};
+use crate::{PeerId, TrackerUrl};
+
+impl Client {
+    /// Announces a torrent to one of its trackers now (see
+    /// [`Announce::announce_tracker`](crate::Announce::announce_tracker)). Returns when it goes
+    /// out; `None` for an unknown torrent or tracker, a disabled tracker or a paused torrent.
+    pub fn announce_tracker(
+        &mut self,
+        torrent: TorrentId,
+        tracker: TrackerId,
+        now: Instant,
+    ) -> Option<Instant> {
+        self.edit(torrent, now, |s, ctx, now| {
+            Ok(s.announce_tracker(ctx, now, tracker))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Scrapes a torrent on one of its trackers, batched with the other scrapes of that tracker
+    /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown torrent or tracker, or a
+    /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`]
+    /// failure.
+    pub fn scrape_tracker(&mut self, torrent: TorrentId, tracker: TrackerId, now: Instant) -> bool {
+        let now = self.ctx.advance(now);
+        let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
+            return false;
+        };
+        let hash = entry.session.info_hash();
+        let Some((_, url)) = entry.session.scrapable().find(|&(t, _)| t == tracker) else {
+            return false;
+        };
+        let member = Member {
+            torrent,
+            tracker,
+            hash,
+        };
+        if !self.scrapes.request(&mut self.ctx, url, member, now) {
+            let id = self.ctx.request_id(torrent);
+            let event = Event::Failed(Failed {
+                id,
+                tracker,
+                request: RequestKind::Scrape,
+                cause: Cause::ScrapeUnsupported,
+            });
+            self.ctx.push_event(torrent, event);
+        }
+        true
+    }
+
+    /// Changes the TCP port a torrent announces, and re-announces it (see
+    /// [`Announce::set_port`](crate::Announce::set_port)).
+    pub fn set_port(
+        &mut self,
+        torrent: TorrentId,
+        port: u16,
+        now: Instant,
+    ) -> Result<(), EditError> {
+        self.edit(torrent, now, |s, ctx, now| s.set_port(ctx, now, port))
+    }
+
+    /// Changes a torrent's `numwant` (see
+    /// [`Announce::set_num_want`](crate::Announce::set_num_want)).
+    pub fn set_num_want(&mut self, torrent: TorrentId, num_want: u32) -> Result<(), EditError> {
+        let now = self.ctx.now;
+        self.edit(torrent, now, |s, _, _| s.set_num_want(num_want))
+    }
+
+    /// Changes the peer id a torrent's next announces carry.
+    pub fn set_peer_id(&mut self, torrent: TorrentId, peer_id: PeerId) -> bool {
+        let now = self.ctx.now;
+        self.edit(torrent, now, |s, _, _| {
+            s.torrent.peer_id = peer_id;
+            Ok(())
+        })
+        .is_ok()
+    }
+
+    /// BEP 21: the torrent is a partial seed, or no longer (see
+    /// [`Announce::set_partial_seed`](crate::Announce::set_partial_seed)).
+    pub fn set_partial_seed(&mut self, torrent: TorrentId, partial_seed: bool) -> bool {
+        let now = self.ctx.now;
+        self.edit(torrent, now, |s, _, _| {
+            s.opts.partial_seed = partial_seed;
+            Ok(())
+        })
+        .is_ok()
+    }
+
+    /// Pauses a torrent without removing it: its trackers get `stopped` (see
+    /// [`Announce::pause`](crate::Announce::pause)). `false` when unknown or already paused.
+    pub fn pause(&mut self, torrent: TorrentId, now: Instant) -> bool {
+        self.edit(torrent, now, |s, ctx, now| Ok(s.pause(ctx, now)))
+            .unwrap_or(false)
+    }
+
+    /// Resumes a paused torrent: its trackers get `started` again. `false` when unknown or not
+    /// paused.
+    pub fn resume(&mut self, torrent: TorrentId, now: Instant) -> bool {
+        self.edit(torrent, now, |s, ctx, now| Ok(s.resume(ctx, now)))
+            .unwrap_or(false)
+    }
+
+    /// The torrent is paused.
+    pub fn is_paused(&self, torrent: TorrentId) -> bool {
+        self.entry(torrent).is_some_and(|e| e.session.paused)
+    }
+
+    /// Adds a tracker to a torrent's tier (see
+    /// [`Announce::add_tracker`](crate::Announce::add_tracker)).
+    pub fn add_tracker(
+        &mut self,
+        torrent: TorrentId,
+        url: TrackerUrl,
+        tier: usize,
+        now: Instant,
+    ) -> Result<TrackerId, EditError> {
+        self.edit(torrent, now, |s, ctx, now| {
+            s.add_tracker(ctx, now, url, tier)
+        })
+    }
+
+    /// Removes one of a torrent's trackers; it gets `stopped` if it was sent `started`, and a
+    /// batched scrape of it waiting or in flight is cancelled (see
+    /// [`Announce::remove_tracker`](crate::Announce::remove_tracker)).
+    pub fn remove_tracker(&mut self, torrent: TorrentId, tracker: TrackerId, now: Instant) -> bool {
+        let removed = self.edit(torrent, now, |s, ctx, now| {
+            s.remove_tracker(ctx, now, tracker)
+                .ok_or(EditError::UnknownTorrent)
+        });
+        match removed {
+            Ok(url) => {
+                self.scrapes
+                    .drop_member(&mut self.ctx, url, torrent, tracker);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Replaces a torrent's whole tracker list, keeping the state of the URLs that stay (see
+    /// [`Announce::replace_trackers`](crate::Announce::replace_trackers)).
+    pub fn replace_trackers(
+        &mut self,
+        torrent: TorrentId,
+        tiers: Vec<Vec<TrackerUrl>>,
+        now: Instant,
+    ) -> Result<(), EditError> {
+        let removed = self.edit(torrent, now, |s, ctx, now| {
+            s.replace_trackers(ctx, now, tiers)
+        })?;
+        for (tracker, url) in removed {
+            self.scrapes
+                .drop_member(&mut self.ctx, url, torrent, tracker);
+        }
+        Ok(())
+    }
+
+    /// Queues the scrapes the torrents' schedules made due
+    /// ([`Config::scrape_interval`](crate::announce::Config::scrape_interval)) in the batches of
+    /// their tracker URLs.
+    pub(super) fn queue_scheduled_scrapes(&mut self, now: Instant) {
+        let wanted = std::mem::take(&mut self.ctx.scrape_wanted);
+        for (torrent, tracker, url, hash) in wanted {
+            if self.live(torrent) {
+                let member = Member {
+                    torrent,
+                    tracker,
+                    hash,
+                };
+                self.scrapes.request(&mut self.ctx, url, member, now);
+            }
+        }
+    }
+
+    /// Runs an edit or command on a live torrent's session, then re-arms it and wakes what waits.
+    fn edit<T>(
+        &mut self,
+        torrent: TorrentId,
+        now: Instant,
+        f: impl FnOnce(&mut Session, &mut Ctx, Instant) -> Result<T, EditError>,
+    ) -> Result<T, EditError> {
+        let now = self.ctx.advance(now);
+        if !self.live(torrent) {
+            return Err(EditError::UnknownTorrent);
+        }
+        let out = self
+            .on_session(torrent, |s, ctx| f(s, ctx, now))
+            .ok_or(EditError::UnknownTorrent)?;
+        self.wake(now);
+        out
+    }
+}

@@ -1,0 +1,87 @@
+//! BEP 52 hybrid torrents: one torrent with a v1 and a v2 info hash forms two swarms, announced and
+//! scraped separately with the same peer id and `key` (PROTOCOL.md section 12.3; libtorrent
+//! announces once per `announce_infohash`).
+
+use std::time::Instant;
+
+use super::{Client, MAX_TORRENTS};
+use crate::announce::{ConfigError, Torrent, TorrentId};
+use crate::{InfoHash, TrackerUrl};
+
+/// The two swarms of a hybrid torrent in a [`Client`]: each has its own [`TorrentId`], events,
+/// status snapshot and tracker state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HybridIds {
+    /// The swarm of the v1 (SHA-1) info hash.
+    pub v1: TorrentId,
+    /// The swarm of the v2 info hash (its SHA-256 truncated to 20 bytes).
+    pub v2: TorrentId,
+}
+
+impl Client {
+    /// Adds a BEP 52 hybrid torrent: `torrent.info_hash` is its v1 hash, `v2` its v2 hash as
+    /// trackers take it ([`InfoHash::from_v2`]). Each swarm is a torrent of its own (announced,
+    /// scraped, paused, edited and removed by its own id), and both send the same peer id and the
+    /// same `key` (drawn once when `torrent.key` is `None`), so a tracker sees one client in two
+    /// swarms. Peers come per swarm in each id's [`Event::Announced`](crate::announce::Event);
+    /// [`hybrid_partner`](Self::hybrid_partner) names the other swarm, to merge them.
+    ///
+    /// Fails as [`add`](Self::add) does, when the two hashes are equal, and when the client
+    /// cannot hold two more torrents (then nothing is added).
+    pub fn add_hybrid(
+        &mut self,
+        torrent: Torrent,
+        v2: InfoHash,
+        tiers: Vec<Vec<TrackerUrl>>,
+        now: Instant,
+    ) -> Result<HybridIds, ConfigError> {
+        if v2 == torrent.info_hash {
+            return Err(ConfigError::InvalidTorrent {
+                field: "info_hash",
+                rule: "must differ from the v2 hash of a hybrid torrent; for a v1-only or v2-only torrent use Client::add",
+            });
+        }
+        if self.free.len() + (MAX_TORRENTS - self.slots.len()) < 2 {
+            return Err(ConfigError::TooManyTorrents { max: MAX_TORRENTS });
+        }
+        let key = torrent
+            .key
+            .unwrap_or_else(|| rand_core::Rng::next_u32(&mut self.ctx.rng));
+        let v1_torrent = Torrent {
+            key: Some(key),
+            ..torrent.clone()
+        };
+        let v2_torrent = Torrent {
+            info_hash: v2,
+            key: Some(key),
+            ..torrent
+        };
+        // Both checks pass or fail alike (same tiers, same port), so the second cannot fail
+        // once the first did not.
+        let v1 = self.add(v1_torrent, tiers.clone(), now)?;
+        let v2 = match self.add(v2_torrent, tiers, now) {
+            Ok(id) => id,
+            Err(e) => {
+                self.remove(v1, now);
+                return Err(e);
+            }
+        };
+        self.pair(v1, v2);
+        Ok(HybridIds { v1, v2 })
+    }
+
+    /// The other swarm of a hybrid torrent added with [`add_hybrid`](Self::add_hybrid); `None`
+    /// for a torrent added with [`add`](Self::add) or an unknown one.
+    pub fn hybrid_partner(&self, torrent: TorrentId) -> Option<TorrentId> {
+        self.entry(torrent)?.partner
+    }
+
+    fn pair(&mut self, a: TorrentId, b: TorrentId) {
+        if let Some(e) = self.entry_of(a) {
+            e.partner = Some(b);
+        }
+        if let Some(e) = self.entry_of(b) {
+            e.partner = Some(a);
+        }
+    }
+}
