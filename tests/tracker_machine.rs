@@ -1,0 +1,848 @@
+//! The sans-IO tracker (`bt_tracker::tracker`) against the crate's own client machine, in memory
+//! with a virtual clock: each behaviour a test can switch on, and what an `Announce` sees of it.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::{
+    Announce, Announced, Cause, Config, Event, Failed, Progress, Scraped, Torrent,
+};
+use bt_tracker::http::{AnnounceResponse, Peers, RetryIn, percent_encode};
+use bt_tracker::tracker::{Behaviour, Redirect, Tracker, TrackerConfig};
+use bt_tracker::udp::Request;
+use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use rand_chacha::ChaCha12Rng;
+use rand_core::{Rng, SeedableRng};
+
+/// One instant for every test (the virtual clock starts here).
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    #[allow(clippy::disallowed_methods)] // the one clock read: an arbitrary origin
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// The client's torrent; its bytes of 0x80 and above are what webtorrent's scrape keys mangle.
+const HASH: InfoHash = InfoHash([0xE9; 20]);
+const V4_TRACKER: &str = "203.0.113.5:6969";
+const V4_CLIENT: &str = "198.51.100.9:40001";
+const V6_TRACKER: &str = "[2001:db8::5]:6969";
+const V6_CLIENT: &str = "[2001:db8::9]:40001";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// Something on its way to the client, due at a time.
+enum Delivery {
+    Datagram(Vec<u8>),
+    Http(
+        bt_tracker::announce::RequestId,
+        bt_tracker::tracker::HttpAnswer,
+    ),
+}
+
+/// One `Announce` and one tracker on an in-memory link; time jumps to the next due thing.
+struct Link {
+    now: Instant,
+    announce: Announce,
+    tracker: Tracker,
+    tracker_addr: SocketAddr,
+    client: SocketAddr,
+    pending: Vec<(Instant, Delivery)>,
+    /// Every UDP request the tracker received, parsed as (action, connection id).
+    requests: Vec<(u32, u64)>,
+}
+
+impl Link {
+    /// `url` is `udp://` or `http://` at `tracker_addr`; the client announces from `client`.
+    fn new(
+        scheme: &str,
+        tracker_addr: &str,
+        client: &str,
+        config: TrackerConfig,
+        behaviour: Behaviour,
+        client_config: Config,
+    ) -> Self {
+        let now = epoch();
+        let tracker_addr = addr(tracker_addr);
+        let client = addr(client);
+        let url = TrackerUrl::parse(&format!("{scheme}://{tracker_addr}/announce")).unwrap();
+        let torrent = Torrent {
+            info_hash: HASH,
+            peer_id: PeerId(*b"-BT0100-machine-0001"),
+            port: client.port(),
+            progress: Progress {
+                left: 1000,
+                ..Progress::default()
+            },
+            key: None,
+        };
+        let mut rng = ChaCha12Rng::seed_from_u64(1);
+        let announce = Announce::new(client_config, torrent, vec![vec![url]], &mut rng, now)
+            .expect("a valid announce");
+        let tracker = Tracker::new(config, behaviour, &mut rng, now);
+        Link {
+            now,
+            announce,
+            tracker,
+            tracker_addr,
+            client,
+            pending: Vec::new(),
+            requests: Vec::new(),
+        }
+    }
+
+    fn udp(behaviour: Behaviour) -> Self {
+        let config = TrackerConfig::default();
+        Self::new(
+            "udp",
+            V4_TRACKER,
+            V4_CLIENT,
+            config,
+            behaviour,
+            client_config(),
+        )
+    }
+
+    fn http(behaviour: Behaviour) -> Self {
+        let config = TrackerConfig::default();
+        Self::new(
+            "http",
+            V4_TRACKER,
+            V4_CLIENT,
+            config,
+            behaviour,
+            client_config(),
+        )
+    }
+
+    /// Where a datagram goes. The one place that knows how the client names its destination
+    /// (when the machine asks DNS queries itself, they are answered here).
+    fn destination(&self, transmit: &bt_tracker::announce::Transmit) -> SocketAddr {
+        transmit
+            .destination
+            .or_else(|| {
+                let tracker = transmit.origin.tracker()?;
+                self.announce.tracker_url(tracker)?.socket_addr()
+            })
+            .expect("the tests' tracker URLs are IP literals")
+    }
+
+    /// Hands the client's outputs to the tracker and collects the client's events.
+    fn exchange(&mut self, events: &mut Vec<Event>) {
+        let (mut buf, mut out) = (Vec::new(), Vec::new());
+        loop {
+            let mut moved = false;
+            while let Some(t) = self.announce.poll_transmit(&mut buf) {
+                moved = true;
+                assert_eq!(self.destination(&t), self.tracker_addr);
+                if let Ok(r) = Request::parse(&buf[..t.len]) {
+                    self.requests.push(match r {
+                        Request::Connect(_) => (0, 0),
+                        Request::Announce(a) => (1, a.connection_id),
+                        Request::Scrape(s) => (2, s.connection_id),
+                    });
+                }
+                self.tracker
+                    .handle_datagram(self.now, self.client, &buf[..t.len]);
+                while let Some(reply) = self.tracker.poll_transmit(&mut out) {
+                    assert_eq!(reply.to, self.client);
+                    let bytes = out[..reply.len].to_vec();
+                    self.pending
+                        .push((reply.send_at, Delivery::Datagram(bytes)));
+                }
+            }
+            while let Some(request) = self.announce.poll_http_request() {
+                moved = true;
+                let url = request.url.as_str();
+                let target = &url[url.find("://").unwrap() + 3..];
+                let target = &target[target.find('/').unwrap_or(target.len())..];
+                if let Some(answer) =
+                    self.tracker
+                        .handle_http(self.now, self.client, target.as_bytes())
+                {
+                    self.pending
+                        .push((answer.send_at, Delivery::Http(request.id, answer)));
+                }
+            }
+            while let Some(event) = self.announce.poll_event() {
+                moved = true;
+                events.push(event);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Runs until `stop` picks an event or `limit` of virtual time passed; returns every event.
+    fn run(&mut self, limit: Duration, mut stop: impl FnMut(&Event) -> bool) -> Vec<Event> {
+        let end = self.now + limit;
+        let mut events = Vec::new();
+        loop {
+            let seen = events.len();
+            self.exchange(&mut events);
+            if events[seen..].iter().any(&mut stop) {
+                return events;
+            }
+            let next_delivery = self.pending.iter().map(|(at, _)| *at).min();
+            let next = match (next_delivery, self.announce.poll_timeout()) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => return events,
+                },
+            };
+            if next > end {
+                return events;
+            }
+            self.now = self.now.max(next);
+            let (due, later): (Vec<_>, Vec<_>) =
+                self.pending.drain(..).partition(|(at, _)| *at <= self.now);
+            self.pending = later;
+            for (_, delivery) in due {
+                match delivery {
+                    Delivery::Datagram(bytes) => {
+                        self.announce
+                            .handle_datagram(self.now, self.tracker_addr, &bytes);
+                    }
+                    Delivery::Http(id, answer) => {
+                        self.announce
+                            .handle_http_response(self.now, id, &answer.response());
+                    }
+                }
+            }
+            self.announce.handle_timeout(self.now);
+        }
+    }
+
+    /// The outcome of the next announce (or scrape): what the client reports.
+    fn outcome(&mut self) -> Result<Announced, Failed> {
+        let events = self.run(Duration::from_secs(600), |e| {
+            matches!(e, Event::Announced(_) | Event::Failed(_))
+        });
+        match events.into_iter().last() {
+            Some(Event::Announced(a)) => Ok(a),
+            Some(Event::Failed(f)) => Err(f),
+            other => panic!("no outcome within 600 s: {other:?}"),
+        }
+    }
+
+    fn announced(&mut self) -> Announced {
+        self.outcome()
+            .unwrap_or_else(|f| panic!("the announce failed: {}", f.cause))
+    }
+
+    fn failed(&mut self) -> Failed {
+        self.outcome().expect_err("the announce must fail")
+    }
+
+    fn scraped(&mut self) -> Result<Scraped, Failed> {
+        self.announce.scrape(self.now);
+        let events = self.run(Duration::from_secs(600), |e| {
+            matches!(e, Event::Scraped(_) | Event::Failed(_))
+        });
+        match events.into_iter().last() {
+            Some(Event::Scraped(s)) => Ok(s),
+            Some(Event::Failed(f)) => Err(f),
+            other => panic!("no scrape outcome within 600 s: {other:?}"),
+        }
+    }
+
+    /// Lets `d` of virtual time pass (the client may announce meanwhile; its events are dropped).
+    fn wait(&mut self, d: Duration) {
+        let end = self.now + d;
+        let _ = self.run(d, |_| false);
+        self.now = self.now.max(end);
+    }
+
+    /// Another peer announces `hash` straight to the tracker over HTTP.
+    fn other_peer(&mut self, from: &str, n: u8, left: u64, event: &str) {
+        assert_eq!(self.try_other_peer(from, n, left, event), 200);
+    }
+
+    /// [`other_peer`](Self::other_peer), returning the status of the tracker's answer.
+    fn try_other_peer(&mut self, from: &str, n: u8, left: u64, event: &str) -> u16 {
+        let mut peer_id = *b"-XX0001-other-000000";
+        peer_id[19] = n;
+        let target = format!(
+            "/announce?info_hash={}&peer_id={}&port={}&uploaded=0&downloaded=0&left={left}&event={event}&compact=1",
+            percent_encode(&HASH.0),
+            percent_encode(&peer_id),
+            addr(from).port(),
+        );
+        let answer = self
+            .tracker
+            .handle_http(self.now, addr(from), target.as_bytes())
+            .expect("the tracker answers");
+        answer.status
+    }
+}
+
+fn client_config() -> Config {
+    let mut config = Config::default();
+    config.num_want = 50;
+    config
+}
+
+fn sorted(mut peers: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    peers.sort();
+    peers
+}
+
+fn tracker_text(cause: &Cause) -> (&str, Option<Duration>) {
+    match cause {
+        Cause::Tracker { reason, retry_in } => (reason, *retry_in),
+        other => panic!("not a tracker failure: {other:?}"),
+    }
+}
+
+// ----- the honest tracker -----
+
+#[test]
+fn an_honest_tracker_lists_the_other_announcers_with_their_counts_over_udp_and_http() {
+    for mut link in [
+        Link::udp(Behaviour::honest()),
+        Link::http(Behaviour::honest()),
+    ] {
+        link.other_peer("192.0.2.1:6881", 1, 0, "started");
+        link.other_peer("192.0.2.2:6882", 2, 500, "started");
+        let seen = link.announced();
+        assert_eq!(
+            seen.peers,
+            sorted(vec![addr("192.0.2.1:6881"), addr("192.0.2.2:6882")])
+        );
+        // The client itself is counted as a leecher.
+        assert_eq!((seen.seeders, seen.leechers), (Some(1), Some(2)));
+        assert_eq!(seen.interval, Duration::from_secs(1800));
+        let scraped = link.scraped().expect("the scrape succeeds");
+        assert_eq!((scraped.seeders, scraped.leechers), (Some(1), Some(2)));
+    }
+}
+
+#[test]
+fn numwant_caps_the_peers_given() {
+    let mut config = client_config();
+    config.num_want = 3;
+    for scheme in ["udp", "http"] {
+        let mut link = Link::new(
+            scheme,
+            V4_TRACKER,
+            V4_CLIENT,
+            TrackerConfig::default(),
+            Behaviour::honest(),
+            config.clone(),
+        );
+        for n in 1..=10u8 {
+            link.other_peer(&format!("192.0.2.{n}:6881"), n, 1, "started");
+        }
+        assert_eq!(link.announced().peers.len(), 3, "{scheme}");
+    }
+}
+
+#[test]
+fn ipv6_announcers_get_ipv6_peers_over_udp_and_both_families_over_http() {
+    for (scheme, want) in [
+        ("udp", vec![addr("[2001:db8::1]:6881")]),
+        (
+            "http",
+            vec![addr("192.0.2.1:6881"), addr("[2001:db8::1]:6881")],
+        ),
+    ] {
+        let mut link = Link::new(
+            scheme,
+            V6_TRACKER,
+            V6_CLIENT,
+            TrackerConfig::default(),
+            Behaviour::honest(),
+            client_config(),
+        );
+        link.other_peer("192.0.2.1:6881", 1, 1, "started");
+        link.other_peer("[2001:db8::1]:6881", 2, 1, "started");
+        assert_eq!(link.announced().peers, want, "{scheme}");
+    }
+}
+
+#[test]
+fn stopped_removes_the_announcer_from_its_swarm() {
+    for mut link in [
+        Link::udp(Behaviour::honest()),
+        Link::http(Behaviour::honest()),
+    ] {
+        link.announced();
+        assert_eq!(link.tracker.swarm(&HASH).map(|s| s.leechers), Some(1));
+        link.announce.stop(link.now);
+        link.run(Duration::from_secs(60), |e| matches!(e, Event::Stopped));
+        assert!(link.announce.is_stopped());
+        assert_eq!(link.tracker.swarm(&HASH).map(|s| s.leechers), Some(0));
+    }
+}
+
+#[test]
+fn peers_that_stop_announcing_expire_after_the_peer_timeout() {
+    let mut config = TrackerConfig::default();
+    config.peer_timeout = Duration::from_secs(600);
+    let mut link = Link::new(
+        "http",
+        V4_TRACKER,
+        V4_CLIENT,
+        config,
+        Behaviour::honest(),
+        client_config(),
+    );
+    link.other_peer("192.0.2.1:6881", 1, 1, "started");
+    assert_eq!(link.announced().peers, vec![addr("192.0.2.1:6881")]);
+    // The client re-announces every 1800 s; the other peer never again.
+    link.wait(Duration::from_secs(1700));
+    assert_eq!(link.announced().peers, Vec::<SocketAddr>::new());
+}
+
+#[test]
+fn list_form_is_given_for_compact_0() {
+    let mut tracker = Tracker::new(
+        TrackerConfig::default(),
+        Behaviour::honest(),
+        &mut ChaCha12Rng::seed_from_u64(3),
+        epoch(),
+    );
+    let target = |peer: &str, compact: u8| {
+        format!(
+            "/announce?info_hash={}&peer_id=-XX0001-abcdefghijk{peer}&port=6881&uploaded=0&downloaded=0&left=1&compact={compact}",
+            percent_encode(&HASH.0)
+        )
+    };
+    tracker.handle_http(epoch(), addr("[2001:db8::1]:1"), target("a", 1).as_bytes());
+    let answer = tracker
+        .handle_http(epoch(), addr("192.0.2.7:1"), target("b", 0).as_bytes())
+        .unwrap();
+    let AnnounceResponse::Success(reply) = AnnounceResponse::decode(&answer.body).unwrap() else {
+        panic!("{:?}", String::from_utf8_lossy(&answer.body))
+    };
+    assert!(matches!(reply.peers, Peers::Dicts(_)), "{reply:?}");
+    assert_eq!(
+        reply.peer_addrs().collect::<Vec<_>>(),
+        [addr("[2001:db8::1]:6881")]
+    );
+}
+
+#[test]
+fn swarms_and_peers_stay_within_their_caps() {
+    let mut config = TrackerConfig::default();
+    config.max_swarms = 3;
+    config.max_peers_per_swarm = 2;
+    config.include_announcer = true;
+    let now = epoch();
+    let mut tracker = Tracker::new(
+        config,
+        Behaviour::honest(),
+        &mut ChaCha12Rng::seed_from_u64(4),
+        now,
+    );
+    for swarm in 0..5u8 {
+        for peer in 0..4u8 {
+            let target = format!(
+                "/announce?info_hash={}&peer_id=-XX0001-abcdefghijk{peer}&port={}&uploaded=0&downloaded=0&left=1",
+                percent_encode(&[swarm; 20]),
+                6000 + u16::from(peer),
+            );
+            let at = now + Duration::from_secs(u64::from(peer));
+            tracker
+                .handle_http(at, addr("192.0.2.7:1"), target.as_bytes())
+                .unwrap();
+        }
+    }
+    assert_eq!(tracker.swarm_count(), 3);
+    for swarm in 0..3u8 {
+        assert_eq!(tracker.swarm(&InfoHash([swarm; 20])).unwrap().leechers, 2);
+    }
+    assert_eq!(
+        tracker.swarm(&InfoHash([4; 20])),
+        None,
+        "no room for a fourth swarm"
+    );
+}
+
+#[test]
+fn arbitrary_datagrams_and_targets_never_panic_and_queue_at_most_the_cap() {
+    let mut rng = ChaCha12Rng::seed_from_u64(5);
+    let mut behaviour = Behaviour::honest();
+    behaviour.copies = u32::MAX;
+    let mut tracker = Tracker::new(TrackerConfig::default(), behaviour, &mut rng, epoch());
+    let mut buf = Vec::new();
+    for i in 0..20_000u32 {
+        let len = (rng.next_u32() % 200) as usize;
+        let mut bytes = vec![0u8; len];
+        rng.fill_bytes(&mut bytes);
+        if i % 3 == 0 && len >= 16 {
+            // A connect, so that some replies are queued.
+            bytes[..8].copy_from_slice(&0x0417_2710_1980u64.to_be_bytes());
+            bytes[8..12].copy_from_slice(&[0; 4]);
+        }
+        let from = SocketAddr::from(([192, 0, 2, (i % 250) as u8], 1));
+        tracker.handle_datagram(epoch(), from, &bytes);
+        let _ = tracker.handle_http(epoch(), from, &bytes);
+    }
+    let mut queued = 0;
+    while tracker.poll_transmit(&mut buf).is_some() {
+        queued += 1;
+    }
+    assert_eq!(queued, bt_tracker::tracker::MAX_QUEUED_DATAGRAMS);
+}
+
+// ----- misbehaviours -----
+
+#[test]
+fn a_silent_tracker_times_out_over_udp_and_http() {
+    for mut link in [
+        Link::udp(Behaviour::silent()),
+        Link::http(Behaviour::silent()),
+    ] {
+        let start = link.now;
+        assert_eq!(link.failed().cause, Cause::Timeout);
+        assert!(
+            link.tracker.swarm(&HASH).is_none(),
+            "a silent tracker stores nothing"
+        );
+        // UDP: 3 sends 15, 30 and 60 s apart; HTTP: the 30 s deadline.
+        assert!(link.now - start <= Duration::from_secs(105));
+    }
+}
+
+#[test]
+fn a_failure_text_fails_the_announce_with_that_text_and_retry_in_over_http() {
+    let mut udp = Link::udp(Behaviour::failing(&b"torrent not registered"[..], None));
+    assert_eq!(
+        tracker_text(&udp.failed().cause),
+        ("torrent not registered", None)
+    );
+    let mut http = Link::http(Behaviour::failing(
+        "torrent not registered",
+        Some(RetryIn::Minutes(5)),
+    ));
+    assert_eq!(
+        tracker_text(&http.failed().cause),
+        ("torrent not registered", Some(Duration::from_secs(300)))
+    );
+}
+
+#[test]
+fn retry_in_never_and_http_410_disable_the_tracker() {
+    let mut gone = Behaviour::honest();
+    gone.http_status = Some(410);
+    for (behaviour, want) in [
+        (
+            Behaviour::failing("banned", Some(RetryIn::Never)),
+            Cause::RetryNever {
+                reason: "banned".to_owned(),
+            },
+        ),
+        (gone, Cause::Gone),
+    ] {
+        let mut link = Link::http(behaviour);
+        let events = link.run(Duration::from_secs(600), |e| {
+            matches!(e, Event::TrackerDisabled { .. })
+        });
+        let failed = events.iter().find_map(|e| match e {
+            Event::Failed(f) => Some(f.cause.clone()),
+            _ => None,
+        });
+        assert_eq!(failed, Some(want));
+        assert!(
+            matches!(events.last(), Some(Event::TrackerDisabled { .. })),
+            "{events:?}"
+        );
+    }
+}
+
+#[test]
+fn http_500_with_an_html_page_is_an_http_status_failure() {
+    let mut behaviour = Behaviour::honest();
+    behaviour.http_status = Some(500);
+    assert_eq!(Link::http(behaviour).failed().cause, Cause::HttpStatus(500));
+}
+
+#[test]
+fn the_8_byte_refusal_is_reported_as_refused() {
+    let mut behaviour = Behaviour::honest();
+    behaviour.refuse_announces = true;
+    assert_eq!(Link::udp(behaviour).failed().cause, Cause::Refused);
+}
+
+#[test]
+fn rotating_connection_ids_make_the_client_reconnect_once_per_request() {
+    let mut behaviour = Behaviour::honest();
+    behaviour.connection_ids = bt_tracker::tracker::ConnectionIds::Rotating;
+    let mut link = Link::udp(behaviour);
+    link.announced();
+    let scraped = link
+        .scraped()
+        .expect("a reconnect after the refused id, then the scrape");
+    assert_eq!(scraped.leechers, Some(1));
+    let actions: Vec<u32> = link.requests.iter().map(|r| r.0).collect();
+    // connect, announce; scrape with the cached id (refused), connect, scrape.
+    assert_eq!(actions, [0, 1, 2, 0, 2]);
+}
+
+#[test]
+fn connection_ids_expiring_before_the_clients_cache_are_renewed() {
+    let mut config = TrackerConfig::default();
+    config.connection_id_lifetime = Duration::from_secs(10);
+    let mut link = Link::new(
+        "udp",
+        V4_TRACKER,
+        V4_CLIENT,
+        config,
+        Behaviour::honest(),
+        client_config(),
+    );
+    link.announced();
+    link.wait(Duration::from_secs(30)); // the client keeps its id for 60 s
+    assert!(link.scraped().is_ok());
+    let actions: Vec<u32> = link.requests.iter().map(|r| r.0).collect();
+    assert_eq!(actions, [0, 1, 2, 0, 2]);
+}
+
+#[test]
+fn intervals_of_zero_and_u32_max_are_defaulted_and_clamped() {
+    for (interval, want) in [(0u32, 1800u64), (u32::MAX, 7200)] {
+        for scheme in ["udp", "http"] {
+            let mut config = TrackerConfig::default();
+            config.interval = interval;
+            config.min_interval = None;
+            let mut link = Link::new(
+                scheme,
+                V4_TRACKER,
+                V4_CLIENT,
+                config,
+                Behaviour::honest(),
+                client_config(),
+            );
+            assert_eq!(
+                link.announced().interval,
+                Duration::from_secs(want),
+                "{scheme} interval {interval}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_flood_of_copies_ends_the_request_once() {
+    let mut behaviour = Behaviour::honest();
+    behaviour.copies = 50;
+    let mut link = Link::udp(behaviour);
+    link.other_peer("192.0.2.1:6881", 1, 1, "started");
+    let events = link.run(Duration::from_secs(60), |_| false);
+    let outcomes: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Announced(_) | Event::Failed(_)))
+        .collect();
+    assert_eq!(outcomes.len(), 1, "{events:?}");
+    assert!(matches!(outcomes[0], Event::Announced(a) if a.peers == [addr("192.0.2.1:6881")]));
+}
+
+#[test]
+fn a_slow_tracker_answers_at_its_delay_and_past_the_deadline_times_out() {
+    // HTTP gives up at its 30 s deadline; UDP resends at 15 and 45 s and gives up at 105 s, so a
+    // reply 40 s late still comes in time there.
+    for (delay, udp_in_time, http_in_time) in
+        [(5, true, true), (40, true, false), (120, false, false)]
+    {
+        let mut behaviour = Behaviour::honest();
+        behaviour.delay = Duration::from_secs(delay);
+        for (mut link, in_time) in [
+            (Link::udp(behaviour.clone()), udp_in_time),
+            (Link::http(behaviour.clone()), http_in_time),
+        ] {
+            let start = link.now;
+            let outcome = link.outcome();
+            if in_time {
+                assert!(outcome.is_ok(), "{outcome:?}");
+                // HTTP: one answer after the delay; UDP: connect and announce, each after it.
+                let took = (link.now - start).as_secs();
+                assert!(took == delay || took == 2 * delay, "{took} s");
+            } else {
+                assert_eq!(outcome.unwrap_err().cause, Cause::Timeout);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_redirect_is_followed_to_the_real_path_and_a_loop_fails() {
+    let mut behaviour = Behaviour::honest();
+    behaviour.redirect = Some(Redirect::To("/real/announce".to_owned()));
+    let mut link = Link::http(behaviour);
+    assert_eq!(link.try_other_peer("192.0.2.1:6881", 1, 1, "started"), 302);
+    assert!(link.tracker.swarm(&HASH).is_none());
+    assert_eq!(link.announced().peers, Vec::<SocketAddr>::new());
+    assert_eq!(link.tracker.swarm(&HASH).map(|s| s.leechers), Some(1));
+    let mut behaviour = Behaviour::honest();
+    behaviour.redirect = Some(Redirect::Loop);
+    let cause = Link::http(behaviour).failed().cause;
+    assert!(
+        matches!(&cause, Cause::Redirect(why) if why.contains("more than 5 redirects")),
+        "{cause:?}"
+    );
+}
+
+// ----- real trackers' quirks (REAL_TRACKERS.md) -----
+
+#[test]
+fn opentracker_refuses_hashes_off_its_whitelist_with_8_bytes_over_udp_and_a_text_over_http() {
+    let other = InfoHash([0x22; 20]);
+    let mut udp = Link::udp(Behaviour::opentracker([other]));
+    assert_eq!(udp.failed().cause, Cause::Refused);
+    let mut http = Link::http(Behaviour::opentracker([other]));
+    assert_eq!(
+        tracker_text(&http.failed().cause),
+        (bt_tracker::tracker::NOT_WHITELISTED, None)
+    );
+    // A listed hash is served; opentracker lists the announcer too (the client cannot tell itself
+    // from others here: the tracker is not on loopback and UDP has no `external ip`).
+    let mut config = TrackerConfig::default();
+    config.include_announcer = true;
+    let mut listed = Link::new(
+        "udp",
+        V4_TRACKER,
+        V4_CLIENT,
+        config,
+        Behaviour::opentracker([HASH]),
+        client_config(),
+    );
+    listed.other_peer("192.0.2.1:6881", 1, 1, "started");
+    assert_eq!(
+        listed.announced().peers,
+        [addr("192.0.2.1:6881"), addr(V4_CLIENT)]
+    );
+}
+
+#[test]
+fn opentrackers_connection_id_error_makes_the_client_reconnect_in_either_byte_order() {
+    for behaviour in [Behaviour::opentracker([HASH]), Behaviour::old_opentracker()] {
+        let mut config = TrackerConfig::default();
+        config.connection_id_lifetime = Duration::from_secs(10);
+        let mut link = Link::new(
+            "udp",
+            V4_TRACKER,
+            V4_CLIENT,
+            config,
+            behaviour.clone(),
+            client_config(),
+        );
+        link.announced();
+        link.wait(Duration::from_secs(30));
+        // The stale id gets the error reply; the client reconnects at once and scrapes.
+        let scraped = link.scraped();
+        assert_eq!(scraped.expect("{behaviour:?}").leechers, Some(1));
+        let actions: Vec<u32> = link.requests.iter().map(|r| r.0).collect();
+        assert_eq!(actions, [0, 1, 2, 0, 2], "{behaviour:?}");
+    }
+}
+
+#[test]
+fn webtorrents_magic_connection_id_and_6_byte_entries_over_ipv6_give_ipv4_peers() {
+    let mut link = Link::new(
+        "udp",
+        V6_TRACKER,
+        V6_CLIENT,
+        TrackerConfig::default(),
+        Behaviour::webtorrent(),
+        client_config(),
+    );
+    // Two IPv4 peers are 12 bytes: a multiple of 6, not of 18, so they read as IPv4.
+    link.other_peer("192.0.2.1:6881", 1, 1, "started");
+    link.other_peer("192.0.2.2:6881", 2, 1, "started");
+    link.other_peer("[2001:db8::1]:6881", 3, 1, "started");
+    let seen = link.announced();
+    assert_eq!(seen.peers, [addr("192.0.2.1:6881"), addr("192.0.2.2:6881")]);
+    assert!(link.requests.contains(&(1, bt_tracker::udp::PROTOCOL_ID)));
+}
+
+#[test]
+fn webtorrents_mangled_scrape_keys_are_read_back_as_the_hash() {
+    let mut link = Link::http(Behaviour::webtorrent());
+    link.announced();
+    let scraped = link.scraped().expect("the scrape succeeds");
+    assert_eq!(scraped.leechers, Some(1));
+    // On the wire, each byte 0xE9 of the hash became the two bytes of U+00E9.
+    let target = format!("/scrape?info_hash={}", percent_encode(&HASH.0));
+    let answer = link
+        .tracker
+        .handle_http(link.now, link.client, target.as_bytes())
+        .unwrap();
+    assert!(
+        answer.body.windows(3).any(|w| w == b"40:"),
+        "{:?}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let bt_tracker::http::ScrapeResponse::Success(s) =
+        bt_tracker::http::ScrapeResponse::decode(&answer.body).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(s.files.get(&HASH).map(|f| f.incomplete), Some(1));
+    assert_eq!(s.min_request_interval, Some(600));
+}
+
+#[test]
+fn aquatic_is_silent_on_a_stale_connection_id_so_the_client_resends_until_its_id_expires() {
+    let mut config = TrackerConfig::default();
+    config.connection_id_lifetime = Duration::from_secs(10);
+    let mut link = Link::new(
+        "udp",
+        V4_TRACKER,
+        V4_CLIENT,
+        config,
+        Behaviour::aquatic(),
+        client_config(),
+    );
+    link.announced();
+    link.wait(Duration::from_secs(30));
+    let start = link.now;
+    let scraped = link
+        .scraped()
+        .expect("the resend after the client's id expired connects");
+    assert_eq!(scraped.leechers, Some(1));
+    // Two scrapes with the stale id go unanswered (at 0 and 15 s); the resend at 45 s comes
+    // after the client's 60 s id lifetime, so it connects first.
+    let actions: Vec<u32> = link.requests.iter().map(|r| r.0).collect();
+    assert_eq!(actions, [0, 1, 2, 2, 0, 2]);
+    assert_eq!(link.now - start, Duration::from_secs(45));
+}
+
+#[test]
+fn aquatics_crlf_after_the_body_is_ignored() {
+    let mut link = Link::http(Behaviour::aquatic());
+    link.other_peer("192.0.2.1:6881", 1, 1, "started");
+    assert_eq!(link.announced().peers, [addr("192.0.2.1:6881")]);
+    let target = format!("/scrape?info_hash={}", percent_encode(&HASH.0));
+    let answer = link
+        .tracker
+        .handle_http(link.now, link.client, target.as_bytes())
+        .unwrap();
+    assert!(answer.body.ends_with(b"e\r\n"));
+    assert_eq!(
+        link.scraped().expect("the scrape succeeds").leechers,
+        Some(2)
+    );
+}
+
+#[test]
+fn torrust_rewrites_loopback_announcers_to_its_external_ip() {
+    for (external, want) in [
+        ("0.0.0.0", vec![]),
+        ("192.0.2.50", vec![addr("192.0.2.50:7000")]),
+    ] {
+        let mut link = Link::new(
+            "udp",
+            "127.0.0.1:6969",
+            "127.0.0.1:40001",
+            TrackerConfig::default(),
+            Behaviour::torrust(external.parse().unwrap()),
+            client_config(),
+        );
+        link.other_peer("127.0.0.1:7000", 1, 1, "started");
+        assert_eq!(link.announced().peers, want, "external ip {external}");
+    }
+}
