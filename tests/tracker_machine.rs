@@ -846,3 +846,37 @@ fn torrust_rewrites_loopback_announcers_to_its_external_ip() {
         assert_eq!(link.announced().peers, want, "external ip {external}");
     }
 }
+
+#[test]
+fn a_tracker_ignoring_numwant_gives_up_to_its_cap() {
+    let mut config = TrackerConfig::default();
+    config.max_numwant = 7;
+    let mut client = client_config();
+    client.num_want = 3;
+    let mut behaviour = Behaviour::honest();
+    behaviour.ignore_numwant = true;
+    for scheme in ["udp", "http"] {
+        let mut link = Link::new(
+            scheme,
+            V4_TRACKER,
+            V4_CLIENT,
+            config.clone(),
+            behaviour.clone(),
+            client.clone(),
+        );
+        for n in 1..=10u8 {
+            link.other_peer(&format!("192.0.2.{n}:6881"), n, 1, "started");
+        }
+        assert_eq!(link.announced().peers.len(), 7, "{scheme}");
+    }
+}
+
+#[test]
+fn forgotten_connection_ids_make_the_client_reconnect_once() {
+    let mut link = Link::udp(Behaviour::honest());
+    link.announced();
+    link.tracker.forget_connection_ids();
+    assert!(link.scraped().is_ok());
+    let actions: Vec<u32> = link.requests.iter().map(|r| r.0).collect();
+    assert_eq!(actions, [0, 1, 2, 0, 2]);
+}

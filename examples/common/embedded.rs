@@ -159,12 +159,20 @@ fn spawn_http(
     })
 }
 
-/// Answers one connection with the machine's answer to its request, or holds it open until the
-/// client gives up when the machine does not answer.
-pub fn serve_http(mut stream: TcpStream, from: SocketAddr, machine: &Mutex<Tracker>) {
-    let Some(target) = read_request_target(&mut stream) else {
-        return;
-    };
+fn serve_http(mut stream: TcpStream, from: SocketAddr, machine: &Mutex<Tracker>) {
+    if let Some(target) = read_request_target(&mut stream) {
+        answer_http(&mut stream, from, &target, machine);
+    }
+}
+
+/// Writes the machine's answer to a request target read from `stream` (at its due time), or holds
+/// the connection until the client gives up when the machine does not answer.
+pub fn answer_http(
+    stream: &mut TcpStream,
+    from: SocketAddr,
+    target: &str,
+    machine: &Mutex<Tracker>,
+) {
     let answer = lock(machine).handle_http(now(), from, target.as_bytes());
     match answer {
         Some(answer) => {

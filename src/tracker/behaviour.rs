@@ -86,6 +86,9 @@ pub struct Behaviour {
     pub connection_ids: ConnectionIds,
     /// UDP: the answer to a connection id that is not accepted.
     pub bad_connection_id: BadConnectionId,
+    /// Give up to [`TrackerConfig::max_numwant`](super::TrackerConfig::max_numwant) peers (or
+    /// `max_numwant_v6`) whatever `numwant` asks for, as torrust does.
+    pub ignore_numwant: bool,
     /// UDP: each reply is sent this many times (a flood; 1 is normal, 0 reads as 1, at most
     /// [`MAX_COPIES`](super::MAX_COPIES)).
     pub copies: u32,
@@ -122,6 +125,7 @@ impl Default for Behaviour {
             whitelist: None,
             connection_ids: ConnectionIds::Keyed,
             bad_connection_id: BadConnectionId::default(),
+            ignore_numwant: false,
             copies: 1,
             delay: Duration::ZERO,
             http_status: None,
@@ -201,10 +205,11 @@ impl Behaviour {
     }
 
     /// torrust-tracker 3: loopback announcers are listed as `external_ip` (torrust's default is
-    /// `0.0.0.0`).
+    /// `0.0.0.0`), and `numwant` is ignored. Pair it with `max_numwant` 74.
     pub fn torrust(external_ip: IpAddr) -> Self {
         Behaviour {
             rewrite_loopback: Some(external_ip),
+            ignore_numwant: true,
             ..Behaviour::default()
         }
     }

@@ -180,7 +180,11 @@ impl Tracker {
             let why = b"port 0 is not a peer port; announce the TCP port you listen on";
             return failure_body(why, None);
         }
-        let wanted = q.numwant.unwrap_or(self.config.default_numwant);
+        let wanted = match q.numwant {
+            _ if self.behaviour.ignore_numwant => self.config.max_numwant,
+            Some(n) => n,
+            None => self.config.default_numwant,
+        };
         let announcement = Announcement {
             info_hash: q.info_hash,
             peer_id: q.peer_id,

@@ -204,6 +204,13 @@ impl Tracker {
         self.behaviour = behaviour;
     }
 
+    /// Stops accepting every connection id issued so far (a new secret), as if the tracker's key
+    /// rotated or it restarted: each client's next announce or scrape with its cached id gets the
+    /// [`Behaviour::bad_connection_id`] answer.
+    pub fn forget_connection_ids(&mut self) {
+        self.ids.rotate();
+    }
+
     /// The settings.
     pub fn config(&self) -> &TrackerConfig {
         &self.config

@@ -121,6 +121,7 @@ impl Tracker {
                     AddressFamily::V6 => (self.config.max_numwant_v6, [family], family),
                 };
                 let wanted = match u32::try_from(a.num_want) {
+                    _ if self.behaviour.ignore_numwant => cap,
                     Ok(n) if n > 0 => n,
                     _ => self.config.default_numwant,
                 };
@@ -199,18 +200,19 @@ impl Tracker {
 
     /// Queues `bytes` to `to`, [`Behaviour::copies`](super::Behaviour::copies) times, due after the
     /// behaviour's delay; beyond [`MAX_QUEUED_DATAGRAMS`] they are dropped.
-    fn queue(&mut self, now: Instant, to: SocketAddr, bytes: Vec<u8>) {
+    fn queue(&mut self, now: Instant, to: SocketAddr, mut bytes: Vec<u8>) {
         let copies = self.behaviour.copies.clamp(1, MAX_COPIES);
         let send_at = self.due(now);
-        for _ in 0..copies {
+        for copy in 1..=copies {
             if self.queue.len() >= MAX_QUEUED_DATAGRAMS {
                 return;
             }
-            self.queue.push_back(Queued {
-                to,
-                send_at,
-                bytes: bytes.clone(),
-            });
+            let bytes = if copy == copies {
+                std::mem::take(&mut bytes)
+            } else {
+                bytes.clone()
+            };
+            self.queue.push_back(Queued { to, send_at, bytes });
         }
     }
 }
