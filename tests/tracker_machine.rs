@@ -880,3 +880,62 @@ fn forgotten_connection_ids_make_the_client_reconnect_once() {
     let actions: Vec<u32> = link.requests.iter().map(|r| r.0).collect();
     assert_eq!(actions, [0, 1, 2, 0, 2]);
 }
+
+#[test]
+fn an_ipv4_mapped_source_is_served_as_ipv4_with_6_byte_entries() {
+    use bt_tracker::AddressFamily;
+    use bt_tracker::udp::{AnnounceRequest, ConnectRequest, Reply};
+    let now = epoch();
+    let mut tracker = Tracker::new(
+        TrackerConfig::default(),
+        Behaviour::honest(),
+        &mut ChaCha12Rng::seed_from_u64(6),
+        now,
+    );
+    let mut config = TrackerConfig::default();
+    config.extra_peers = vec![addr("[::ffff:192.0.2.1]:6881"), addr("[2001:db8::1]:6881")];
+    let mut tracker_with_extras = Tracker::new(
+        config,
+        Behaviour::honest(),
+        &mut ChaCha12Rng::seed_from_u64(6),
+        now,
+    );
+    let mapped = addr("[::ffff:198.51.100.9]:40001");
+    for (tracker, want) in [
+        (&mut tracker, vec![]),
+        (&mut tracker_with_extras, vec![addr("192.0.2.1:6881")]),
+    ] {
+        let (mut request, mut reply) = ([0u8; 98], Vec::new());
+        let n = ConnectRequest { transaction_id: 1 }
+            .encode(&mut request)
+            .unwrap();
+        tracker.handle_datagram(now, mapped, &request[..n]);
+        let _ = tracker.poll_transmit(&mut reply).unwrap();
+        let Ok(Reply::Connect(c)) = Reply::parse(&reply, AddressFamily::V4) else {
+            panic!("{reply:?}")
+        };
+        let announce = AnnounceRequest {
+            connection_id: c.connection_id,
+            transaction_id: 2,
+            info_hash: HASH,
+            peer_id: PeerId(*b"-XX0001-abcdefghijkl"),
+            downloaded: 0,
+            left: 1,
+            uploaded: 0,
+            event: bt_tracker::AnnounceEvent::Started,
+            ip: None,
+            key: 0,
+            num_want: -1,
+            port: 6881,
+            url_data: None,
+        };
+        let n = announce.encode(&mut request).unwrap();
+        tracker.handle_datagram(now, mapped, &request[..n]);
+        let out = tracker.poll_transmit(&mut reply).unwrap();
+        assert_eq!(out.len, 20 + 6 * want.len(), "IPv4 stride");
+        let Ok(Reply::Announce(a)) = Reply::parse(&reply, AddressFamily::V4) else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(a.peers.iter().collect::<Vec<_>>(), want);
+    }
+}

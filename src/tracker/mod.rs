@@ -69,7 +69,7 @@
 //! };
 //! let n = announce.encode(&mut request)?;
 //! tracker.handle_datagram(now, client, &request[..n]);
-//! tracker.poll_transmit(&mut reply).unwrap();
+//! let _ = tracker.poll_transmit(&mut reply).unwrap();
 //! let Reply::Announce(a) = Reply::parse(&reply, AddressFamily::V4)? else { panic!() };
 //! assert_eq!((a.interval, a.leechers, a.peers.len()), (1800, 1, 0));
 //!

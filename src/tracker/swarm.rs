@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use crate::canonical_addr;
 use crate::types::{AddressFamily, AnnounceEvent, InfoHash, PeerId};
 
 use super::config::TrackerConfig;
@@ -89,14 +90,8 @@ impl Swarms {
         let fits = |addr: &SocketAddr| families.contains(&AddressFamily::of(addr));
         let mut peers: Vec<SocketAddr> = Vec::new();
         if a.event != AnnounceEvent::Stopped {
-            peers.extend(
-                config
-                    .extra_peers
-                    .iter()
-                    .copied()
-                    .filter(fits)
-                    .take(a.numwant),
-            );
+            let extra = config.extra_peers.iter().map(|p| canonical_addr(*p));
+            peers.extend(extra.filter(fits).take(a.numwant));
         }
         let Some(swarm) = self.swarm_for(now, config, a.info_hash) else {
             return Answer {

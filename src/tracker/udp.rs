@@ -181,7 +181,7 @@ impl Tracker {
     pub(super) fn peer_addr(&self, ip: IpAddr, port: u16) -> SocketAddr {
         let addr = canonical_addr(SocketAddr::new(ip, port));
         match self.behaviour.rewrite_loopback {
-            Some(to) if addr.ip().is_loopback() => SocketAddr::new(to, port),
+            Some(to) if addr.ip().is_loopback() => canonical_addr(SocketAddr::new(to, port)),
             _ => addr,
         }
     }
