@@ -939,3 +939,40 @@ fn an_ipv4_mapped_source_is_served_as_ipv4_with_6_byte_entries() {
         assert_eq!(a.peers.iter().collect::<Vec<_>>(), want);
     }
 }
+
+#[test]
+fn a_full_swarm_replaces_the_peer_that_announced_least_recently() {
+    let mut config = TrackerConfig::default();
+    config.max_peers_per_swarm = 2;
+    config.include_announcer = true;
+    let now = epoch();
+    let mut tracker = Tracker::new(
+        config,
+        Behaviour::honest(),
+        &mut ChaCha12Rng::seed_from_u64(7),
+        now,
+    );
+    let mut announce = |peer: u8, at: u64| {
+        let target = format!(
+            "/announce?info_hash={}&peer_id=-XX0001-abcdefghijk{peer}&port={}&uploaded=0&downloaded=0&left=1",
+            percent_encode(&HASH.0),
+            6000 + u16::from(peer),
+        );
+        let from = addr("192.0.2.7:1");
+        let answer = tracker
+            .handle_http(now + Duration::from_secs(at), from, target.as_bytes())
+            .unwrap();
+        let AnnounceResponse::Success(reply) = AnnounceResponse::decode(&answer.body).unwrap()
+        else {
+            panic!("{:?}", String::from_utf8_lossy(&answer.body))
+        };
+        let mut ports: Vec<u16> = reply.peer_addrs().map(|p| p.port()).collect();
+        ports.sort();
+        ports
+    };
+    assert_eq!(announce(1, 0), [6001]);
+    assert_eq!(announce(2, 1), [6001, 6002]);
+    assert_eq!(announce(1, 2), [6001, 6002], "a refresh is not a new peer");
+    // Peer 2 announced least recently (at 1 s; peer 1 refreshed at 2 s): it makes room.
+    assert_eq!(announce(3, 3), [6001, 6003]);
+}
