@@ -16,7 +16,9 @@
 //! - issues stateless connection ids keyed like aquatic's (issue time, client IP, secret; valid
 //!   [`TrackerConfig::connection_id_lifetime`], 2 minutes by default) and checks them;
 //! - answers announce and scrape with `numwant` honoured (default 50, capped at 200, 66 for
-//!   UDP/IPv6) and `compact=0` answered in the list form;
+//!   UDP/IPv6) and `compact=0` answered in the list form; a scrape of an info hash no one
+//!   announced reports zeros (UDP rows are positional; over HTTP as webtorrent does), a `stopped`
+//!   announce gets the counts and no peers;
 //! - serves both families: a UDP reply carries the peers of the request's family (an IPv4-mapped
 //!   source is IPv4), an HTTP reply IPv4 peers in `peers` and IPv6 ones in `peers6`;
 //! - misbehaves on request, per tracker: [`Behaviour`] (silence, failure texts with `retry in`,
