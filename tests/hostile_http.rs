@@ -2,9 +2,9 @@
 //! examples' socket glue (raw `TcpStream` with the crate's HTTP/1.1 framing, 1 MiB body cap).
 //! Each test states the outcome a careful client gives, checks it comes by the configured deadline,
 //! and bounds the heap the whole exchange used. Where a misbehaviour is one of the tracker
-//! machine's (`bt_tracker::tracker::Behaviour`: silence, failure texts, redirect loops), the machine
-//! serves it; framing and body damage stays hand-written. (https-to-http redirects are refused before any
-//! socket is involved: `tests/url_policy.rs`.)
+//! machine's (`bt_tracker::tracker::Behaviour`: silence, failure texts, redirect loops, a reply
+//! under status 500), the machine serves it; framing and body damage stays hand-written.
+//! (https-to-http redirects are refused before any socket is involved: `tests/url_policy.rs`.)
 
 mod hostile;
 mod net;
@@ -301,9 +301,12 @@ fn redirect_loops_and_redirects_without_location_fail_with_the_reason() {
 
 #[test]
 fn http_500_with_a_valid_looking_body_is_an_http_error() {
-    let cause = failure("500", |s, _| {
-        write_response(s, "500 Internal Server Error", "", &body(3, ""))
-    });
+    // The tracker machine's normal reply (three peers), sent with status 500.
+    let mut config = TrackerConfig::default();
+    config.extra_peers = peers(3);
+    let mut broken = Behaviour::honest();
+    broken.reply_status = Some(500);
+    let cause = failure_from("500", || machine_http_tracker(machine(config, broken)));
     assert_eq!(cause, Cause::HttpStatus(500));
 }
 

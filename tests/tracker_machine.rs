@@ -280,6 +280,23 @@ fn http_500_with_an_html_page_is_an_http_status_failure() {
 }
 
 #[test]
+fn a_bencoded_body_under_an_error_status_is_read_for_its_failure_text_only() {
+    // A failure with 400 (BitTornado-derived trackers): the text is reported.
+    let mut failing = Behaviour::failing("not registered", None);
+    failing.reply_status = Some(400);
+    assert_eq!(
+        tracker_text(&Link::http(failing).failed().cause),
+        ("not registered", None)
+    );
+    // A normal reply with 500: peers under an error status are not taken.
+    let mut broken = Behaviour::honest();
+    broken.reply_status = Some(500);
+    let mut link = Link::http(broken);
+    assert_eq!(link.try_other_peer("192.0.2.1:6881", 1, 1, "started"), 500);
+    assert_eq!(link.failed().cause, Cause::HttpStatus(500));
+}
+
+#[test]
 fn the_8_byte_refusal_is_reported_as_refused() {
     let mut behaviour = Behaviour::honest();
     behaviour.refuse_announces = true;

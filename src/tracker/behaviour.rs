@@ -99,6 +99,9 @@ pub struct Behaviour {
     /// HTTP: answer every announce and scrape with this status and a short HTML body (410 Gone,
     /// 500, ...).
     pub http_status: Option<u16>,
+    /// HTTP: send the normal bencoded reply (or failure) with this status instead of 200, as
+    /// BitTornado-derived trackers sent failures with 400 or 401 (PROTOCOL.md section 5).
+    pub reply_status: Option<u16>,
     /// HTTP: redirect announces and scrapes.
     pub redirect: Option<Redirect>,
     /// UDP over IPv6: write IPv4 peers as 6-byte entries and never list IPv6 peers (webtorrent).
@@ -129,6 +132,7 @@ impl Default for Behaviour {
             copies: 1,
             delay: Duration::ZERO,
             http_status: None,
+            reply_status: None,
             redirect: None,
             ipv4_entries_over_ipv6: false,
             mangle_scrape_keys: false,

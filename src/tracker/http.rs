@@ -22,7 +22,8 @@ use super::swarm::{Announcement, SwarmStats};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpAnswer {
     /// The status code (200 for replies and failures, 302 for redirects, 404 for an unknown path,
-    /// or the status a [`Behaviour::http_status`](super::Behaviour::http_status) sets).
+    /// or the status a [`Behaviour::http_status`](super::Behaviour::http_status) or
+    /// [`Behaviour::reply_status`](super::Behaviour::reply_status) sets).
     pub status: u16,
     /// The `Location` header of a redirect (relative, as real trackers send it).
     pub location: Option<String>,
@@ -160,7 +161,7 @@ impl Tracker {
         if self.behaviour.crlf_after_body {
             body.extend_from_slice(b"\r\n");
         }
-        answer(200, None, body)
+        answer(self.behaviour.reply_status.unwrap_or(200), None, body)
     }
 
     fn http_announce(&mut self, now: Instant, from: SocketAddr, query: &[u8]) -> Vec<u8> {
