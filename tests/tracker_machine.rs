@@ -10,7 +10,7 @@ use std::time::Duration;
 use bt_tracker::announce::{Cause, Event};
 use bt_tracker::http::{AnnounceResponse, Peers, RetryIn, percent_encode};
 use bt_tracker::tracker::{Behaviour, Redirect, Tracker, TrackerConfig};
-use bt_tracker::{InfoHash, PeerId};
+use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use machine::*;
 use rand_chacha::ChaCha12Rng;
 use rand_core::{Rng, SeedableRng};
@@ -549,4 +549,45 @@ fn a_full_swarm_replaces_the_peer_that_announced_least_recently() {
     assert_eq!(announce(1, 2), [6001, 6002], "a refresh is not a new peer");
     // Peer 2 announced least recently (at 1 s; peer 1 refreshed at 2 s): it makes room.
     assert_eq!(announce(3, 3), [6001, 6003]);
+}
+
+#[test]
+fn a_udp_reply_never_exceeds_one_datagram_whatever_max_numwant_says() {
+    let mut config = TrackerConfig::default();
+    config.max_numwant = u32::MAX;
+    config.extra_peers = (0..20_000u32)
+        .map(|i| SocketAddr::from((std::net::Ipv4Addr::from(0x0a00_0000 + i), 6881)))
+        .collect();
+    let mut behaviour = Behaviour::honest();
+    behaviour.ignore_numwant = true;
+    let mut link = Link::new(
+        "udp",
+        V4_TRACKER,
+        V4_CLIENT,
+        config,
+        behaviour,
+        client_config(),
+    );
+    let mut client = client_config();
+    client.max_peers_per_reply = 20_000;
+    link.announce = {
+        let url = TrackerUrl::parse(&format!("udp://{V4_TRACKER}/announce")).unwrap();
+        let torrent = bt_tracker::announce::Torrent {
+            info_hash: HASH,
+            peer_id: PeerId(*b"-BT0100-machine-0002"),
+            port: 40001,
+            progress: bt_tracker::announce::Progress::default(),
+            key: None,
+        };
+        bt_tracker::Announce::new(
+            client,
+            torrent,
+            vec![vec![url]],
+            &mut ChaCha12Rng::seed_from_u64(2),
+            link.now,
+        )
+        .unwrap()
+    };
+    // 10,914 peers of 6 bytes after the 20-byte header: 65,504 bytes.
+    assert_eq!(link.announced().peers.len(), 10_914);
 }

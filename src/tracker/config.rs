@@ -32,7 +32,8 @@ pub struct TrackerConfig {
     /// Peers given when the announce names no `numwant` (HTTP) or `num_want <= 0` (UDP). Default 50.
     pub default_numwant: u32,
     /// Most peers given per reply over HTTP and UDP/IPv4. Default 200 (opentracker; 20 + 200 * 6
-    /// bytes fit one datagram).
+    /// bytes fit one datagram). A UDP reply never carries more than fit 65,507 bytes (10,914
+    /// IPv4 or 3,638 IPv6 peers), whatever this says.
     pub max_numwant: u32,
     /// Most peers given per UDP/IPv6 reply. Default 66 (opentracker; 20 + 66 * 18 bytes).
     pub max_numwant_v6: u32,

@@ -9,14 +9,20 @@ use crate::canonical_addr;
 use crate::compact::CompactPeers;
 use crate::types::AddressFamily;
 use crate::udp::{
-    AnnounceResponse, CONNECT_LEN, ConnectResponse, ErrorResponse, MAX_SCRAPE_HASHES,
-    REPLY_HEADER_LEN, Reply, Request, ScrapeResponse, ScrapeStats,
+    ANNOUNCE_RESPONSE_HEADER_LEN, AnnounceResponse, CONNECT_LEN, ConnectResponse, ErrorResponse,
+    MAX_SCRAPE_HASHES, REPLY_HEADER_LEN, Reply, Request, ScrapeResponse, ScrapeStats,
 };
 
 use super::behaviour::{BadConnectionId, ConnectionIds};
 use super::config::{MAX_COPIES, MAX_QUEUED_DATAGRAMS};
 use super::swarm::Announcement;
 use super::{Queued, Tracker};
+
+/// Most peers one announce reply written in `family` carries, so that it fits the largest IPv4 UDP
+/// payload (65,507 bytes): 10,914 IPv4 or 3,638 IPv6 peers.
+fn max_reply_peers(family: AddressFamily) -> usize {
+    (65_507 - ANNOUNCE_RESPONSE_HEADER_LEN) / family.compact_stride()
+}
 
 /// A reply datagram's bytes.
 fn encoded(reply: &Reply<'_>, family: AddressFamily) -> Option<Vec<u8>> {
@@ -129,9 +135,11 @@ impl Tracker {
                     info_hash: a.info_hash,
                     peer_id: a.peer_id,
                     addr: self.peer_addr(ip, a.port),
-                    left: u64::try_from(a.left).unwrap_or(0),
+                    // A negative `left` is no promise of completion: a leecher.
+                    left: u64::try_from(a.left).unwrap_or(u64::MAX),
                     event: a.event,
-                    numwant: wanted.min(cap) as usize,
+                    // A reply never exceeds the largest IPv4 UDP payload (65,507 bytes).
+                    numwant: (wanted.min(cap) as usize).min(max_reply_peers(write_as)),
                 };
                 let answer = self
                     .swarms
