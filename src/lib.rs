@@ -72,6 +72,8 @@
 //!   compares (IPv4-mapped IPv6 written as IPv4).
 //! - [`CompactPeers`]: compact peer lists read in place.
 //! - [`limits`]: every cap on what a tracker can make the crate hold, with its default.
+//! - `tracker` (cargo feature `tracker`, off by default): a sans-IO UDP and HTTP tracker with
+//!   switchable misbehaviours and real-tracker quirks, for tests and simulations.
 //!
 //! ## Examples
 //!
@@ -89,6 +91,8 @@ pub mod client;
 mod compact;
 pub mod http;
 pub mod limits;
+#[cfg(feature = "tracker")]
+pub mod tracker;
 mod types;
 pub mod udp;
 

@@ -1,18 +1,23 @@
 //! HTTP trackers that misbehave on purpose, on loopback, against the machine driven through the
 //! examples' socket glue (raw `TcpStream` with the crate's HTTP/1.1 framing, 1 MiB body cap).
 //! Each test states the outcome a careful client gives, checks it comes by the configured deadline,
-//! and bounds the heap the whole exchange used. (https-to-http redirects are refused before any
-//! socket is involved: `tests/url_policy.rs`.)
+//! and bounds the heap the whole exchange used. Where a misbehaviour is one of the tracker
+//! machine's (`bt_tracker::tracker::Behaviour`: silence, failure texts, redirect loops, a reply
+//! under status 500), the machine serves it; framing and body damage stays hand-written.
+//! (https-to-http redirects are refused before any socket is involved: `tests/url_policy.rs`.)
 
 mod hostile;
 mod net;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
 use bt_tracker::announce::{Announced, Cause, Config, Failed, TransportError};
-use hostile::{failed_within, http_tracker, peers, quick_config, scenario};
+use bt_tracker::tracker::{Behaviour, Redirect, TrackerConfig};
+use hostile::{
+    failed_within, http_tracker, machine, machine_http_tracker, peers, quick_config, scenario,
+};
 use net::glue::embedded::write_response;
 use net::glue::now;
 use net::{Peer, info_hash};
@@ -44,8 +49,17 @@ fn announce_with(
     config: Config,
     answer: impl Fn(&mut TcpStream, &str) + Send + Sync + 'static,
 ) -> (Result<Announced, Failed>, Duration, usize) {
+    announce_with_server(name, config, move || http_tracker(answer))
+}
+
+/// Runs one announce against the tracker `server` starts (inside the scenario).
+fn announce_with_server(
+    name: &str,
+    config: Config,
+    server: impl FnOnce() -> hostile::Server,
+) -> (Result<Announced, Failed>, Duration, usize) {
     let ((outcome, took), heap) = scenario(name, || {
-        let server = http_tracker(answer);
+        let server = server();
         let url = format!("http://{}/announce", server.addr);
         let start = now();
         let mut peer = Peer::with_config(&url, info_hash(name), 1, 1, config);
@@ -57,9 +71,14 @@ fn announce_with(
 }
 
 fn failure(name: &str, answer: impl Fn(&mut TcpStream, &str) + Send + Sync + 'static) -> Cause {
+    failure_from(name, move || http_tracker(answer))
+}
+
+/// The cause an announce to the tracker `server` starts fails with, by the deadline.
+fn failure_from(name: &str, server: impl FnOnce() -> hostile::Server) -> Cause {
     let config = quick_config();
     let deadline = config.http_timeout;
-    let (outcome, took, _) = announce_with(name, config, answer);
+    let (outcome, took, _) = announce_with_server(name, config, server);
     assert!(took <= deadline + hostile::SLACK, "{name}: took {took:?}");
     outcome.expect_err(name).cause
 }
@@ -83,14 +102,17 @@ fn a_negative_or_string_interval_falls_back_to_the_default() {
 #[test]
 fn a_failure_reason_fails_the_announce_with_or_without_peers() {
     for with_peers in [false, true] {
-        let cause = failure("failure", move |s, _| {
-            let b = if with_peers {
-                body(3, "14:failure reason6:banned")
-            } else {
-                b"d14:failure reason6:bannede".to_vec()
-            };
-            write_response(s, "200 OK", "", &b);
-        });
+        let cause = if with_peers {
+            failure("failure", move |s, _| {
+                write_response(s, "200 OK", "", &body(3, "14:failure reason6:banned"))
+            })
+        } else {
+            // The tracker machine's failure reply: `d14:failure reason6:bannede`.
+            let failing = Behaviour::failing("banned", None);
+            failure_from("failure", || {
+                machine_http_tracker(machine(TrackerConfig::default(), failing))
+            })
+        };
         assert_eq!(
             cause,
             Cause::Tracker {
@@ -204,8 +226,10 @@ fn a_slow_drip_succeeds_within_the_deadline_and_times_out_past_it() {
 
 #[test]
 fn a_tracker_that_never_answers_times_out_at_the_deadline() {
-    let (outcome, took, _) = announce_with("silent", quick_config(), |s, _| {
-        let _ = s.read(&mut [0u8; 1]); // hold the connection until the client gives up
+    // The tracker machine does not answer; its socket glue holds the connection until the client
+    // gives up.
+    let (outcome, took, _) = announce_with_server("silent", quick_config(), || {
+        machine_http_tracker(machine(TrackerConfig::default(), Behaviour::silent()))
     });
     let failed = failed_within(outcome, now() - took, quick_config().http_timeout);
     assert_eq!(failed.cause, Cause::Timeout);
@@ -256,8 +280,11 @@ fn content_length_shorter_than_the_body_reads_just_that_and_larger_is_refused() 
 
 #[test]
 fn redirect_loops_and_redirects_without_location_fail_with_the_reason() {
-    let cause = failure("loop", |s, target| {
-        write_response(s, "302 Found", &format!("Location: {target}\r\n"), b"");
+    // The tracker machine redirects every request to its own target.
+    let mut looping = Behaviour::honest();
+    looping.redirect = Some(Redirect::Loop);
+    let cause = failure_from("loop", || {
+        machine_http_tracker(machine(TrackerConfig::default(), looping))
     });
     assert!(
         matches!(&cause, Cause::Redirect(why) if why.contains("more than 5 redirects")),
@@ -274,9 +301,12 @@ fn redirect_loops_and_redirects_without_location_fail_with_the_reason() {
 
 #[test]
 fn http_500_with_a_valid_looking_body_is_an_http_error() {
-    let cause = failure("500", |s, _| {
-        write_response(s, "500 Internal Server Error", "", &body(3, ""))
-    });
+    // The tracker machine's normal reply (three peers), sent with status 500.
+    let mut config = TrackerConfig::default();
+    config.extra_peers = peers(3);
+    let mut broken = Behaviour::honest();
+    broken.reply_status = Some(500);
+    let cause = failure_from("500", || machine_http_tracker(machine(config, broken)));
     assert_eq!(cause, Cause::HttpStatus(500));
 }
 

@@ -1,19 +1,23 @@
 //! UDP trackers that misbehave on purpose, on loopback, against the machine driven through the
 //! examples' socket glue. Each test states the outcome a careful client gives, checks that it
-//! comes by the configured deadline, and bounds the heap the whole exchange used.
+//! comes by the configured deadline, and bounds the heap the whole exchange used. Where a
+//! misbehaviour is one of the tracker machine's (`bt_tracker::tracker::Behaviour`), the machine
+//! serves it; byte-level damage (truncation, wrong transaction ids, spoofed sources, stale replays)
+//! stays hand-written.
 
 mod hostile;
 mod net;
 
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bt_tracker::announce::Cause;
+use bt_tracker::tracker::{BadConnectionId, Behaviour, OPENTRACKER_BAD_ID, TrackerConfig};
 use bt_tracker::udp::Request;
 use hostile::{
-    announce_reply, connect_reply, error_reply, failed_within, honest, peers, quick_config,
-    scenario, txid, udp_tracker,
+    announce_reply, connect_reply, error_reply, failed_within, honest, machine,
+    machine_udp_tracker, peers, quick_config, scenario, seed_swarm, txid, udp_tracker,
 };
 use net::glue::now;
 use net::{Peer, info_hash};
@@ -159,13 +163,8 @@ fn error_replies_with_binary_or_empty_text_fail_with_that_text() {
         let (failed, heap) = scenario(
             "error_replies_with_binary_or_empty_text_fail_with_that_text",
             || {
-                let server = udp_tracker(move |s, from, req| {
-                    let reply = match Request::parse(req) {
-                        Ok(Request::Connect(c)) => connect_reply(c.transaction_id, 7),
-                        _ => error_reply(txid(req), message),
-                    };
-                    let _ = s.send_to(&reply, from);
-                });
+                let failing = Behaviour::failing(message, None);
+                let (server, _) = machine_udp_tracker(machine(TrackerConfig::default(), failing));
                 let mut peer =
                     Peer::with_config(&url(&server), info_hash("u-err"), 1, 1, quick_config());
                 peer.next_announce()
@@ -218,12 +217,19 @@ fn duplicate_and_stale_replies_are_used_once() {
 fn a_huge_reply_is_read_whole_and_capped_at_max_peers_per_reply() {
     // 65,507 bytes: the largest IPv4 UDP payload, 10,914 peers.
     let n = (65_507 - 20) / 6;
+    // A tracker that gives every peer it has, whatever numwant says. Its peer list is made before
+    // the scenario: the heap measured is the exchange's (the hand-written server made the list per
+    // reply, as the machine makes its reply's list).
+    let mut config = TrackerConfig::default();
+    config.extra_peers = peers(n);
+    config.max_numwant = n as u32;
+    let mut behaviour = Behaviour::honest();
+    behaviour.ignore_numwant = true;
+    let tracker = machine(config, behaviour);
     let (seen, heap) = scenario(
         "a_huge_reply_is_read_whole_and_capped_at_max_peers_per_reply",
         || {
-            let server = udp_tracker(move |s, from, req| {
-                let _ = s.send_to(&honest(req, 7, &peers(n)).unwrap(), from);
-            });
+            let (server, _) = machine_udp_tracker(tracker);
             let mut peer =
                 Peer::with_config(&url(&server), info_hash("u-huge"), 1, 1, quick_config());
             peer.announced()
@@ -243,34 +249,19 @@ fn a_connection_id_that_expires_at_the_tracker_is_renewed_once() {
     let ((connects, scraped), heap) = scenario(
         "a_connection_id_that_expires_at_the_tracker_is_renewed_once",
         || {
-            // The tracker issues a new id per connect and accepts only the latest.
-            let current = std::sync::Arc::new(AtomicU64::new(0));
-            let connects = std::sync::Arc::new(AtomicU32::new(0));
-            let (cur, count) = (current.clone(), connects.clone());
-            let server = udp_tracker(move |s, from, req| {
-                let reply = match Request::parse(req) {
-                    Ok(Request::Connect(c)) => {
-                        let id = 1000 + u64::from(count.fetch_add(1, Ordering::Relaxed));
-                        cur.store(id, Ordering::Relaxed);
-                        connect_reply(c.transaction_id, id)
-                    }
-                    Ok(Request::Announce(a)) if a.connection_id != cur.load(Ordering::Relaxed) => {
-                        error_reply(a.transaction_id, b"Connection ID missmatch.\0")
-                    }
-                    Ok(Request::Scrape(sc)) if sc.connection_id != cur.load(Ordering::Relaxed) => {
-                        error_reply(sc.transaction_id, b"Connection ID missmatch.\0")
-                    }
-                    _ => honest(req, 0, &peers(1)).unwrap(),
-                };
-                let _ = s.send_to(&reply, from);
-            });
+            // The tracker's ids are keyed; two seeders are in the swarm already.
+            let mut behaviour = Behaviour::honest();
+            behaviour.bad_connection_id = BadConnectionId::Error(OPENTRACKER_BAD_ID.to_vec());
+            let tracker = machine(TrackerConfig::default(), behaviour);
+            seed_swarm(&tracker, info_hash("u-rotate"), 2);
+            let (server, received) = machine_udp_tracker(std::sync::Arc::clone(&tracker));
             let mut peer =
                 Peer::with_config(&url(&server), info_hash("u-rotate"), 1, 1, quick_config());
             peer.announced();
             // The tracker forgets the id (as if its key rotated); the client's cached id is now stale.
-            current.store(u64::MAX, Ordering::Relaxed);
+            tracker.lock().unwrap().forget_connection_ids();
             let scraped = peer.scrape();
-            (connects.load(Ordering::Relaxed), scraped)
+            (received.connects.load(Ordering::Relaxed), scraped)
         },
     );
     let scraped = scraped.expect("one reconnect after the stale-id error, then the scrape");
@@ -290,15 +281,10 @@ fn intervals_of_zero_one_and_u32_max_are_defaulted_or_clamped() {
         let (seen, _) = scenario(
             "intervals_of_zero_one_and_u32_max_are_defaulted_or_clamped",
             || {
-                let server = udp_tracker(move |s, from, req| {
-                    let reply = match Request::parse(req) {
-                        Ok(Request::Announce(a)) => {
-                            announce_reply(a.transaction_id, sent, &peers(1))
-                        }
-                        _ => honest(req, 7, &[]).unwrap(),
-                    };
-                    let _ = s.send_to(&reply, from);
-                });
+                let mut config = TrackerConfig::default();
+                config.interval = sent;
+                config.extra_peers = peers(1);
+                let (server, _) = machine_udp_tracker(machine(config, Behaviour::honest()));
                 let mut peer =
                     Peer::with_config(&url(&server), info_hash("u-int"), 1, 1, quick_config());
                 peer.announced()
@@ -311,16 +297,13 @@ fn intervals_of_zero_one_and_u32_max_are_defaulted_or_clamped() {
 #[test]
 fn a_silent_tracker_times_out_after_the_configured_sends() {
     let ((failed, sends), heap) = scenario("silent", || {
-        let count = std::sync::Arc::new(AtomicU32::new(0));
-        let seen = count.clone();
-        let server = udp_tracker(move |_, _, _| {
-            seen.fetch_add(1, Ordering::Relaxed);
-        });
+        let (server, count) =
+            machine_udp_tracker(machine(TrackerConfig::default(), Behaviour::silent()));
         let mut peer =
             Peer::with_config(&url(&server), info_hash("u-silent"), 1, 1, quick_config());
         let start = now();
         let failed = failed_within(peer.next_announce(), start, UDP_DEADLINE);
-        (failed, count.load(Ordering::Relaxed))
+        (failed, count.datagrams.load(Ordering::Relaxed))
     });
     assert_eq!(failed.cause, Cause::Timeout);
     assert_eq!(

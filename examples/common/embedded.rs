@@ -1,13 +1,13 @@
-//! A small tracker on loopback (UDP and HTTP), built on the crate's tracker-side codecs, so the
-//! examples run offline and the tests have a well-behaved tracker to compare real ones against.
+//! A small tracker on loopback (UDP and HTTP) so the examples run offline and the tests have a
+//! well-behaved tracker to compare real ones against: sockets and threads around the crate's
+//! sans-IO tracker, [`bt_tracker::tracker::Tracker`], which keeps the swarms, checks connection
+//! ids and writes every reply.
 //!
-//! It keeps one swarm per info hash, lists a few sample peers in every swarm, checks UDP
-//! connection ids (keyed by the client address, like opentracker), answers scrapes and honours
-//! `stopped`. It is an example, not a production tracker: no whitelist, no peer expiry, no limits
-//! beyond a 64 KiB request.
+//! The examples' tracker lists a few sample peers in every swarm and the announcer itself (as
+//! opentracker does); its limits, peer expiry and connection ids are the machine's (see
+//! `bt_tracker::tracker`). [`EmbeddedTracker::start_with`] runs any configuration and
+//! misbehaviour of the machine on real sockets.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bt_tracker::http::{self, AnnounceQuery, AnnounceSuccess, Failure, Peers, ScrapeFile};
-use bt_tracker::udp::{self, Request};
-use bt_tracker::{AddressFamily, AnnounceEvent, CompactPeers, InfoHash, PeerId};
+use bt_tracker::tracker::{Behaviour, Tracker, TrackerConfig};
+
+use super::{now, os_rng};
 
 /// The interval the embedded tracker asks for, in seconds.
 pub const INTERVAL: u32 = 1800;
@@ -35,84 +35,12 @@ pub fn sample_peers() -> Vec<SocketAddr> {
     .collect()
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Member {
-    addr: SocketAddr,
-    seeder: bool,
-}
-
-#[derive(Debug, Default)]
-struct Swarm {
-    members: BTreeMap<PeerId, Member>,
-    completed: u32,
-}
-
-#[derive(Debug)]
-struct State {
-    swarms: HashMap<InfoHash, Swarm>,
-    samples: Vec<SocketAddr>,
-    keys: RandomState,
-}
-
-impl State {
-    /// Registers the announce and returns the reply's (peers, seeders, leechers).
-    fn announce(
-        &mut self,
-        hash: InfoHash,
-        peer_id: PeerId,
-        addr: SocketAddr,
-        left: u64,
-        event: AnnounceEvent,
-    ) -> (Vec<SocketAddr>, u32, u32) {
-        let swarm = self.swarms.entry(hash).or_default();
-        match event {
-            AnnounceEvent::Stopped => {
-                swarm.members.remove(&peer_id);
-            }
-            _ => {
-                if event == AnnounceEvent::Completed {
-                    swarm.completed = swarm.completed.saturating_add(1);
-                }
-                let seeder = left == 0;
-                swarm.members.insert(peer_id, Member { addr, seeder });
-            }
-        }
-        let (seeders, leechers) = counts(swarm);
-        let mut peers = self.samples.clone();
-        if event != AnnounceEvent::Stopped {
-            peers.extend(swarm.members.values().map(|m| m.addr));
-        }
-        (peers, seeders, leechers)
-    }
-
-    fn scrape(&self, hash: &InfoHash) -> ScrapeFile {
-        let swarm = self.swarms.get(hash);
-        let (complete, incomplete) = swarm.map_or((0, 0), counts);
-        ScrapeFile {
-            complete: i64::from(complete),
-            incomplete: i64::from(incomplete),
-            downloaded: swarm.map_or(0, |s| i64::from(s.completed)),
-            downloaders: None,
-        }
-    }
-
-    /// A connection id only this client address gets (opentracker derives its ids the same way).
-    fn connection_id(&self, from: SocketAddr) -> u64 {
-        self.keys.hash_one(from)
-    }
-}
-
-fn counts(swarm: &Swarm) -> (u32, u32) {
-    let seeders = swarm.members.values().filter(|m| m.seeder).count();
-    let leechers = swarm.members.len() - seeders;
-    (seeders as u32, leechers as u32)
-}
-
 /// A running embedded tracker. Dropping it stops its threads.
 #[derive(Debug)]
 pub struct EmbeddedTracker {
     udp: SocketAddr,
     http: SocketAddr,
+    machine: Arc<Mutex<Tracker>>,
     quit: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -120,6 +48,16 @@ pub struct EmbeddedTracker {
 impl EmbeddedTracker {
     /// Starts a tracker on `127.0.0.1` (free ports) whose swarms all hold `samples`.
     pub fn start(samples: Vec<SocketAddr>) -> io::Result<Self> {
+        let mut config = TrackerConfig::default();
+        config.interval = INTERVAL;
+        config.min_interval = Some(INTERVAL / 2);
+        config.extra_peers = samples;
+        config.include_announcer = true;
+        Self::start_with(config, Behaviour::honest())
+    }
+
+    /// Starts a tracker on `127.0.0.1` (free ports) with this configuration and behaviour.
+    pub fn start_with(config: TrackerConfig, behaviour: Behaviour) -> io::Result<Self> {
         let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         let socket = UdpSocket::bind(loopback)?;
         let listener = TcpListener::bind(loopback)?;
@@ -127,19 +65,17 @@ impl EmbeddedTracker {
         // The threads wake up this often to notice that the tracker was dropped.
         socket.set_read_timeout(Some(Duration::from_millis(100)))?;
         listener.set_nonblocking(true)?;
-        let state = Arc::new(Mutex::new(State {
-            swarms: HashMap::new(),
-            samples,
-            keys: RandomState::new(),
-        }));
+        let machine = Tracker::new(config, behaviour, &mut os_rng(), now());
+        let machine = Arc::new(Mutex::new(machine));
         let quit = Arc::new(AtomicBool::new(false));
         let threads = vec![
-            spawn_udp(socket, Arc::clone(&state), Arc::clone(&quit)),
-            spawn_http(listener, state, Arc::clone(&quit)),
+            spawn_udp(socket, Arc::clone(&machine), Arc::clone(&quit)),
+            spawn_http(listener, Arc::clone(&machine), Arc::clone(&quit)),
         ];
         Ok(EmbeddedTracker {
             udp,
             http,
+            machine,
             quit,
             threads,
         })
@@ -154,6 +90,11 @@ impl EmbeddedTracker {
     pub fn http_url(&self) -> String {
         format!("http://{}/announce", self.http)
     }
+
+    /// Runs `f` on the tracker machine (to look at a swarm, or change the behaviour).
+    pub fn with_machine<T>(&self, f: impl FnOnce(&mut Tracker) -> T) -> T {
+        f(&mut lock(&self.machine))
+    }
 }
 
 impl Drop for EmbeddedTracker {
@@ -165,95 +106,52 @@ impl Drop for EmbeddedTracker {
     }
 }
 
-fn spawn_udp(socket: UdpSocket, state: Arc<Mutex<State>>, quit: Arc<AtomicBool>) -> JoinHandle<()> {
+fn lock(machine: &Mutex<Tracker>) -> std::sync::MutexGuard<'_, Tracker> {
+    machine.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits until `at` (a slow tracker's answer is due in the future).
+fn sleep_until(at: std::time::Instant) {
+    let wait = at.saturating_duration_since(now());
+    if !wait.is_zero() {
+        std::thread::sleep(wait);
+    }
+}
+
+fn spawn_udp(
+    socket: UdpSocket,
+    machine: Arc<Mutex<Tracker>>,
+    quit: Arc<AtomicBool>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 65_536];
-        let mut out = vec![0u8; 65_536];
+        let mut out = Vec::new();
         while !quit.load(Ordering::Relaxed) {
             let Ok((n, from)) = socket.recv_from(&mut buf) else {
                 continue; // read timeout: look at `quit` again
             };
-            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(len) = answer_udp(&mut state, from, &buf[..n], &mut out) {
-                let _ = socket.send_to(&out[..len], from);
+            let mut machine = lock(&machine);
+            machine.handle_datagram(now(), from, &buf[..n]);
+            while let Some(t) = machine.poll_transmit(&mut out) {
+                sleep_until(t.send_at);
+                let _ = socket.send_to(&out[..t.len], t.to);
             }
         }
     })
 }
 
-/// The reply to one datagram, written into `out`; `None` drops it (as real trackers do).
-fn answer_udp(
-    state: &mut State,
-    from: SocketAddr,
-    datagram: &[u8],
-    out: &mut [u8],
-) -> Option<usize> {
-    let family = AddressFamily::of(&from);
-    let reply = match Request::parse(datagram).ok()? {
-        Request::Connect(c) => udp::ConnectResponse {
-            transaction_id: c.transaction_id,
-            connection_id: state.connection_id(from),
-        }
-        .encode(out),
-        Request::Announce(a) if a.connection_id != state.connection_id(from) => {
-            udp::ErrorResponse {
-                transaction_id: a.transaction_id,
-                message: b"Connection ID mismatch",
-            }
-            .encode(out)
-        }
-        Request::Announce(a) => {
-            let addr = SocketAddr::new(from.ip(), a.port);
-            let left = u64::try_from(a.left).unwrap_or(0);
-            let (mut peers, seeders, leechers) =
-                state.announce(a.info_hash, a.peer_id, addr, left, a.event);
-            peers.retain(|p| AddressFamily::of(p) == family);
-            udp::AnnounceResponse {
-                transaction_id: a.transaction_id,
-                interval: INTERVAL,
-                leechers,
-                seeders,
-                peers: CompactPeers::from_addrs(&peers),
-            }
-            .encode(family, out)
-        }
-        Request::Scrape(s) if s.connection_id != state.connection_id(from) => return None,
-        Request::Scrape(s) => {
-            let rows: Vec<udp::ScrapeStats> = s
-                .info_hashes
-                .iter()
-                .take(udp::MAX_SCRAPE_HASHES)
-                .map(|hash| {
-                    let f = state.scrape(&hash);
-                    udp::ScrapeStats {
-                        seeders: f.complete as u32,
-                        completed: f.downloaded as u32,
-                        leechers: f.incomplete as u32,
-                    }
-                })
-                .collect();
-            udp::ScrapeResponse {
-                transaction_id: s.transaction_id,
-                rows: rows.as_slice().into(),
-            }
-            .encode(out)
-        }
-    };
-    reply.ok()
-}
-
 fn spawn_http(
     listener: TcpListener,
-    state: Arc<Mutex<State>>,
+    machine: Arc<Mutex<Tracker>>,
     quit: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         while !quit.load(Ordering::Relaxed) {
             match listener.accept() {
                 Ok((stream, from)) => {
-                    let state = Arc::clone(&state);
+                    let machine = Arc::clone(&machine);
                     // One thread per connection: a slow client does not hold up the others.
-                    std::thread::spawn(move || serve_http(stream, from, &state));
+                    std::thread::spawn(move || serve_http(stream, from, &machine));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
@@ -261,15 +159,33 @@ fn spawn_http(
     })
 }
 
-fn serve_http(mut stream: TcpStream, from: SocketAddr, state: &Mutex<State>) {
-    let Some(target) = read_request_target(&mut stream) else {
-        return;
-    };
-    let body = {
-        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-        answer_http(&mut state, from, target.as_bytes())
-    };
-    write_response(&mut stream, "200 OK", "Content-Type: text/plain\r\n", &body);
+fn serve_http(mut stream: TcpStream, from: SocketAddr, machine: &Mutex<Tracker>) {
+    if let Some(target) = read_request_target(&mut stream) {
+        answer_http(&mut stream, from, &target, machine);
+    }
+}
+
+/// Writes the machine's answer to a request target read from `stream` (at its due time), or holds
+/// the connection until the client gives up when the machine does not answer.
+pub fn answer_http(
+    stream: &mut TcpStream,
+    from: SocketAddr,
+    target: &str,
+    machine: &Mutex<Tracker>,
+) {
+    let answer = lock(machine).handle_http(now(), from, target.as_bytes());
+    match answer {
+        Some(answer) => {
+            sleep_until(answer.send_at);
+            let mut bytes = Vec::new();
+            answer.write_to(&mut bytes);
+            let _ = stream.write_all(&bytes);
+        }
+        None => {
+            // Silence: keep the connection until the client closes it (or 5 s of read timeout).
+            let _ = stream.read(&mut [0u8; 1]);
+        }
+    }
 }
 
 /// Reads a request head (blocking, 5 s read timeout, at most 64 KiB) and returns its target
@@ -298,65 +214,4 @@ pub fn write_response(stream: &mut TcpStream, status: &str, extra_headers: &str,
     );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(body);
-}
-
-/// The bencoded body answering a request target (`/announce?...` or `/scrape?...`).
-fn answer_http(state: &mut State, from: SocketAddr, target: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    if target.starts_with(b"/scrape") {
-        match http::ScrapeQuery::parse(target) {
-            Ok(q) => {
-                let files: Vec<_> = q
-                    .info_hashes
-                    .iter()
-                    .map(|h| (*h, state.scrape(h)))
-                    .collect();
-                http::encode_scrape(&files, None, &mut body);
-            }
-            Err(e) => failure(&e.to_string(), &mut body),
-        }
-        return body;
-    }
-    if !target.starts_with(b"/announce") {
-        failure("unknown path: use /announce or /scrape", &mut body);
-        return body;
-    }
-    let q = match AnnounceQuery::parse(target) {
-        Ok(q) => q,
-        Err(e) => {
-            failure(&e.to_string(), &mut body);
-            return body;
-        }
-    };
-    let addr = SocketAddr::new(from.ip(), q.port);
-    let (peers, seeders, leechers) = state.announce(q.info_hash, q.peer_id, addr, q.left, q.event);
-    let (v4, v6): (Vec<SocketAddr>, Vec<SocketAddr>) = peers.iter().partition(|p| p.is_ipv4());
-    let reply = AnnounceSuccess {
-        interval: Some(i64::from(INTERVAL)),
-        min_interval: Some(i64::from(INTERVAL / 2)),
-        warning: None,
-        tracker_id: None,
-        complete: Some(i64::from(seeders)),
-        incomplete: Some(i64::from(leechers)),
-        downloaded: None,
-        peers: Peers::Compact(CompactPeers::from_addrs(&v4)),
-        peers6: CompactPeers::from_addrs(&v6),
-        external_ip: Some(from.ip()),
-        crypto_flags: None,
-    };
-    if reply.encode(&mut body).is_err() {
-        body.clear();
-        failure("internal error: a peer of the wrong family", &mut body);
-    }
-    body
-}
-
-fn failure(reason: &str, out: &mut Vec<u8>) {
-    Failure {
-        reason: reason.as_bytes(),
-        retry_in: None,
-        interval: None,
-        min_interval: None,
-    }
-    .encode(out);
 }

@@ -7,17 +7,18 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{Config, Failed};
+use bt_tracker::tracker::{Behaviour, Tracker, TrackerConfig};
 use bt_tracker::udp::{self, Request};
-use bt_tracker::{AddressFamily, CompactPeers};
+use bt_tracker::{AddressFamily, CompactPeers, InfoHash};
 
-use crate::net::glue::embedded::read_request_target;
-use crate::net::glue::now;
+use crate::net::glue::embedded::{answer_http, read_request_target};
+use crate::net::glue::{now, os_rng};
 
 /// Counts live heap bytes and their peak, over every thread of the test process.
 struct Counting;
@@ -171,6 +172,74 @@ pub fn http_tracker(answer: impl Fn(&mut TcpStream, &str) + Send + Sync + 'stati
         quit,
         thread: Some(thread),
     }
+}
+
+/// What a [`machine_udp_tracker`] received: every datagram, and the connects among them.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub datagrams: AtomicU32,
+    pub connects: AtomicU32,
+}
+
+/// The crate's tracker machine (`bt_tracker::tracker`) with this configuration and behaviour,
+/// shared between a test and its server thread.
+pub fn machine(config: TrackerConfig, behaviour: Behaviour) -> Arc<Mutex<Tracker>> {
+    Arc::new(Mutex::new(Tracker::new(
+        config,
+        behaviour,
+        &mut os_rng(),
+        now(),
+    )))
+}
+
+/// A UDP tracker on `127.0.0.1` run by `machine` (its misbehaviours instead of a hand-written
+/// answer), counting what it receives.
+pub fn machine_udp_tracker(machine: Arc<Mutex<Tracker>>) -> (Server, Arc<Received>) {
+    let received = Arc::new(Received::default());
+    let seen = Arc::clone(&received);
+    let mut out = Vec::new();
+    let server = udp_tracker(move |s, from, req| {
+        seen.datagrams.fetch_add(1, Ordering::Relaxed);
+        if let Ok(Request::Connect(_)) = Request::parse(req) {
+            seen.connects.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut machine = machine.lock().unwrap_or_else(|e| e.into_inner());
+        machine.handle_datagram(now(), from, req);
+        while let Some(t) = machine.poll_transmit(&mut out) {
+            let _ = s.send_to(&out[..t.len], t.to);
+        }
+    });
+    (server, received)
+}
+
+/// An HTTP tracker on `127.0.0.1` run by `machine` (a silent one holds the connection until the
+/// client gives up).
+pub fn machine_http_tracker(machine: Arc<Mutex<Tracker>>) -> Server {
+    http_tracker(move |s, target| {
+        let from = s
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        answer_http(s, from, target, &machine);
+    })
+}
+
+/// `n` seeders announce `hash` to `machine` over HTTP (so a scrape reports `n` seeders).
+pub fn seed_swarm(machine: &Mutex<Tracker>, hash: InfoHash, n: u8) {
+    let mut machine = machine.lock().unwrap_or_else(|e| e.into_inner());
+    for i in 0..n {
+        let target = format!(
+            "/announce?info_hash={}&peer_id=-XX0001-seeder-000{i:02}&port=6881&uploaded=0&downloaded=0&left=0",
+            bt_tracker::http::percent_encode(&hash.0)
+        );
+        let from = SocketAddr::from(([198, 18, 255, i], 6881));
+        machine.handle_http(now(), from, target.as_bytes());
+    }
+    let seeders = machine.swarm(&hash).map(|s| s.seeders);
+    assert_eq!(
+        seeders,
+        Some(u32::from(n)),
+        "the seeders' announces were taken"
+    );
 }
 
 /// The transaction id of a request datagram.

@@ -1,0 +1,191 @@
+//! Swarms: the peers announcing each info hash, with expiry and caps.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::canonical_addr;
+use crate::types::{AddressFamily, AnnounceEvent, InfoHash, PeerId};
+
+use super::config::TrackerConfig;
+
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    addr: SocketAddr,
+    seeder: bool,
+    seen: Instant,
+}
+
+/// One info hash's peers (ordered by peer id, so replies are deterministic) and its completions.
+#[derive(Debug, Default)]
+struct Swarm {
+    members: BTreeMap<PeerId, Member>,
+    completed: u32,
+}
+
+impl Swarm {
+    fn expire(&mut self, now: Instant, config: &TrackerConfig) {
+        self.members
+            .retain(|_, m| now.saturating_duration_since(m.seen) < config.peer_timeout);
+    }
+
+    fn stats(&self) -> SwarmStats {
+        let seeders = self.members.values().filter(|m| m.seeder).count();
+        let leechers = self.members.len() - seeders;
+        SwarmStats {
+            seeders: u32::try_from(seeders).unwrap_or(u32::MAX),
+            leechers: u32::try_from(leechers).unwrap_or(u32::MAX),
+            completed: self.completed,
+        }
+    }
+}
+
+/// One swarm's counts, as a scrape reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SwarmStats {
+    /// Peers with nothing left to download (`complete`).
+    pub seeders: u32,
+    /// Peers still downloading (`incomplete`).
+    pub leechers: u32,
+    /// `completed` events seen (`downloaded`).
+    pub completed: u32,
+}
+
+/// What an announce is answered with: peers of the wanted families and the swarm's counts.
+#[derive(Debug, Default)]
+pub(crate) struct Answer {
+    pub(crate) peers: Vec<SocketAddr>,
+    pub(crate) stats: SwarmStats,
+}
+
+/// One announce as the tracker reads it, from either transport.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Announcement {
+    pub(crate) info_hash: InfoHash,
+    pub(crate) peer_id: PeerId,
+    /// The peer's address: the source IP and the announced port.
+    pub(crate) addr: SocketAddr,
+    pub(crate) left: u64,
+    pub(crate) event: AnnounceEvent,
+    pub(crate) numwant: usize,
+}
+
+/// Every swarm, within [`TrackerConfig::max_swarms`] and
+/// [`TrackerConfig::max_peers_per_swarm`].
+#[derive(Debug, Default)]
+pub(crate) struct Swarms {
+    swarms: BTreeMap<InfoHash, Swarm>,
+}
+
+impl Swarms {
+    /// Registers the announce (or removes the peer on `stopped`) and picks its peers: `families`
+    /// says which address families the reply can carry.
+    pub(crate) fn announce(
+        &mut self,
+        now: Instant,
+        config: &TrackerConfig,
+        a: &Announcement,
+        families: &[AddressFamily],
+    ) -> Answer {
+        let fits = |addr: &SocketAddr| families.contains(&AddressFamily::of(addr));
+        let mut peers: Vec<SocketAddr> = Vec::new();
+        if a.event != AnnounceEvent::Stopped {
+            let extra = config.extra_peers.iter().map(|p| canonical_addr(*p));
+            peers.extend(extra.filter(fits).take(a.numwant));
+        }
+        let Some(swarm) = self.swarm_for(now, config, a.info_hash) else {
+            return Answer {
+                peers,
+                stats: SwarmStats::default(),
+            };
+        };
+        if a.event == AnnounceEvent::Stopped {
+            swarm.members.remove(&a.peer_id);
+            return Answer {
+                peers: Vec::new(),
+                stats: swarm.stats(),
+            };
+        }
+        if a.event == AnnounceEvent::Completed {
+            swarm.completed = swarm.completed.saturating_add(1);
+        }
+        let member = Member {
+            addr: a.addr,
+            seeder: a.left == 0,
+            seen: now,
+        };
+        if !swarm.members.contains_key(&a.peer_id)
+            && swarm.members.len() >= config.max_peers_per_swarm
+        {
+            // Full: the peer that announced least recently makes room.
+            let oldest = swarm
+                .members
+                .iter()
+                .min_by_key(|(_, m)| m.seen)
+                .map(|(id, _)| *id);
+            if let Some(id) = oldest {
+                swarm.members.remove(&id);
+            }
+        }
+        if config.max_peers_per_swarm > 0 {
+            swarm.members.insert(a.peer_id, member);
+        }
+        let room = a.numwant.saturating_sub(peers.len());
+        peers.extend(
+            swarm
+                .members
+                .iter()
+                .filter(|(id, m)| (config.include_announcer || **id != a.peer_id) && fits(&m.addr))
+                .map(|(_, m)| m.addr)
+                .take(room),
+        );
+        Answer {
+            peers,
+            stats: swarm.stats(),
+        }
+    }
+
+    /// The counts of `hash` after expiry; `None` for a hash no live peer announced.
+    pub(crate) fn stats(
+        &mut self,
+        now: Instant,
+        config: &TrackerConfig,
+        hash: &InfoHash,
+    ) -> Option<SwarmStats> {
+        let swarm = self.swarms.get_mut(hash)?;
+        swarm.expire(now, config);
+        Some(swarm.stats())
+    }
+
+    /// The counts of `hash` as they stand (no expiry).
+    pub(crate) fn peek(&self, hash: &InfoHash) -> Option<SwarmStats> {
+        self.swarms.get(hash).map(Swarm::stats)
+    }
+
+    /// Swarms held.
+    pub(crate) fn len(&self) -> usize {
+        self.swarms.len()
+    }
+
+    /// The swarm of `hash` after expiry, created if there is room.
+    fn swarm_for(
+        &mut self,
+        now: Instant,
+        config: &TrackerConfig,
+        hash: InfoHash,
+    ) -> Option<&mut Swarm> {
+        if !self.swarms.contains_key(&hash) && self.swarms.len() >= config.max_swarms {
+            // Full: drop the swarms whose peers all expired, then look again.
+            self.swarms.retain(|_, s| {
+                s.expire(now, config);
+                !s.members.is_empty()
+            });
+            if self.swarms.len() >= config.max_swarms {
+                return None;
+            }
+        }
+        let swarm = self.swarms.entry(hash).or_default();
+        swarm.expire(now, config);
+        Some(swarm)
+    }
+}
