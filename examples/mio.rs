@@ -9,8 +9,9 @@
 //! ```
 //!
 //! It runs for `--duration` seconds or until Ctrl-C, then stops every torrent (each sends
-//! `stopped` to the trackers that were sent `started`) and exits when all are done. Plain `http://` only:
-//! TLS on a non-blocking socket is out of scope here (the `announce` example does `https://`).
+//! `stopped` to the trackers that were sent `started`) and exits when all are done. `https://`
+//! goes through rustls's sans-IO connection on the same non-blocking stream (`common/tls.rs`),
+//! trusting webpki's roots and the CAs of `--ca-file`.
 //!
 //! One `Client` holds every torrent: it routes each datagram by its transaction id, shares one
 //! connection id per tracker, paces the requests to each tracker (so `--torrents 10000` does not
@@ -19,8 +20,9 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,17 +33,17 @@ use bt_tracker::announce::{
     TrackerId, TransportError,
 };
 use bt_tracker::client::Client;
-use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, ResponseReader, write_get_request};
 use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
 use common::embedded::{EmbeddedTracker, sample_peers};
-use common::http::{framing_kind, io_kind};
+use common::http_conn::HttpConn;
 use common::{now, os_rng, random_peer_id, target};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
+use rustls::ClientConfig;
 
 const USAGE: &str = "\
 usage: cargo run --example mio -- [TARGET ...] [--torrents N] [--duration SECONDS] [--port N]
-       [--tracker URL ...] [--until-answered] [--json] [--status SECONDS]
+       [--tracker URL ...] [--until-answered] [--json] [--status SECONDS] [--ca-file PATH]
 
 TARGET is a magnet link or a .torrent file (one torrent each). Without TARGET, N synthetic
 torrents (default 100) announce to an embedded loopback tracker over UDP and HTTP, or to every
@@ -51,7 +53,9 @@ Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exi
 --json prints the summary as one JSON object (times in seconds from start; the start-up benchmark
 in benches/startup reads it).
 --status SECONDS prints the first torrents' tracker tables that often, from the client's
-status snapshot.";
+status snapshot.
+--ca-file PATH trusts the CA certificates of a PEM file for https:// trackers, besides webpki's
+roots (a private tracker, or a test's own CA).";
 
 const UDP: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -71,15 +75,8 @@ fn transport(url: &TrackerUrl) -> usize {
     usize::from(url.scheme() != Scheme::Udp)
 }
 
-/// One HTTP request on a non-blocking TCP connection.
-struct Conn {
-    request: RequestId,
-    stream: TcpStream,
-    out: Vec<u8>,
-    written: usize,
-    reader: ResponseReader,
-    deadline: Instant,
-}
+/// One HTTP(S) request on a non-blocking TCP connection.
+type Conn = HttpConn<TcpStream>;
 
 struct Args {
     targets: Vec<String>,
@@ -91,6 +88,8 @@ struct Args {
     trackers: Vec<String>,
     until_answered: bool,
     json: bool,
+    /// A PEM file of CAs trusted besides webpki's roots.
+    ca_file: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -103,6 +102,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         trackers: Vec::new(),
         until_answered: false,
         json: false,
+        ca_file: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -130,6 +130,9 @@ fn parse_args() -> Result<Option<Args>, String> {
                 .push(it.next().ok_or("--tracker needs a URL")?),
             "--until-answered" => args.until_answered = true,
             "--json" => args.json = true,
+            "--ca-file" => {
+                args.ca_file = Some(it.next().ok_or("--ca-file needs a path")?.into());
+            }
             _ => {
                 common::cli::check_not_an_option(&arg)?;
                 args.targets.push(arg);
@@ -153,6 +156,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<bool, String> {
     let start = now();
+    let tls = Arc::new(common::tls::client_config(args.ca_file.as_deref())?);
     // The torrents: from the command line, or synthetic ones on an embedded tracker.
     let embedded;
     let specs = if args.targets.is_empty() {
@@ -189,7 +193,7 @@ fn run(args: &Args) -> Result<bool, String> {
             .or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()))
     }
     .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
-    let mut lp = EventLoop::new(socket, client, swarms).map_err(|e| e.to_string())?;
+    let mut lp = EventLoop::new(socket, client, swarms, tls).map_err(|e| e.to_string())?;
     let waker = Arc::new(Waker::new(lp.poll.registry(), WAKER).map_err(|e| e.to_string())?);
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -352,6 +356,7 @@ struct EventLoop {
     swarms: HashMap<TorrentId, Swarm>,
     conns: HashMap<Token, Conn>,
     next_token: usize,
+    tls: Arc<ClientConfig>,
     /// Per-request lines only for a handful of torrents; thousands would flood the terminal.
     verbose: bool,
     announced: usize,
@@ -374,6 +379,7 @@ impl EventLoop {
         mut socket: UdpSocket,
         client: Client,
         swarms: HashMap<TorrentId, Swarm>,
+        tls: Arc<ClientConfig>,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry()
@@ -387,6 +393,7 @@ impl EventLoop {
             swarms,
             conns: HashMap::new(),
             next_token: 2,
+            tls,
             announced: 0,
             failed: 0,
             unanswered: 0,
@@ -417,7 +424,7 @@ impl EventLoop {
         }
         while let Some(request) = self.client.poll_http_request() {
             let token = Token(self.next_token);
-            match connect(request, &self.poll, token) {
+            match connect(request, &self.poll, token, &self.tls) {
                 Ok(conn) => {
                     self.conns.insert(token, conn);
                     self.next_token += 1;
@@ -500,7 +507,7 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let Some(result) = pump(conn) else { return };
+        let Some(result) = conn.pump() else { return };
         let Some(mut conn) = self.conns.remove(&token) else {
             return;
         };
@@ -510,9 +517,12 @@ impl EventLoop {
                 self.client
                     .handle_http_response(now(), conn.request, &response);
             }
-            Err(kind) => {
+            Err(failure) => {
+                if self.verbose {
+                    eprintln!("{}", failure.detail);
+                }
                 self.client
-                    .handle_transport_error(now(), conn.request, kind);
+                    .handle_transport_error(now(), conn.request, failure.kind);
             }
         }
     }
@@ -538,19 +548,15 @@ fn on_socket(to: SocketAddr, dual_stack: bool) -> SocketAddr {
 
 type ConnectError = (RequestId, TransportError, String);
 
-/// Opens a non-blocking connection for an HTTP request.
-fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, ConnectError> {
+/// Opens a non-blocking connection for an HTTP(S) request.
+fn connect(
+    request: HttpRequest,
+    poll: &Poll,
+    token: Token,
+    tls: &Arc<ClientConfig>,
+) -> Result<Conn, ConnectError> {
     let fail = |kind, why: String| (request.id, kind, why);
     let url = &request.url;
-    if url.scheme() != Scheme::Http {
-        return Err(fail(
-            TransportError::Other,
-            format!(
-                "{}: this example speaks plain http only; the announce example does https",
-                url.origin()
-            ),
-        ));
-    }
     // DNS blocks here; an event loop in production would resolve on a thread or cache.
     let addr = common::http::resolve(url, request.may_reach_internal)
         .map_err(|e| fail(e.kind, e.detail))?[0];
@@ -563,46 +569,5 @@ fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, Conn
     poll.registry()
         .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
         .map_err(|e| fail(TransportError::Other, e.to_string()))?;
-    let mut out = Vec::new();
-    write_get_request(url, common::http::USER_AGENT, &mut out);
-    Ok(Conn {
-        request: request.id,
-        stream,
-        out,
-        written: 0,
-        reader: ResponseReader::new(DEFAULT_MAX_BODY_LEN),
-        deadline: request.deadline,
-    })
-}
-
-/// Moves bytes on a readiness event: `Some` once the response is complete or the connection failed.
-fn pump(conn: &mut Conn) -> Option<Result<HttpResponse<'static>, TransportError>> {
-    match conn.stream.take_error() {
-        Ok(Some(e)) | Err(e) => return Some(Err(io_kind(&e))),
-        Ok(None) => {}
-    }
-    while conn.written < conn.out.len() {
-        match conn.stream.write(&conn.out[conn.written..]) {
-            Ok(n) => conn.written += n,
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => {
-                return None;
-            }
-            Err(e) => return Some(Err(io_kind(&e))),
-        }
-    }
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match conn.stream.read(&mut buf) {
-            Ok(0) => {
-                return Some(conn.reader.finish().map_err(|e| framing_kind(&e)));
-            }
-            Ok(n) => match conn.reader.feed(&buf[..n]) {
-                Ok(Some(response)) => return Some(Ok(response)),
-                Ok(None) => {}
-                Err(e) => return Some(Err(framing_kind(&e))),
-            },
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
-            Err(e) => return Some(Err(io_kind(&e))),
-        }
-    }
+    HttpConn::new(&request, stream, tls).map_err(|e| fail(e.kind, e.detail))
 }

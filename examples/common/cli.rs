@@ -2,6 +2,7 @@
 //! follows: an argument that starts with `-` is an option, and one the example does not know is
 //! an error (never a torrent or a tracker URL).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bt_tracker::{PeerId, TrackerUrl};
@@ -24,6 +25,7 @@ options:
   --timeout S       bound on the whole run in seconds, stopped announces included (default 30)
   --json            one JSON object per tracker on stdout instead of peers and summaries
   --peer-id ID      20 characters (default: -BT0100- and 12 random characters)
+  --ca-file PATH    also trust the CA certificates of this PEM file for https:// trackers
   -h, --help        this text";
 
 /// The announce example's arguments.
@@ -47,6 +49,8 @@ pub struct AnnounceArgs {
     pub json: bool,
     /// The peer id; `None` for a random one.
     pub peer_id: Option<PeerId>,
+    /// A PEM file of CAs trusted besides webpki's roots for `https://` trackers.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Parses the announce example's arguments (without the program name). `Ok(None)` for `--help`.
@@ -61,6 +65,7 @@ pub fn parse_announce(args: impl Iterator<Item = String>) -> Result<Option<Annou
         timeout: Duration::from_secs(30),
         json: false,
         peer_id: None,
+        ca_file: None,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -98,6 +103,7 @@ pub fn parse_announce(args: impl Iterator<Item = String>) -> Result<Option<Annou
                 out.timeout = Duration::from_secs(secs);
             }
             "--json" => out.json = true,
+            "--ca-file" => out.ca_file = Some(value("--ca-file")?.into()),
             "--peer-id" => {
                 let v = value("--peer-id")?;
                 let bytes: [u8; 20] = v.as_bytes().try_into().map_err(|_| {

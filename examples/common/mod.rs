@@ -7,9 +7,11 @@ pub mod cli;
 pub mod driver;
 pub mod embedded;
 pub mod http;
+pub mod http_conn;
 pub mod report;
 pub mod status;
 pub mod target;
+pub mod tls;
 
 use std::process::ExitCode;
 use std::time::Instant;
