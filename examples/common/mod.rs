@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod driver;
 pub mod embedded;
+pub mod fleet;
 pub mod http;
 pub mod http_conn;
 pub mod report;
