@@ -4,7 +4,7 @@
 //! moves what the socket allows and says whether the request is done.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -160,4 +160,22 @@ fn not_ready(e: &io::Error) -> bool {
 
 fn failure(what: &str, e: &io::Error) -> TransportFailure {
     TransportFailure::new(io_kind(e), format!("{what}: {e}"))
+}
+
+/// A TCP connection to `addr` started without waiting (a std socket in non-blocking mode): it
+/// completes, or fails, while [`HttpConn::pump`] is called.
+pub fn connect_nonblocking(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        // `EINPROGRESS`: the connection is under way (std has no stable `ErrorKind` for it).
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
 }

@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod fleet;
 pub mod http;
 pub mod http_conn;
+pub mod lookup_thread;
 pub mod report;
 pub mod status;
 pub mod target;
