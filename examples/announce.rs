@@ -5,6 +5,7 @@
 //! cargo run --example announce -- 'magnet:?xt=urn:btih:...&tr=udp://...'
 //! cargo run --example announce -- file.torrent --scrape --json
 //! cargo run --example announce -- <40-hex info hash> udp://tracker.example:6969/announce
+//! cargo run --example announce -- <40-hex info hash> https://localhost:8443/announce --ca-file ca.pem
 //! ```
 //!
 //! Peers go to stdout (`ip:port`, IPv6 as `[addr]:port`), one tracker summary per line to stderr.
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
 /// Announces and prints; `Ok(true)` when at least one tracker answered with a peer list.
 fn run(args: &Args) -> Result<bool, String> {
     let started = now();
+    if let Some(path) = &args.ca_file {
+        common::http::trust_ca_file(path)?;
+    }
     // Offline demo: a tracker of our own, on loopback, with a few sample peers in every swarm.
     let embedded;
     let target = match &args.target {

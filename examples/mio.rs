@@ -9,8 +9,9 @@
 //! ```
 //!
 //! It runs for `--duration` seconds or until Ctrl-C, then stops every torrent (each sends
-//! `stopped` to the trackers that were sent `started`) and exits when all are done. Plain `http://` only:
-//! TLS on a non-blocking socket is out of scope here (the `announce` example does `https://`).
+//! `stopped` to the trackers that were sent `started`) and exits when all are done. `https://`
+//! goes through rustls's sans-IO connection on the same non-blocking stream (`common/tls.rs`),
+//! trusting webpki's roots and the CAs of `--ca-file`.
 //!
 //! One `Client` holds every torrent: it routes each datagram by its transaction id, shares one
 //! connection id per tracker, paces the requests to each tracker (so `--torrents 10000` does not
@@ -18,168 +19,45 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{self, ErrorKind, Read, Write};
+use std::collections::HashMap;
+use std::io::{self, ErrorKind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bt_tracker::announce::{
-    Cause, Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TorrentId,
-    TrackerId, TransportError,
-};
+use bt_tracker::announce::{HttpRequest, RequestId, TransportError};
 use bt_tracker::client::Client;
-use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, ResponseReader, write_get_request};
-use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
-use common::embedded::{EmbeddedTracker, sample_peers};
-use common::http::{framing_kind, io_kind};
-use common::{now, os_rng, random_peer_id, target};
+use common::cli::{LoopArgs, loop_usage, parse_loop_args};
+use common::fleet::{self, Fleet};
+use common::http_conn::HttpConn;
+use common::now;
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
-
-const USAGE: &str = "\
-usage: cargo run --example mio -- [TARGET ...] [--torrents N] [--duration SECONDS] [--port N]
-       [--tracker URL ...] [--until-answered] [--json] [--status SECONDS]
-
-TARGET is a magnet link or a .torrent file (one torrent each). Without TARGET, N synthetic
-torrents (default 100) announce to an embedded loopback tracker over UDP and HTTP, or to every
---tracker URL given (each in its own tier).
-Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exits.
---until-answered stops as soon as every torrent's started is answered by each of its trackers.
---json prints the summary as one JSON object (times in seconds from start; the start-up benchmark
-in benches/startup reads it).
---status SECONDS prints the first torrents' tracker tables that often, from the client's
-status snapshot.";
+use rustls::ClientConfig;
 
 const UDP: Token = Token(0);
 const WAKER: Token = Token(1);
 
-/// One torrent: its name and what it has learnt.
-struct Swarm {
-    name: String,
-    peers: BTreeSet<SocketAddr>,
-    /// Trackers that acknowledged `started`.
-    started: HashSet<TrackerId>,
-    /// Trackers it announces to: UDP, HTTP(S).
-    trackers: [usize; 2],
-}
-
-/// 0 for a UDP tracker, 1 for HTTP(S): the summary's per-transport counts.
-fn transport(url: &TrackerUrl) -> usize {
-    usize::from(url.scheme() != Scheme::Udp)
-}
-
-/// One HTTP request on a non-blocking TCP connection.
-struct Conn {
-    request: RequestId,
-    stream: TcpStream,
-    out: Vec<u8>,
-    written: usize,
-    reader: ResponseReader,
-    deadline: Instant,
-}
-
-struct Args {
-    targets: Vec<String>,
-    torrents: usize,
-    duration: Duration,
-    port: u16,
-    status: Option<Duration>,
-    /// Trackers of the synthetic torrents instead of the embedded one.
-    trackers: Vec<String>,
-    until_answered: bool,
-    json: bool,
-}
-
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut args = Args {
-        targets: Vec::new(),
-        torrents: 100,
-        duration: Duration::from_secs(10),
-        port: 6881,
-        status: None,
-        trackers: Vec::new(),
-        until_answered: false,
-        json: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut number = |name: &str| -> Result<u64, String> {
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse()
-                .map_err(|_| format!("{name} takes a whole number, not {v:?}"))
-        };
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--torrents" => args.torrents = number("--torrents")?.clamp(1, 100_000) as usize,
-            "--duration" => args.duration = Duration::from_secs(number("--duration")?),
-            "--status" => {
-                let every = number("--status")?.max(1);
-                args.status = Some(Duration::from_secs(every));
-            }
-            "--port" => {
-                args.port = u16::try_from(number("--port")?)
-                    .ok()
-                    .filter(|&p| p != 0)
-                    .ok_or("--port takes 1 to 65535")?;
-            }
-            "--tracker" => args
-                .trackers
-                .push(it.next().ok_or("--tracker needs a URL")?),
-            "--until-answered" => args.until_answered = true,
-            "--json" => args.json = true,
-            _ => {
-                common::cli::check_not_an_option(&arg)?;
-                args.targets.push(arg);
-            }
-        }
-    }
-    if !args.targets.is_empty() && !args.trackers.is_empty() {
-        return Err("--tracker is for the synthetic torrents: a magnet link or a .torrent file names its own trackers".into());
-    }
-    Ok(Some(args))
-}
+/// One HTTP(S) request on a non-blocking TCP connection.
+type Conn = HttpConn<TcpStream>;
 
 fn main() -> ExitCode {
     common::main_with(
-        parse_args(),
-        USAGE,
+        parse_loop_args(std::env::args().skip(1)),
+        &loop_usage("mio"),
         "no torrent got an answer from any tracker",
         run,
     )
 }
 
-fn run(args: &Args) -> Result<bool, String> {
-    let start = now();
-    // The torrents: from the command line, or synthetic ones on an embedded tracker.
-    let embedded;
-    let specs = if args.targets.is_empty() {
-        let tiers: Vec<Vec<String>> = if args.trackers.is_empty() {
-            embedded = EmbeddedTracker::start(sample_peers()).map_err(|e| e.to_string())?;
-            vec![vec![embedded.udp_url()], vec![embedded.http_url()]]
-        } else {
-            args.trackers.iter().map(|t| vec![t.clone()]).collect()
-        };
-        eprintln!("{} synthetic torrents on {tiers:?}", args.torrents);
-        (0..args.torrents)
-            .map(|k| {
-                let mut hash = [0u8; 20];
-                hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
-                (format!("synthetic #{k}"), InfoHash(hash), tiers.clone())
-            })
-            .collect()
-    } else {
-        let mut specs = Vec::new();
-        for arg in &args.targets {
-            let t = target::parse(arg)?;
-            let name = t.name.clone().unwrap_or_else(|| t.info_hash.to_string());
-            specs.push((name, t.info_hash, t.tiers));
-        }
-        specs
-    };
-    let (client, swarms) = swarms(specs, args.port)?;
+fn run(args: &LoopArgs) -> Result<bool, String> {
+    // Parsing webpki's roots takes well under a millisecond (0.2 ms in release).
+    let tls = Arc::new(common::tls::client_config(args.ca_file.as_deref())?);
+    // The torrents: from the command line, or synthetic ones on the embedded tracker.
+    let (client, fleet, _embedded) = fleet::start(args)?;
+    let start = fleet.start;
 
     // One UDP socket: dual-stack [::] for trackers on the internet, 127.0.0.1 for the demo.
     let socket = if args.targets.is_empty() {
@@ -189,7 +67,7 @@ fn run(args: &Args) -> Result<bool, String> {
             .or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0).into()))
     }
     .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
-    let mut lp = EventLoop::new(socket, client, swarms).map_err(|e| e.to_string())?;
+    let mut lp = EventLoop::new(socket, client, fleet, tls).map_err(|e| e.to_string())?;
     let waker = Arc::new(Waker::new(lp.poll.registry(), WAKER).map_err(|e| e.to_string())?);
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -201,24 +79,16 @@ fn run(args: &Args) -> Result<bool, String> {
         .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     }
 
-    let mut expected = [0; 2];
-    for s in lp.swarms.values() {
-        expected[0] += s.trackers[0];
-        expected[1] += s.trackers[1];
-    }
     let mut events = Events::with_capacity(1024);
     let mut stopping = false;
     let end = start + args.duration;
     let mut next_status = args.status.map(|every| start + every);
     loop {
         lp.drain();
-        if lp.all_started.is_none() && lp.started_pairs == expected {
-            lp.all_started = Some(now());
-            if args.until_answered && !stopping {
-                stopping = true;
-                lp.client.stop(now());
-                continue;
-            }
+        if lp.fleet.just_all_started() && args.until_answered && !stopping {
+            stopping = true;
+            lp.client.stop(now());
+            continue;
         }
         if stopping && lp.client.is_empty() {
             break;
@@ -226,7 +96,7 @@ fn run(args: &Args) -> Result<bool, String> {
         if let (Some(at), Some(every)) = (next_status, args.status)
             && now() >= at
         {
-            lp.print_status(now());
+            lp.fleet.print_status(&lp.client, now());
             next_status = Some(at + every);
         }
         // Sleep until the earliest deadline: a torrent's timer, an HTTP deadline, the next status
@@ -257,83 +127,7 @@ fn run(args: &Args) -> Result<bool, String> {
             lp.client.stop(now);
         }
     }
-
-    let with_peers = lp.swarms.values().filter(|s| !s.peers.is_empty()).count();
-    let total: usize = lp.swarms.values().map(|s| s.peers.len()).sum();
-    if args.json {
-        let secs = |t: Instant| t.duration_since(start).as_secs_f64();
-        let at = |t: Option<Instant>| t.map_or("null".into(), |t| format!("{:.6}", secs(t)));
-        let by = |k: usize| at(lp.last_started[k].filter(|_| lp.started_pairs[k] == expected[k]));
-        println!(
-            "{{\"torrents\": {}, \"expected\": {}, \"started_acked\": {}, \"all_started_s\": {}, \"udp_started_s\": {}, \"http_started_s\": {}, \"failed\": {}, \"unanswered\": {}, \"stopped_acked\": {}, \"done_s\": {:.6}}}",
-            lp.swarms.len(),
-            expected[0] + expected[1],
-            lp.started_pairs[0] + lp.started_pairs[1],
-            at(lp.all_started),
-            by(0),
-            by(1),
-            lp.failed,
-            lp.unanswered,
-            lp.stopped_acks,
-            secs(now())
-        );
-        return Ok(lp.announced > 0);
-    }
-    println!(
-        "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged ({} after a started unanswered at stop), in {:.2} s",
-        lp.swarms.len(),
-        lp.announced,
-        lp.failed,
-        lp.unanswered,
-        lp.stopped_acks,
-        lp.stopped_after_unanswered,
-        now().duration_since(start).as_secs_f64()
-    );
-    Ok(lp.announced > 0)
-}
-
-/// One client for every torrent; each announces to all of its trackers.
-fn swarms(
-    specs: Vec<(String, InfoHash, Vec<Vec<String>>)>,
-    port: u16,
-) -> Result<(Client, HashMap<TorrentId, Swarm>), String> {
-    let mut rng = os_rng();
-    let mut config = Config::default();
-    config.tier_mode = TierMode::AllTrackers;
-    let peer_id = random_peer_id(&mut rng);
-    let mut client = Client::new(config, &mut rng, now()).map_err(|e| e.to_string())?;
-    let mut swarms = HashMap::new();
-    for (name, info_hash, tiers) in specs {
-        let tiers = target::usable_tiers(&tiers);
-        let torrent = Torrent {
-            info_hash,
-            peer_id,
-            port,
-            progress: Progress {
-                left: 1 << 30,
-                ..Progress::default()
-            },
-            key: None,
-        };
-        let mut trackers = [0; 2];
-        tiers
-            .iter()
-            .flatten()
-            .for_each(|u| trackers[transport(u)] += 1);
-        match client.add(torrent, tiers, now()) {
-            Ok(id) => {
-                let swarm = Swarm {
-                    name,
-                    peers: BTreeSet::new(),
-                    started: HashSet::new(),
-                    trackers,
-                };
-                swarms.insert(id, swarm);
-            }
-            Err(e) => eprintln!("skipping {name}: {e}"),
-        }
-    }
-    Ok((client, swarms))
+    Ok(lp.fleet.report(args.json))
 }
 
 /// The sockets, the machines and the connections of the loop.
@@ -342,31 +136,19 @@ struct EventLoop {
     socket: UdpSocket,
     dual_stack: bool,
     client: Client,
-    swarms: HashMap<TorrentId, Swarm>,
+    fleet: Fleet,
     conns: HashMap<Token, Conn>,
     next_token: usize,
-    /// Per-request lines only for a handful of torrents; thousands would flood the terminal.
+    tls: Arc<ClientConfig>,
     verbose: bool,
-    announced: usize,
-    failed: usize,
-    /// Requests still in flight when `stop` came (the client ends them as cancelled).
-    unanswered: usize,
-    stopped_acks: usize,
-    /// `stopped` acknowledged by a tracker whose `started` was still unanswered at `stop` (it may
-    /// have listed this client all the same, so it is sent `stopped` too).
-    stopped_after_unanswered: usize,
-    /// (torrent, tracker) pairs whose `started` was acknowledged per transport (UDP, HTTP), when
-    /// the last one of each was, and when every pair was.
-    started_pairs: [usize; 2],
-    last_started: [Option<Instant>; 2],
-    all_started: Option<Instant>,
 }
 
 impl EventLoop {
     fn new(
         mut socket: UdpSocket,
         client: Client,
-        swarms: HashMap<TorrentId, Swarm>,
+        fleet: Fleet,
+        tls: Arc<ClientConfig>,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry()
@@ -375,19 +157,12 @@ impl EventLoop {
             poll,
             dual_stack: socket.local_addr()?.is_ipv6(),
             socket,
-            verbose: swarms.len() <= 10,
+            verbose: fleet.verbose,
             client,
-            swarms,
+            fleet,
             conns: HashMap::new(),
             next_token: 2,
-            announced: 0,
-            failed: 0,
-            unanswered: 0,
-            stopped_acks: 0,
-            stopped_after_unanswered: 0,
-            started_pairs: [0; 2],
-            last_started: [None; 2],
-            all_started: None,
+            tls,
         })
     }
 
@@ -410,7 +185,7 @@ impl EventLoop {
         }
         while let Some(request) = self.client.poll_http_request() {
             let token = Token(self.next_token);
-            match connect(request, &self.poll, token) {
+            match connect(request, &self.poll, token, &self.tls) {
                 Ok(conn) => {
                     self.conns.insert(token, conn);
                     self.next_token += 1;
@@ -421,55 +196,7 @@ impl EventLoop {
                 }
             }
         }
-        while let Some((torrent, event)) = self.client.poll_event() {
-            let Some(swarm) = self.swarms.get_mut(&torrent) else {
-                continue;
-            };
-            // A torrent's tracker URLs read until its `Stopped` is drained: every event names one.
-            let client = &self.client;
-            let url = |t| client.tracker_url(torrent, t).map_or("?", |u| u.as_str());
-            match event {
-                Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
-                    self.stopped_acks += 1;
-                    if !swarm.started.contains(&a.tracker) {
-                        self.stopped_after_unanswered += 1;
-                    }
-                }
-                Event::Announced(a) => {
-                    self.announced += 1;
-                    if a.event == AnnounceEvent::Started && swarm.started.insert(a.tracker) {
-                        let kind = client.tracker_url(torrent, a.tracker).map_or(0, transport);
-                        self.started_pairs[kind] += 1;
-                        self.last_started[kind] = Some(now());
-                    }
-                    if self.verbose {
-                        let n = a.peers.len();
-                        eprintln!("{}: {n} peers from {}", swarm.name, url(a.tracker));
-                    }
-                    swarm.peers.extend(a.peers);
-                }
-                Event::Failed(f) => {
-                    if f.cause == Cause::Cancelled {
-                        self.unanswered += 1;
-                    } else {
-                        self.failed += 1;
-                    }
-                    if self.verbose {
-                        eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// The tracker tables of the first torrents, from the client's status snapshot.
-    fn print_status(&self, now: Instant) {
-        for torrent in self.client.torrents().take(5) {
-            let name = self.swarms.get(&torrent).map_or("?", |s| s.name.as_str());
-            let rows = common::status::table(self.client.trackers(torrent), now);
-            eprint!("{name} ({torrent}):\n{rows}");
-        }
+        self.fleet.drain_events(&mut self.client);
     }
 
     /// The client's next deadline or the earliest HTTP deadline.
@@ -493,7 +220,7 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let Some(result) = pump(conn) else { return };
+        let Some(result) = conn.pump() else { return };
         let Some(mut conn) = self.conns.remove(&token) else {
             return;
         };
@@ -503,9 +230,12 @@ impl EventLoop {
                 self.client
                     .handle_http_response(now(), conn.request, &response);
             }
-            Err(kind) => {
+            Err(failure) => {
+                if self.verbose {
+                    eprintln!("{}", failure.detail);
+                }
                 self.client
-                    .handle_transport_error(now(), conn.request, kind);
+                    .handle_transport_error(now(), conn.request, failure.kind);
             }
         }
     }
@@ -531,19 +261,15 @@ fn on_socket(to: SocketAddr, dual_stack: bool) -> SocketAddr {
 
 type ConnectError = (RequestId, TransportError, String);
 
-/// Opens a non-blocking connection for an HTTP request.
-fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, ConnectError> {
+/// Opens a non-blocking connection for an HTTP(S) request.
+fn connect(
+    request: HttpRequest,
+    poll: &Poll,
+    token: Token,
+    tls: &Arc<ClientConfig>,
+) -> Result<Conn, ConnectError> {
     let fail = |kind, why: String| (request.id, kind, why);
     let url = &request.url;
-    if url.scheme() != Scheme::Http {
-        return Err(fail(
-            TransportError::Other,
-            format!(
-                "{}: this example speaks plain http only; the announce example does https",
-                url.origin()
-            ),
-        ));
-    }
     // DNS blocks here; an event loop in production would resolve on a thread or cache.
     let addr = common::http::resolve(url, request.may_reach_internal)
         .map_err(|e| fail(e.kind, e.detail))?[0];
@@ -556,46 +282,5 @@ fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, Conn
     poll.registry()
         .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
         .map_err(|e| fail(TransportError::Other, e.to_string()))?;
-    let mut out = Vec::new();
-    write_get_request(url, common::http::USER_AGENT, &mut out);
-    Ok(Conn {
-        request: request.id,
-        stream,
-        out,
-        written: 0,
-        reader: ResponseReader::new(DEFAULT_MAX_BODY_LEN),
-        deadline: request.deadline,
-    })
-}
-
-/// Moves bytes on a readiness event: `Some` once the response is complete or the connection failed.
-fn pump(conn: &mut Conn) -> Option<Result<HttpResponse<'static>, TransportError>> {
-    match conn.stream.take_error() {
-        Ok(Some(e)) | Err(e) => return Some(Err(io_kind(&e))),
-        Ok(None) => {}
-    }
-    while conn.written < conn.out.len() {
-        match conn.stream.write(&conn.out[conn.written..]) {
-            Ok(n) => conn.written += n,
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => {
-                return None;
-            }
-            Err(e) => return Some(Err(io_kind(&e))),
-        }
-    }
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match conn.stream.read(&mut buf) {
-            Ok(0) => {
-                return Some(conn.reader.finish().map_err(|e| framing_kind(&e)));
-            }
-            Ok(n) => match conn.reader.feed(&buf[..n]) {
-                Ok(Some(response)) => return Some(Ok(response)),
-                Ok(None) => {}
-                Err(e) => return Some(Err(framing_kind(&e))),
-            },
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
-            Err(e) => return Some(Err(io_kind(&e))),
-        }
-    }
+    HttpConn::new(&request, stream, tls).map_err(|e| fail(e.kind, e.detail))
 }

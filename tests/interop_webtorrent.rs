@@ -1,19 +1,31 @@
 //! Interop with webtorrent's `bittorrent-tracker` (npm, pinned in `tests/interop/webtorrent`),
 //! started on loopback ports (IPv4 and IPv6) by each test. Run by the interop harness: without node
 //! and the pinned package the tests are reported as ignored.
+//!
+//! The HTTPS tests serve the same tracker through Node's `https` with a certificate signed by a CA
+//! the test makes (`interop/tls.rs`), and announce through both of the examples' `https://` paths:
+//! the blocking one (ureq) and the event loops' one (rustls's sans-IO session on a non-blocking
+//! socket), each trusting the CA as `--ca-file` does.
 
 mod interop;
 mod net;
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
+use bt_tracker::announce::{Announced, Event, TransportError};
+use interop::tls::{ServerCert, localhost_cert, openssl_missing};
 use interop::{Webtorrent, bep41_scenario, swarm_scenario, webtorrent_missing};
-use net::{Peer, info_hash};
+use net::glue::http::TransportFailure;
+use net::glue::http_conn::HttpConn;
+use net::glue::{self, now};
+use net::{Peer, STEP, info_hash};
 
 fn main() -> ExitCode {
-    interop::harness::run(trials![
+    let code = interop::harness::run(trials![
         Some(webtorrent_missing) => [
             udp_announce_scrape_and_stopped_match_the_swarm,
             http_announce_scrape_and_stopped_match_the_swarm,
@@ -22,7 +34,20 @@ fn main() -> ExitCode {
             udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4,
             http_scrape_reads_the_trackers_utf8_mangled_keys,
         ],
-    ])
+        Some(tls_tracker_missing) => [
+            https_swarm_scenario_through_the_blocking_path_trusting_the_ca_file,
+            https_announce_through_the_nonblocking_tls_session_trusting_the_ca_file,
+            https_without_the_ca_file_fails_as_a_tls_error,
+            https_to_a_name_the_certificate_does_not_cover_fails_as_a_tls_error,
+        ],
+    ]);
+    interop::tls::remove_files();
+    code
+}
+
+/// What the HTTPS tests miss: the tracker, or the `openssl` command that makes its certificate.
+fn tls_tracker_missing() -> Option<String> {
+    webtorrent_missing().or_else(openssl_missing)
 }
 
 fn sane_webtorrent_intervals(seen: &bt_tracker::announce::Announced) {
@@ -107,4 +132,104 @@ fn http_scrape_reads_the_trackers_utf8_mangled_keys() {
     let scraped = leecher.scrape().expect("the scrape succeeds");
     assert_eq!((scraped.seeders, scraped.leechers), (Some(1), Some(1)));
     assert!(leecher.stop() && seeder.stop());
+}
+
+/// The test CA, trusted by the blocking path (ureq) of this process as `--ca-file` makes it.
+fn trust_the_test_ca(cert: &ServerCert) {
+    static TRUSTED: Once = Once::new();
+    TRUSTED.call_once(|| glue::http::trust_ca_file(&cert.ca).expect("the test CA loads"));
+}
+
+fn https_url(host: &str, tracker: &Webtorrent) -> String {
+    let port = tracker.https.expect("started with TLS");
+    format!("https://{host}:{port}/announce")
+}
+
+fn https_swarm_scenario_through_the_blocking_path_trusting_the_ca_file() {
+    let cert = localhost_cert();
+    trust_the_test_ca(cert);
+    let tracker = Webtorrent::start_tls(cert);
+    let seen = swarm_scenario(&https_url("localhost", &tracker), info_hash("wt-https"));
+    sane_webtorrent_intervals(&seen);
+}
+
+/// One announce of `peer`'s machine carried out as the mio and game-loop examples do: a
+/// non-blocking socket, rustls's sans-IO session trusting `ca` besides webpki's roots, the response
+/// or the failure handed back to the machine. Returns the announce, or the failure.
+fn nonblocking_announce(peer: &mut Peer, ca: Option<&Path>) -> Result<Announced, TransportFailure> {
+    let config = Arc::new(glue::tls::client_config(ca).expect("the TLS configuration"));
+    let announce = &mut peer.driver.announce;
+    let request = announce.poll_http_request().expect("the started announce");
+    let addr = glue::http::resolve(&request.url, true).expect("resolves")[0];
+    let stream = TcpStream::connect(addr).expect("connects to the tracker");
+    stream.set_nonblocking(true).expect("non-blocking");
+    let mut conn = HttpConn::new(&request, stream, &config)?;
+    let until = now() + STEP;
+    let result = loop {
+        if let Some(result) = conn.pump() {
+            break result;
+        }
+        assert!(now() < until, "no answer over TLS within {STEP:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    match result {
+        Ok(response) => assert!(announce.handle_http_response(now(), request.id, &response)),
+        Err(failure) => {
+            assert!(announce.handle_transport_error(now(), request.id, failure.kind));
+            return Err(failure);
+        }
+    }
+    while let Some(event) = announce.poll_event() {
+        if let Event::Announced(a) = event {
+            return Ok(a);
+        }
+    }
+    panic!("the machine took the response but reported no announce");
+}
+
+fn https_announce_through_the_nonblocking_tls_session_trusting_the_ca_file() {
+    let cert = localhost_cert();
+    trust_the_test_ca(cert);
+    let tracker = Webtorrent::start_tls(cert);
+    let url = https_url("localhost", &tracker);
+    let hash = info_hash("wt-https-mio");
+    let mut seeder = Peer::new(&url, hash, 1, 0);
+    seeder.announced();
+    let mut peer = Peer::new(&url, hash, 2, 1000);
+    let seen = nonblocking_announce(&mut peer, Some(&cert.ca)).expect("announced over TLS");
+    assert_eq!(seen.peers, vec![seeder.addr()], "the seeder, over HTTPS");
+    assert_eq!((seen.seeders, seen.leechers), (Some(1), Some(1)));
+    sane_webtorrent_intervals(&seen);
+    assert!(seeder.stop());
+}
+
+fn https_without_the_ca_file_fails_as_a_tls_error() {
+    let cert = localhost_cert();
+    let tracker = Webtorrent::start_tls(cert);
+    let url = https_url("localhost", &tracker);
+    let mut peer = Peer::new(&url, info_hash("wt-https-untrusted"), 1, 1000);
+    let failure = nonblocking_announce(&mut peer, None).expect_err("an unknown CA is refused");
+    assert_eq!(failure.kind, TransportError::Tls, "{}", failure.detail);
+    assert!(
+        failure.detail.contains("UnknownIssuer"),
+        "{}",
+        failure.detail
+    );
+    // The blocking path is not checked here: `--ca-file` is set for the whole process (one test
+    // trusts the CA), so whether ureq trusts it would depend on the order the tests run in.
+}
+
+fn https_to_a_name_the_certificate_does_not_cover_fails_as_a_tls_error() {
+    let cert = localhost_cert();
+    let tracker = Webtorrent::start_tls(cert);
+    // The certificate names localhost only; 127.0.0.1 is the same server under another name.
+    let url = https_url("127.0.0.1", &tracker);
+    let mut peer = Peer::new(&url, info_hash("wt-https-name"), 1, 1000);
+    let failure = nonblocking_announce(&mut peer, Some(&cert.ca)).expect_err("wrong name");
+    assert_eq!(failure.kind, TransportError::Tls, "{}", failure.detail);
+    assert!(
+        failure.detail.contains("not valid for name"),
+        "{}",
+        failure.detail
+    );
 }

@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{HttpRequest, TransportError, is_internal_address};
@@ -17,6 +19,21 @@ use super::now;
 
 /// The `User-Agent` the examples send.
 pub const USER_AGENT: &str = concat!("bt-tracker-example/", env!("CARGO_PKG_VERSION"));
+
+/// The roots ureq trusts when `--ca-file` was given: webpki's and the file's (see [`trust_ca_file`]).
+static ROOTS: OnceLock<ureq::tls::RootCerts> = OnceLock::new();
+
+/// Makes every later `https://` request of this process trust the CA certificates of the PEM file
+/// at `path` besides webpki's roots (`--ca-file`). Once per process.
+pub fn trust_ca_file(path: &Path) -> Result<(), String> {
+    let certs: Vec<ureq::tls::Certificate<'static>> = super::tls::root_certs(Some(path))?
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+        .collect();
+    ROOTS
+        .set(ureq::tls::RootCerts::new_with_certs(&certs))
+        .map_err(|_| "--ca-file is given once".to_owned())
+}
 
 /// A failed GET, lookup or send: the kind the machine needs, and the detail a person reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,7 +199,15 @@ fn get_plain(
 }
 
 fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse<'static>, TransportFailure> {
-    let agent = ureq::Agent::config_builder()
+    let mut config = ureq::Agent::config_builder();
+    if let Some(roots) = ROOTS.get() {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(roots.clone())
+                .build(),
+        );
+    }
+    let agent = config
         .max_redirects(0)
         .http_status_as_error(false)
         .timeout_global(Some(remaining(deadline)?))

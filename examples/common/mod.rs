@@ -6,10 +6,14 @@
 pub mod cli;
 pub mod driver;
 pub mod embedded;
+pub mod fleet;
 pub mod http;
+pub mod http_conn;
+pub mod lookup_thread;
 pub mod report;
 pub mod status;
 pub mod target;
+pub mod tls;
 
 use std::process::ExitCode;
 use std::time::Instant;

@@ -7,6 +7,7 @@
 
 pub mod harness;
 pub mod sockets;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -283,6 +284,8 @@ pub struct Webtorrent {
     pub http6: u16,
     pub udp: u16,
     pub udp6: u16,
+    /// The HTTPS port on 127.0.0.1, when started with [`start_tls`](Self::start_tls).
+    pub https: Option<u16>,
     _process: Process,
 }
 
@@ -290,13 +293,25 @@ impl Webtorrent {
     /// Starts it (the harness has checked that it is installed).
     pub fn start() -> Self {
         let dir = webtorrent_dir();
-        let (tracker, _) = start_with_retries("bittorrent-tracker", || Self::attempt(&dir));
+        let (tracker, _) = start_with_retries("bittorrent-tracker", || Self::attempt(&dir, None));
         tracker
     }
 
-    fn attempt(dir: &Path) -> Result<Self, String> {
-        let mut child = Command::new("node")
-            .arg("server.mjs")
+    /// Starts it with HTTPS too (Node's `https`), serving the certificate chain and key of `cert`.
+    pub fn start_tls(cert: &tls::ServerCert) -> Self {
+        let dir = webtorrent_dir();
+        let (tracker, _) =
+            start_with_retries("bittorrent-tracker", || Self::attempt(&dir, Some(cert)));
+        tracker
+    }
+
+    fn attempt(dir: &Path, tls: Option<&tls::ServerCert>) -> Result<Self, String> {
+        let mut command = Command::new("node");
+        command.arg("server.mjs");
+        if let Some(cert) = tls {
+            command.arg("--tls").arg(&cert.chain).arg(&cert.key);
+        }
+        let mut child = command
             .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -323,19 +338,23 @@ impl Webtorrent {
                 .ok_or_else(|| format!("bittorrent-tracker printed no {name} port in {line:?}"))
         };
         let (http, http6, udp, udp6) = (port("http")?, port("http6")?, port("udp")?, port("udp6")?);
+        let https = tls.map(|_| port("https")).transpose()?;
         let v4 = |p| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
         let v6 = |p| SocketAddr::from((Ipv6Addr::LOCALHOST, p));
-        process.check_sole_owner(&[
+        let mut owned = vec![
             (Proto::Tcp, v4(http)),
             (Proto::Tcp, v6(http6)),
             (Proto::Udp, v4(udp)),
             (Proto::Udp, v6(udp6)),
-        ])?;
+        ];
+        owned.extend(https.map(|p| (Proto::Tcp, v4(p))));
+        process.check_sole_owner(&owned)?;
         Ok(Webtorrent {
             http,
             http6,
             udp,
             udp6,
+            https,
             _process: process,
         })
     }

@@ -1,0 +1,269 @@
+//! The event-loop examples' torrents (mio, tokio, game loop): what they announce (magnet links and
+//! `.torrent` files, or synthetic torrents on the embedded tracker or the `--tracker` URLs), the
+//! one [`Client`] that holds them all, and the tally of its events that the summary prints.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bt_tracker::announce::{
+    Cause, Config, Event, Progress, TierMode, Torrent, TorrentId, TrackerId,
+};
+use bt_tracker::client::Client;
+use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
+
+use super::cli::LoopArgs;
+use super::embedded::{EmbeddedTracker, sample_peers};
+use super::{now, os_rng, random_peer_id, target};
+
+/// One torrent: its name and what it has learnt.
+#[derive(Debug)]
+pub struct Swarm {
+    /// Its name (from the magnet link or file, or `synthetic #k`).
+    pub name: String,
+    /// Every peer the trackers gave.
+    pub peers: BTreeSet<SocketAddr>,
+    /// Trackers that acknowledged `started`.
+    pub started: HashSet<TrackerId>,
+    /// Trackers it announces to: UDP, HTTP(S).
+    pub trackers: [usize; 2],
+}
+
+/// 0 for a UDP tracker, 1 for HTTP(S): the summary's per-transport counts.
+fn transport(url: &TrackerUrl) -> usize {
+    usize::from(url.scheme() != Scheme::Udp)
+}
+
+/// Every torrent of the run and what happened to them.
+#[derive(Debug)]
+pub struct Fleet {
+    /// When the run started (the JSON summary's times count from it).
+    pub start: Instant,
+    /// The torrents by the client's id.
+    pub swarms: HashMap<TorrentId, Swarm>,
+    /// Per-request lines only for a handful of torrents; thousands would flood the terminal.
+    pub verbose: bool,
+    /// Announces answered, `stopped` ones left out.
+    pub announced: usize,
+    /// Requests that failed (cancelled ones left out).
+    pub failed: usize,
+    /// Requests still in flight when `stop` came (the client ends them as cancelled).
+    pub unanswered: usize,
+    /// `stopped` announces acknowledged.
+    pub stopped_acks: usize,
+    /// `stopped` acknowledged by a tracker whose `started` was still unanswered at `stop` (it may
+    /// have listed this client all the same, so it is sent `stopped` too).
+    pub stopped_after_unanswered: usize,
+    /// (torrent, tracker) pairs per transport (UDP, HTTP).
+    pub expected: [usize; 2],
+    /// Pairs whose `started` was acknowledged per transport, when the last one of each was, and
+    /// when every pair was.
+    pub started_pairs: [usize; 2],
+    last_started: [Option<Instant>; 2],
+    all_started: Option<Instant>,
+}
+
+/// The run's client and torrents, and the embedded tracker when the run uses it (it serves until
+/// dropped). Prints on stderr what the synthetic torrents announce to.
+pub fn start(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker>), String> {
+    let start = now();
+    let mut embedded = None;
+    let specs = if args.targets.is_empty() {
+        let tiers: Vec<Vec<String>> = if args.trackers.is_empty() {
+            let tracker = EmbeddedTracker::start(sample_peers()).map_err(|e| e.to_string())?;
+            let tiers = vec![vec![tracker.udp_url()], vec![tracker.http_url()]];
+            embedded = Some(tracker);
+            tiers
+        } else {
+            args.trackers.iter().map(|t| vec![t.clone()]).collect()
+        };
+        eprintln!("{} synthetic torrents on {tiers:?}", args.torrents);
+        (0..args.torrents)
+            .map(|k| {
+                let mut hash = [0u8; 20];
+                hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
+                (format!("synthetic #{k}"), InfoHash(hash), tiers.clone())
+            })
+            .collect()
+    } else {
+        let mut specs = Vec::new();
+        for arg in &args.targets {
+            let t = target::parse(arg)?;
+            let name = t.name.clone().unwrap_or_else(|| t.info_hash.to_string());
+            specs.push((name, t.info_hash, t.tiers));
+        }
+        specs
+    };
+    let (client, swarms) = swarms(specs, args.port)?;
+    let mut expected = [0; 2];
+    for s in swarms.values() {
+        expected[0] += s.trackers[0];
+        expected[1] += s.trackers[1];
+    }
+    let fleet = Fleet {
+        start,
+        verbose: swarms.len() <= 10,
+        swarms,
+        announced: 0,
+        failed: 0,
+        unanswered: 0,
+        stopped_acks: 0,
+        stopped_after_unanswered: 0,
+        expected,
+        started_pairs: [0; 2],
+        last_started: [None; 2],
+        all_started: None,
+    };
+    Ok((client, fleet, embedded))
+}
+
+/// One client for every torrent; each announces to all of its trackers.
+fn swarms(
+    specs: Vec<(String, InfoHash, Vec<Vec<String>>)>,
+    port: u16,
+) -> Result<(Client, HashMap<TorrentId, Swarm>), String> {
+    let mut rng = os_rng();
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTrackers;
+    let peer_id = random_peer_id(&mut rng);
+    let mut client = Client::new(config, &mut rng, now()).map_err(|e| e.to_string())?;
+    let mut swarms = HashMap::new();
+    for (name, info_hash, tiers) in specs {
+        let tiers = target::usable_tiers(&tiers);
+        let torrent = Torrent {
+            info_hash,
+            peer_id,
+            port,
+            progress: Progress {
+                left: 1 << 30,
+                ..Progress::default()
+            },
+            key: None,
+        };
+        let mut trackers = [0; 2];
+        tiers
+            .iter()
+            .flatten()
+            .for_each(|u| trackers[transport(u)] += 1);
+        match client.add(torrent, tiers, now()) {
+            Ok(id) => {
+                let swarm = Swarm {
+                    name,
+                    peers: BTreeSet::new(),
+                    started: HashSet::new(),
+                    trackers,
+                };
+                swarms.insert(id, swarm);
+            }
+            Err(e) => eprintln!("skipping {name}: {e}"),
+        }
+    }
+    Ok((client, swarms))
+}
+
+impl Fleet {
+    /// Drains the client's events into the tally.
+    pub fn drain_events(&mut self, client: &mut Client) {
+        while let Some((torrent, event)) = client.poll_event() {
+            self.record(client, torrent, event);
+        }
+    }
+
+    /// Counts one event of `torrent` (the client still knows its trackers' URLs).
+    pub fn record(&mut self, client: &Client, torrent: TorrentId, event: Event) {
+        let Some(swarm) = self.swarms.get_mut(&torrent) else {
+            return;
+        };
+        // A torrent's tracker URLs read until its `Stopped` is drained: every event names one.
+        let url = |t| client.tracker_url(torrent, t).map_or("?", |u| u.as_str());
+        match event {
+            Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
+                self.stopped_acks += 1;
+                if !swarm.started.contains(&a.tracker) {
+                    self.stopped_after_unanswered += 1;
+                }
+            }
+            Event::Announced(a) => {
+                self.announced += 1;
+                if a.event == AnnounceEvent::Started && swarm.started.insert(a.tracker) {
+                    let kind = client.tracker_url(torrent, a.tracker).map_or(0, transport);
+                    self.started_pairs[kind] += 1;
+                    self.last_started[kind] = Some(now());
+                }
+                if self.verbose {
+                    let n = a.peers.len();
+                    eprintln!("{}: {n} peers from {}", swarm.name, url(a.tracker));
+                }
+                swarm.peers.extend(a.peers);
+            }
+            Event::Failed(f) => {
+                if f.cause == Cause::Cancelled {
+                    self.unanswered += 1;
+                } else {
+                    self.failed += 1;
+                }
+                if self.verbose {
+                    eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `true` once, when every torrent's `started` has been answered by each of its trackers.
+    pub fn just_all_started(&mut self) -> bool {
+        if self.all_started.is_none() && self.started_pairs == self.expected {
+            self.all_started = Some(now());
+            return true;
+        }
+        false
+    }
+
+    /// Prints the tracker tables of the first torrents, from the client's status snapshot.
+    pub fn print_status(&self, client: &Client, now: Instant) {
+        for torrent in client.torrents().take(5) {
+            let name = self.swarms.get(&torrent).map_or("?", |s| s.name.as_str());
+            let rows = super::status::table(client.trackers(torrent), now);
+            eprint!("{name} ({torrent}):\n{rows}");
+        }
+    }
+
+    /// Prints the summary (one line, or one JSON object) and says whether any announce was
+    /// answered.
+    pub fn report(&self, json: bool) -> bool {
+        let secs = |t: Instant| t.duration_since(self.start).as_secs_f64();
+        if json {
+            let at = |t: Option<Instant>| t.map_or("null".into(), |t| format!("{:.6}", secs(t)));
+            let by = |k: usize| {
+                at(self.last_started[k].filter(|_| self.started_pairs[k] == self.expected[k]))
+            };
+            println!(
+                "{{\"torrents\": {}, \"expected\": {}, \"started_acked\": {}, \"all_started_s\": {}, \"udp_started_s\": {}, \"http_started_s\": {}, \"failed\": {}, \"unanswered\": {}, \"stopped_acked\": {}, \"done_s\": {:.6}}}",
+                self.swarms.len(),
+                self.expected[0] + self.expected[1],
+                self.started_pairs[0] + self.started_pairs[1],
+                at(self.all_started),
+                by(0),
+                by(1),
+                self.failed,
+                self.unanswered,
+                self.stopped_acks,
+                secs(now())
+            );
+        } else {
+            let with_peers = self.swarms.values().filter(|s| !s.peers.is_empty()).count();
+            let total: usize = self.swarms.values().map(|s| s.peers.len()).sum();
+            println!(
+                "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged ({} after a started unanswered at stop), in {:.2} s",
+                self.swarms.len(),
+                self.announced,
+                self.failed,
+                self.unanswered,
+                self.stopped_acks,
+                self.stopped_after_unanswered,
+                secs(now())
+            );
+        }
+        self.announced > 0
+    }
+}

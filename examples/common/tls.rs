@@ -1,0 +1,163 @@
+//! TLS for the examples' `https://` trackers, on rustls with the *ring* provider.
+//!
+//! Roots: the Mozilla set compiled in by `webpki-root-certs` (the set ureq uses by default, so the
+//! three HTTP clients of the examples trust the same authorities on every machine, with no
+//! dependence on the system's certificate store), plus the CAs of a PEM file the user names with
+//! `--ca-file` (a private tracker's CA, or a test's own). The platform's store (rustls-native-certs)
+//! would also pick up a company's CA without the option, but it differs between machines and
+//! containers (some have none), which a demo and a test cannot rely on.
+//!
+//! [`TlsSession`] is rustls's own sans-IO [`ClientConnection`] driven by readiness on a
+//! non-blocking socket (the mio example): bytes move only when the socket is ready, and no call
+//! ever blocks.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use bt_tracker::announce::TransportError;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore};
+
+use super::http::{TransportFailure, io_kind};
+
+/// The trusted roots: webpki's, then every certificate of the PEM file `ca_file`. The error says
+/// which file could not be read or held no certificate.
+pub fn root_certs(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>, String> {
+    let mut roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
+    if let Some(path) = ca_file {
+        let unreadable = |e| format!("--ca-file {}: {e}", path.display());
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(unreadable)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unreadable)?;
+        if certs.is_empty() {
+            return Err(format!(
+                "--ca-file {}: no CERTIFICATE in the file (give the CA's certificate in PEM)",
+                path.display()
+            ));
+        }
+        roots.extend(certs);
+    }
+    Ok(roots)
+}
+
+/// A client configuration on *ring* trusting [`root_certs`], offering HTTP/1.1 by ALPN.
+pub fn client_config(ca_file: Option<&Path>) -> Result<ClientConfig, String> {
+    let mut store = RootCertStore::empty();
+    let (_, unusable) = store.add_parsable_certificates(root_certs(ca_file)?);
+    if unusable > 0 && ca_file.is_some() {
+        // webpki's roots all parse; what did not is the user's.
+        let path = ca_file.map_or_else(String::new, |p| p.display().to_string());
+        return Err(format!(
+            "--ca-file {path}: {unusable} certificate(s) are not valid X.509 trust anchors"
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The transport error a rustls failure means to the machine (certificate, handshake, alert, bad
+/// record): [`TransportError::Tls`], whatever rustls's variant.
+pub fn tls_failure(e: &rustls::Error) -> TransportFailure {
+    TransportFailure::new(TransportError::Tls, format!("TLS: {e}"))
+}
+
+/// What [`TlsSession::pump`] left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pumped {
+    /// The socket has nothing more now; wait for its next readiness.
+    Open,
+    /// Bytes came in: call again (the socket may hold more).
+    More,
+    /// The server ended the TLS session properly (`close_notify`): what was read is all.
+    Closed,
+    /// The server closed the socket without `close_notify`: what was read may have been cut
+    /// short (by anyone on the path), so only a response already complete counts.
+    Cut,
+}
+
+/// One TLS client session over a non-blocking stream.
+#[derive(Debug)]
+pub struct TlsSession {
+    conn: ClientConnection,
+}
+
+impl TlsSession {
+    /// A session to `host` (the certificate must name it), with `request` queued: rustls sends it
+    /// once the handshake is done.
+    pub fn new(
+        config: Arc<ClientConfig>,
+        host: &str,
+        request: &[u8],
+    ) -> Result<Self, TransportFailure> {
+        // An IPv6 literal comes bracketed from the URL; a certificate names the bare address.
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+            TransportFailure::new(TransportError::Tls, format!("{host}: not a TLS name: {e}"))
+        })?;
+        let mut conn = ClientConnection::new(config, name).map_err(|e| tls_failure(&e))?;
+        conn.writer()
+            .write_all(request)
+            .map_err(|e| TransportFailure::new(io_kind(&e), format!("queue the request: {e}")))?;
+        Ok(TlsSession { conn })
+    }
+
+    /// On readiness: sends the TLS records rustls has ready, reads once from the socket, lets
+    /// rustls process it and appends the plaintext it yields to `plaintext` (at most one read's
+    /// worth, so the caller can check its limits before the next call).
+    pub fn pump(
+        &mut self,
+        socket: &mut (impl Read + Write),
+        plaintext: &mut Vec<u8>,
+    ) -> Result<Pumped, TransportFailure> {
+        let io_failure = |what: &str, e: io::Error| {
+            TransportFailure::new(io_kind(&e), format!("TLS {what}: {e}"))
+        };
+        while self.conn.wants_write() {
+            match self.conn.write_tls(socket) {
+                Ok(_) => {}
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(io_failure("send", e)),
+            }
+        }
+        let read = match self.conn.read_tls(socket) {
+            Ok(n) => n,
+            Err(e) if would_block(&e) => return Ok(Pumped::Open),
+            Err(e) => return Err(io_failure("receive", e)),
+        };
+        let state = self.conn.process_new_packets().map_err(|e| {
+            // The alert rustls queued for the server goes out on a best-effort basis.
+            let _ = self.conn.write_tls(socket);
+            tls_failure(&e)
+        })?;
+        let readable = state.plaintext_bytes_to_read();
+        if readable > 0 {
+            let start = plaintext.len();
+            plaintext.resize(start + readable, 0);
+            self.conn
+                .reader()
+                .read_exact(&mut plaintext[start..])
+                .map_err(|e| io_failure("read", e))?;
+        }
+        Ok(if state.peer_has_closed() {
+            Pumped::Closed
+        } else if read == 0 {
+            Pumped::Cut
+        } else {
+            Pumped::More
+        })
+    }
+}
+
+/// Not ready yet: a non-blocking socket's `WouldBlock`, or a connect still in progress.
+fn would_block(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::NotConnected)
+}

@@ -1,0 +1,331 @@
+//! Tracker announces inside a game's frame loop: a fixed 16 ms tick, non-blocking std sockets,
+//! and a time budget for the client's share of each frame.
+//!
+//! ```text
+//! cargo run --example game_loop                          # 100 torrents, embedded loopback tracker
+//! cargo run --example game_loop -- --torrents 1000 --duration 5
+//! cargo run --release --example game_loop -- 'magnet:?xt=urn:btih:...&tr=udp://...'
+//! ```
+//!
+//! Each tick first hands the client all of the tick's input (every datagram the sockets hold,
+//! every HTTP connection's progress, the name lookups that came back, due timers), then drains it
+//! once (datagrams out, HTTP requests started, events counted), then sleeps to the next tick. No
+//! call waits: the UDP and TCP sockets are non-blocking, and names are looked up on a thread of
+//! their own (`common/lookup_thread.rs`). The summary adds the frame times: the worst over the run
+//! and how many frames went over the client's budget of [`BUDGET`]. Same targets and flags as the
+//! mio example.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bt_tracker::announce::{HttpRequest, RequestId, TransportError, is_internal_address};
+use bt_tracker::client::Client;
+use common::cli::{LoopArgs, loop_usage, parse_loop_args};
+use common::fleet::{self, Fleet};
+use common::http::TransportFailure;
+use common::http_conn::{HttpConn, connect_nonblocking};
+use common::lookup_thread::{LookupThread, Name};
+use common::now;
+use rustls::ClientConfig;
+
+/// The frame period.
+const TICK: Duration = Duration::from_millis(16);
+/// The tracker client's share of a frame: the rest is the game's.
+const BUDGET: Duration = Duration::from_millis(1);
+
+fn main() -> ExitCode {
+    common::main_with(
+        parse_loop_args(std::env::args().skip(1)),
+        &loop_usage("game_loop"),
+        "no torrent got an answer from any tracker",
+        run,
+    )
+}
+
+/// Frame times of the run.
+#[derive(Debug, Default)]
+struct Frames {
+    count: u64,
+    total: Duration,
+    worst: Duration,
+    over_budget: u64,
+}
+
+impl Frames {
+    fn record(&mut self, took: Duration) {
+        self.count += 1;
+        self.total += took;
+        self.worst = self.worst.max(took);
+        self.over_budget += u64::from(took > BUDGET);
+    }
+}
+
+fn run(args: &LoopArgs) -> Result<bool, String> {
+    let tls = Arc::new(common::tls::client_config(args.ca_file.as_deref())?);
+    let (client, fleet, _embedded) = fleet::start(args)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let interrupted = Arc::clone(&interrupted);
+        ctrlc::set_handler(move || interrupted.store(true, Ordering::Relaxed))
+            .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    }
+    let mut game = Game::new(client, fleet, tls, args.targets.is_empty())?;
+    let mut frames = Frames::default();
+    let end = game.fleet.start + args.duration;
+    let mut next_status = args.status.map(|every| game.fleet.start + every);
+    let mut stopping = false;
+    let mut tick = now();
+    loop {
+        let frame = now();
+        game.take_input(frame);
+        if !stopping && (frame >= end || interrupted.load(Ordering::Relaxed)) {
+            stopping = true;
+            eprintln!("stopping: sending stopped to every tracker that got started");
+            game.client.stop(frame);
+        }
+        game.drain();
+        if game.fleet.just_all_started() && args.until_answered && !stopping {
+            stopping = true;
+            game.client.stop(now());
+            game.drain();
+        }
+        frames.record(now().duration_since(frame));
+        if stopping && game.client.is_empty() {
+            break;
+        }
+        if let (Some(at), Some(every)) = (next_status, args.status)
+            && now() >= at
+        {
+            game.fleet.print_status(&game.client, now());
+            next_status = Some(at + every);
+        }
+        // The game renders here. Next tick on the 16 ms grid (a late frame skips, never bunches).
+        tick += TICK;
+        let now = now();
+        if tick < now {
+            tick = now;
+        }
+        std::thread::sleep(tick - now);
+    }
+    let answered = game.fleet.report(args.json);
+    if !args.json {
+        let mean = frames.total / u32::try_from(frames.count.max(1)).unwrap_or(u32::MAX);
+        println!(
+            "{} frames of {} ms: the client took {:.3} ms at worst, {:.3} ms on average; {} frames over its {} ms budget",
+            frames.count,
+            TICK.as_millis(),
+            frames.worst.as_secs_f64() * 1e3,
+            mean.as_secs_f64() * 1e3,
+            frames.over_budget,
+            BUDGET.as_millis()
+        );
+    }
+    Ok(answered)
+}
+
+/// What waits for a name lookup.
+enum Waiting {
+    Datagram(RequestId, Vec<u8>),
+    Http(HttpRequest),
+}
+
+/// The client, its sockets and connections, and what waits for the lookup thread.
+struct Game {
+    client: Client,
+    fleet: Fleet,
+    tls: Arc<ClientConfig>,
+    v4: Option<UdpSocket>,
+    v6: Option<UdpSocket>,
+    conns: Vec<HttpConn<TcpStream>>,
+    lookups: LookupThread,
+    addresses: HashMap<Name, Vec<SocketAddr>>,
+    waiting: HashMap<Name, Vec<Waiting>>,
+    datagram: Vec<u8>,
+}
+
+impl Game {
+    fn new(
+        client: Client,
+        fleet: Fleet,
+        tls: Arc<ClientConfig>,
+        loopback: bool,
+    ) -> Result<Self, String> {
+        let (v4, v6): (IpAddr, IpAddr) = if loopback {
+            (Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into())
+        } else {
+            (Ipv4Addr::UNSPECIFIED.into(), Ipv6Addr::UNSPECIFIED.into())
+        };
+        let open = |ip: IpAddr| {
+            let socket = UdpSocket::bind((ip, 0))?;
+            socket.set_nonblocking(true)?;
+            Ok::<_, std::io::Error>(socket)
+        };
+        let (v4, v6) = match (open(v4), open(v6)) {
+            (Err(e), Err(_)) => return Err(format!("cannot open a UDP socket: {e}")),
+            (v4, v6) => (v4.ok(), v6.ok()),
+        };
+        Ok(Game {
+            client,
+            fleet,
+            tls,
+            v4,
+            v6,
+            conns: Vec::new(),
+            lookups: LookupThread::start(),
+            addresses: HashMap::new(),
+            waiting: HashMap::new(),
+            datagram: vec![0; 65_536],
+        })
+    }
+
+    /// Everything that arrived since the last tick goes to the client, then its due timers.
+    fn take_input(&mut self, now: Instant) {
+        for socket in [&self.v4, &self.v6].into_iter().flatten() {
+            loop {
+                match socket.recv_from(&mut self.datagram) {
+                    Ok((n, from)) => {
+                        let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+                        self.client.handle_datagram(now, from, &self.datagram[..n]);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    // An ICMP error queued on the socket, say: the next datagram may be fine.
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut done = Vec::new();
+        self.conns.retain_mut(|conn| {
+            if conn.deadline <= now {
+                return false; // the client times the request out itself
+            }
+            match conn.pump() {
+                Some(result) => {
+                    done.push((conn.request, result));
+                    false
+                }
+                None => true,
+            }
+        });
+        for (request, result) in done {
+            match result {
+                Ok(response) => {
+                    self.client.handle_http_response(now, request, &response);
+                }
+                Err(e) => self.fail(now, request, e),
+            }
+        }
+        while let Some((name, answer)) = self.lookups.try_recv() {
+            for waiting in self.waiting.remove(&name).unwrap_or_default() {
+                match (&answer, waiting) {
+                    (Ok(addrs), Waiting::Datagram(request, bytes)) => {
+                        self.send(now, request, &bytes, addrs);
+                    }
+                    (Ok(addrs), Waiting::Http(request)) => self.connect(now, request, addrs),
+                    (Err(e), Waiting::Datagram(request, _)) => self.fail(now, request, e.clone()),
+                    (Err(e), Waiting::Http(request)) => self.fail(now, request.id, e.clone()),
+                }
+            }
+            if let Ok(addrs) = answer {
+                self.addresses.insert(name, addrs);
+            }
+        }
+        if self.client.poll_timeout().is_some_and(|t| t <= now) {
+            self.client.handle_timeout(now);
+        }
+    }
+
+    /// The one drain of the tick: datagrams, HTTP requests, events.
+    fn drain(&mut self) {
+        let now = now();
+        let mut out = Vec::new();
+        while let Some(t) = self.client.poll_transmit(&mut out) {
+            if let Some(to) = t.destination {
+                self.send(now, t.request, &out, &[to]);
+            } else if let Some(name) = self.name_of(t.request) {
+                match self.addresses.get(&name).cloned() {
+                    Some(addrs) => self.send(now, t.request, &out, &addrs),
+                    None => self.wait(name, Waiting::Datagram(t.request, out.clone())),
+                }
+            }
+        }
+        while let Some(request) = self.client.poll_http_request() {
+            let name = (request.url.host().to_owned(), request.url.port());
+            // An IP literal needs no lookup.
+            let literal = name.0.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(ip) = literal.parse::<IpAddr>() {
+                self.connect(now, request, &[SocketAddr::new(ip, name.1)]);
+                continue;
+            }
+            match self.addresses.get(&name).cloned() {
+                Some(addrs) => self.connect(now, request, &addrs),
+                None => self.wait(name, Waiting::Http(request)),
+            }
+        }
+        self.fleet.drain_events(&mut self.client);
+    }
+
+    fn name_of(&self, request: RequestId) -> Option<Name> {
+        let url = self.client.request_url(request)?;
+        Some((url.host().to_owned(), url.port()))
+    }
+
+    /// Parks `what` until `name` is looked up (asking once per name).
+    fn wait(&mut self, name: Name, what: Waiting) {
+        let queue = self.waiting.entry(name.clone()).or_default();
+        if queue.is_empty() {
+            self.lookups.lookup(&name.0, name.1);
+        }
+        queue.push(what);
+    }
+
+    /// Sends a datagram from the socket of the first address's family that has one.
+    fn send(&mut self, now: Instant, request: RequestId, datagram: &[u8], addrs: &[SocketAddr]) {
+        let with_socket = addrs.iter().find_map(|&to| {
+            let socket = if to.is_ipv4() { &self.v4 } else { &self.v6 };
+            socket.as_ref().map(|s| (s, to))
+        });
+        let Some((socket, to)) = with_socket else {
+            let why = format!("no UDP socket for the family of {addrs:?}");
+            return self.fail(
+                now,
+                request,
+                TransportFailure::new(TransportError::Other, why),
+            );
+        };
+        // A full send buffer drops the datagram; the client's retransmission covers it.
+        let _ = socket.send_to(datagram, to);
+    }
+
+    /// Starts an HTTP(S) request on a non-blocking connection to the first allowed address.
+    fn connect(&mut self, now: Instant, request: HttpRequest, addrs: &[SocketAddr]) {
+        let allowed = addrs
+            .iter()
+            .find(|a| request.may_reach_internal || !is_internal_address(a.ip()));
+        let Some(&addr) = allowed else {
+            let why = format!("{} resolves to {addrs:?} only", request.url.host());
+            let e = TransportFailure::new(TransportError::InternalAddress, why);
+            return self.fail(now, request.id, e);
+        };
+        let started = connect_nonblocking(addr)
+            .map_err(|e| TransportFailure::new(TransportError::ConnectionRefused, e))
+            .and_then(|stream| HttpConn::new(&request, stream, &self.tls));
+        match started {
+            Ok(conn) => self.conns.push(conn),
+            Err(e) => self.fail(now, request.id, e),
+        }
+    }
+
+    fn fail(&mut self, now: Instant, request: RequestId, e: TransportFailure) {
+        if self.fleet.verbose {
+            eprintln!("{}", e.detail);
+        }
+        self.client.handle_transport_error(now, request, e.kind);
+    }
+}

@@ -1,0 +1,227 @@
+//! The event-loop examples' glue (mio, tokio, game loop): the non-blocking HTTP request
+//! (`examples/common/http_conn.rs`), the TLS roots and `--ca-file` (`tls.rs`), the lookup thread,
+//! and their shared command line. The HTTPS path against a real TLS tracker is in
+//! `tests/interop_webtorrent.rs`.
+
+mod net;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bt_tracker::announce::{Event, RequestId, TransportError};
+use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse};
+use net::glue::cli::parse_loop_args;
+use net::glue::embedded::{EmbeddedTracker, sample_peers};
+use net::glue::http::TransportFailure;
+use net::glue::http_conn::{HttpConn, connect_nonblocking};
+use net::glue::lookup_thread::LookupThread;
+use net::glue::{now, tls};
+use net::{Peer, STEP, info_hash};
+
+/// Carries out `peer`'s first HTTP request on a non-blocking connection to `addr`, pumping as a
+/// tick would (bounded by [`STEP`]). Returns the request's id and outcome.
+fn pump_request(
+    peer: &mut Peer,
+    addr: SocketAddr,
+) -> (RequestId, Result<HttpResponse<'static>, TransportFailure>) {
+    let config = Arc::new(tls::client_config(None).expect("the TLS configuration"));
+    let request = peer
+        .driver
+        .announce
+        .poll_http_request()
+        .expect("the started announce");
+    let stream = connect_nonblocking(addr).expect("a non-blocking connect starts");
+    let mut conn = HttpConn::new(&request, stream, &config).expect("an http:// request");
+    let until = now() + STEP;
+    loop {
+        if let Some(result) = conn.pump() {
+            return (request.id, result);
+        }
+        assert!(now() < until, "no outcome within {STEP:?}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A one-connection HTTP server on loopback that reads the request and answers `reply`, then
+/// closes. Returns its address.
+fn one_shot_server(reply: impl FnOnce(&mut TcpStream) + Send + 'static) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            reply(&mut stream);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_nonblocking_request_to_the_embedded_tracker_returns_its_peer_list() {
+    let tracker = EmbeddedTracker::start(sample_peers()).expect("embedded tracker");
+    let url = tracker.http_url();
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut peer = Peer::new(&url, info_hash("nonblocking-http"), 1, 1000);
+    let (id, response) = pump_request(&mut peer, addr);
+    let response = response.expect("answered");
+    assert_eq!(response.status, 200);
+    let announce = &mut peer.driver.announce;
+    assert!(announce.handle_http_response(now(), id, &response));
+    let announced = std::iter::from_fn(|| announce.poll_event())
+        .find_map(|e| match e {
+            Event::Announced(a) => Some(a),
+            _ => None,
+        })
+        .expect("the machine read the reply as an announce");
+    let mut peers = announced.peers;
+    peers.sort();
+    let mut want = sample_peers();
+    want.sort();
+    assert_eq!(peers, want, "the embedded tracker's sample peers");
+}
+
+#[test]
+fn a_response_cut_short_by_the_server_closing_is_a_reset_connection() {
+    let addr = one_shot_server(|stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nd8:intervali");
+    });
+    let mut peer = Peer::new("http://127.0.0.1:9/announce", info_hash("cut"), 1, 1000);
+    let e = pump_request(&mut peer, addr).1.expect_err("truncated");
+    assert_eq!(e.kind, TransportError::ConnectionReset, "{}", e.detail);
+}
+
+#[test]
+fn a_body_over_the_cap_is_refused_without_reading_it_all() {
+    let addr = one_shot_server(|stream| {
+        let len = DEFAULT_MAX_BODY_LEN * 4;
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+        let _ = stream.write_all(head.as_bytes());
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..len / chunk.len() {
+            if stream.write_all(&chunk).is_err() {
+                return; // the client hung up, as it should
+            }
+        }
+    });
+    let mut peer = Peer::new("http://127.0.0.1:9/announce", info_hash("huge"), 1, 1000);
+    let e = pump_request(&mut peer, addr).1.expect_err("over the cap");
+    assert_eq!(e.kind, TransportError::BadResponse, "{}", e.detail);
+}
+
+#[test]
+fn a_refused_nonblocking_connect_is_reported_as_refused() {
+    // A port that was listening a moment ago: nothing is there now.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mut peer = Peer::new("http://127.0.0.1:9/announce", info_hash("refused"), 1, 1000);
+    let e = pump_request(&mut peer, addr).1.expect_err("refused");
+    assert_eq!(e.kind, TransportError::ConnectionRefused, "{}", e.detail);
+}
+
+#[test]
+fn a_ca_file_that_is_missing_or_holds_no_certificate_is_refused_with_its_path() {
+    let missing = std::env::temp_dir().join(format!("bt-tracker-no-ca-{}.pem", std::process::id()));
+    let e = tls::client_config(Some(&missing)).unwrap_err();
+    assert!(
+        e.starts_with(&format!("--ca-file {}: ", missing.display())),
+        "{e}"
+    );
+
+    let empty =
+        std::env::temp_dir().join(format!("bt-tracker-empty-ca-{}.pem", std::process::id()));
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let e = tls::client_config(Some(&empty)).unwrap_err();
+    let _ = std::fs::remove_file(&empty);
+    assert_eq!(
+        e,
+        format!(
+            "--ca-file {}: no CERTIFICATE in the file (give the CA's certificate in PEM)",
+            empty.display()
+        )
+    );
+    // Without the option, webpki's roots are trusted.
+    let roots = tls::root_certs(None).unwrap();
+    assert!(roots.len() > 100, "{} roots", roots.len());
+}
+
+#[test]
+fn the_lookup_thread_answers_without_the_caller_waiting() {
+    let lookups = LookupThread::start();
+    assert!(
+        lookups.try_recv().is_none(),
+        "nothing asked, nothing answered"
+    );
+    lookups.lookup("localhost", 6969);
+    lookups.lookup("no-such-host.invalid", 1);
+    let until = now() + STEP;
+    let mut answers = Vec::new();
+    while answers.len() < 2 && now() < until {
+        match lookups.try_recv() {
+            Some(answer) => answers.push(answer),
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    let (name, found) = &answers[0];
+    assert_eq!(name, &("localhost".to_owned(), 6969));
+    let found = found.as_ref().expect("localhost resolves");
+    assert!(
+        found
+            .iter()
+            .all(|a| a.ip().is_loopback() && a.port() == 6969),
+        "{found:?}"
+    );
+    let (name, failed) = &answers[1];
+    assert_eq!(name.0, "no-such-host.invalid");
+    assert_eq!(failed.as_ref().unwrap_err().kind, TransportError::Dns);
+}
+
+#[test]
+fn the_event_loop_examples_read_the_same_command_line() {
+    let parse = |args: &[&str]| parse_loop_args(args.iter().map(|a| (*a).to_owned()));
+    let args = parse(&[
+        "--torrents",
+        "7",
+        "--tracker",
+        "https://t.example/announce",
+        "--ca-file",
+        "ca.pem",
+        "--until-answered",
+        "--json",
+        "--duration",
+        "3",
+    ])
+    .unwrap()
+    .unwrap();
+    assert_eq!(args.torrents, 7);
+    assert_eq!(args.trackers, ["https://t.example/announce"]);
+    assert_eq!(
+        args.ca_file.as_deref(),
+        Some(std::path::Path::new("ca.pem"))
+    );
+    assert!(args.until_answered && args.json);
+    assert_eq!(args.duration, Duration::from_secs(3));
+    let e = parse(&["--ca-file"]).unwrap_err();
+    assert_eq!(e, "--ca-file needs a value");
+    let e = parse(&["-v"]).unwrap_err();
+    assert!(e.starts_with("unknown option \"-v\" "), "{e}");
+    assert!(parse(&["--help"]).unwrap().is_none());
+    // The blocking example takes --ca-file too.
+    let announce =
+        net::glue::cli::parse_announce(["--ca-file".to_owned(), "ca.pem".to_owned()].into_iter())
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        announce.ca_file.as_deref(),
+        Some(std::path::Path::new("ca.pem"))
+    );
+}
