@@ -14,7 +14,9 @@
 //!
 //! One `Client` holds every torrent: it routes each datagram by its transaction id, shares one
 //! connection id per tracker, paces the requests to each tracker (so `--torrents 10000` does not
-//! send 10,000 packets at once) and gives the next deadline from a heap.
+//! send 10,000 packets at once) and gives the next deadline from a heap. It asks for each tracker
+//! name once for all torrents; the lookups run on a resolver thread that wakes the poll with a
+//! `mio::Waker`, so nothing on the loop thread ever blocks on DNS.
 
 mod common;
 
@@ -24,17 +26,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Cause, Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TorrentId,
-    TrackerId, TransportError,
+    Cause, Config, DnsQueryId, Event, HttpRequest, Progress, RequestId, TierMode, Torrent,
+    TorrentId, TrackerId, TransportError,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, ResponseReader, write_get_request};
 use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
 use common::embedded::{EmbeddedTracker, sample_peers};
 use common::http::{framing_kind, io_kind};
+use common::resolver::{DnsResult, Resolver};
 use common::{now, os_rng, random_peer_id, target};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -191,6 +195,7 @@ fn run(args: &Args) -> Result<bool, String> {
     .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
     let mut lp = EventLoop::new(socket, client, swarms).map_err(|e| e.to_string())?;
     let waker = Arc::new(Waker::new(lp.poll.registry(), WAKER).map_err(|e| e.to_string())?);
+    lp.start_resolver(Arc::clone(&waker));
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let (waker, interrupted) = (Arc::clone(&waker), Arc::clone(&interrupted));
@@ -245,7 +250,7 @@ fn run(args: &Args) -> Result<bool, String> {
         for event in &events {
             match event.token() {
                 UDP => lp.receive_datagrams(),
-                WAKER => {}
+                WAKER => lp.receive_dns_answers(),
                 token => lp.pump_connection(token),
             }
         }
@@ -352,6 +357,9 @@ struct EventLoop {
     swarms: HashMap<TorrentId, Swarm>,
     conns: HashMap<Token, Conn>,
     next_token: usize,
+    /// Looks names up off the loop thread; its answers come back on `dns_answers`.
+    resolver: Option<Resolver>,
+    dns_answers: Option<Receiver<(DnsQueryId, DnsResult)>>,
     /// Per-request lines only for a handful of torrents; thousands would flood the terminal.
     verbose: bool,
     announced: usize,
@@ -387,6 +395,8 @@ impl EventLoop {
             swarms,
             conns: HashMap::new(),
             next_token: 2,
+            resolver: None,
+            dns_answers: None,
             announced: 0,
             failed: 0,
             unanswered: 0,
@@ -398,22 +408,44 @@ impl EventLoop {
         })
     }
 
-    /// The drain rule: datagrams, HTTP requests, events.
+    /// Starts the resolver thread: each answer is queued for the loop and wakes the poll.
+    fn start_resolver(&mut self, waker: Arc<Waker>) {
+        let (tx, rx) = channel();
+        self.resolver = Some(Resolver::new(move |id, result| {
+            let _ = tx.send((id, result));
+            let _ = waker.wake();
+        }));
+        self.dns_answers = Some(rx);
+    }
+
+    /// Hands the resolver thread's answers to the client.
+    fn receive_dns_answers(&mut self) {
+        let Some(answers) = &self.dns_answers else {
+            return;
+        };
+        while let Ok((id, result)) = answers.try_recv() {
+            self.client.handle_dns_response(now(), id, result);
+        }
+    }
+
+    /// The drain rule: DNS queries, datagrams, HTTP requests, events.
     fn drain(&mut self) {
+        while let Some(query) = self.client.poll_dns_query() {
+            if let Some(resolver) = &self.resolver {
+                resolver.ask(query);
+            }
+        }
         let mut out = Vec::new();
         while let Some(t) = self.client.poll_transmit(&mut out) {
-            // DNS blocks here too (see `connect`).
-            let to = t.destination.or_else(|| {
-                let url = self.client.request_url(t.request)?;
-                common::http::resolve(url, true).ok()?.first().copied()
-            });
-            let Some(to) = to else {
+            // A full send buffer drops the datagram; the client's retransmission covers it. An
+            // unreachable address is reported, so the client moves on to the tracker's next one.
+            let to = on_socket(t.destination, self.dual_stack);
+            if let Err(e) = self.socket.send_to(&out, to)
+                && e.kind() != ErrorKind::WouldBlock
+            {
                 self.client
-                    .handle_transport_error(now(), t.request, TransportError::Dns);
-                continue;
-            };
-            // A full send buffer drops the datagram; the client's retransmission covers it.
-            let _ = self.socket.send_to(&out, on_socket(to, self.dual_stack));
+                    .handle_transport_error(now(), t.request, io_kind(&e));
+            }
         }
         while let Some(request) = self.client.poll_http_request() {
             let token = Token(self.next_token);
@@ -551,9 +583,11 @@ fn connect(request: HttpRequest, poll: &Poll, token: Token) -> Result<Conn, Conn
             ),
         ));
     }
-    // DNS blocks here; an event loop in production would resolve on a thread or cache.
-    let addr = common::http::resolve(url, request.may_reach_internal)
-        .map_err(|e| fail(e.kind, e.detail))?[0];
+    // The client resolved the name (and checked the addresses): connect to the first. When it
+    // refuses, the report makes the client hand out the request again for the next address.
+    let Some(&addr) = request.addresses.first() else {
+        return Err(fail(TransportError::Other, "no address".to_owned()));
+    };
     let mut stream = TcpStream::connect(addr).map_err(|e| {
         fail(
             TransportError::ConnectionRefused,

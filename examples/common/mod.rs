@@ -8,6 +8,7 @@ pub mod driver;
 pub mod embedded;
 pub mod http;
 pub mod report;
+pub mod resolver;
 pub mod status;
 pub mod target;
 

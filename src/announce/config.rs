@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::dns::DnsConfig;
 use super::schedule::udp_wait;
 use crate::udp::{ANNOUNCE_RESPONSE_HEADER_LEN, announce_reply_len};
 use crate::{AddressFamily, InfoHash, PeerId, TrackerUrl};
@@ -147,6 +148,9 @@ pub struct Config {
     /// A [`Client`](crate::client::Client) waits this long after the first scrape of a tracker URL
     /// so that the scrapes asked for meanwhile go in the same batch. Default 1 s.
     pub scrape_window: Duration,
+    /// The DNS cache: lifetimes of answers and failures, the query deadline, the cap on names,
+    /// and whether public names may resolve to internal addresses (see [`DnsConfig`]).
+    pub dns: DnsConfig,
 }
 
 impl Default for Config {
@@ -178,6 +182,7 @@ impl Default for Config {
             tracker_burst: 50,
             max_scrape_batch: 70,
             scrape_window: Duration::from_secs(1),
+            dns: DnsConfig::default(),
         }
     }
 }
@@ -225,7 +230,7 @@ impl Config {
             ("max_retry_in", self.max_retry_in),
             ("scrape_window", self.scrape_window),
         ];
-        for (field, value) in durations {
+        for (field, value) in durations.into_iter().chain(self.dns.durations()) {
             if value.is_zero() || value > MAX_DURATION {
                 return Err(ConfigError::Invalid {
                     field,
@@ -290,7 +295,7 @@ impl Config {
                 "must be 1 to 65535",
             ),
         ];
-        for (field, ok, rule) in checks {
+        for (field, ok, rule) in checks.into_iter().chain(self.dns.checks()) {
             if !ok {
                 return Err(ConfigError::Invalid { field, rule });
             }

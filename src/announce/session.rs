@@ -8,19 +8,20 @@ use rand_core::Rng;
 
 use super::config::{Config, ConfigError, Progress, TierMode, Torrent, check_tracker};
 use super::ctx::Ctx;
+use super::dns::Lookup;
 use super::event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
-    TorrentId, TrackerId, Transmit,
+    TorrentId, TrackerId, Transmit, TransportError,
 };
 use super::http_exchange::HttpExchange;
 use super::outcome::{Outcome, Retry, ScrapeCounts, Step, drop_self};
 use super::policy::is_internal_tracker;
 use super::schedule::{backoff, intervals, later};
 use super::status::{TrackerState, TrackerStatus};
-use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sent_from, walk};
+use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, walk};
 use super::udp_exchange::UdpExchange;
 use super::wire::RequestParams;
-use crate::http::HttpResponse;
+use crate::http::{HttpResponse, scrape_tracker_url};
 use crate::udp::{Reply, peek_transaction_id};
 use crate::{AddressFamily, AnnounceEvent, Scheme, TrackerUrl};
 
@@ -164,11 +165,9 @@ impl Session {
         let Some(txid) = peek_transaction_id(datagram) else {
             return false;
         };
-        let Some((i, kind)) = self.find(|t, ex| match &ex.io {
-            Io::Udp(u) => {
-                u.txid == txid && !u.needs_txid && sent_from(ctx.endpoints.url(t.url), from)
-            }
-            Io::Http(_) => false,
+        let Some((i, kind)) = self.find(|_, ex| match &ex.io {
+            Io::Udp(u) => u.txid == txid && !u.needs_txid && u.sent_from(from),
+            _ => false,
         }) else {
             return false;
         };
@@ -220,7 +219,7 @@ impl Session {
         ctx: &mut Ctx,
         now: Instant,
         id: RequestId,
-        error: super::event::TransportError,
+        error: TransportError,
     ) -> bool {
         if self.phase == Phase::Stopped {
             return false;
@@ -229,6 +228,31 @@ impl Session {
             return false;
         };
         let now = ctx.advance(now);
+        // Refused by one of the tracker's addresses: the next one gets the request.
+        let t = &mut self.trackers[i];
+        let url = t.url;
+        if fails_over(error)
+            && let Some(ex) = t.slot(kind).as_deref_mut()
+        {
+            let moved = match &mut ex.io {
+                Io::Udp(u) => {
+                    let ep = ctx.endpoints.endpoint(url);
+                    ep.abandon_connect(u.request(), &mut ctx.woken);
+                    u.fail_over(now, &ctx.cfg, ep)
+                }
+                Io::Http(h) => {
+                    let moved = h.fail_over();
+                    if moved {
+                        h.id = ctx.request_id(self.me);
+                    }
+                    moved
+                }
+                Io::Resolving(_) => false,
+            };
+            if moved {
+                return self.apply(ctx, i, kind, Step::Continue, now);
+            }
+        }
         // A `started` that provably never reached the tracker leaves nothing to stop there.
         let t = &mut self.trackers[i];
         if t.slot(kind)
@@ -376,7 +400,7 @@ impl Session {
                     let transmit = Transmit {
                         request: ex.id,
                         origin,
-                        destination: url.socket_addr(),
+                        destination: udp.destination(),
                         len,
                     };
                     let started = request && ex.kind == STARTED;
@@ -440,6 +464,7 @@ impl Session {
         for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
             earliest(ex.due());
             match &ex.io {
+                Io::Resolving(_) => {}
                 Io::Udp(u) => udp |= u.pending,
                 Io::Http(h) => http |= h.pending,
             }
@@ -654,7 +679,9 @@ impl Session {
         true
     }
 
-    /// Starts an exchange with tracker `i` (its slot must be free).
+    /// Starts an exchange with tracker `i` (its slot must be free): at once when the tracker's
+    /// addresses are known, after its host name resolves otherwise. A name that failed to resolve
+    /// ends the exchange at once.
     fn start_exchange(
         &mut self,
         ctx: &mut Ctx,
@@ -664,9 +691,53 @@ impl Session {
         now: Instant,
     ) {
         let id = ctx.request_id(self.me);
+        let url = ctx.endpoints.url(self.trackers[i].url);
+        if kind == RequestKind::Scrape
+            && url.scheme() != Scheme::Udp
+            && scrape_tracker_url(url).is_none()
+        {
+            self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
+            return;
+        }
+        let lookup = ctx.dns.addresses(&ctx.cfg.dns, url, self.me, now, false);
+        let (io, failure) = match lookup {
+            Lookup::Ready(addrs) => (self.open_io(ctx, i, kind, id, addrs, now), None),
+            Lookup::Wait(deadline) => (Io::Resolving(deadline), None),
+            Lookup::Failed(f) => (Io::Resolving(now), Some(f)),
+        };
+        let owes_from_here = false;
+        self.put(
+            ctx,
+            i,
+            Exchange {
+                id,
+                kind,
+                lane,
+                io,
+                owes_from_here,
+            },
+        );
+        if let Some(f) = failure
+            && let Some(ex) = self.take(ctx, i, kind)
+        {
+            self.finish(ctx, i, *ex, Outcome::failed(Cause::Dns(f)), now);
+        }
+    }
+
+    /// The transport state of a new exchange with tracker `i` at `addrs` (its pacer slot
+    /// reserved).
+    fn open_io(
+        &self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        id: RequestId,
+        addrs: Vec<SocketAddr>,
+        now: Instant,
+    ) -> Io {
         let t = &self.trackers[i];
         let (url, ep) = ctx.endpoints.split(t.url);
-        let io = match url.scheme() {
+        match url.scheme() {
             Scheme::Udp => {
                 let txid = ctx.unique_txid();
                 let ep = ctx.endpoints.endpoint(t.url);
@@ -677,16 +748,15 @@ impl Session {
                     (self.me, id),
                     kind,
                     txid,
+                    addrs,
                 ))
             }
             Scheme::Http | Scheme::Https => {
                 let tracker_id = t.tracker_id.as_deref();
                 let params =
                     RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind);
-                let Some(http_url) = params.http_url() else {
-                    self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
-                    return;
-                };
+                // Checked by `start_exchange` for scrapes; announce URLs were checked by `new`.
+                let http_url = params.http_url().unwrap_or_else(|| url.clone());
                 let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
                 let urgent = matches!(kind, STOPPED | COMPLETED);
                 let slot = ep.reserve(now, &ctx.cfg, urgent);
@@ -702,21 +772,57 @@ impl Session {
                     (slot, urgent),
                     later(slot, timeout),
                     internal_ok,
+                    addrs,
                 ))
             }
+        }
+    }
+
+    /// An exchange of tracker `i` waiting for a host name: the name resolved (the exchange
+    /// starts), failed, or is still awaited. Returns the outcome that ends the exchange.
+    fn resolve(
+        &mut self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        now: Instant,
+    ) -> Option<Outcome> {
+        let url_ix = self.trackers[i].url;
+        let ex = self.trackers[i].slot(kind).as_deref_mut()?;
+        let lookup = match &mut ex.io {
+            Io::Resolving(_) => {
+                let url = ctx.endpoints.url(url_ix);
+                ctx.dns.addresses(&ctx.cfg.dns, url, self.me, now, false)
+            }
+            Io::Http(h) => return h.resolve_hop(&mut ctx.dns, &ctx.cfg.dns, self.me, now),
+            _ => return None,
         };
-        let owes_from_here = false;
-        self.put(
-            ctx,
-            i,
-            Exchange {
-                id,
-                kind,
-                lane,
-                io,
-                owes_from_here,
-            },
-        );
+        match lookup {
+            Lookup::Ready(addrs) => {
+                let (id, kind) = (ex.id, ex.kind);
+                let io = self.open_io(ctx, i, kind, id, addrs, now);
+                if let Io::Udp(u) = &io {
+                    ctx.txids.insert(u.txid, self.me);
+                }
+                if let Some(ex) = self.trackers[i].slot(kind).as_deref_mut() {
+                    ex.io = io;
+                }
+                None
+            }
+            Lookup::Wait(deadline) => {
+                ex.io = Io::Resolving(deadline);
+                None
+            }
+            Lookup::Failed(f) => Some(Outcome::failed(Cause::Dns(f))),
+        }
+    }
+
+    /// The timer of an HTTP exchange (after its hop may have resolved).
+    fn http_timer(&mut self, i: usize, kind: RequestKind, now: Instant) -> Option<Outcome> {
+        match &mut self.trackers[i].slot(kind).as_deref_mut()?.io {
+            Io::Http(http) => http.on_timer(now),
+            _ => None,
+        }
     }
 
     /// Fires every timer due at `now`, then starts the rounds that are due.
@@ -740,10 +846,14 @@ impl Session {
                 };
                 let ep = ctx.endpoints.endpoint(url);
                 let outcome = match &mut ex.io {
+                    Io::Resolving(_) => self.resolve(ctx, i, kind, now),
                     Io::Udp(udp) => {
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
+                    Io::Http(http) if http.resolving => self
+                        .resolve(ctx, i, kind, now)
+                        .or_else(|| self.http_timer(i, kind, now)),
                     Io::Http(http) => http.on_timer(now),
                 };
                 if let Some(outcome) = outcome
@@ -793,8 +903,10 @@ impl Session {
                 self.lanes[l].state = LaneState::Idle { due: not_before };
                 return;
             }
-            self.start_exchange(ctx, i, RequestKind::Announce(event), Some(l), now);
+            // Busy first: a tracker whose name is known not to resolve ends the exchange at once,
+            // and the walk goes on from here.
             self.lanes[l].state = LaneState::Busy { pos };
+            self.start_exchange(ctx, i, RequestKind::Announce(event), Some(l), now);
             return;
         }
         // The round failed. When every tracker that is not disabled asked for a pause, wait at
@@ -918,4 +1030,13 @@ pub(crate) fn scraped_event(id: RequestId, tracker: TrackerId, row: ScrapeCounts
         completed: row.completed,
         leechers: row.leechers,
     })
+}
+
+/// A transport error on one of a tracker's addresses that the next address may not have: the
+/// connection was refused (or ICMP port unreachable), or the address could not be reached.
+pub(crate) fn fails_over(error: TransportError) -> bool {
+    matches!(
+        error,
+        TransportError::ConnectionRefused | TransportError::Other
+    )
 }

@@ -1,7 +1,6 @@
 //! Per-tracker state (event state, cool-down, connection id, exchanges in flight) and the lanes
 //! that walk the tiers.
 
-use std::net::SocketAddr;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -9,7 +8,7 @@ use super::event::{RequestId, RequestKind, TransportError};
 use super::http_exchange::HttpExchange;
 use super::status::Record;
 use super::udp_exchange::UdpExchange;
-use crate::{AnnounceEvent, TrackerUrl, canonical_addr};
+use crate::AnnounceEvent;
 
 /// One tracker of the torrent. The URL, connection id and pacer live in the shared endpoint table;
 /// exchanges are boxed so an idle tracker holds no room for them.
@@ -130,6 +129,9 @@ pub(crate) struct Exchange {
 /// The transport state of an exchange.
 #[derive(Debug)]
 pub(crate) enum Io {
+    /// Waiting for the tracker's host name to resolve (one query per name is in flight for the
+    /// whole machine); gives up at this time. Nothing was sent yet.
+    Resolving(Instant),
     Udp(UdpExchange),
     Http(HttpExchange),
 }
@@ -139,7 +141,7 @@ impl Io {
     /// (each redirect hop gets one).
     pub(crate) fn current_id(&self, first: RequestId) -> RequestId {
         match self {
-            Io::Udp(_) => first,
+            Io::Resolving(_) | Io::Udp(_) => first,
             Io::Http(h) => h.id,
         }
     }
@@ -147,6 +149,7 @@ impl Io {
     /// When its timer fires (UDP send or retransmission or timeout, HTTP pacing or deadline).
     pub(crate) fn due(&self) -> Instant {
         match self {
+            Io::Resolving(deadline) => *deadline,
             Io::Udp(u) => u.due,
             Io::Http(h) => h.due(),
         }
@@ -166,6 +169,7 @@ impl Exchange {
         );
         undelivered
             && match &self.io {
+                Io::Resolving(_) => true,
                 Io::Udp(u) => u.sent_one_request_last(),
                 Io::Http(h) => h.first_hop(),
             }
@@ -174,6 +178,7 @@ impl Exchange {
     /// When its first datagram or HTTP request gets its pacer slot, while it waits for it.
     pub(crate) fn paced_until(&self) -> Option<Instant> {
         match &self.io {
+            Io::Resolving(_) => None,
             Io::Udp(u) => u.held.then_some(u.due),
             Io::Http(h) => h.hold,
         }
@@ -236,15 +241,4 @@ pub(crate) fn walk<'a>(
         .flatten()
         .copied()
         .chain(one)
-}
-
-/// A datagram from `from` may be this tracker's reply. With an IP literal in the URL the address
-/// must match exactly, both sides in canonical form (IPv4-mapped counted as IPv4, see
-/// [`canonical_addr`]); with a host name only the port can be checked, since the caller resolved
-/// it (the random 32-bit transaction id does the rest).
-pub(crate) fn sent_from(url: &TrackerUrl, from: SocketAddr) -> bool {
-    match url.socket_addr() {
-        Some(addr) => canonical_addr(addr) == canonical_addr(from),
-        None => from.port() == url.port(),
-    }
 }

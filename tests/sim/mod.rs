@@ -369,10 +369,10 @@ impl Sim {
                     .origin
                     .tracker()
                     .expect("an Announce's requests name their tracker"),
-                to: t.destination,
+                to: Some(t.destination),
                 bytes: bytes.clone(),
             });
-            let to = t.destination.expect("simulated trackers have IP literals");
+            let to = t.destination;
             let from: SocketAddr = if to.is_ipv6() { CLIENT_V6 } else { CLIENT_V4 }
                 .parse()
                 .unwrap();
