@@ -21,6 +21,8 @@ fn main() -> ExitCode {
             http_over_ipv6_returns_the_ipv6_swarm,
             udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4,
             http_scrape_reads_the_trackers_utf8_mangled_keys,
+            udp_through_a_localhost_name_resolved_by_the_machine,
+            http_through_a_localhost_name_resolved_by_the_machine,
         ],
     ])
 }
@@ -107,4 +109,25 @@ fn http_scrape_reads_the_trackers_utf8_mangled_keys() {
     let scraped = leecher.scrape().expect("the scrape succeeds");
     assert_eq!((scraped.seeders, scraped.leechers), (Some(1), Some(1)));
     assert!(leecher.stop() && seeder.stop());
+}
+
+// Issue 16: the machine asks for `localhost` itself (the driver answers its query on a resolver
+// thread with the system resolver); the whole scenario runs through the resolved address.
+
+fn udp_through_a_localhost_name_resolved_by_the_machine() {
+    let tracker = Webtorrent::start();
+    let seen = swarm_scenario(
+        &format!("udp://localhost:{}", tracker.udp),
+        info_hash("wt-udp-name"),
+    );
+    sane_webtorrent_intervals(&seen);
+}
+
+fn http_through_a_localhost_name_resolved_by_the_machine() {
+    let tracker = Webtorrent::start();
+    let seen = swarm_scenario(
+        &format!("http://localhost:{}/announce", tracker.http),
+        info_hash("wt-http-name"),
+    );
+    sane_webtorrent_intervals(&seen);
 }
