@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod client;
+pub mod dns;
 pub mod net;
 pub mod swarm;
 pub mod trackers;
