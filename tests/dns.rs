@@ -541,3 +541,89 @@ fn a_hundred_thousand_torrents_on_one_live_name_make_one_query() {
     eprintln!("100,000 torrents, one live name: {asked} queries");
     assert_eq!(asked, 1);
 }
+
+// ----- any answer, any order -----
+
+/// Random answers (public, internal, both families, many, none, failures), stale and repeated
+/// ids, and time jumps on a client with torrents on several names: nothing panics, at most one
+/// query per name is in flight, and after a full drain the next deadline is ahead of `now`.
+#[test]
+fn random_answers_and_timings_keep_the_dns_invariants() {
+    fn run(ops: Vec<(u8, u8, u16)>) -> bool {
+        let names = [
+            "udp://a.example:6969",
+            "http://a.example/announce",
+            "udp://b.example:80",
+            "http://localhost:8080/announce",
+            "udp://c.example:6969",
+        ];
+        let mut now = start();
+        let mut c = client(Config::default(), now);
+        let mut open: Vec<DnsQuery> = Vec::new();
+        let mut stale = Vec::new();
+        for (k, (op, n, ms)) in ops.into_iter().enumerate() {
+            match op % 6 {
+                0 => {
+                    let url = names[usize::from(n) % names.len()];
+                    let tiers = vec![vec![TrackerUrl::parse(url).unwrap()]];
+                    c.add(torrent(k as u32), tiers, now).unwrap();
+                }
+                1 | 2 if !open.is_empty() => {
+                    let q = open.remove(usize::from(n) % open.len());
+                    let result = if op % 6 == 2 && n % 3 == 0 {
+                        Err(DnsError::Failed)
+                    } else {
+                        let addresses = (0..u32::from(n) * 7)
+                            .map(|i| match i % 4 {
+                                0 => IpAddr::from([203, 0, 113, i as u8]),
+                                1 => IpAddr::from([127, 0, 0, 1]),
+                                2 => ip("2001:db8::1"),
+                                _ => ip("::ffff:198.51.100.1"),
+                            })
+                            .collect();
+                        answer(addresses, Some(Duration::from_secs(u64::from(ms))))
+                    };
+                    if !c.handle_dns_response(now, q.id, result) && q.deadline > now {
+                        return false;
+                    }
+                    stale.push(q.id);
+                }
+                3 if !stale.is_empty() => {
+                    let id = stale[usize::from(n) % stale.len()];
+                    if c.handle_dns_response(now, id, Err(DnsError::NotFound)) {
+                        return false;
+                    }
+                }
+                4 => {
+                    now += Duration::from_secs(u64::from(ms));
+                }
+                _ => {
+                    now += Duration::from_millis(u64::from(ms) * 50);
+                    c.handle_timeout(now);
+                }
+            }
+            if let Some(due) = c.poll_timeout()
+                && due <= now
+            {
+                c.handle_timeout(now);
+            }
+            while let Some(q) = c.poll_dns_query() {
+                open.retain(|o| o.deadline > now);
+                if open.iter().any(|o| o.host == q.host) {
+                    return false;
+                }
+                open.push(q);
+            }
+            let _ = transmits(&mut c);
+            while c.poll_http_request().is_some() {}
+            let _ = events(&mut c);
+            if c.poll_timeout().is_some_and(|due| due <= now) {
+                return false;
+            }
+        }
+        true
+    }
+    quickcheck::QuickCheck::new()
+        .tests(300)
+        .quickcheck(run as fn(Vec<(u8, u8, u16)>) -> bool);
+}
