@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::dns::DnsConfig;
+use super::dns::{DnsConfig, Families};
 use super::schedule::udp_wait;
 use crate::udp::{ANNOUNCE_RESPONSE_HEADER_LEN, announce_reply_len};
 use crate::{AddressFamily, InfoHash, PeerId, TrackerUrl};
@@ -151,6 +151,9 @@ pub struct Config {
     /// The DNS cache: lifetimes of answers and failures, the query deadline, the cap on names,
     /// and whether public names may resolve to internal addresses (see [`DnsConfig`]).
     pub dns: DnsConfig,
+    /// The address families announced over: [`Families::Any`] (one announce per tracker, any
+    /// family; default), one family only, or BEP 7 dual-stack ([`Families::Both`]).
+    pub families: Families,
 }
 
 impl Default for Config {
@@ -183,6 +186,7 @@ impl Default for Config {
             max_scrape_batch: 70,
             scrape_window: Duration::from_secs(1),
             dns: DnsConfig::default(),
+            families: Families::Any,
         }
     }
 }

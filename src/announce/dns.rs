@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use super::event::TorrentId;
 use super::policy::{is_internal_address, is_localhost_name};
 use super::schedule::later;
-use crate::{TrackerUrl, canonical_ip};
+use crate::{AddressFamily, TrackerUrl, canonical_ip};
 
 /// The most addresses kept per host name: the first ones of an answer, in the resolver's order,
 /// after dropping repeats. A UDP exchange tries them in that order (see
@@ -89,6 +89,9 @@ pub enum DnsFailure {
     /// The resolver did not answer the machine's query before its deadline
     /// ([`DnsConfig::timeout`]).
     NoAnswer,
+    /// The tracker has no address of the family this announce goes over (see [`Families`]): an
+    /// IPv4-only tracker's IPv6 announce, for one.
+    NoAddressOfFamily(AddressFamily),
     /// A public host name resolved only to loopback, private or link-local addresses (see
     /// [`is_internal_address`]), which this request may not reach: DNS rebinding, or a LAN tracker
     /// that needs [`DnsConfig::allow_internal`].
@@ -104,12 +107,59 @@ impl fmt::Display for DnsFailure {
             DnsFailure::Resolver(DnsError::Failed) => f.write_str(
                 "the tracker's host name could not be resolved; check the network and the resolver",
             ),
+            DnsFailure::NoAddressOfFamily(family) => write!(
+                f,
+                "the tracker has no {} address; this announce goes over {0} only (Config::families)",
+                match family {
+                    AddressFamily::V4 => "IPv4",
+                    AddressFamily::V6 => "IPv6",
+                }
+            ),
             DnsFailure::NoAnswer => f.write_str(
                 "the resolver did not answer the query for the tracker's host name before its deadline (DnsConfig::timeout); check that poll_dns_query is drained and answered",
             ),
             DnsFailure::InternalOnly => f.write_str(
                 "the tracker's public host name resolved only to loopback, private or link-local addresses, which it may not send this client to (set DnsConfig::allow_internal for a LAN tracker)",
             ),
+        }
+    }
+}
+
+/// The address families this client announces over: what its sockets can send (the `families`
+/// field of [`Config`](super::Config)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Families {
+    /// One announce per tracker, over whichever of its addresses answers first, both families in
+    /// the resolver's order. Default.
+    #[default]
+    Any,
+    /// Only IPv4 addresses are used (a client with an IPv4 socket only).
+    V4,
+    /// Only IPv6 addresses are used.
+    V6,
+    /// BEP 7 dual-stack: a tracker named by a host name is announced to over each family
+    /// separately, with the same `key` and peer id, each family with its own connection ids, event
+    /// state (`started`, `completed`, `stopped`), schedule and backoff, so one family's failure
+    /// never undoes the other's success. Each family is a tracker of its own
+    /// ([`TrackerStatus::family`](super::TrackerStatus::family) says which): the IPv4 ones in the
+    /// tiers as given, then the IPv6 ones in tiers of their own, walked by lanes of their own. An
+    /// IP-literal tracker is announced to over its own family only. Scrapes go out once per
+    /// tracker, over IPv4 (the counts are the same).
+    Both,
+}
+
+impl Families {
+    /// The families of the trackers made for one URL: `None` for "any".
+    pub(crate) fn split(self, literal: Option<AddressFamily>) -> &'static [Option<AddressFamily>] {
+        const ANY: &[Option<AddressFamily>] = &[None];
+        const V4: &[Option<AddressFamily>] = &[Some(AddressFamily::V4)];
+        const V6: &[Option<AddressFamily>] = &[Some(AddressFamily::V6)];
+        const BOTH: &[Option<AddressFamily>] = &[Some(AddressFamily::V4), Some(AddressFamily::V6)];
+        match (self, literal) {
+            (Families::Any, _) => ANY,
+            (Families::V4, _) | (Families::Both, Some(AddressFamily::V4)) => V4,
+            (Families::V6, _) | (Families::Both, Some(AddressFamily::V6)) => V6,
+            (Families::Both, None) => BOTH,
         }
     }
 }
@@ -243,9 +293,22 @@ impl Dns {
         waiter: TorrentId,
         now: Instant,
         internal_ok: bool,
+        family: Option<AddressFamily>,
     ) -> Lookup {
+        let of_family = |addrs: Vec<SocketAddr>| match family {
+            Some(f) if addrs.iter().all(|a| AddressFamily::of(a) != f) => {
+                Lookup::Failed(DnsFailure::NoAddressOfFamily(f))
+            }
+            Some(f) => Lookup::Ready(
+                addrs
+                    .into_iter()
+                    .filter(|a| AddressFamily::of(a) == f)
+                    .collect(),
+            ),
+            None => Lookup::Ready(addrs),
+        };
         if let Some(addr) = url.socket_addr() {
-            return Lookup::Ready(vec![addr]);
+            return of_family(vec![addr]);
         }
         let host = url.host();
         let internal_ok = internal_ok || cfg.allow_internal || is_localhost_name(host);
@@ -260,7 +323,7 @@ impl Dns {
                 if addrs.is_empty() {
                     Lookup::Failed(DnsFailure::InternalOnly)
                 } else {
-                    Lookup::Ready(addrs)
+                    of_family(addrs)
                 }
             }
         }

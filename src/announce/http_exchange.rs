@@ -13,7 +13,7 @@ use super::outcome::{
 use super::policy::is_internal_host;
 use super::schedule::{intervals, retry_in};
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
-use crate::{InfoHash, TrackerUrl};
+use crate::{AddressFamily, InfoHash, TrackerUrl};
 
 /// The state of one HTTP exchange (all its redirect hops).
 #[derive(Debug)]
@@ -38,6 +38,8 @@ pub(crate) struct HttpExchange {
     at: usize,
     /// A redirect led to another host name: the hop waits for its addresses.
     pub(crate) resolving: bool,
+    /// The one family it goes over (dual-stack), for a redirect hop's addresses too.
+    pub(crate) family: Option<AddressFamily>,
 }
 
 impl HttpExchange {
@@ -63,6 +65,7 @@ impl HttpExchange {
             addrs,
             at: 0,
             resolving: false,
+            family: None,
         }
     }
 
@@ -73,13 +76,14 @@ impl HttpExchange {
         &mut self,
         dns: &mut Dns,
         cfg: &DnsConfig,
-        waiter: TorrentId,
+        (waiter, family): (TorrentId, Option<AddressFamily>),
         now: Instant,
     ) -> Option<Outcome> {
         if !self.resolving {
             return None;
         }
-        match dns.addresses(cfg, &self.url, waiter, now, self.internal_ok) {
+        let family = family.or(self.family);
+        match dns.addresses(cfg, &self.url, waiter, now, self.internal_ok, family) {
             Lookup::Ready(addrs) => {
                 self.addrs = addrs;
                 self.at = 0;

@@ -26,7 +26,7 @@ use rand_core::{CryptoRng, SeedableRng};
 
 pub use config::{Config, ConfigError, MAX_NUM_WANT, Progress, TierMode, Torrent};
 pub use dns::{
-    DnsAnswer, DnsConfig, DnsError, DnsFailure, DnsQuery, DnsQueryId, MAX_DNS_ADDRESSES,
+    DnsAnswer, DnsConfig, DnsError, DnsFailure, DnsQuery, DnsQueryId, Families, MAX_DNS_ADDRESSES,
 };
 pub use event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,

@@ -8,7 +8,7 @@ use rand_core::Rng;
 
 use super::config::{Config, ConfigError, Progress, TierMode, Torrent, check_tracker};
 use super::ctx::Ctx;
-use super::dns::Lookup;
+use super::dns::{Families, Lookup};
 use super::event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
     TorrentId, TrackerId, Transmit, TransportError,
@@ -95,18 +95,41 @@ impl Session {
     ) -> Self {
         let mut trackers = Vec::new();
         let mut tier_lists: Vec<Vec<usize>> = Vec::with_capacity(tiers.len());
-        for (t, tier) in tiers.into_iter().enumerate() {
-            let mut list = Vec::with_capacity(tier.len());
-            for url in tier {
-                list.push(trackers.len());
-                trackers.push(Tracker::new(ctx.endpoints.intern(url), t));
+        // One pass per family announced over separately (BEP 7 dual-stack: IPv4, then IPv6, each
+        // family's trackers in tiers and lanes of their own); one pass otherwise.
+        let families = ctx.cfg.families;
+        let passes: &[Option<AddressFamily>] = match families {
+            Families::Both => &[Some(AddressFamily::V4), Some(AddressFamily::V6)],
+            _ => families.split(None),
+        };
+        let mut groups = Vec::with_capacity(passes.len());
+        for &family in passes {
+            let first = tier_lists.len();
+            for tier in &tiers {
+                let mut list = Vec::with_capacity(tier.len());
+                for url in tier {
+                    let literal = url.socket_addr().map(|a| AddressFamily::of(&a));
+                    if !families.split(literal).contains(&family) {
+                        continue;
+                    }
+                    list.push(trackers.len());
+                    let mut tracker =
+                        Tracker::new(ctx.endpoints.intern(url.clone()), tier_lists.len());
+                    tracker.family = family;
+                    trackers.push(tracker);
+                }
+                if list.is_empty() {
+                    continue;
+                }
+                for i in (1..list.len()).rev() {
+                    let j = (ctx.rng.next_u64() % (i as u64 + 1)) as usize;
+                    list.swap(i, j);
+                }
+                tier_lists.push(list);
             }
-            for i in (1..list.len()).rev() {
-                let j = (ctx.rng.next_u64() % (i as u64 + 1)) as usize;
-                list.swap(i, j);
-            }
-            tier_lists.push(list);
+            groups.push(first..tier_lists.len());
         }
+        drop(tiers);
         // Pushed one by one: give back the growth slack (a tracker record is 168 bytes).
         trackers.shrink_to_fit();
         let key = torrent.key.unwrap_or_else(|| ctx.rng.next_u32());
@@ -116,13 +139,19 @@ impl Session {
             state: idle,
             failures: 0,
         };
-        let lanes = match ctx.cfg.tier_mode {
-            TierMode::OneTracker => vec![lane(Members::Tiers(0..tier_lists.len()))],
+        let mut lanes: Vec<Lane> = match ctx.cfg.tier_mode {
+            TierMode::OneTracker => groups
+                .into_iter()
+                .filter(|g| !g.is_empty())
+                .map(|g| lane(Members::Tiers(g)))
+                .collect(),
             TierMode::AllTiers => (0..tier_lists.len())
                 .map(|t| lane(Members::Tiers(t..t + 1)))
                 .collect(),
             TierMode::AllTrackers => (0..trackers.len()).map(|i| lane(Members::One(i))).collect(),
         };
+        // Collected through a filter: give back the slack (one lane is the common case).
+        lanes.shrink_to_fit();
         let mut session = Session {
             me,
             torrent,
@@ -333,7 +362,7 @@ impl Session {
         let now = ctx.advance(now);
         for i in 0..self.trackers.len() {
             let t = &self.trackers[i];
-            if !t.disabled && t.scrape.is_none() {
+            if !t.disabled && t.scrape.is_none() && !self.scrape_elsewhere(i) {
                 self.start_exchange(ctx, i, RequestKind::Scrape, None, now);
             }
         }
@@ -500,7 +529,7 @@ impl Session {
         self.trackers
             .iter()
             .enumerate()
-            .filter(move |(_, t)| running && !t.disabled)
+            .filter(move |&(i, t)| running && !t.disabled && !self.scrape_elsewhere(i))
             .map(|(i, t)| (TrackerId(i as u16), t.url))
     }
 
@@ -570,6 +599,7 @@ impl Session {
             peers: r.peers,
             counts: r.counts,
             has_tracker_id: t.tracker_id.is_some(),
+            family: t.family,
         }
     }
 
@@ -601,6 +631,17 @@ impl Session {
     }
 
     // ----- internals -----
+
+    /// Tracker `i` is the IPv6 side of a dual-stack tracker: its scrape goes out over the IPv4
+    /// side (the counts are the tracker's, whatever the family).
+    fn scrape_elsewhere(&self, i: usize) -> bool {
+        let t = &self.trackers[i];
+        t.family == Some(AddressFamily::V6)
+            && self
+                .trackers
+                .iter()
+                .any(|o| o.url == t.url && o.family == Some(AddressFamily::V4))
+    }
 
     /// The tracker and slot of the exchange in flight that `pred` picks.
     fn find(&self, pred: impl Fn(&Tracker, &Exchange) -> bool) -> Option<(usize, RequestKind)> {
@@ -699,7 +740,10 @@ impl Session {
             self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
             return;
         }
-        let lookup = ctx.dns.addresses(&ctx.cfg.dns, url, self.me, now, false);
+        let family = self.trackers[i].family;
+        let lookup = ctx
+            .dns
+            .addresses(&ctx.cfg.dns, url, self.me, now, false, family);
         let (io, failure) = match lookup {
             Lookup::Ready(addrs) => (self.open_io(ctx, i, kind, id, addrs, now), None),
             Lookup::Wait(deadline) => (Io::Resolving(deadline), None),
@@ -765,7 +809,7 @@ impl Session {
                 } else {
                     ctx.cfg.http_timeout
                 };
-                Io::Http(HttpExchange::start(
+                let mut http = HttpExchange::start(
                     id,
                     http_url,
                     now,
@@ -773,7 +817,9 @@ impl Session {
                     later(slot, timeout),
                     internal_ok,
                     addrs,
-                ))
+                );
+                http.family = t.family;
+                Io::Http(http)
             }
         }
     }
@@ -788,13 +834,17 @@ impl Session {
         now: Instant,
     ) -> Option<Outcome> {
         let url_ix = self.trackers[i].url;
+        let family = self.trackers[i].family;
         let ex = self.trackers[i].slot(kind).as_deref_mut()?;
         let lookup = match &mut ex.io {
             Io::Resolving(_) => {
                 let url = ctx.endpoints.url(url_ix);
-                ctx.dns.addresses(&ctx.cfg.dns, url, self.me, now, false)
+                ctx.dns
+                    .addresses(&ctx.cfg.dns, url, self.me, now, false, family)
             }
-            Io::Http(h) => return h.resolve_hop(&mut ctx.dns, &ctx.cfg.dns, self.me, now),
+            Io::Http(h) => {
+                return h.resolve_hop(&mut ctx.dns, &ctx.cfg.dns, (self.me, family), now);
+            }
             _ => return None,
         };
         match lookup {

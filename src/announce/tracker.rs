@@ -8,7 +8,7 @@ use super::event::{RequestId, RequestKind, TransportError};
 use super::http_exchange::HttpExchange;
 use super::status::Record;
 use super::udp_exchange::UdpExchange;
-use crate::AnnounceEvent;
+use crate::{AddressFamily, AnnounceEvent};
 
 /// One tracker of the torrent. The URL, connection id and pacer live in the shared endpoint table;
 /// exchanges are boxed so an idle tracker holds no room for them.
@@ -39,6 +39,8 @@ pub(crate) struct Tracker {
     pub(crate) scrape: Option<Box<Exchange>>,
     /// What its status shows.
     pub(crate) record: Record,
+    /// The one address family it is announced over (`None`: any; see `Config::families`).
+    pub(crate) family: Option<AddressFamily>,
 }
 
 impl Tracker {
@@ -56,6 +58,7 @@ impl Tracker {
             announce: None,
             scrape: None,
             record: Record::default(),
+            family: None,
         }
     }
 

@@ -153,7 +153,7 @@ impl Scrapes {
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
                     Io::Http(http) => http
-                        .resolve_hop(&mut ctx.dns, &ctx.cfg.dns, BATCHES, now)
+                        .resolve_hop(&mut ctx.dns, &ctx.cfg.dns, (BATCHES, None), now)
                         .or_else(|| http.on_timer(now)),
                 },
                 None => None,
@@ -229,7 +229,8 @@ impl Scrapes {
         let mut step = http.on_response(&ctx.cfg, response, RequestKind::Scrape, &batch.hashes);
         if let Step::Continue = step {
             http.id = ctx.request_id(BATCHES);
-            if let Some(outcome) = http.resolve_hop(&mut ctx.dns, &ctx.cfg.dns, BATCHES, now) {
+            let hop = http.resolve_hop(&mut ctx.dns, &ctx.cfg.dns, (BATCHES, None), now);
+            if let Some(outcome) = hop {
                 step = Step::Done(outcome);
             }
         }
@@ -512,7 +513,7 @@ fn resolve_batch(ctx: &mut Ctx, url: u32, batch: &mut Batch, now: Instant) -> Op
     let tracker = ctx.endpoints.url(url);
     let addrs = match ctx
         .dns
-        .addresses(&ctx.cfg.dns, tracker, BATCHES, now, false)
+        .addresses(&ctx.cfg.dns, tracker, BATCHES, now, false, None)
     {
         Lookup::Ready(addrs) => addrs,
         Lookup::Wait(deadline) => {
