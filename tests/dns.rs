@@ -627,3 +627,29 @@ fn random_answers_and_timings_keep_the_dns_invariants() {
         .tests(300)
         .quickcheck(run as fn(Vec<(u8, u8, u16)>) -> bool);
 }
+
+#[test]
+fn thousands_of_trackers_on_a_dead_name_fail_over_without_deep_recursion() {
+    // Every tracker of the lane fails at once from the negative cache: the walk is a loop.
+    let now = start();
+    let mut config = Config::default();
+    config.max_trackers = 20_000;
+    let mut c = client(config, now);
+    let one = vec![vec![TrackerUrl::parse("udp://dead.example:1/a").unwrap()]];
+    c.add(torrent(0), one, now).unwrap();
+    let q = queries(&mut c).remove(0);
+    assert!(c.handle_dns_response(now, q.id, Err(DnsError::NotFound)));
+    let _ = events(&mut c);
+    let tier: Vec<TrackerUrl> = (0..20_000)
+        .map(|n| TrackerUrl::parse(&format!("udp://dead.example:1/{n}")).unwrap())
+        .collect();
+    c.add(torrent(1), vec![tier], now).unwrap();
+    assert!(queries(&mut c).is_empty(), "the failure is cached");
+    let failed = failures(&events(&mut c));
+    assert_eq!(failed.len(), 20_000);
+    assert!(
+        failed
+            .iter()
+            .all(|f| *f == Cause::Dns(DnsFailure::Resolver(DnsError::NotFound)))
+    );
+}

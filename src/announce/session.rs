@@ -362,8 +362,13 @@ impl Session {
         let now = ctx.advance(now);
         for i in 0..self.trackers.len() {
             let t = &self.trackers[i];
-            if !t.disabled && t.scrape.is_none() && !self.scrape_elsewhere(i) {
-                self.start_exchange(ctx, i, RequestKind::Scrape, None, now);
+            if !t.disabled
+                && t.scrape.is_none()
+                && !self.scrape_elsewhere(i)
+                && let Some((id, cause)) =
+                    self.start_exchange(ctx, i, RequestKind::Scrape, None, now)
+            {
+                self.fail_event(ctx, i, id, RequestKind::Scrape, cause);
             }
         }
         self.drive(ctx, now);
@@ -394,7 +399,9 @@ impl Session {
         for i in 0..self.trackers.len() {
             if self.trackers[i].owes_stopped() {
                 let stopped = RequestKind::Announce(AnnounceEvent::Stopped);
-                self.start_exchange(ctx, i, stopped, None, now);
+                if let Some((id, cause)) = self.start_exchange(ctx, i, stopped, None, now) {
+                    self.fail_event(ctx, i, id, stopped, cause);
+                }
                 if let Some(ex) = &self.trackers[i].announce {
                     last_slot = last_slot.max(ex.paced_until().unwrap_or(now));
                 }
@@ -721,8 +728,9 @@ impl Session {
     }
 
     /// Starts an exchange with tracker `i` (its slot must be free): at once when the tracker's
-    /// addresses are known, after its host name resolves otherwise. A name that failed to resolve
-    /// ends the exchange at once.
+    /// addresses are known, after its host name resolves otherwise. A name known not to resolve
+    /// starts nothing: the request's id and cause are returned for the caller to report (a lane
+    /// walks on to its next tracker without recursing).
     fn start_exchange(
         &mut self,
         ctx: &mut Ctx,
@@ -730,7 +738,7 @@ impl Session {
         kind: RequestKind,
         lane: Option<usize>,
         now: Instant,
-    ) {
+    ) -> Option<(RequestId, Cause)> {
         let id = ctx.request_id(self.me);
         let url = ctx.endpoints.url(self.trackers[i].url);
         if kind == RequestKind::Scrape
@@ -738,16 +746,16 @@ impl Session {
             && scrape_tracker_url(url).is_none()
         {
             self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
-            return;
+            return None;
         }
         let family = self.trackers[i].family;
         let lookup = ctx
             .dns
             .addresses(&ctx.cfg.dns, url, self.me, now, false, family);
-        let (io, failure) = match lookup {
-            Lookup::Ready(addrs) => (self.open_io(ctx, i, kind, id, addrs, now), None),
-            Lookup::Wait(deadline) => (Io::Resolving(deadline), None),
-            Lookup::Failed(f) => (Io::Resolving(now), Some(f)),
+        let io = match lookup {
+            Lookup::Ready(addrs) => self.open_io(ctx, i, kind, id, addrs, now),
+            Lookup::Wait(deadline) => Io::Resolving(deadline),
+            Lookup::Failed(f) => return Some((id, Cause::Dns(f))),
         };
         let owes_from_here = false;
         self.put(
@@ -761,11 +769,7 @@ impl Session {
                 owes_from_here,
             },
         );
-        if let Some(f) = failure
-            && let Some(ex) = self.take(ctx, i, kind)
-        {
-            self.finish(ctx, i, *ex, Outcome::failed(Cause::Dns(f)), now);
-        }
+        None
     }
 
     /// The transport state of a new exchange with tracker `i` at `addrs` (its pacer slot
@@ -938,13 +942,16 @@ impl Session {
 
     /// Continues lane `l`'s round at position `from` of its walk: the first available tracker gets
     /// the announce; when none is left the round failed and the lane backs off.
-    fn walk_lane(&mut self, ctx: &mut Ctx, l: usize, from: usize, now: Instant) {
+    fn walk_lane(&mut self, ctx: &mut Ctx, l: usize, mut from: usize, now: Instant) {
         let members = self.lanes[l].members.clone();
-        let next = walk(&members, &self.tiers)
-            .enumerate()
-            .skip(from)
-            .find(|&(_, i)| self.trackers[i].available(now));
-        if let Some((pos, i)) = next {
+        // A loop, not recursion: trackers whose name is known not to resolve fail at once, and
+        // a lane may hold thousands of them.
+        loop {
+            let next = walk(&members, &self.tiers)
+                .enumerate()
+                .skip(from)
+                .find(|&(_, i)| self.trackers[i].available(now));
+            let Some((pos, i)) = next else { break };
             let t = &self.trackers[i];
             let event = t.next_event();
             if let Some(not_before) = t.min_next.filter(|&m| m > now)
@@ -953,11 +960,15 @@ impl Session {
                 self.lanes[l].state = LaneState::Idle { due: not_before };
                 return;
             }
-            // Busy first: a tracker whose name is known not to resolve ends the exchange at once,
-            // and the walk goes on from here.
             self.lanes[l].state = LaneState::Busy { pos };
-            self.start_exchange(ctx, i, RequestKind::Announce(event), Some(l), now);
-            return;
+            let kind = RequestKind::Announce(event);
+            match self.start_exchange(ctx, i, kind, Some(l), now) {
+                None => return,
+                Some((id, cause)) => {
+                    self.fail_event(ctx, i, id, kind, cause);
+                    from = pos + 1;
+                }
+            }
         }
         // The round failed. When every tracker that is not disabled asked for a pause, wait at
         // least until the first of them may be contacted; with none left, the lane is dead.
