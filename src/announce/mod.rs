@@ -65,7 +65,8 @@ use crate::udp::MAX_REQUEST_LEN;
 ///   [`poll_transmit`](Self::poll_transmit), [`poll_http_request`](Self::poll_http_request),
 ///   [`poll_timeout`](Self::poll_timeout), [`poll_event`](Self::poll_event).
 /// - **Getters**: [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`key`](Self::key),
-///   [`trackers`](Self::trackers) (status snapshot), [`is_stopped`](Self::is_stopped), [`events_superseded`](Self::events_superseded).
+///   [`trackers`](Self::trackers) (status snapshot), [`is_stopped`](Self::is_stopped), [`events_superseded`](Self::events_superseded),
+///   [`dns_queries_made`](Self::dns_queries_made).
 ///
 /// # The drain rule
 ///

@@ -71,7 +71,7 @@ use crate::udp::peek_transaction_id;
 ///   [`torrents`](Self::torrents), [`trackers`](Self::trackers) (status snapshot),
 ///   [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`request_url`](Self::request_url),
 ///   [`key`](Self::key), [`batch_members`](Self::batch_members),
-///   [`events_superseded`](Self::events_superseded).
+///   [`events_superseded`](Self::events_superseded), [`dns_queries_made`](Self::dns_queries_made).
 ///
 /// # The drain rule
 ///
