@@ -8,31 +8,31 @@
 //! ```
 //!
 //! Each tick first hands the client all of the tick's input (every datagram the sockets hold,
-//! every HTTP connection's progress, the name lookups that came back, due timers), then drains it
-//! once (datagrams out, HTTP requests started, events counted), then sleeps to the next tick. No
-//! call waits: the UDP and TCP sockets are non-blocking, and names are looked up on a thread of
-//! their own (`common/lookup_thread.rs`). The summary adds the frame times: the worst over the run
+//! every HTTP connection's progress, the answers to the client's DNS queries, due timers), then
+//! drains it once (DNS queries asked, datagrams out, HTTP requests started, events counted), then
+//! sleeps to the next tick. No call waits: the UDP and TCP sockets are non-blocking, and the
+//! client's DNS queries are answered on a resolver thread (`common/resolver.rs`). The summary adds the frame times: the worst over the run
 //! and how many frames went over the client's budget of [`BUDGET`]. Same targets and flags as the
 //! mio example.
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use bt_tracker::announce::{HttpRequest, RequestId, TransportError, is_internal_address};
+use bt_tracker::announce::{DnsQueryId, HttpRequest, RequestId, TransportError};
 use bt_tracker::client::Client;
 use common::cli::{LoopArgs, loop_usage, parse_loop_args};
 use common::fleet::{self, Fleet};
 use common::http::TransportFailure;
 use common::http_conn::{HttpConn, connect_nonblocking};
-use common::lookup_thread::{LookupThread, Name};
 use common::now;
+use common::resolver::{DnsResult, Resolver};
 use rustls::ClientConfig;
 
 /// The frame period.
@@ -130,12 +130,6 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     Ok(answered)
 }
 
-/// What waits for a name lookup.
-enum Waiting {
-    Datagram(RequestId, Vec<u8>),
-    Http(HttpRequest),
-}
-
 /// The client, its sockets and connections, and what waits for the lookup thread.
 struct Game {
     client: Client,
@@ -144,9 +138,10 @@ struct Game {
     v4: Option<UdpSocket>,
     v6: Option<UdpSocket>,
     conns: Vec<HttpConn<TcpStream>>,
-    lookups: LookupThread,
-    addresses: HashMap<Name, Vec<SocketAddr>>,
-    waiting: HashMap<Name, Vec<Waiting>>,
+    /// Answers the machine's DNS queries on a thread of its own; the answers come back on
+    /// `dns_answers` and are handed in on the next tick.
+    resolver: Resolver,
+    dns_answers: Receiver<(DnsQueryId, DnsResult)>,
     datagram: Vec<u8>,
 }
 
@@ -171,6 +166,10 @@ impl Game {
             (Err(e), Err(_)) => return Err(format!("cannot open a UDP socket: {e}")),
             (v4, v6) => (v4.ok(), v6.ok()),
         };
+        let (tx, dns_answers) = channel();
+        let resolver = Resolver::new(move |id, result| {
+            let _ = tx.send((id, result));
+        });
         Ok(Game {
             client,
             fleet,
@@ -178,9 +177,8 @@ impl Game {
             v4,
             v6,
             conns: Vec::new(),
-            lookups: LookupThread::start(),
-            addresses: HashMap::new(),
-            waiting: HashMap::new(),
+            resolver,
+            dns_answers,
             datagram: vec![0; 65_536],
         })
     }
@@ -221,68 +219,30 @@ impl Game {
                 Err(e) => self.fail(now, request, e),
             }
         }
-        while let Some((name, answer)) = self.lookups.try_recv() {
-            for waiting in self.waiting.remove(&name).unwrap_or_default() {
-                match (&answer, waiting) {
-                    (Ok(addrs), Waiting::Datagram(request, bytes)) => {
-                        self.send(now, request, &bytes, addrs);
-                    }
-                    (Ok(addrs), Waiting::Http(request)) => self.connect(now, request, addrs),
-                    (Err(e), Waiting::Datagram(request, _)) => self.fail(now, request, e.clone()),
-                    (Err(e), Waiting::Http(request)) => self.fail(now, request.id, e.clone()),
-                }
-            }
-            if let Ok(addrs) = answer {
-                self.addresses.insert(name, addrs);
-            }
+        while let Ok((id, result)) = self.dns_answers.try_recv() {
+            self.client.handle_dns_response(now, id, result);
         }
         if self.client.poll_timeout().is_some_and(|t| t <= now) {
             self.client.handle_timeout(now);
         }
     }
 
-    /// The one drain of the tick: datagrams, HTTP requests, events.
+    /// The one drain of the tick: DNS queries, datagrams, HTTP requests, events.
     fn drain(&mut self) {
         let now = now();
+        while let Some(query) = self.client.poll_dns_query() {
+            self.resolver.ask(query);
+        }
         let mut out = Vec::new();
         while let Some(t) = self.client.poll_transmit(&mut out) {
-            if let Some(to) = t.destination {
-                self.send(now, t.request, &out, &[to]);
-            } else if let Some(name) = self.name_of(t.request) {
-                match self.addresses.get(&name).cloned() {
-                    Some(addrs) => self.send(now, t.request, &out, &addrs),
-                    None => self.wait(name, Waiting::Datagram(t.request, out.clone())),
-                }
-            }
+            self.send(now, t.request, &out, &[t.destination]);
         }
         while let Some(request) = self.client.poll_http_request() {
-            let name = (request.url.host().to_owned(), request.url.port());
-            // An IP literal needs no lookup.
-            let literal = name.0.trim_start_matches('[').trim_end_matches(']');
-            if let Ok(ip) = literal.parse::<IpAddr>() {
-                self.connect(now, request, &[SocketAddr::new(ip, name.1)]);
-                continue;
-            }
-            match self.addresses.get(&name).cloned() {
-                Some(addrs) => self.connect(now, request, &addrs),
-                None => self.wait(name, Waiting::Http(request)),
-            }
+            // The machine resolved the name and checked the addresses.
+            let addrs = request.addresses.clone();
+            self.connect(now, request, &addrs);
         }
         self.fleet.drain_events(&mut self.client);
-    }
-
-    fn name_of(&self, request: RequestId) -> Option<Name> {
-        let url = self.client.request_url(request)?;
-        Some((url.host().to_owned(), url.port()))
-    }
-
-    /// Parks `what` until `name` is looked up (asking once per name).
-    fn wait(&mut self, name: Name, what: Waiting) {
-        let queue = self.waiting.entry(name.clone()).or_default();
-        if queue.is_empty() {
-            self.lookups.lookup(&name.0, name.1);
-        }
-        queue.push(what);
     }
 
     /// Sends a datagram from the socket of the first address's family that has one.
@@ -303,14 +263,12 @@ impl Game {
         let _ = socket.send_to(datagram, to);
     }
 
-    /// Starts an HTTP(S) request on a non-blocking connection to the first allowed address.
+    /// Starts an HTTP(S) request on a non-blocking connection to the first address (a refusal is
+    /// reported, and the machine hands the request out again for the next one).
     fn connect(&mut self, now: Instant, request: HttpRequest, addrs: &[SocketAddr]) {
-        let allowed = addrs
-            .iter()
-            .find(|a| request.may_reach_internal || !is_internal_address(a.ip()));
-        let Some(&addr) = allowed else {
-            let why = format!("{} resolves to {addrs:?} only", request.url.host());
-            let e = TransportFailure::new(TransportError::InternalAddress, why);
+        let Some(&addr) = addrs.first() else {
+            let why = format!("{}: no address", request.url.host());
+            let e = TransportFailure::new(TransportError::Other, why);
             return self.fail(now, request.id, e);
         };
         let started = connect_nonblocking(addr)

@@ -15,7 +15,9 @@
 //!
 //! One `Client` holds every torrent: it routes each datagram by its transaction id, shares one
 //! connection id per tracker, paces the requests to each tracker (so `--torrents 10000` does not
-//! send 10,000 packets at once) and gives the next deadline from a heap.
+//! send 10,000 packets at once) and gives the next deadline from a heap. It asks for each tracker
+//! name once for all torrents; the lookups run on a resolver thread that wakes the poll with a
+//! `mio::Waker`, so nothing on the loop thread ever blocks on DNS.
 
 mod common;
 
@@ -25,14 +27,17 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
-use bt_tracker::announce::{HttpRequest, RequestId, TransportError};
+use bt_tracker::announce::{DnsQueryId, HttpRequest, RequestId, TransportError};
 use bt_tracker::client::Client;
 use common::cli::{LoopArgs, loop_usage, parse_loop_args};
 use common::fleet::{self, Fleet};
+use common::http::io_kind;
 use common::http_conn::HttpConn;
 use common::now;
+use common::resolver::{DnsResult, Resolver};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 use rustls::ClientConfig;
@@ -69,6 +74,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     .map_err(|e| format!("cannot open the UDP socket: {e}"))?;
     let mut lp = EventLoop::new(socket, client, fleet, tls).map_err(|e| e.to_string())?;
     let waker = Arc::new(Waker::new(lp.poll.registry(), WAKER).map_err(|e| e.to_string())?);
+    lp.start_resolver(Arc::clone(&waker));
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let (waker, interrupted) = (Arc::clone(&waker), Arc::clone(&interrupted));
@@ -115,7 +121,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
         for event in &events {
             match event.token() {
                 UDP => lp.receive_datagrams(),
-                WAKER => {}
+                WAKER => lp.receive_dns_answers(),
                 token => lp.pump_connection(token),
             }
         }
@@ -140,6 +146,9 @@ struct EventLoop {
     conns: HashMap<Token, Conn>,
     next_token: usize,
     tls: Arc<ClientConfig>,
+    /// Looks names up off the loop thread; its answers come back on `dns_answers`.
+    resolver: Option<Resolver>,
+    dns_answers: Option<Receiver<(DnsQueryId, DnsResult)>>,
     verbose: bool,
 }
 
@@ -163,25 +172,49 @@ impl EventLoop {
             conns: HashMap::new(),
             next_token: 2,
             tls,
+            resolver: None,
+            dns_answers: None,
         })
     }
 
-    /// The drain rule: datagrams, HTTP requests, events.
+    /// Starts the resolver thread: each answer is queued for the loop and wakes the poll.
+    fn start_resolver(&mut self, waker: Arc<Waker>) {
+        let (tx, rx) = channel();
+        self.resolver = Some(Resolver::new(move |id, result| {
+            let _ = tx.send((id, result));
+            let _ = waker.wake();
+        }));
+        self.dns_answers = Some(rx);
+    }
+
+    /// Hands the resolver thread's answers to the client.
+    fn receive_dns_answers(&mut self) {
+        let Some(answers) = &self.dns_answers else {
+            return;
+        };
+        while let Ok((id, result)) = answers.try_recv() {
+            self.client.handle_dns_response(now(), id, result);
+        }
+    }
+
+    /// The drain rule: DNS queries, datagrams, HTTP requests, events.
     fn drain(&mut self) {
+        while let Some(query) = self.client.poll_dns_query() {
+            if let Some(resolver) = &self.resolver {
+                resolver.ask(query);
+            }
+        }
         let mut out = Vec::new();
         while let Some(t) = self.client.poll_transmit(&mut out) {
-            // DNS blocks here too (see `connect`).
-            let to = t.destination.or_else(|| {
-                let url = self.client.request_url(t.request)?;
-                common::http::resolve(url, true).ok()?.first().copied()
-            });
-            let Some(to) = to else {
+            // A full send buffer drops the datagram; the client's retransmission covers it. An
+            // unreachable address is reported, so the client moves on to the tracker's next one.
+            let to = on_socket(t.destination, self.dual_stack);
+            if let Err(e) = self.socket.send_to(&out, to)
+                && e.kind() != ErrorKind::WouldBlock
+            {
                 self.client
-                    .handle_transport_error(now(), t.request, TransportError::Dns);
-                continue;
-            };
-            // A full send buffer drops the datagram; the client's retransmission covers it.
-            let _ = self.socket.send_to(&out, on_socket(to, self.dual_stack));
+                    .handle_transport_error(now(), t.request, io_kind(&e));
+            }
         }
         while let Some(request) = self.client.poll_http_request() {
             let token = Token(self.next_token);
@@ -269,10 +302,11 @@ fn connect(
     tls: &Arc<ClientConfig>,
 ) -> Result<Conn, ConnectError> {
     let fail = |kind, why: String| (request.id, kind, why);
-    let url = &request.url;
-    // DNS blocks here; an event loop in production would resolve on a thread or cache.
-    let addr = common::http::resolve(url, request.may_reach_internal)
-        .map_err(|e| fail(e.kind, e.detail))?[0];
+    // The client resolved the name (and checked the addresses): connect to the first. When it
+    // refuses, the report makes the client hand out the request again for the next address.
+    let Some(&addr) = request.addresses.first() else {
+        return Err(fail(TransportError::Other, "no address".to_owned()));
+    };
     let mut stream = TcpStream::connect(addr).map_err(|e| {
         fail(
             TransportError::ConnectionRefused,

@@ -9,8 +9,10 @@
 //! ```
 //!
 //! The same targets, flags and summary as the mio example. The machine stays on the loop's task;
-//! what may wait (a name lookup, an HTTP request) runs in a task of its own and comes back to the
-//! loop through a channel, so the loop never blocks. reqwest is set up to be only a transport:
+//! what may wait (the machine's DNS queries, answered with `tokio::net::lookup_host`; an HTTP
+//! request) runs in a task of its own and comes back to the loop through a channel, so the loop
+//! never blocks. HTTP connects only to the addresses the machine resolved and checked
+//! (`HttpRequest::addresses`), through reqwest's resolver hook. reqwest is set up to be only a transport:
 //! redirects off (the machine decides on a 3xx, and refuses an https-to-http downgrade), no
 //! proxy, no decompression (the crate inflates gzip itself, `decode_content`), the body capped at
 //! the machine's limit, failures mapped to `TransportError` by their type. Ctrl-C (or the end of
@@ -24,8 +26,11 @@ use std::error::Error;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
-use bt_tracker::announce::{HttpRequest, RequestId, TransportError, is_internal_address};
+use bt_tracker::announce::{
+    DnsAnswer, DnsError, DnsQuery, DnsQueryId, HttpRequest, RequestId, TransportError,
+};
 use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, decode_content};
 use common::cli::{LoopArgs, loop_usage, parse_loop_args};
 use common::fleet;
@@ -52,8 +57,8 @@ fn main() -> ExitCode {
 
 /// What comes back to the loop from the tasks.
 enum Input {
-    /// A datagram whose tracker was named by host: where to send it, or why not.
-    Resolved(RequestId, Vec<u8>, Result<SocketAddr, TransportFailure>),
+    /// The answer to one of the machine's DNS queries.
+    Dns(DnsQueryId, Result<DnsAnswer, DnsError>),
     /// An HTTP request's outcome.
     Http(RequestId, Result<HttpResponse<'static>, TransportFailure>),
 }
@@ -66,33 +71,17 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
     let (tx, mut rx) = unbounded_channel();
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     let (mut buf4, mut buf6) = (vec![0u8; 65_536], vec![0u8; 65_536]);
-    let mut resolved: HashMap<(String, u16), SocketAddr> = HashMap::new();
     let end = fleet.start + args.duration;
     let mut next_status = args.status.map(|every| fleet.start + every);
     let mut stopping = false;
     loop {
-        // The drain rule: datagrams, HTTP requests, events.
+        // The drain rule: DNS queries, datagrams, HTTP requests, events.
+        while let Some(query) = client.poll_dns_query() {
+            resolve(query, &tx);
+        }
         let mut out = Vec::new();
         while let Some(t) = client.poll_transmit(&mut out) {
-            let to = t.destination.or_else(|| {
-                let url = client.request_url(t.request)?;
-                resolved.get(&(url.host().to_owned(), url.port())).copied()
-            });
-            match to {
-                Some(to) => sockets.send(&out, to),
-                None => {
-                    // Looked up in a task; the datagram is sent when the answer comes back.
-                    let Some(url) = client.request_url(t.request) else {
-                        continue;
-                    };
-                    let (host, port, tx) = (url.host().to_owned(), url.port(), tx.clone());
-                    let (request, datagram) = (t.request, out.clone());
-                    tokio::spawn(async move {
-                        let to = resolve(&host, port).await.map(|addrs| first(&addrs));
-                        let _ = tx.send(Input::Resolved(request, datagram, to));
-                    });
-                }
-            }
+            sockets.send(&out, t.destination);
         }
         while let Some(request) = client.poll_http_request() {
             http.start(request, &tx);
@@ -142,13 +131,10 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
                 }
             }
             Some(input) = rx.recv() => match input {
-                Input::Resolved(request, datagram, Ok(to)) => {
-                    if let Some(url) = client.request_url(request) {
-                        resolved.insert((url.host().to_owned(), url.port()), to);
-                    }
-                    sockets.send(&datagram, to);
+                Input::Dns(id, result) => {
+                    client.handle_dns_response(now(), id, result);
                 }
-                Input::Resolved(request, _, Err(e)) | Input::Http(request, Err(e)) => {
+                Input::Http(request, Err(e)) => {
                     if fleet.verbose {
                         eprintln!("{}", e.detail);
                     }
@@ -178,28 +164,30 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
     Ok(fleet.report(args.json))
 }
 
-/// The one place names are looked up: tokio's resolver (the system's, on a blocking-pool
-/// thread, so the loop never waits). Used for UDP trackers and, through [`Http`]'s resolver, for
-/// HTTP ones.
-async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, TransportFailure> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| TransportFailure::new(TransportError::Dns, format!("{host}: {e}")))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(TransportFailure::new(
-            TransportError::Dns,
-            format!("{host}: no address"),
-        ));
-    }
-    Ok(addrs)
-}
-
-/// The address to send to: IPv4 first (the demo's sockets and most trackers). `addrs` is not
-/// empty ([`resolve`] says so).
-fn first(addrs: &[SocketAddr]) -> SocketAddr {
-    let v4 = addrs.iter().find(|a| a.is_ipv4());
-    *v4.unwrap_or(&addrs[0])
+/// The one place names are looked up: the machine's query, answered in a task by tokio's resolver
+/// (the system's, on a blocking-pool thread, so the loop never waits). The machine asks once per
+/// name for every torrent, caches the answer and checks the addresses (no TTL from getaddrinfo:
+/// it keeps them for its default lifetime).
+fn resolve(query: DnsQuery, tx: &UnboundedSender<Input>) {
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let result = match tokio::net::lookup_host((query.host.as_str(), 0)).await {
+            Ok(addrs) => {
+                let addresses: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+                if addresses.is_empty() {
+                    Err(DnsError::NotFound)
+                } else {
+                    Ok(DnsAnswer {
+                        addresses,
+                        ttl: None,
+                    })
+                }
+            }
+            // std's resolver does not say which failure it was.
+            Err(_) => Err(DnsError::Failed),
+        };
+        let _ = tx.send(Input::Dns(query.id, result));
+    });
 }
 
 /// A UDP socket per address family (at least one): tokio's for receiving, and a std handle of the
@@ -263,40 +251,37 @@ async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, 
     }
 }
 
-/// HTTP(S) through reqwest: one client for requests that may reach this machine and its network
-/// (the tracker list's own URLs) and one whose resolver keeps public addresses only (a redirect
-/// from a public tracker), both only a transport.
+/// HTTP(S) through reqwest, as a transport only. Its resolver hook answers with the addresses the
+/// machine resolved and checked for the request ([`HttpRequest::addresses`]), so reqwest never
+/// looks a name up again and never reaches an address the machine's policy refused.
 struct Http {
-    internal_ok: reqwest::Client,
-    public_only: reqwest::Client,
+    client: reqwest::Client,
+    pins: Pins,
 }
+
+/// Host name to the addresses of the latest request to it.
+type Pins = Arc<Mutex<HashMap<String, Vec<SocketAddr>>>>;
 
 impl Http {
     fn new(tls: rustls::ClientConfig) -> Result<Self, String> {
-        let build = |public_only: bool| {
-            reqwest::Client::builder()
-                .tls_backend_preconfigured(tls.clone())
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .user_agent(USER_AGENT)
-                .dns_resolver(Resolver { public_only })
-                .build()
-                .map_err(|e| format!("cannot set up the HTTP client: {e}"))
-        };
-        Ok(Http {
-            internal_ok: build(false)?,
-            public_only: build(true)?,
-        })
+        let pins = Pins::default();
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(USER_AGENT)
+            .dns_resolver(Pinned(Arc::clone(&pins)))
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Http { client, pins })
     }
 
     /// Starts the request in a task; its outcome comes back through `tx`.
     fn start(&self, request: HttpRequest, tx: &UnboundedSender<Input>) {
-        let client = if request.may_reach_internal {
-            self.internal_ok.clone()
-        } else {
-            self.public_only.clone()
-        };
-        let tx = tx.clone();
+        if let Ok(mut pins) = self.pins.lock() {
+            pins.insert(request.url.host().to_owned(), request.addresses.clone());
+        }
+        let (client, tx) = (self.client.clone(), tx.clone());
         tokio::spawn(async move {
             let result = get(&client, &request).await;
             let _ = tx.send(Input::Http(request.id, result));
@@ -400,7 +385,7 @@ fn causes<'a>(e: &'a (dyn Error + 'static)) -> Vec<&'a (dyn Error + 'static)> {
     out
 }
 
-/// A lookup that failed, or found internal addresses only for a request that may not reach them.
+/// A name the machine gave no addresses for.
 #[derive(Debug)]
 struct ResolveError(TransportFailure);
 
@@ -412,28 +397,26 @@ impl std::fmt::Display for ResolveError {
 
 impl Error for ResolveError {}
 
-/// reqwest's resolver: [`resolve`], keeping public addresses only when asked to.
-struct Resolver {
-    public_only: bool,
-}
+/// reqwest's resolver: the addresses the machine handed out with the request.
+struct Pinned(Pins);
 
-impl reqwest::dns::Resolve for Resolver {
+impl reqwest::dns::Resolve for Pinned {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let (host, public_only) = (name.as_str().to_owned(), self.public_only);
+        let pinned = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|p| p.get(name.as_str()).cloned());
         Box::pin(async move {
             // reqwest puts the URL's port on the addresses.
-            let addrs = resolve(&host, 0).await.map_err(ResolveError)?;
-            let allowed: Vec<SocketAddr> = addrs
-                .iter()
-                .copied()
-                .filter(|a| !public_only || !is_internal_address(a.ip()))
-                .collect();
-            if allowed.is_empty() {
-                let why = format!("{host} resolves to {addrs:?} only");
-                let e = TransportFailure::new(TransportError::InternalAddress, why);
-                return Err(Box::new(ResolveError(e)) as Box<dyn Error + Send + Sync>);
+            match pinned.filter(|a| !a.is_empty()) {
+                Some(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                None => {
+                    let why = format!("{}: no address from the client", name.as_str());
+                    let e = TransportFailure::new(TransportError::Dns, why);
+                    Err(Box::new(ResolveError(e)) as Box<dyn Error + Send + Sync>)
+                }
             }
-            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
     }
 }

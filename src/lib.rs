@@ -19,17 +19,20 @@
 //! # #![allow(clippy::disallowed_methods)]
 //! use std::net::{ToSocketAddrs, UdpSocket};
 //! use std::time::{Duration, Instant};
-//! use bt_tracker::announce::{Announce, Event};
+//! use bt_tracker::announce::{Announce, DnsAnswer, DnsError, Event};
 //!
 //! fn drive(mut announce: Announce, socket: UdpSocket) -> std::io::Result<()> {
 //!     let (mut out, mut inb) = (Vec::new(), [0u8; 65_536]);
 //!     loop {
+//!         // Names are asked for once and cached; a real loop resolves on a thread.
+//!         while let Some(q) = announce.poll_dns_query() {
+//!             let found = (q.host.as_str(), 0).to_socket_addrs().map_err(|_| DnsError::Failed);
+//!             let addresses = found.map(|a| a.map(|a| a.ip()).collect());
+//!             let answer = addresses.map(|addresses| DnsAnswer { addresses, ttl: None });
+//!             announce.handle_dns_response(Instant::now(), q.id, answer);
+//!         }
 //!         while let Some(t) = announce.poll_transmit(&mut out) {
-//!             let url = t.origin.tracker().and_then(|id| announce.tracker_url(id)).unwrap();
-//!             let to = t.destination.or_else(|| {
-//!                 (url.host(), url.port()).to_socket_addrs().ok()?.next()
-//!             });
-//!             if let Some(to) = to { socket.send_to(&out, to)?; }
+//!             socket.send_to(&out, t.destination)?;
 //!         }
 //!         while let Some(event) = announce.poll_event() {
 //!             match event {
@@ -50,9 +53,19 @@
 //! ```
 //!
 //! HTTP trackers come out of [`Announce::poll_http_request`] as full URLs; make the request with
-//! any client (or [`http::write_get_request`] and [`http::ResponseReader`] on a raw TCP stream) and
-//! hand the response back with [`Announce::handle_http_response`]. Report DNS, connection and TLS
-//! failures with [`Announce::handle_transport_error`] so the machine fails over.
+//! any client (or [`http::write_get_request`] and [`http::ResponseReader`] on a raw TCP stream,
+//! connecting to the request's `addresses`) and hand the response back with
+//! [`Announce::handle_http_response`]. Report connection and TLS failures with
+//! [`Announce::handle_transport_error`] so the machine fails over (a refused address makes it try
+//! the tracker's next one).
+//!
+//! Host names are the machine's business: it asks for them with [`Announce::poll_dns_query`]
+//! (one query per name for every torrent, answers and failures cached with bounded lifetimes, the
+//! last good answer kept while a refresh fails) and takes the answer with
+//! [`Announce::handle_dns_response`]. Answer with any resolver, off the loop thread. So every
+//! datagram comes with its address and every HTTP request with its addresses, replies are accepted
+//! from any address the tracker's name resolved to and never from a stranger, and a public name
+//! that resolves to a loopback, private or link-local address is refused.
 //!
 //! ## What is here
 //!

@@ -20,13 +20,16 @@
 //! | exchanges started with one tracker endpoint | a burst of 50, then 200 per second; `stopped` and `completed` ahead of the backlog | [`Config::tracker_burst`](crate::announce::Config::tracker_burst), [`Config::tracker_rate`](crate::announce::Config::tracker_rate) | later exchanges wait for their slot; a cancelled one gives its slot back |
 //! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP (at most 100, so the URL stays under 8,000 bytes), halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
 //! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
-//! | trackers per torrent (and so UDP connection ids cached: one per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
+//! | trackers per torrent (and so UDP connection ids cached: one per tracker address, at most 16 per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
 //! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
 //! | a silent or slow HTTP tracker | 30 s per request, redirects included | [`Config::http_timeout`](crate::announce::Config::http_timeout) | `Cause::Timeout`; a later answer is ignored |
 //! | shutdown | 5 s after the last `stopped` got its pacer slot (a UDP `stopped` spreads its 3 sends over it) | [`Config::stop_timeout`](crate::announce::Config::stop_timeout) | `Event::Stopped` comes anyway |
 //! | a tracker's `interval` | clamped to [120 s, 2 h] | [`Config::interval_floor`](crate::announce::Config::interval_floor), [`Config::interval_ceiling`](crate::announce::Config::interval_ceiling) | |
 //! | BEP 31 `retry in` | 7 days | [`Config::max_retry_in`](crate::announce::Config::max_retry_in) | |
+//! | host names cached | 4,096 names, each at most [`MAX_DNS_ADDRESSES`] (16) addresses | [`DnsConfig::max_names`](crate::announce::DnsConfig::max_names) | the name whose entry expires first (and has no query in flight) is dropped; extra addresses of an answer are not kept |
+//! | DNS queries | one per host name in flight, for every torrent; answers kept for their TTL clamped to [60 s, 1 day] (1 h without a TTL), failures for 150 s doubling to 30 min | [`DnsConfig`](crate::announce::DnsConfig) | requests for a cached failure fail at once, without a query |
+//! | an unanswered DNS query | 30 s | [`DnsConfig::timeout`](crate::announce::DnsConfig::timeout) | `Cause::Dns(DnsFailure::NoAnswer)`; a later answer is ignored |
 //!
 //! URL safety has its own rules (redirects into loopback, private or link-local addresses, https
 //! to http, tracker URLs that pre-fill announce parameters): see
@@ -34,7 +37,7 @@
 //! [`HttpRequest::may_reach_internal`](crate::announce::HttpRequest::may_reach_internal) and
 //! [`Config::allow_internal_redirects`](crate::announce::Config::allow_internal_redirects).
 
-pub use crate::announce::{MAX_NUM_WANT, MAX_TRACKER_ID_LEN};
+pub use crate::announce::{MAX_DNS_ADDRESSES, MAX_NUM_WANT, MAX_TRACKER_ID_LEN};
 pub use crate::bencode::MAX_DEPTH;
 pub use crate::client::{MAX_TORRENTS, MAX_UDP_SCRAPE_BATCH};
 pub use crate::http::{DEFAULT_MAX_BODY_LEN, MAX_HEAD_LEN, MAX_HEADERS};

@@ -3,6 +3,8 @@
 //! `external ip`, peers from every source, a tracker's source address, the self filter, the
 //! internal-address (SSRF) checks and the tracker endpoints the `Client` shares.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -48,6 +50,8 @@ fn announce(url: &str, config: Config) -> (Announce, Instant) {
         now,
     )
     .unwrap();
+    let mut a = a;
+    common::answer_dns(&mut a, now);
     (a, now)
 }
 
@@ -268,7 +272,7 @@ fn udp_replies_over_ipv6_give_mapped_entries_as_ipv4_peers() {
 
     let (mut a, now) = announce("udp://[2001:db8::53]:6969", Config::default());
     let (connect, t) = next_udp(&mut a);
-    assert_eq!(connect.destination, Some(tracker));
+    assert_eq!(connect.destination, tracker);
     assert!(a.handle_datagram(now, tracker, &connect_reply(t)));
     let (_, t) = next_udp(&mut a);
     assert!(a.handle_datagram(now, tracker, &announce_reply(t, &peers)));
@@ -285,7 +289,7 @@ fn a_mapped_tracker_address_matches_replies_from_its_ipv4_form_and_back() {
     let (mut a, now) = announce("udp://[::ffff:127.0.0.1]:6969", Config::default());
     let (connect, t) = next_udp(&mut a);
     let v4: SocketAddr = "127.0.0.1:6969".parse().unwrap();
-    assert_eq!(connect.destination, Some(v4), "sent to the canonical form");
+    assert_eq!(connect.destination, v4, "sent to the canonical form");
     assert!(!a.handle_datagram(now, "127.0.0.2:6969".parse().unwrap(), &connect_reply(t)));
     assert!(a.handle_datagram(now, v4, &connect_reply(t)));
 
@@ -337,7 +341,7 @@ fn client_scrapes_match_a_mapped_tracker_address_and_share_its_ipv4_endpoint() {
     let v4: SocketAddr = "127.0.0.1:6969".parse().unwrap();
     let mut buf = Vec::new();
     let connect = client.poll_transmit(&mut buf).expect("a connect");
-    assert_eq!(connect.destination, Some(v4));
+    assert_eq!(connect.destination, v4);
     let connect_txid = txid(&buf[..connect.len]);
     assert!(
         client.poll_transmit(&mut buf).is_none(),
@@ -349,7 +353,7 @@ fn client_scrapes_match_a_mapped_tracker_address_and_share_its_ipv4_endpoint() {
     let from: SocketAddr = "[::ffff:127.0.0.1]:6969".parse().unwrap();
     for _ in 0..2 {
         let t = client.poll_transmit(&mut buf).expect("an announce");
-        assert_eq!(t.destination, Some(v4));
+        assert_eq!(t.destination, v4);
         let reply = announce_reply(txid(&buf[..t.len]), &[192, 0, 2, 8, 0x1a, 0xe1]);
         assert!(client.handle_datagram(now, from, &reply));
         assert!(matches!(client_result(&mut client), Event::Announced(_)));
@@ -360,7 +364,7 @@ fn client_scrapes_match_a_mapped_tracker_address_and_share_its_ipv4_endpoint() {
     let now = client.poll_timeout().expect("the scrape window closes");
     client.handle_timeout(now);
     let t = client.poll_transmit(&mut buf).expect("a scrape");
-    assert_eq!(t.destination, Some(v4));
+    assert_eq!(t.destination, v4);
     let mut reply = 2u32.to_be_bytes().to_vec();
     reply.extend_from_slice(&txid(&buf[..t.len]).to_be_bytes());
     for n in [5u32, 6, 7] {
@@ -391,6 +395,7 @@ fn redirect(from: &str, location: &str) -> Result<HttpRequest, Cause> {
         body: Vec::new().into(),
     };
     assert!(a.handle_http_response(now + Duration::from_millis(1), first.id, &response));
+    common::answer_dns(&mut a, now + Duration::from_millis(1));
     if let Some(next) = a.poll_http_request() {
         return Ok(next);
     }

@@ -79,8 +79,9 @@ fn an_idle_announce_with_one_tracker_holds_a_bounded_heap() {
         std::mem::size_of::<Event>()
     );
     // The figure is deterministic; the bound catches growth (the Client issue targets 1 KiB per
-    // torrent with shared state).
-    assert!(bytes > 0 && bytes <= 2560, "{bytes} bytes");
+    // torrent with shared state). Issue 16 moved the connection id into a per-address list (a
+    // multi-homed tracker's addresses each have their own): 2,588 bytes, up from under 2,560.
+    assert!(bytes > 0 && bytes <= 2600, "{bytes} bytes");
     drop(held);
 }
 

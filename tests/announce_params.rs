@@ -113,7 +113,7 @@ fn a_partial_seed_sends_event_0_over_udp_never_the_nonstandard_4() {
         }
         .encode(&mut reply)
         .unwrap();
-        assert!(a.handle_datagram(at, sent.destination.unwrap(), &reply));
+        assert!(a.handle_datagram(at, sent.destination, &reply));
         let _announce = a.poll_transmit(buf).unwrap();
         buf.clone()
     };

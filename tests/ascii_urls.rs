@@ -2,6 +2,8 @@
 //! line and BEP 41 URL data the crate hands out is ASCII, with international names in IDNA form and
 //! everything else percent-encoded in uppercase hex, whatever the tracker URL or `Location` held.
 
+mod common;
+
 use std::time::Instant;
 
 use bt_tracker::announce::{Announce, Cause, Config, Event, HttpRequest, Progress, Torrent};
@@ -34,14 +36,16 @@ fn torrent() -> Torrent {
 }
 
 fn announce(tiers: Vec<Vec<TrackerUrl>>, now: Instant) -> Announce {
-    Announce::new(
+    let mut a = Announce::new(
         Config::default(),
         torrent(),
         tiers,
         &mut ChaCha12Rng::seed_from_u64(1),
         now,
     )
-    .unwrap()
+    .unwrap();
+    common::answer_dns(&mut a, now);
+    a
 }
 
 #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
@@ -340,6 +344,7 @@ fn redirect(from: &str, location: &str) -> Result<HttpRequest, Cause> {
         body: Vec::new().into(),
     };
     assert!(a.handle_http_response(now, first.id, &response));
+    common::answer_dns(&mut a, now);
     if let Some(next) = a.poll_http_request() {
         return Ok(next);
     }

@@ -185,7 +185,7 @@ fn progress_above_i64_max_is_sent_as_i64_max_over_udp() {
     }
     .encode(&mut reply)
     .unwrap();
-    let tracker = connect.destination.expect("an IP literal tracker");
+    let tracker = connect.destination;
     assert!(a.handle_datagram(t0, tracker, &reply));
     let sent = a.poll_transmit(&mut buf).expect("the announce");
     let Ok(Request::Announce(r)) = Request::parse(&buf[..sent.len]) else {

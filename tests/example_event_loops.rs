@@ -1,5 +1,5 @@
 //! The event-loop examples' glue (mio, tokio, game loop): the non-blocking HTTP request
-//! (`examples/common/http_conn.rs`), the TLS roots and `--ca-file` (`tls.rs`), the lookup thread,
+//! (`examples/common/http_conn.rs`), the TLS roots and `--ca-file` (`tls.rs`), the resolver thread,
 //! and their shared command line. The HTTPS path against a real TLS tracker is in
 //! `tests/interop_webtorrent.rs`.
 
@@ -10,15 +10,21 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bt_tracker::announce::{Event, RequestId, TransportError};
+use bt_tracker::PeerId;
+use bt_tracker::TrackerUrl;
+use bt_tracker::announce::{
+    Announce, Cause, Config, Event, Progress, RequestId, TierMode, Torrent, TransportError,
+};
 use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse};
 use net::glue::cli::parse_loop_args;
 use net::glue::embedded::{EmbeddedTracker, sample_peers};
 use net::glue::http::TransportFailure;
 use net::glue::http_conn::{HttpConn, connect_nonblocking};
-use net::glue::lookup_thread::LookupThread;
+use net::glue::resolver::Resolver;
 use net::glue::{now, tls};
 use net::{Peer, STEP, info_hash};
+use rand_chacha::ChaCha12Rng;
+use rand_core::SeedableRng;
 
 /// Carries out `peer`'s first HTTP request on a non-blocking connection to `addr`, pumping as a
 /// tick would (bounded by [`STEP`]). Returns the request's id and outcome.
@@ -155,34 +161,59 @@ fn a_ca_file_that_is_missing_or_holds_no_certificate_is_refused_with_its_path() 
 }
 
 #[test]
-fn the_lookup_thread_answers_without_the_caller_waiting() {
-    let lookups = LookupThread::start();
-    assert!(
-        lookups.try_recv().is_none(),
-        "nothing asked, nothing answered"
-    );
-    lookups.lookup("localhost", 6969);
-    lookups.lookup("no-such-host.invalid", 1);
+fn the_resolver_thread_answers_the_machines_queries_without_the_caller_waiting() {
+    let (tx, answers) = std::sync::mpsc::channel();
+    let resolver = Resolver::new(move |id, result| {
+        let _ = tx.send((id, result));
+    });
+    let tiers = vec![
+        vec![TrackerUrl::parse("udp://localhost:6969/announce").unwrap()],
+        vec![TrackerUrl::parse("udp://no-such-host.invalid:6969/announce").unwrap()],
+    ];
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTiers;
+    let torrent = Torrent {
+        info_hash: info_hash("resolver"),
+        peer_id: PeerId(*b"-BT0100-resolver0001"),
+        port: 6881,
+        progress: Progress::default(),
+        key: None,
+    };
+    let mut rng = ChaCha12Rng::seed_from_u64(16);
+    let mut announce = Announce::new(config, torrent, tiers, &mut rng, now()).unwrap();
+    let mut asked = 0;
+    while let Some(query) = announce.poll_dns_query() {
+        resolver.ask(query);
+        asked += 1;
+    }
+    assert_eq!(asked, 2, "one query per name");
     let until = now() + STEP;
-    let mut answers = Vec::new();
-    while answers.len() < 2 && now() < until {
-        match lookups.try_recv() {
-            Some(answer) => answers.push(answer),
-            None => std::thread::sleep(Duration::from_millis(1)),
+    let mut answered = 0;
+    while answered < 2 && now() < until {
+        match answers.try_recv() {
+            Ok((id, result)) => {
+                assert!(announce.handle_dns_response(now(), id, result));
+                answered += 1;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
         }
     }
-    let (name, found) = &answers[0];
-    assert_eq!(name, &("localhost".to_owned(), 6969));
-    let found = found.as_ref().expect("localhost resolves");
+    assert_eq!(answered, 2, "both names answered within {STEP:?}");
+    let mut buf = Vec::new();
+    let sent = announce
+        .poll_transmit(&mut buf)
+        .expect("localhost's connect");
+    assert!(sent.destination.ip().is_loopback(), "{sent:?}");
+    assert_eq!(sent.destination.port(), 6969);
     assert!(
-        found
-            .iter()
-            .all(|a| a.ip().is_loopback() && a.port() == 6969),
-        "{found:?}"
+        announce.poll_transmit(&mut buf).is_none(),
+        "nothing to the unknown name"
     );
-    let (name, failed) = &answers[1];
-    assert_eq!(name.0, "no-such-host.invalid");
-    assert_eq!(failed.as_ref().unwrap_err().kind, TransportError::Dns);
+    let failed = std::iter::from_fn(|| announce.poll_event()).find_map(|e| match e {
+        Event::Failed(f) => Some(f.cause),
+        _ => None,
+    });
+    assert!(matches!(failed, Some(Cause::Dns(_))), "{failed:?}");
 }
 
 #[test]

@@ -278,6 +278,7 @@ fn announce_and_client_scrape_a_passkey_tracker_at_scrape_slash_key() {
     let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(48);
 
     let mut a = Announce::new(Config::default(), torrent.clone(), tiers(), &mut rng, now).unwrap();
+    common::answer_dns(&mut a, now);
     let started = a.poll_http_request().expect("the started announce");
     assert!(matches!(started.kind, RequestKind::Announce(_)));
     a.scrape(now);
@@ -291,6 +292,7 @@ fn announce_and_client_scrape_a_passkey_tracker_at_scrape_slash_key() {
 
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let id = client.add(torrent, tiers(), now).unwrap();
+    common::answer_dns(&mut client, now);
     assert!(client.poll_http_request().is_some());
     assert!(client.scrape(id, now));
     let window_closed = now + Config::default().scrape_window;

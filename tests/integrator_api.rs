@@ -3,6 +3,8 @@
 //! need), write datagrams into a `Vec` that is never too small, and call the announce without an
 //! event what BEP 3 calls it.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{Announce, Config, Event, HttpRequest, Progress, RequestKind, Torrent};
@@ -36,7 +38,9 @@ fn torrent(n: u8) -> Torrent {
 fn announce(url: &str, now: Instant) -> Announce {
     let tiers = vec![vec![TrackerUrl::parse(url).unwrap()]];
     let mut rng = ChaCha12Rng::seed_from_u64(18);
-    Announce::new(Config::default(), torrent(1), tiers, &mut rng, now).unwrap()
+    let mut a = Announce::new(Config::default(), torrent(1), tiers, &mut rng, now).unwrap();
+    common::answer_dns(&mut a, now);
+    a
 }
 
 // ----- the event of a regular announce -----
@@ -181,6 +185,7 @@ fn requests_for(url: &str) -> Vec<HttpRequest> {
     out.extend(a.poll_http_request());
     let redirect = HttpResponse::new(307, Some("../other/announce?x=%7e"), b"");
     assert!(a.handle_http_response(now, first.id, &redirect));
+    common::answer_dns(&mut a, now);
     out.extend(a.poll_http_request());
     out.push(first);
 
@@ -191,6 +196,7 @@ fn requests_for(url: &str) -> Vec<HttpRequest> {
         client.add(torrent(3), tiers(), now).unwrap(),
         client.add(torrent(4), tiers(), now).unwrap(),
     ];
+    common::answer_dns(&mut client, now);
     out.extend(std::iter::from_fn(|| client.poll_http_request()));
     for id in ids {
         assert!(client.scrape(id, now));
@@ -298,7 +304,7 @@ fn the_largest_datagrams_fit_a_fresh_vec_and_a_reused_one_allocates_nothing() {
     let mut reply = vec![0, 0, 0, 0];
     reply.extend_from_slice(&txid.to_be_bytes());
     reply.extend_from_slice(&7u64.to_be_bytes());
-    assert!(a.handle_datagram(now, connect.destination.unwrap(), &reply));
+    assert!(a.handle_datagram(now, connect.destination, &reply));
     let mut sent = None;
     let info = allocation_counter::measure(|| sent = a.poll_transmit(&mut buf));
     let sent = sent.expect("the announce");
@@ -323,7 +329,7 @@ fn the_largest_datagrams_fit_a_fresh_vec_and_a_reused_one_allocates_nothing() {
     let mut reply = vec![0, 0, 0, 0];
     reply.extend_from_slice(&txid.to_be_bytes());
     reply.extend_from_slice(&7u64.to_be_bytes());
-    assert!(client.handle_datagram(now, connect.destination.unwrap(), &reply));
+    assert!(client.handle_datagram(now, connect.destination, &reply));
     for id in &ids {
         assert!(client.scrape(*id, now));
     }

@@ -33,6 +33,8 @@ fn main() -> ExitCode {
             http_over_ipv6_returns_the_ipv6_swarm,
             udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4,
             http_scrape_reads_the_trackers_utf8_mangled_keys,
+            udp_through_a_localhost_name_resolved_by_the_machine,
+            http_through_a_localhost_name_resolved_by_the_machine,
         ],
         Some(tls_tracker_missing) => [
             https_swarm_scenario_through_the_blocking_path_trusting_the_ca_file,
@@ -159,8 +161,14 @@ fn https_swarm_scenario_through_the_blocking_path_trusting_the_ca_file() {
 fn nonblocking_announce(peer: &mut Peer, ca: Option<&Path>) -> Result<Announced, TransportFailure> {
     let config = Arc::new(glue::tls::client_config(ca).expect("the TLS configuration"));
     let announce = &mut peer.driver.announce;
+    // The machine asks for the name (`localhost`) first; answered here as the examples' resolver
+    // thread would.
+    while let Some(query) = announce.poll_dns_query() {
+        let result = glue::resolver::lookup(&query.host);
+        assert!(announce.handle_dns_response(now(), query.id, result));
+    }
     let request = announce.poll_http_request().expect("the started announce");
-    let addr = glue::http::resolve(&request.url, true).expect("resolves")[0];
+    let addr = request.addresses[0];
     let stream = TcpStream::connect(addr).expect("connects to the tracker");
     stream.set_nonblocking(true).expect("non-blocking");
     let mut conn = HttpConn::new(&request, stream, &config)?;
@@ -232,4 +240,25 @@ fn https_to_a_name_the_certificate_does_not_cover_fails_as_a_tls_error() {
         "{}",
         failure.detail
     );
+}
+
+// Issue 16: the machine asks for `localhost` itself (the driver answers its query on a resolver
+// thread with the system resolver); the whole scenario runs through the resolved address.
+
+fn udp_through_a_localhost_name_resolved_by_the_machine() {
+    let tracker = Webtorrent::start();
+    let seen = swarm_scenario(
+        &format!("udp://localhost:{}", tracker.udp),
+        info_hash("wt-udp-name"),
+    );
+    sane_webtorrent_intervals(&seen);
+}
+
+fn http_through_a_localhost_name_resolved_by_the_machine() {
+    let tracker = Webtorrent::start();
+    let seen = swarm_scenario(
+        &format!("http://localhost:{}/announce", tracker.http),
+        info_hash("wt-http-name"),
+    );
+    sane_webtorrent_intervals(&seen);
 }

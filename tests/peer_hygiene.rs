@@ -2,6 +2,8 @@
 //! connections (libtorrent drops them, libtorrent#7329), are left out of `Announced::peers` like
 //! port 0, over UDP (the IPv4 fast path and the IPv6 path) and HTTP alike.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -30,6 +32,8 @@ fn announce(url: &str) -> (Announce, Instant) {
         now,
     )
     .unwrap();
+    let mut a = a;
+    common::answer_dns(&mut a, now);
     (a, now)
 }
 
@@ -58,7 +62,7 @@ fn udp_peers(tracker: &str, peers: &[u8]) -> Vec<SocketAddr> {
     reply.extend_from_slice(&42u64.to_be_bytes());
     assert!(a.handle_datagram(now, from, &reply), "{t:?}");
     let t = a.poll_transmit(&mut buf).expect("an announce");
-    assert_eq!(t.destination, Some(from));
+    assert_eq!(t.destination, from);
     let mut reply = 1u32.to_be_bytes().to_vec();
     reply.extend_from_slice(&buf[12..16]);
     for n in [1800u32, 0, 0] {

@@ -54,7 +54,8 @@ pub fn drain(client: &mut Client, now: Instant, interval: u32) -> usize {
     loop {
         let mut replies = Vec::new();
         while let Some(t) = client.poll_transmit(&mut buf) {
-            if let (Some(to), Some(reply)) = (t.destination, respond(&buf, interval)) {
+            if let Some(reply) = respond(&buf, interval) {
+                let to = t.destination;
                 replies.push((to, reply));
             }
         }

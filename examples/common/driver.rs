@@ -1,8 +1,10 @@
 //! A blocking driver for one [`Announce`]: std UDP sockets, one thread per HTTP request, and a
 //! channel that wakes the loop for a datagram, an HTTP answer or the machine's next deadline.
 //!
-//! The loop is the drain rule of the crate docs: send every datagram, start every HTTP request,
-//! hand every event to the caller, then sleep until input or `poll_timeout`.
+//! The loop is the drain rule of the crate docs: ask the resolver every DNS query, send every
+//! datagram, start every HTTP request, hand every event to the caller, then sleep until input or
+//! `poll_timeout`. Lookups run on a resolver thread ([`Resolver`]): the loop never blocks on DNS,
+//! and the machine gives every datagram and request its addresses.
 
 use std::collections::HashMap;
 use std::io;
@@ -13,11 +15,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bt_tracker::announce::{Announce, Event, RequestId, TrackerId, TransportError};
+use bt_tracker::announce::{Announce, DnsQueryId, Event, RequestId, TransportError};
 use bt_tracker::http::HttpResponse;
 
 use super::http::{self, TransportFailure};
 use super::now;
+use super::resolver::{DnsResult, Resolver};
 
 /// The UDP sockets a driver sends from: one per address family, at least one.
 #[derive(Debug)]
@@ -56,6 +59,7 @@ impl Sockets {
 enum Input {
     Datagram(SocketAddr, Vec<u8>),
     Http(RequestId, Result<HttpResponse<'static>, TransportFailure>),
+    Dns(DnsQueryId, DnsResult),
 }
 
 /// What the event handler wants next.
@@ -88,7 +92,7 @@ pub struct Driver {
     rx: Receiver<Input>,
     quit: Arc<AtomicBool>,
     readers: Vec<JoinHandle<()>>,
-    resolved: HashMap<TrackerId, Result<SocketAddr, TransportFailure>>,
+    resolver: Resolver,
     details: HashMap<RequestId, String>,
 }
 
@@ -112,6 +116,10 @@ impl Driver {
                 }
             }));
         }
+        let answers = tx.clone();
+        let resolver = Resolver::new(move |id, result| {
+            let _ = answers.send(Input::Dns(id, result));
+        });
         Ok(Driver {
             announce,
             sockets,
@@ -119,7 +127,7 @@ impl Driver {
             rx,
             quit,
             readers,
-            resolved: HashMap::new(),
+            resolver,
             details: HashMap::new(),
         })
     }
@@ -133,6 +141,9 @@ impl Driver {
     /// machine stops, or `until` passes.
     pub fn run(&mut self, until: Instant, mut on_event: impl FnMut(&Self, Event) -> Flow) -> Ended {
         loop {
+            while let Some(query) = self.announce.poll_dns_query() {
+                self.resolver.ask(query);
+            }
             self.send_datagrams();
             self.start_http_requests();
             while let Some(event) = self.announce.poll_event() {
@@ -159,6 +170,9 @@ impl Driver {
                     self.announce.handle_http_response(now(), id, &response);
                 }
                 Ok(Input::Http(id, Err(e))) => self.transport_error(id, e),
+                Ok(Input::Dns(id, result)) => {
+                    self.announce.handle_dns_response(now(), id, result);
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     if now() >= until {
                         return Ended::Deadline;
@@ -185,47 +199,25 @@ impl Driver {
     fn send_datagrams(&mut self) {
         let mut buf = Vec::new();
         while let Some(t) = self.announce.poll_transmit(&mut buf) {
-            let sent = t
-                .destination
-                .map_or_else(|| self.resolve(t.origin.tracker()), Ok)
-                .and_then(|to| {
-                    let socket = match to {
-                        SocketAddr::V4(_) => self.sockets.v4.as_ref(),
-                        SocketAddr::V6(_) => self.sockets.v6.as_ref(),
-                    };
-                    let no_socket = || format!("no UDP socket of {to}'s address family");
-                    let socket = socket
-                        .ok_or_else(|| TransportFailure::new(TransportError::Other, no_socket()))?;
-                    socket.send_to(&buf, to).map(drop).map_err(|e| {
-                        TransportFailure::new(TransportError::Other, format!("send to {to}: {e}"))
-                    })
-                });
+            let to = t.destination;
+            let socket = match to {
+                SocketAddr::V4(_) => self.sockets.v4.as_ref(),
+                SocketAddr::V6(_) => self.sockets.v6.as_ref(),
+            };
+            // A failure on one address makes the machine try the tracker's next one.
+            let sent = match socket {
+                None => Err(TransportFailure::new(
+                    TransportError::Other,
+                    format!("no UDP socket of {to}'s address family"),
+                )),
+                Some(socket) => socket.send_to(&buf, to).map(drop).map_err(|e| {
+                    TransportFailure::new(TransportError::Other, format!("send to {to}: {e}"))
+                }),
+            };
             if let Err(e) = sent {
                 self.transport_error(t.request, e);
             }
         }
-    }
-
-    /// The tracker's first address of a family with a socket, looked up once.
-    fn resolve(&mut self, tracker: Option<TrackerId>) -> Result<SocketAddr, TransportFailure> {
-        let unknown = || TransportFailure::new(TransportError::Other, "no such tracker".to_owned());
-        let tracker = tracker.ok_or_else(unknown)?;
-        if let Some(found) = self.resolved.get(&tracker) {
-            return found.clone();
-        }
-        let url = self.announce.tracker_url(tracker).ok_or_else(unknown)?;
-        let usable = |a: &&SocketAddr| match a {
-            SocketAddr::V4(_) => self.sockets.v4.is_some(),
-            SocketAddr::V6(_) => self.sockets.v6.is_some(),
-        };
-        let found = http::resolve(url, true).and_then(|addrs| {
-            addrs.iter().find(usable).copied().ok_or_else(|| {
-                let why = format!("{} has no address of a family with a socket", url.host());
-                TransportFailure::new(TransportError::Dns, why)
-            })
-        });
-        self.resolved.insert(tracker, found.clone());
-        found
     }
 
     fn start_http_requests(&mut self) {

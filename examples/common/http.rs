@@ -54,10 +54,15 @@ impl TransportFailure {
     }
 }
 
-/// Makes the machine's request, giving up at its deadline. Its URL comes parsed: host, port and
-/// scheme are read from it, and the request line is written from it.
+/// Makes the machine's request, giving up at its deadline. Its URL comes parsed (the request line
+/// is written from it) and its addresses resolved: `http://` connects to them in order, `https://`
+/// pins ureq's resolver to them, so no name is looked up again here (and a name that changes its
+/// answer in between cannot lead anywhere the machine did not check).
 pub fn get(request: &HttpRequest) -> Result<HttpResponse<'static>, TransportFailure> {
-    get_url(&request.url, request.deadline, request.may_reach_internal)
+    match request.url.scheme() {
+        Scheme::Https => get_tls(request.url.as_str(), request.deadline, &request.addresses),
+        _ => get_plain(&request.url, &request.addresses, request.deadline),
+    }
 }
 
 /// GET the URL in `url` (any http(s) URL text), giving up at `deadline`; with
@@ -80,16 +85,14 @@ fn get_url(
 ) -> Result<HttpResponse<'static>, TransportFailure> {
     let addrs = resolve(url, may_reach_internal)?;
     match url.scheme() {
-        // ureq resolves the name again itself; the check above is what it can be without a
-        // resolver hook (a name that changes its answer in between is not caught).
-        Scheme::Https => get_tls(url.as_str(), deadline),
+        Scheme::Https => get_tls(url.as_str(), deadline, &addrs),
         _ => get_plain(url, &addrs, deadline),
     }
 }
 
-/// A tracker's addresses, looked up for UDP sends and HTTP requests alike. A request that may not
-/// reach the local network (a redirect from a public tracker) keeps only public ones, and fails
-/// when none is left.
+/// A URL's addresses, looked up here (blocking) for [`fetch`], which the tests use outside any
+/// machine; the machine's own requests come with their addresses. A request that may not reach
+/// the local network keeps only public ones, and fails when none is left.
 pub fn resolve(
     url: &TrackerUrl,
     may_reach_internal: bool,
@@ -198,7 +201,33 @@ fn get_plain(
     }
 }
 
-fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse<'static>, TransportFailure> {
+/// ureq's resolver, pinned to the addresses the machine resolved.
+#[derive(Debug)]
+struct Pinned(Vec<SocketAddr>);
+
+impl ureq::unversioned::resolver::Resolver for Pinned {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        if self.0.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        let mut addrs = self.empty();
+        for &addr in self.0.iter().take(16) {
+            addrs.push(addr);
+        }
+        Ok(addrs)
+    }
+}
+
+fn get_tls(
+    url: &str,
+    deadline: Instant,
+    addrs: &[SocketAddr],
+) -> Result<HttpResponse<'static>, TransportFailure> {
     let mut config = ureq::Agent::config_builder();
     if let Some(roots) = ROOTS.get() {
         config = config.tls_config(
@@ -207,13 +236,17 @@ fn get_tls(url: &str, deadline: Instant) -> Result<HttpResponse<'static>, Transp
                 .build(),
         );
     }
-    let agent = config
+    let config = config
         .max_redirects(0)
         .http_status_as_error(false)
         .timeout_global(Some(remaining(deadline)?))
         .user_agent(USER_AGENT)
-        .build()
-        .new_agent();
+        .build();
+    let agent = ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        Pinned(addrs.to_vec()),
+    );
     let mut response = agent.get(url).call().map_err(ureq_error)?;
     let status = response.status().as_u16();
     let location = response

@@ -197,9 +197,7 @@ fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
             "datagram of {} bytes",
             t.len
         );
-        let to = t
-            .destination
-            .unwrap_or_else(|| "10.0.0.1:6969".parse().unwrap());
+        let to = t.destination;
         seen.udp = Some((to, [buf[12], buf[13], buf[14], buf[15]]));
     }
     while let Some(request) = announce.poll_http_request() {

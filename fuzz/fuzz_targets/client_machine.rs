@@ -187,9 +187,7 @@ fn drain(client: &mut Client, now: Instant, seen: &mut Seen, timed_out: bool) {
                 "two requests sent with one transaction id"
             );
         }
-        let to = t
-            .destination
-            .unwrap_or_else(|| "10.0.0.1:6969".parse().unwrap());
+        let to = t.destination;
         seen.udp.push((to, txid));
     }
     while let Some(request) = client.poll_http_request() {

@@ -106,6 +106,15 @@ impl Session {
         }
     }
 
+    /// Tracker-list edits keep one tracker per URL; BEP 7 dual-stack keeps one per URL and family.
+    pub(crate) fn check_editable(&self, ctx: &Ctx) -> Result<(), EditError> {
+        self.check_running()?;
+        match ctx.cfg.families {
+            super::Families::Both => Err(EditError::DualStack),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn announce_tracker(
         &mut self,
         ctx: &mut Ctx,
@@ -161,7 +170,7 @@ impl Session {
                 t.forced = Some(m);
                 continue;
             }
-            self.start_exchange(ctx, i, RequestKind::Announce(event), None, now);
+            self.start_or_fail(ctx, i, RequestKind::Announce(event), now);
         }
     }
 
@@ -225,7 +234,7 @@ impl Session {
         if t.disabled || t.scrape.is_some() {
             return false;
         }
-        self.start_exchange(ctx, i, RequestKind::Scrape, None, now);
+        self.start_or_fail(ctx, i, RequestKind::Scrape, now);
         self.drive(ctx, now);
         true
     }
@@ -283,7 +292,7 @@ impl Session {
             t.started = false;
             t.completed_pending = false;
             if owes {
-                self.start_exchange(ctx, i, STOPPED, None, now);
+                self.start_or_fail(ctx, i, STOPPED, now);
             }
         }
         self.drive(ctx, now);

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::dns::{DnsConfig, Families};
 use super::schedule::udp_wait;
 use crate::udp::{ANNOUNCE_RESPONSE_HEADER_LEN, announce_reply_len};
 use crate::{AddressFamily, InfoHash, PeerId, TrackerUrl};
@@ -175,6 +176,12 @@ pub struct Config {
     /// that shows counts for paused torrents turns it on with `Some(Duration::from_secs(1800))`.
     /// [`scrape`](super::Announce::scrape) works either way.
     pub scrape_interval: Option<Duration>,
+    /// The DNS cache: lifetimes of answers and failures, the query deadline, the cap on names,
+    /// and whether public names may resolve to internal addresses (see [`DnsConfig`]).
+    pub dns: DnsConfig,
+    /// The address families announced over: [`Families::Any`] (one announce per tracker, any
+    /// family; default), one family only, or BEP 7 dual-stack ([`Families::Both`]).
+    pub families: Families,
 }
 
 impl Default for Config {
@@ -209,6 +216,8 @@ impl Default for Config {
             max_scrape_batch: 70,
             scrape_window: Duration::from_secs(1),
             scrape_interval: None,
+            dns: DnsConfig::default(),
+            families: Families::Any,
         }
     }
 }
@@ -256,7 +265,7 @@ impl Config {
             ("max_retry_in", self.max_retry_in),
             ("scrape_window", self.scrape_window),
         ];
-        for (field, value) in durations {
+        for (field, value) in durations.into_iter().chain(self.dns.durations()) {
             if value.is_zero() || value > MAX_DURATION {
                 return Err(ConfigError::Invalid {
                     field,
@@ -329,7 +338,7 @@ impl Config {
                 rule: "must be at least 60 s and at most 365 days (or None to scrape only when asked)",
             });
         }
-        for (field, ok, rule) in checks {
+        for (field, ok, rule) in checks.into_iter().chain(self.dns.checks()) {
             if !ok {
                 return Err(ConfigError::Invalid { field, rule });
             }

@@ -10,6 +10,7 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::Rng;
 
 use super::config::Config;
+use super::dns::Dns;
 use super::endpoint::Endpoints;
 use super::event::{Event, RequestId, TorrentId, TrackerId};
 use super::events::EventQueue;
@@ -36,6 +37,8 @@ pub(crate) struct Ctx {
     pub(crate) now: Instant,
     next_request: u64,
     pub(crate) endpoints: Endpoints,
+    /// The DNS cache and the queries in flight, shared by every torrent.
+    pub(crate) dns: Dns,
     /// The torrent of every UDP transaction id in flight: no two requests share one.
     pub(crate) txids: HashMap<u32, TorrentId, OwnKeys>,
     pub(crate) events: EventQueue,
@@ -62,6 +65,7 @@ impl Ctx {
             now,
             next_request: 0,
             endpoints: Endpoints::default(),
+            dns: Dns::default(),
             txids: HashMap::default(),
             events: EventQueue::default(),
             woken: Vec::new(),
@@ -122,6 +126,8 @@ impl Ctx {
     pub(crate) fn forget(&mut self, url: u32, io: &Io) {
         let ep = self.endpoints.endpoint(url);
         match io {
+            // Waiting for a name: the cache wakes a torrent that no longer waits, which is harmless.
+            Io::Resolving(_) => {}
             Io::Udp(u) => {
                 if u.held {
                     ep.refund(&self.cfg, u.urgent);

@@ -62,6 +62,14 @@ pub enum EditError {
     /// The torrent is stopping or stopped (after `stop` or `Client::remove`).
     #[error("the torrent is stopping or stopped; add it again to announce it")]
     Stopped,
+    /// Tracker-list edits are not supported (yet) while
+    /// [`Config::families`](super::Config::families) is [`Families::Both`](super::Families::Both):
+    /// each tracker is announced to per family, in tiers and lanes of its own, and an edit would
+    /// have to keep those in step.
+    #[error(
+        "tracker-list edits are not supported with Config::families = Both (BEP 7 dual-stack); remove the torrent and add it again with the new list"
+    )]
+    DualStack,
     /// The [`Client`](crate::client::Client) holds no such torrent (or it was removed).
     #[error("no such torrent in this client (removed, or never added); add it first")]
     UnknownTorrent,
@@ -92,7 +100,8 @@ impl Announce {
     /// the caller's decision.
     ///
     /// Fails when the URL cannot be announced to, when the torrent would list more than
-    /// [`Config::max_trackers`](super::Config::max_trackers), and once stopping.
+    /// [`Config::max_trackers`](super::Config::max_trackers), once stopping, and with
+    /// [`Families::Both`](super::Families::Both) ([`EditError::DualStack`]).
     pub fn add_tracker(
         &mut self,
         now: Instant,
@@ -106,7 +115,8 @@ impl Announce {
     /// each), and if it was sent `started` it gets `stopped` (its last event). It leaves its tier
     /// and the status snapshot at once. When it was the tracker its tier would ask next, the next
     /// one is asked now (BEP 12 walk), since the swarm was just told this client left. Returns
-    /// `false` for an unknown or already removed tracker and once stopping.
+    /// `false` for an unknown or already removed tracker, once stopping, and with
+    /// [`Families::Both`](super::Families::Both) (see [`EditError::DualStack`]).
     pub fn remove_tracker(&mut self, now: Instant, tracker: TrackerId) -> bool {
         self.with(|s, ctx| s.remove_tracker(ctx, now, tracker).is_some())
     }
@@ -119,7 +129,8 @@ impl Announce {
     /// list is allowed: the torrent then announces nowhere until trackers are added.
     ///
     /// Fails, changing nothing, when a URL cannot be announced to or there are more than
-    /// [`Config::max_trackers`](super::Config::max_trackers), and once stopping.
+    /// [`Config::max_trackers`](super::Config::max_trackers), once stopping, and with
+    /// [`Families::Both`](super::Families::Both) ([`EditError::DualStack`]).
     pub fn replace_trackers(
         &mut self,
         now: Instant,
@@ -137,7 +148,7 @@ impl Session {
         url: TrackerUrl,
         tier: usize,
     ) -> Result<TrackerId, EditError> {
-        self.check_running()?;
+        self.check_editable(ctx)?;
         check_tracker(&url)?;
         let now = ctx.advance(now);
         if let Some(i) = self.listed(ctx, &url) {
@@ -169,7 +180,7 @@ impl Session {
         now: Instant,
         id: TrackerId,
     ) -> Option<u32> {
-        self.check_running().ok()?;
+        self.check_editable(ctx).ok()?;
         let i = self.live_index(id)?;
         let now = ctx.advance(now);
         let orphaned = self.lanes_picking(&[i]);
@@ -190,7 +201,7 @@ impl Session {
         now: Instant,
         tiers: Vec<Vec<TrackerUrl>>,
     ) -> Result<Vec<(TrackerId, u32)>, EditError> {
-        self.check_running()?;
+        self.check_editable(ctx)?;
         let mut seen: Vec<&str> = Vec::new();
         for url in tiers.iter().flatten() {
             if !seen.contains(&url.as_str()) {
@@ -348,7 +359,7 @@ impl Session {
         t.forced = None;
         t.scrape_due = None;
         if t.owes_stopped() && t.announce.is_none() {
-            self.start_exchange(ctx, i, STOPPED, None, now);
+            self.start_or_fail(ctx, i, STOPPED, now);
         }
     }
 

@@ -1,6 +1,7 @@
 //! What every torrent of one machine shares per tracker: the URL (interned, so a tracker used by
-//! 100,000 torrents is stored once) and, per endpoint (transport, host, port), the UDP connection
-//! id, the connect in flight that other requests join, and the pacer that bounds the request rate.
+//! 100,000 torrents is stored once) and, per endpoint (transport, host, port), the pacer that
+//! bounds the request rate and, per address the host resolved to, the UDP connection id and the
+//! connect in flight that other requests join.
 //!
 //! The pacer admits each exchange once: its first datagram or HTTP request waits for a slot, and
 //! what follows (the request after a connect reply, retransmissions, redirects) runs on the
@@ -11,9 +12,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
+use super::dns::MAX_DNS_ADDRESSES;
 use super::event::{RequestId, TorrentId};
 use super::schedule::later;
 use crate::{Scheme, TrackerUrl};
@@ -31,13 +34,17 @@ impl ConnectionId {
     }
 }
 
-/// One tracker endpoint: requests to it share a connection id and a rate.
+/// One tracker endpoint (transport, host, port): requests to it share a rate and, per address the
+/// host resolved to, a connection id.
 #[derive(Debug, Default)]
 pub(crate) struct Endpoint {
-    conn: ConnectionId,
-    /// A connect was sent by this request of this torrent and is awaited until this time; other
-    /// torrents' requests join it.
-    connecting: Option<(Instant, RequestId, TorrentId)>,
+    /// A connection id per resolved address (at most [`MAX_DNS_ADDRESSES`], the oldest dropped):
+    /// BEP 15 ids belong to the host that gave them, and a multi-homed tracker's addresses may be
+    /// different machines.
+    conns: Vec<(SocketAddr, ConnectionId)>,
+    /// A connect was sent to this address by this request of this torrent and is awaited until
+    /// this time; other torrents' requests to the same address join it.
+    connecting: Option<(Instant, RequestId, TorrentId, SocketAddr)>,
     /// The torrents with a request waiting for that connect (ordered, so they wake in the same
     /// order on every run of a seed).
     waiters: BTreeSet<TorrentId>,
@@ -49,57 +56,81 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    pub(crate) fn conn(&self, now: Instant) -> Option<u64> {
-        self.conn.valid(now)
+    /// The valid connection id for `addr`, if any.
+    pub(crate) fn conn(&self, now: Instant, addr: SocketAddr) -> Option<u64> {
+        self.conns
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .and_then(|(_, c)| c.valid(now))
     }
 
-    /// A connect reply arrived: every request of every torrent uses this id until it expires.
-    /// Returns the torrents that were waiting for it.
+    /// A connect reply from `addr` arrived: every request of every torrent to that address uses
+    /// this id until it expires. Returns the torrents that were waiting for it.
     pub(crate) fn connected(
         &mut self,
         id: u64,
+        addr: SocketAddr,
         now: Instant,
         cfg: &Config,
     ) -> impl Iterator<Item = TorrentId> + '_ {
-        self.conn = ConnectionId(Some((id, later(now, cfg.connection_id_lifetime))));
+        let conn = ConnectionId(Some((id, later(now, cfg.connection_id_lifetime))));
+        self.conns
+            .retain(|(a, c)| *a != addr && c.valid(now).is_some());
+        if self.conns.len() >= MAX_DNS_ADDRESSES {
+            self.conns.remove(0);
+        }
+        // Grown one at a time: most trackers have one address, and 100,000 torrents' endpoints
+        // should not each hold room for four.
+        self.conns.reserve_exact(1);
+        self.conns.push((addr, conn));
         self.connecting = None;
         std::mem::take(&mut self.waiters).into_iter()
     }
 
-    /// An error reply: the id is dropped for every torrent (opentracker answers a stale id with
-    /// "Connection ID missmatch").
+    /// An error reply from `addr`: its id is dropped for every torrent (opentracker answers a
+    /// stale id with "Connection ID missmatch").
     /// The requests that joined a connect wake up and connect themselves.
-    pub(crate) fn drop_connection(&mut self, woken: &mut Vec<TorrentId>) {
-        self.conn = ConnectionId(None);
+    pub(crate) fn drop_connection(&mut self, addr: SocketAddr, woken: &mut Vec<TorrentId>) {
+        self.conns.retain(|(a, _)| *a != addr);
         self.connecting = None;
         woken.extend(std::mem::take(&mut self.waiters));
     }
 
-    /// Another torrent's connect is in flight: join it instead of sending one. (Within one torrent
-    /// each request connects for itself, as BEP 15 describes; sharing pays off across torrents.)
-    pub(crate) fn join_connect(&mut self, now: Instant, torrent: TorrentId) -> bool {
+    /// Another torrent's connect to `addr` is in flight: join it instead of sending one. (Within
+    /// one torrent each request connects for itself, as BEP 15 describes; sharing pays off across
+    /// torrents.)
+    pub(crate) fn join_connect(
+        &mut self,
+        now: Instant,
+        torrent: TorrentId,
+        addr: SocketAddr,
+    ) -> bool {
         let joined = self
             .connecting
-            .is_some_and(|(until, _, leader)| until > now && leader != torrent);
+            .is_some_and(|(until, _, leader, to)| until > now && leader != torrent && to == addr);
         if joined {
             self.waiters.insert(torrent);
         }
         joined
     }
 
-    /// Until when a connect sent by another request of `torrent` is awaited, if one is in flight.
+    /// Until when a connect to `addr` sent by another request of `torrent` is awaited, if one is
+    /// in flight.
     pub(crate) fn own_connect(
         &self,
         now: Instant,
         torrent: TorrentId,
         me: RequestId,
+        addr: SocketAddr,
     ) -> Option<Instant> {
         self.connecting
-            .filter(|&(until, leader, owner)| until > now && owner == torrent && leader != me)
+            .filter(|&(until, leader, owner, to)| {
+                until > now && owner == torrent && leader != me && to == addr
+            })
             .map(|(until, ..)| until)
     }
 
-    /// A connect goes out for request `leader` and is awaited until `until`.
+    /// A connect goes out to `addr` for request `leader` and is awaited until `until`.
     /// (A connect already in flight keeps its leader: the requests that joined it wait for it.)
     pub(crate) fn connecting(
         &mut self,
@@ -107,9 +138,10 @@ impl Endpoint {
         until: Instant,
         leader: RequestId,
         torrent: TorrentId,
+        addr: SocketAddr,
     ) {
         if self.connecting.is_none_or(|(u, ..)| u <= now) {
-            self.connecting = Some((until, leader, torrent));
+            self.connecting = Some((until, leader, torrent, addr));
         }
     }
 
@@ -117,7 +149,7 @@ impl Endpoint {
     /// reply will not be routed any more, so the requests that joined it wake up and connect
     /// themselves.
     pub(crate) fn abandon_connect(&mut self, leader: RequestId, woken: &mut Vec<TorrentId>) {
-        if self.connecting.is_some_and(|(_, l, _)| l == leader) {
+        if self.connecting.is_some_and(|(_, l, ..)| l == leader) {
             self.connecting = None;
             woken.extend(std::mem::take(&mut self.waiters));
         }

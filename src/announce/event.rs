@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use super::dns::DnsFailure;
 use crate::{AnnounceEvent, TrackerUrl};
 
 /// A tracker of one [`Announce`](super::Announce): its index in the order the URLs were given (after
@@ -111,9 +112,13 @@ pub struct Transmit {
     pub request: RequestId,
     /// Whose request it is: the torrent and tracker, or a batched scrape.
     pub origin: Origin,
-    /// Where to send it when the tracker URL names an IP address. `None` means the caller resolves
-    /// the URL's host name and port (see [`Announce::tracker_url`](super::Announce::tracker_url)).
-    pub destination: Option<SocketAddr>,
+    /// Where to send it: the tracker URL's IP literal, or one of the addresses its host name
+    /// resolved to (the machine asks for names itself, see
+    /// [`poll_dns_query`](super::Announce::poll_dns_query)), in canonical form. With several
+    /// addresses, an exchange that gets no answer from one moves on to the next (each but the last
+    /// gets one send, [`Config::udp_rto`](super::Config::udp_rto) long; the last gets the whole
+    /// BEP 15 schedule), and a reply is accepted from any of them.
+    pub destination: SocketAddr,
     /// Bytes written at the start of the buffer.
     pub len: usize,
 }
@@ -121,9 +126,9 @@ pub struct Transmit {
 /// An HTTP GET the caller makes, from [`poll_http_request`](super::Announce::poll_http_request).
 ///
 /// Callers with an HTTP client use [`url.as_str()`](TrackerUrl::as_str) as it is (it is fully
-/// encoded ASCII). Callers with a raw TCP stream connect to [`url.host()`](TrackerUrl::host) and
-/// [`url.port()`](TrackerUrl::port) (no lookup when [`url.socket_addr()`](TrackerUrl::socket_addr)
-/// is `Some`), write the request with
+/// encoded ASCII) and pin the host to [`addresses`](Self::addresses) with the client's resolver
+/// hook (the machine already resolved it). Callers with a raw TCP stream connect to
+/// `addresses[0]` (never a lookup of their own), write the request with
 /// [`http::write_get_request`](crate::http::write_get_request)`(&request.url, ..)` and read the
 /// reply with [`http::ResponseReader`](crate::http::ResponseReader): nothing is parsed again. Do
 /// not follow redirects: hand the 3xx response in and the machine decides.
@@ -137,6 +142,11 @@ pub struct HttpRequest {
     /// The full URL (the announce or scrape URL with its query), parsed: its scheme (`http` or
     /// `https`), host and port are at hand, and its text is [`as_str`](TrackerUrl::as_str).
     pub url: TrackerUrl,
+    /// The addresses to connect to, in order, with the URL's port: its IP literal, or what its
+    /// host name resolved to (never empty). Connect to the first; when it refuses, report
+    /// [`TransportError::ConnectionRefused`] and the machine hands out the same request (with a
+    /// new id) for the next address. A client that tries several itself may use them all.
+    pub addresses: Vec<SocketAddr>,
     /// What it is for.
     pub kind: RequestKind,
     /// The machine gives up at this time and ignores a later answer; the caller may cancel then.
@@ -144,8 +154,8 @@ pub struct HttpRequest {
     /// Whether this request may connect to a loopback, private or link-local address. It is
     /// `false` for a redirect from a tracker that is not on such an address itself (unless
     /// [`Config::allow_internal_redirects`](super::Config::allow_internal_redirects)). The machine
-    /// refuses such redirects to IP literals and `localhost`; a caller that resolves host names
-    /// should check what they resolve to with
+    /// already applied it to [`addresses`](Self::addresses); a caller whose HTTP client resolves
+    /// again (ignoring `addresses`) should check what it got with
     /// [`is_internal_address`](super::is_internal_address) and, when this is `false`, report
     /// [`TransportError::InternalAddress`] instead of connecting.
     pub may_reach_internal: bool,
@@ -290,6 +300,9 @@ pub enum Cause {
     ScrapeUnsupported,
     /// [`stop`](super::Announce::stop) was called while the request was in flight.
     Cancelled,
+    /// The tracker's host name gave no address this request may use (the caller's resolver
+    /// failed or did not answer, or a public name resolved only to internal addresses).
+    Dns(DnsFailure),
 }
 
 impl fmt::Display for Cause {
@@ -324,6 +337,7 @@ impl fmt::Display for Cause {
                 "this tracker has no scrape URL (its path ends neither in a segment starting with \"announce\" nor in \"/announce/<passkey>\")",
             ),
             Cause::Cancelled => f.write_str("cancelled by stop()"),
+            Cause::Dns(why) => write!(f, "{why}"),
         }
     }
 }

@@ -1,17 +1,19 @@
 //! One HTTP announce or scrape: the URL handed out, its deadline, redirects, and reading the reply
 //! whatever its status.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::config::Config;
-use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind};
+use super::dns::{Dns, DnsConfig, Lookup};
+use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind, TorrentId};
 use super::outcome::{
     AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, ScrapeCounts, Step, count, usable_peers,
 };
 use super::policy::is_internal_host;
 use super::schedule::{intervals, retry_in};
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
-use crate::{InfoHash, TrackerUrl};
+use crate::{AddressFamily, InfoHash, TrackerUrl};
 
 /// The state of one HTTP exchange (all its redirect hops).
 #[derive(Debug)]
@@ -30,7 +32,14 @@ pub(crate) struct HttpExchange {
     redirects: u8,
     /// Redirects may lead to loopback, private or link-local addresses: the tracker itself is on
     /// one, or `Config::allow_internal_redirects` says so.
-    internal_ok: bool,
+    pub(crate) internal_ok: bool,
+    /// The current hop's addresses (empty while `resolving`), tried in order from `at`.
+    addrs: Vec<SocketAddr>,
+    at: usize,
+    /// A redirect led to another host name: the hop waits for its addresses.
+    pub(crate) resolving: bool,
+    /// The one family it goes over (dual-stack), for a redirect hop's addresses too.
+    pub(crate) family: Option<AddressFamily>,
 }
 
 impl HttpExchange {
@@ -42,6 +51,7 @@ impl HttpExchange {
         (slot, urgent): (Instant, bool),
         deadline: Instant,
         internal_ok: bool,
+        addrs: Vec<SocketAddr>,
     ) -> Self {
         HttpExchange {
             id,
@@ -52,7 +62,49 @@ impl HttpExchange {
             urgent,
             redirects: 0,
             internal_ok,
+            addrs,
+            at: 0,
+            resolving: false,
+            family: None,
         }
+    }
+
+    /// A hop that waits for its host name asks the cache: it goes out once the addresses are
+    /// known, or the exchange ends with the failure. The redirect's SSRF rule applies to the
+    /// addresses.
+    pub(crate) fn resolve_hop(
+        &mut self,
+        dns: &mut Dns,
+        cfg: &DnsConfig,
+        (waiter, family): (TorrentId, Option<AddressFamily>),
+        now: Instant,
+    ) -> Option<Outcome> {
+        if !self.resolving {
+            return None;
+        }
+        let family = family.or(self.family);
+        match dns.addresses(cfg, &self.url, waiter, now, self.internal_ok, family) {
+            Lookup::Ready(addrs) => {
+                self.addrs = addrs;
+                self.at = 0;
+                self.resolving = false;
+                self.pending = true;
+                None
+            }
+            Lookup::Wait(_) => None,
+            Lookup::Failed(f) => Some(Outcome::failed(Cause::Dns(f))),
+        }
+    }
+
+    /// The hop's address refused the connection: the same request goes to the next address, if
+    /// one is left (the caller gets it with a new id). Returns whether it did.
+    pub(crate) fn fail_over(&mut self) -> bool {
+        if self.resolving || self.at + 1 >= self.addrs.len() {
+            return false;
+        }
+        self.at += 1;
+        self.pending = self.hold.is_none();
+        true
     }
 
     /// No redirect was followed: the hop in flight is the first.
@@ -86,6 +138,7 @@ impl HttpExchange {
             id: self.id,
             origin,
             url: self.url.clone(),
+            addresses: self.addrs.get(self.at..).unwrap_or_default().to_vec(),
             kind,
             deadline: self.deadline,
             may_reach_internal: self.redirects == 0 || self.internal_ok,
@@ -105,8 +158,17 @@ impl HttpExchange {
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             return match self.redirect(cfg, response.location.as_deref()) {
                 Ok(url) => {
+                    let same_host = url.host().eq_ignore_ascii_case(self.url.host())
+                        && url.port() == self.url.port();
+                    match url.socket_addr() {
+                        Some(addr) => self.addrs = vec![addr],
+                        None if same_host => {}
+                        // Another host name: the machine resolves it before the hop goes out.
+                        None => self.resolving = true,
+                    }
+                    self.at = 0;
                     self.url = url;
-                    self.pending = true;
+                    self.pending = !self.resolving;
                     Step::Continue
                 }
                 Err(why) => Step::Done(Outcome::failed(Cause::Redirect(why))),

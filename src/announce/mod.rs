@@ -5,6 +5,7 @@
 mod commands;
 mod config;
 pub(crate) mod ctx;
+pub(crate) mod dns;
 pub(crate) mod edit;
 pub(crate) mod endpoint;
 mod event;
@@ -27,6 +28,9 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::{CryptoRng, SeedableRng};
 
 pub use config::{Config, ConfigError, MAX_NUM_WANT, Progress, TierMode, Torrent};
+pub use dns::{
+    DnsAnswer, DnsConfig, DnsError, DnsFailure, DnsQuery, DnsQueryId, Families, MAX_DNS_ADDRESSES,
+};
 pub use edit::EditError;
 pub use event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
@@ -54,6 +58,7 @@ use crate::udp::MAX_REQUEST_LEN;
 ///
 /// - **Construct**: [`new`](Self::new) is the only method that returns an error (bad parameters).
 /// - **Inputs** (never fail, never panic; anything unexpected is ignored or becomes an event):
+///   [`handle_dns_response`](Self::handle_dns_response),
 ///   [`handle_datagram`](Self::handle_datagram), [`handle_http_response`](Self::handle_http_response),
 ///   [`handle_transport_error`](Self::handle_transport_error), [`handle_timeout`](Self::handle_timeout)
 ///   (early or repeated calls do nothing).
@@ -66,17 +71,24 @@ use crate::udp::MAX_REQUEST_LEN;
 ///   [`pause`](Self::pause), [`resume`](Self::resume); tracker list edits
 ///   [`add_tracker`](Self::add_tracker), [`remove_tracker`](Self::remove_tracker),
 ///   [`replace_trackers`](Self::replace_trackers).
-/// - **Drains** (pure; they neither read nor advance time):
+/// - **Drains** (pure; they neither read nor advance time): [`poll_dns_query`](Self::poll_dns_query),
 ///   [`poll_transmit`](Self::poll_transmit), [`poll_http_request`](Self::poll_http_request),
 ///   [`poll_timeout`](Self::poll_timeout), [`poll_event`](Self::poll_event).
 /// - **Getters**: [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`key`](Self::key),
-///   [`trackers`](Self::trackers) (status snapshot), [`is_stopped`](Self::is_stopped), [`events_superseded`](Self::events_superseded).
+///   [`trackers`](Self::trackers) (status snapshot), [`is_stopped`](Self::is_stopped), [`events_superseded`](Self::events_superseded),
+///   [`dns_queries_made`](Self::dns_queries_made).
 ///
 /// # The drain rule
 ///
 /// After construction and after every input or command, drain in this order until each returns
-/// `None`: `poll_transmit` (send each datagram), `poll_http_request` (start each request),
-/// `poll_timeout` (arm one timer; call `handle_timeout` when it fires), `poll_event`.
+/// `None`: `poll_dns_query` (start each lookup; answer later with `handle_dns_response`, which is
+/// an input like any other), `poll_transmit` (send each datagram), `poll_http_request` (start each
+/// request), `poll_timeout` (arm one timer; call `handle_timeout` when it fires), `poll_event`.
+///
+/// - **Names are the machine's.** A tracker URL with a host name makes the machine ask for it
+///   (once per name for all its torrents and URLs, cached; see [`DnsConfig`]); the requests wait
+///   for the answer, and then every [`Transmit`] carries an address and every [`HttpRequest`] its
+///   addresses. Never resolve a tracker's name yourself. IP-literal URLs ask nothing.
 ///
 /// - **Batching is allowed.** A loop may hand in every input of one tick (a game frame, one
 ///   `epoll_wait`) and drain once after the last: no output is lost or reordered by waiting,
@@ -111,7 +123,7 @@ use crate::udp::MAX_REQUEST_LEN;
 /// let mut buf = Vec::new(); // reused for every datagram
 /// let transmit = announce.poll_transmit(&mut buf).unwrap(); // the connect request
 /// assert_eq!((transmit.len, buf.len()), (16, 16));
-/// assert_eq!(transmit.destination, Some("127.0.0.1:6969".parse().unwrap()));
+/// assert_eq!(transmit.destination, "127.0.0.1:6969".parse().unwrap());
 /// assert!(announce.poll_transmit(&mut buf).is_none());
 /// assert_eq!(announce.poll_timeout(), Some(now + std::time::Duration::from_secs(15)));
 /// ```
@@ -159,6 +171,28 @@ impl Announce {
     }
 
     // ----- inputs -----
+
+    /// The caller's answer to DNS query `id` from [`poll_dns_query`](Self::poll_dns_query): the
+    /// addresses (any number, both families, with the TTL when the resolver gives one) or the
+    /// failure. The answer is cached (see [`DnsConfig`]) and the requests that waited for it go
+    /// on (or fail with [`Cause::Dns`]). Returns `true` when `id` was in flight; an unknown,
+    /// repeated or late answer (after [`DnsQuery::deadline`]) is ignored.
+    pub fn handle_dns_response(
+        &mut self,
+        now: Instant,
+        id: DnsQueryId,
+        result: Result<DnsAnswer, DnsError>,
+    ) -> bool {
+        let now = self.ctx.advance(now);
+        let ctx = &mut self.ctx;
+        let used = ctx
+            .dns
+            .answer(&ctx.cfg.dns, now, id, result, &mut ctx.woken);
+        if used {
+            self.with(|s, ctx| s.drive(ctx, now));
+        }
+        used
+    }
 
     /// A datagram received from `from`. Returns `true` when it answered a request in flight and was
     /// used; anything else (another source, an unknown or stale transaction id, an unexpected
@@ -244,6 +278,16 @@ impl Announce {
 
     // ----- drains -----
 
+    /// The next host name to resolve: look it up with any resolver, without blocking the loop (a
+    /// thread, an async task), and hand the answer to
+    /// [`handle_dns_response`](Self::handle_dns_response). One query per name is in flight at a
+    /// time; a query not answered by its [`deadline`](DnsQuery::deadline) fails the requests that
+    /// waited for it with [`DnsFailure::NoAnswer`].
+    #[must_use]
+    pub fn poll_dns_query(&mut self) -> Option<DnsQuery> {
+        self.ctx.dns.poll_query()
+    }
+
     /// The next datagram to send: written into `buf`, which it replaces (`buf` holds exactly the
     /// datagram, `transmit.len` bytes; it is left empty when there is none), and where it goes.
     ///
@@ -315,6 +359,11 @@ impl Announce {
     /// (see [`poll_event`](Self::poll_event)). No other event is ever dropped.
     pub fn events_superseded(&self) -> u64 {
         self.ctx.events.superseded()
+    }
+
+    /// DNS queries handed out so far (each name at most once per cache lifetime).
+    pub fn dns_queries_made(&self) -> u64 {
+        self.ctx.dns.queries_made()
     }
 }
 

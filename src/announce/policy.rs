@@ -4,10 +4,14 @@
 //! client that follows blindly can be made to send GET requests into the network it sits in (a
 //! router's admin page, a cloud metadata service). The machine refuses redirects that lead from a
 //! public tracker to a loopback, private or link-local address; a tracker that is itself on such
-//! an address (a LAN tracker, a test) may redirect within it. Host names are checked when they are
-//! `localhost`; other names are resolved by the caller: a redirect hop that may not reach the local
-//! network says so in [`HttpRequest::may_reach_internal`](super::HttpRequest::may_reach_internal),
-//! and the caller applies [`is_internal_address`] to what the name resolves to.
+//! an address (a LAN tracker, a test) may redirect within it. Host names are resolved by the
+//! machine itself (see [`DnsConfig`](super::DnsConfig)), and the rule applies to the addresses they
+//! resolve to: a tracker's public name (anything but `localhost`) or a redirect hop's name that
+//! resolves only to such addresses fails with
+//! [`DnsFailure::InternalOnly`](super::DnsFailure::InternalOnly), and the internal addresses of a
+//! mixed answer are skipped, unless [`DnsConfig::allow_internal`](super::DnsConfig::allow_internal)
+//! (the tracker's own name) or `Config::allow_internal_redirects` (redirect hops) says otherwise.
+//! A name that re-resolves to an internal address later (DNS rebinding) is refused the same way.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

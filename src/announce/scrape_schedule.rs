@@ -78,7 +78,7 @@ impl Session {
                 let wanted = (self.me, TrackerId(i as u16), url, self.torrent.info_hash);
                 ctx.scrape_wanted.push(wanted);
             } else {
-                self.start_exchange(ctx, i, RequestKind::Scrape, None, now);
+                self.start_or_fail(ctx, i, RequestKind::Scrape, now);
             }
         }
     }

@@ -8,19 +8,20 @@ use rand_core::Rng;
 
 use super::config::{Config, ConfigError, Progress, TierMode, Torrent, check_tracker};
 use super::ctx::Ctx;
+use super::dns::{Families, Lookup};
 use super::event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
-    TorrentId, TrackerId, Transmit,
+    TorrentId, TrackerId, Transmit, TransportError,
 };
 use super::http_exchange::HttpExchange;
 use super::outcome::{Outcome, Retry, ScrapeCounts, Step, drop_self};
 use super::policy::is_internal_tracker;
 use super::schedule::{backoff, intervals, later};
 use super::status::{TrackerState, TrackerStatus};
-use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sent_from, walk};
+use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, walk};
 use super::udp_exchange::UdpExchange;
 use super::wire::{RequestParams, WireOpts};
-use crate::http::HttpResponse;
+use crate::http::{HttpResponse, scrape_tracker_url};
 use crate::udp::{Reply, peek_transaction_id};
 use crate::{AddressFamily, AnnounceEvent, Scheme, TrackerUrl};
 
@@ -99,18 +100,41 @@ impl Session {
     ) -> Self {
         let mut trackers = Vec::new();
         let mut tier_lists: Vec<Vec<usize>> = Vec::with_capacity(tiers.len());
-        for (t, tier) in tiers.into_iter().enumerate() {
-            let mut list = Vec::with_capacity(tier.len());
-            for url in tier {
-                list.push(trackers.len());
-                trackers.push(Tracker::new(ctx.endpoints.intern(url), t));
+        // One pass per family announced over separately (BEP 7 dual-stack: IPv4, then IPv6, each
+        // family's trackers in tiers and lanes of their own); one pass otherwise.
+        let families = ctx.cfg.families;
+        let passes: &[Option<AddressFamily>] = match families {
+            Families::Both => &[Some(AddressFamily::V4), Some(AddressFamily::V6)],
+            _ => families.split(None),
+        };
+        let mut groups = Vec::with_capacity(passes.len());
+        for &family in passes {
+            let first = tier_lists.len();
+            for tier in &tiers {
+                let mut list = Vec::with_capacity(tier.len());
+                for url in tier {
+                    let literal = url.socket_addr().map(|a| AddressFamily::of(&a));
+                    if !families.split(literal).contains(&family) {
+                        continue;
+                    }
+                    list.push(trackers.len());
+                    let mut tracker =
+                        Tracker::new(ctx.endpoints.intern(url.clone()), tier_lists.len());
+                    tracker.family = family;
+                    trackers.push(tracker);
+                }
+                if list.is_empty() {
+                    continue;
+                }
+                for i in (1..list.len()).rev() {
+                    let j = (ctx.rng.next_u64() % (i as u64 + 1)) as usize;
+                    list.swap(i, j);
+                }
+                tier_lists.push(list);
             }
-            for i in (1..list.len()).rev() {
-                let j = (ctx.rng.next_u64() % (i as u64 + 1)) as usize;
-                list.swap(i, j);
-            }
-            tier_lists.push(list);
+            groups.push(first..tier_lists.len());
         }
+        drop(tiers);
         // Pushed one by one: give back the growth slack (a tracker record is 168 bytes).
         trackers.shrink_to_fit();
         let key = torrent.key.unwrap_or_else(|| ctx.rng.next_u32());
@@ -120,13 +144,19 @@ impl Session {
             state: idle,
             failures: 0,
         };
-        let lanes = match ctx.cfg.tier_mode {
-            TierMode::OneTracker => vec![lane(Members::Tiers(0..tier_lists.len()))],
+        let mut lanes: Vec<Lane> = match ctx.cfg.tier_mode {
+            TierMode::OneTracker => groups
+                .into_iter()
+                .filter(|g| !g.is_empty())
+                .map(|g| lane(Members::Tiers(g)))
+                .collect(),
             TierMode::AllTiers => (0..tier_lists.len())
                 .map(|t| lane(Members::Tiers(t..t + 1)))
                 .collect(),
             TierMode::AllTrackers => (0..trackers.len()).map(|i| lane(Members::One(i))).collect(),
         };
+        // Collected through a filter: give back the slack (one lane is the common case).
+        lanes.shrink_to_fit();
         let mut session = Session {
             me,
             torrent,
@@ -172,11 +202,9 @@ impl Session {
         let Some(txid) = peek_transaction_id(datagram) else {
             return false;
         };
-        let Some((i, kind)) = self.find(|t, ex| match &ex.io {
-            Io::Udp(u) => {
-                u.txid == txid && !u.needs_txid && sent_from(ctx.endpoints.url(t.url), from)
-            }
-            Io::Http(_) => false,
+        let Some((i, kind)) = self.find(|_, ex| match &ex.io {
+            Io::Udp(u) => u.txid == txid && !u.needs_txid && u.sent_from(from),
+            _ => false,
         }) else {
             return false;
         };
@@ -228,7 +256,7 @@ impl Session {
         ctx: &mut Ctx,
         now: Instant,
         id: RequestId,
-        error: super::event::TransportError,
+        error: TransportError,
     ) -> bool {
         if self.phase == Phase::Stopped {
             return false;
@@ -237,6 +265,31 @@ impl Session {
             return false;
         };
         let now = ctx.advance(now);
+        // Refused by one of the tracker's addresses: the next one gets the request.
+        let t = &mut self.trackers[i];
+        let url = t.url;
+        if fails_over(error)
+            && let Some(ex) = t.slot(kind).as_deref_mut()
+        {
+            let moved = match &mut ex.io {
+                Io::Udp(u) => {
+                    let ep = ctx.endpoints.endpoint(url);
+                    ep.abandon_connect(u.request(), &mut ctx.woken);
+                    u.fail_over(now, &ctx.cfg, ep)
+                }
+                Io::Http(h) => {
+                    let moved = h.fail_over();
+                    if moved {
+                        h.id = ctx.request_id(self.me);
+                    }
+                    moved
+                }
+                Io::Resolving(_) => false,
+            };
+            if moved {
+                return self.apply(ctx, i, kind, Step::Continue, now);
+            }
+        }
         // A `started` that provably never reached the tracker leaves nothing to stop there.
         let t = &mut self.trackers[i];
         if t.slot(kind)
@@ -317,8 +370,8 @@ impl Session {
         let now = ctx.advance(now);
         for i in 0..self.trackers.len() {
             let t = &self.trackers[i];
-            if !t.disabled && !t.removed && t.scrape.is_none() {
-                self.start_exchange(ctx, i, RequestKind::Scrape, None, now);
+            if !t.disabled && !t.removed && t.scrape.is_none() && !self.scrape_elsewhere(i) {
+                self.start_or_fail(ctx, i, RequestKind::Scrape, now);
             }
         }
         self.drive(ctx, now);
@@ -357,7 +410,7 @@ impl Session {
         for i in 0..self.trackers.len() {
             let t = &self.trackers[i];
             if t.owes_stopped() && !t.removed && t.announce.is_none() {
-                self.start_exchange(ctx, i, STOPPED, None, now);
+                self.start_or_fail(ctx, i, STOPPED, now);
             }
             if let Some(ex) = &self.trackers[i].announce {
                 last_slot = last_slot.max(ex.paced_until().unwrap_or(now));
@@ -393,7 +446,7 @@ impl Session {
                     let transmit = Transmit {
                         request: ex.id,
                         origin,
-                        destination: url.socket_addr(),
+                        destination: udp.destination(),
                         len,
                     };
                     let started = request && ex.kind == STARTED;
@@ -461,6 +514,7 @@ impl Session {
         for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
             earliest(ex.due());
             match &ex.io {
+                Io::Resolving(_) => {}
                 Io::Udp(u) => udp |= u.pending,
                 Io::Http(h) => http |= h.pending,
             }
@@ -496,7 +550,9 @@ impl Session {
         self.trackers
             .iter()
             .enumerate()
-            .filter(move |(_, t)| running && !t.disabled && !t.removed)
+            .filter(move |&(i, t)| {
+                running && !t.disabled && !t.removed && !self.scrape_elsewhere(i)
+            })
             .map(|(i, t)| (TrackerId(i as u16), t.url))
     }
 
@@ -576,6 +632,7 @@ impl Session {
             peers: r.peers,
             counts: r.counts,
             has_tracker_id: t.tracker_id.is_some(),
+            family: t.family,
         }
     }
 
@@ -608,6 +665,17 @@ impl Session {
     }
 
     // ----- internals -----
+
+    /// Tracker `i` is the IPv6 side of a dual-stack tracker: its scrape goes out over the IPv4
+    /// side (the counts are the tracker's, whatever the family).
+    fn scrape_elsewhere(&self, i: usize) -> bool {
+        let t = &self.trackers[i];
+        t.family == Some(AddressFamily::V6)
+            && self
+                .trackers
+                .iter()
+                .any(|o| o.url == t.url && o.family == Some(AddressFamily::V4))
+    }
 
     /// The tracker and slot of the exchange in flight that `pred` picks.
     fn find(&self, pred: impl Fn(&Tracker, &Exchange) -> bool) -> Option<(usize, RequestKind)> {
@@ -691,7 +759,26 @@ impl Session {
         true
     }
 
-    /// Starts an exchange with tracker `i` (its slot must be free).
+    /// [`start_exchange`](Self::start_exchange) outside a lane's walk (per-tracker commands, edits,
+    /// scheduled scrapes, `stopped`): a request whose name is known not to resolve ends at once
+    /// with its `Failed` event.
+    pub(super) fn start_or_fail(
+        &mut self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        now: Instant,
+    ) {
+        if let Some((id, cause)) = self.start_exchange(ctx, i, kind, None, now) {
+            self.fail_event(ctx, i, id, kind, cause);
+        }
+    }
+
+    /// Starts an exchange with tracker `i` (its slot must be free): at once when the tracker's
+    /// addresses are known, after its host name resolves otherwise. A name known not to resolve
+    /// starts nothing: the request's id and cause are returned for the caller to report (a lane
+    /// walks on to its next tracker without recursing).
+    #[must_use = "a request that could not start must be reported with fail_event"]
     pub(super) fn start_exchange(
         &mut self,
         ctx: &mut Ctx,
@@ -699,49 +786,24 @@ impl Session {
         kind: RequestKind,
         lane: Option<usize>,
         now: Instant,
-    ) {
+    ) -> Option<(RequestId, Cause)> {
         let id = ctx.request_id(self.me);
-        let t = &self.trackers[i];
-        let (url, ep) = ctx.endpoints.split(t.url);
-        let io = match url.scheme() {
-            Scheme::Udp => {
-                let txid = ctx.unique_txid();
-                let ep = ctx.endpoints.endpoint(t.url);
-                Io::Udp(UdpExchange::start(
-                    now,
-                    &ctx.cfg,
-                    ep,
-                    (self.me, id),
-                    kind,
-                    txid,
-                ))
-            }
-            Scheme::Http | Scheme::Https => {
-                let tracker_id = t.tracker_id.as_deref();
-                let params =
-                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind)
-                        .tuned(&self.opts);
-                let Some(http_url) = params.http_url() else {
-                    self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
-                    return;
-                };
-                let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
-                let urgent = matches!(kind, STOPPED | COMPLETED);
-                let slot = ep.reserve(now, &ctx.cfg, urgent);
-                let timeout = if kind == STOPPED {
-                    ctx.cfg.stop_timeout
-                } else {
-                    ctx.cfg.http_timeout
-                };
-                Io::Http(HttpExchange::start(
-                    id,
-                    http_url,
-                    now,
-                    (slot, urgent),
-                    later(slot, timeout),
-                    internal_ok,
-                ))
-            }
+        let url = ctx.endpoints.url(self.trackers[i].url);
+        if kind == RequestKind::Scrape
+            && url.scheme() != Scheme::Udp
+            && scrape_tracker_url(url).is_none()
+        {
+            self.fail_event(ctx, i, id, kind, Cause::ScrapeUnsupported);
+            return None;
+        }
+        let family = self.trackers[i].family;
+        let lookup = ctx
+            .dns
+            .addresses(&ctx.cfg.dns, url, self.me, now, false, family);
+        let io = match lookup {
+            Lookup::Ready(addrs) => self.open_io(ctx, i, kind, id, addrs, now),
+            Lookup::Wait(deadline) => Io::Resolving(deadline),
+            Lookup::Failed(f) => return Some((id, Cause::Dns(f))),
         };
         let owes_from_here = false;
         self.put(
@@ -755,6 +817,115 @@ impl Session {
                 owes_from_here,
             },
         );
+        None
+    }
+
+    /// The transport state of a new exchange with tracker `i` at `addrs` (its pacer slot
+    /// reserved).
+    fn open_io(
+        &self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        id: RequestId,
+        addrs: Vec<SocketAddr>,
+        now: Instant,
+    ) -> Io {
+        let t = &self.trackers[i];
+        let (url, ep) = ctx.endpoints.split(t.url);
+        match url.scheme() {
+            Scheme::Udp => {
+                let txid = ctx.unique_txid();
+                let ep = ctx.endpoints.endpoint(t.url);
+                Io::Udp(UdpExchange::start(
+                    now,
+                    &ctx.cfg,
+                    ep,
+                    (self.me, id),
+                    kind,
+                    txid,
+                    addrs,
+                ))
+            }
+            Scheme::Http | Scheme::Https => {
+                let tracker_id = t.tracker_id.as_deref();
+                let params =
+                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind)
+                        .tuned(&self.opts);
+                // Checked by `start_exchange` for scrapes; announce URLs were checked by `new`.
+                let http_url = params.http_url().unwrap_or_else(|| url.clone());
+                let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
+                let urgent = matches!(kind, STOPPED | COMPLETED);
+                let slot = ep.reserve(now, &ctx.cfg, urgent);
+                let timeout = if kind == STOPPED {
+                    ctx.cfg.stop_timeout
+                } else {
+                    ctx.cfg.http_timeout
+                };
+                let mut http = HttpExchange::start(
+                    id,
+                    http_url,
+                    now,
+                    (slot, urgent),
+                    later(slot, timeout),
+                    internal_ok,
+                    addrs,
+                );
+                http.family = t.family;
+                Io::Http(http)
+            }
+        }
+    }
+
+    /// An exchange of tracker `i` waiting for a host name: the name resolved (the exchange
+    /// starts), failed, or is still awaited. Returns the outcome that ends the exchange.
+    fn resolve(
+        &mut self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        now: Instant,
+    ) -> Option<Outcome> {
+        let url_ix = self.trackers[i].url;
+        let family = self.trackers[i].family;
+        let ex = self.trackers[i].slot(kind).as_deref_mut()?;
+        let lookup = match &mut ex.io {
+            Io::Resolving(_) => {
+                let url = ctx.endpoints.url(url_ix);
+                ctx.dns
+                    .addresses(&ctx.cfg.dns, url, self.me, now, false, family)
+            }
+            Io::Http(h) => {
+                return h.resolve_hop(&mut ctx.dns, &ctx.cfg.dns, (self.me, family), now);
+            }
+            _ => return None,
+        };
+        match lookup {
+            Lookup::Ready(addrs) => {
+                let (id, kind) = (ex.id, ex.kind);
+                let io = self.open_io(ctx, i, kind, id, addrs, now);
+                if let Io::Udp(u) = &io {
+                    ctx.txids.insert(u.txid, self.me);
+                }
+                if let Some(ex) = self.trackers[i].slot(kind).as_deref_mut() {
+                    ex.io = io;
+                }
+                None
+            }
+            Lookup::Wait(deadline) => {
+                ex.io = Io::Resolving(deadline);
+                None
+            }
+            Lookup::Failed(f) => Some(Outcome::failed(Cause::Dns(f))),
+        }
+    }
+
+    /// The timer of an HTTP exchange (after its hop may have resolved).
+    fn http_timer(&mut self, i: usize, kind: RequestKind, now: Instant) -> Option<Outcome> {
+        match &mut self.trackers[i].slot(kind).as_deref_mut()?.io {
+            Io::Http(http) => http.on_timer(now),
+            _ => None,
+        }
     }
 
     /// Fires every timer due at `now`, then starts the rounds that are due.
@@ -778,10 +949,14 @@ impl Session {
                 };
                 let ep = ctx.endpoints.endpoint(url);
                 let outcome = match &mut ex.io {
+                    Io::Resolving(_) => self.resolve(ctx, i, kind, now),
                     Io::Udp(udp) => {
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
+                    Io::Http(http) if http.resolving => self
+                        .resolve(ctx, i, kind, now)
+                        .or_else(|| self.http_timer(i, kind, now)),
                     Io::Http(http) => http.on_timer(now),
                 };
                 if let Some(outcome) = outcome
@@ -818,13 +993,16 @@ impl Session {
 
     /// Continues lane `l`'s round at position `from` of its walk: the first available tracker gets
     /// the announce; when none is left the round failed and the lane backs off.
-    pub(super) fn walk_lane(&mut self, ctx: &mut Ctx, l: usize, from: usize, now: Instant) {
+    pub(super) fn walk_lane(&mut self, ctx: &mut Ctx, l: usize, mut from: usize, now: Instant) {
         let members = self.lanes[l].members.clone();
-        let next = walk(&members, &self.tiers)
-            .enumerate()
-            .skip(from)
-            .find(|&(_, i)| self.trackers[i].available(now) || self.adoptable(i, now));
-        if let Some((pos, i)) = next {
+        // A loop, not recursion: trackers whose name is known not to resolve fail at once, and
+        // a lane may hold thousands of them.
+        loop {
+            let next = walk(&members, &self.tiers)
+                .enumerate()
+                .skip(from)
+                .find(|&(_, i)| self.trackers[i].available(now) || self.adoptable(i, now));
+            let Some((pos, i)) = next else { break };
             if self.adopt(i, l) {
                 self.lanes[l].state = LaneState::Busy { pos };
                 return;
@@ -837,9 +1015,15 @@ impl Session {
                 self.lanes[l].state = LaneState::Idle { due: not_before };
                 return;
             }
-            self.start_exchange(ctx, i, RequestKind::Announce(event), Some(l), now);
             self.lanes[l].state = LaneState::Busy { pos };
-            return;
+            let kind = RequestKind::Announce(event);
+            match self.start_exchange(ctx, i, kind, Some(l), now) {
+                None => return,
+                Some((id, cause)) => {
+                    self.fail_event(ctx, i, id, kind, cause);
+                    from = pos + 1;
+                }
+            }
         }
         // The round failed. When every tracker that is not disabled asked for a pause, wait at
         // least until the first of them may be contacted; with none left, the lane is dead.
@@ -967,4 +1151,13 @@ pub(crate) fn scraped_event(id: RequestId, tracker: TrackerId, row: ScrapeCounts
         completed: row.completed,
         leechers: row.leechers,
     })
+}
+
+/// A transport error on one of a tracker's addresses that the next address may not have: the
+/// connection was refused (or ICMP port unreachable), or the address could not be reached.
+pub(crate) fn fails_over(error: TransportError) -> bool {
+    matches!(
+        error,
+        TransportError::ConnectionRefused | TransportError::Other
+    )
 }

@@ -82,6 +82,10 @@ pub struct TrackerStatus<'a> {
     pub counts: Option<SwarmCounts>,
     /// It sent a `tracker id`, which is echoed on every announce.
     pub has_tracker_id: bool,
+    /// The one address family this tracker is announced over, with
+    /// [`Families`](super::Families) other than `Any` (in dual-stack mode a tracker named by a host
+    /// name appears once per family, each with its own id, state and schedule); `None`: any.
+    pub family: Option<crate::AddressFamily>,
 }
 
 /// What the machine remembers of a tracker for its status; updated where outcomes are applied.

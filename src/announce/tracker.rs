@@ -1,7 +1,6 @@
 //! Per-tracker state (event state, cool-down, connection id, exchanges in flight) and the lanes
 //! that walk the tiers.
 
-use std::net::SocketAddr;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -9,7 +8,7 @@ use super::event::{RequestId, RequestKind, TransportError};
 use super::http_exchange::HttpExchange;
 use super::status::Record;
 use super::udp_exchange::UdpExchange;
-use crate::{AnnounceEvent, TrackerUrl, canonical_addr};
+use crate::{AddressFamily, AnnounceEvent};
 
 /// One tracker of the torrent. The URL, connection id and pacer live in the shared endpoint table;
 /// exchanges are boxed so an idle tracker holds no room for them.
@@ -52,6 +51,8 @@ pub(crate) struct Tracker {
     pub(crate) scrape_due: Option<Instant>,
     /// No scrape before this time (BEP 48 `flags.min_request_interval`).
     pub(crate) scrape_not_before: Option<Instant>,
+    /// The one address family it is announced over (`None`: any; see `Config::families`).
+    pub(crate) family: Option<AddressFamily>,
 }
 
 impl Tracker {
@@ -73,6 +74,7 @@ impl Tracker {
             removed: false,
             scrape_due: None,
             scrape_not_before: None,
+            family: None,
         }
     }
 
@@ -151,6 +153,9 @@ pub(crate) struct Exchange {
 /// The transport state of an exchange.
 #[derive(Debug)]
 pub(crate) enum Io {
+    /// Waiting for the tracker's host name to resolve (one query per name is in flight for the
+    /// whole machine); gives up at this time. Nothing was sent yet.
+    Resolving(Instant),
     Udp(UdpExchange),
     Http(HttpExchange),
 }
@@ -160,7 +165,7 @@ impl Io {
     /// (each redirect hop gets one).
     pub(crate) fn current_id(&self, first: RequestId) -> RequestId {
         match self {
-            Io::Udp(_) => first,
+            Io::Resolving(_) | Io::Udp(_) => first,
             Io::Http(h) => h.id,
         }
     }
@@ -168,6 +173,7 @@ impl Io {
     /// When its timer fires (UDP send or retransmission or timeout, HTTP pacing or deadline).
     pub(crate) fn due(&self) -> Instant {
         match self {
+            Io::Resolving(deadline) => *deadline,
             Io::Udp(u) => u.due,
             Io::Http(h) => h.due(),
         }
@@ -187,6 +193,7 @@ impl Exchange {
         );
         undelivered
             && match &self.io {
+                Io::Resolving(_) => true,
                 Io::Udp(u) => u.sent_one_request_last(),
                 Io::Http(h) => h.first_hop(),
             }
@@ -195,6 +202,7 @@ impl Exchange {
     /// When its first datagram or HTTP request gets its pacer slot, while it waits for it.
     pub(crate) fn paced_until(&self) -> Option<Instant> {
         match &self.io {
+            Io::Resolving(_) => None,
             Io::Udp(u) => u.held.then_some(u.due),
             Io::Http(h) => h.hold,
         }
@@ -257,15 +265,4 @@ pub(crate) fn walk<'a>(
         .flatten()
         .copied()
         .chain(one)
-}
-
-/// A datagram from `from` may be this tracker's reply. With an IP literal in the URL the address
-/// must match exactly, both sides in canonical form (IPv4-mapped counted as IPv4, see
-/// [`canonical_addr`]); with a host name only the port can be checked, since the caller resolved
-/// it (the random 32-bit transaction id does the rest).
-pub(crate) fn sent_from(url: &TrackerUrl, from: SocketAddr) -> bool {
-    match url.socket_addr() {
-        Some(addr) => canonical_addr(addr) == canonical_addr(from),
-        None => from.port() == url.port(),
-    }
 }

@@ -2,6 +2,7 @@
 //! connection id, the connect other requests join and the pacer belong to the tracker's endpoint.
 
 use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
@@ -11,7 +12,7 @@ use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_compact}
 use super::schedule::{later, udp_wait};
 use super::wire::RequestParams;
 use crate::udp::{AnnounceRequest, ConnectRequest, Reply, ReplyError, ScrapeRequest};
-use crate::{AnnounceEvent, InfoHash, Scheme};
+use crate::{AnnounceEvent, InfoHash, Scheme, canonical_addr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -59,6 +60,11 @@ pub(crate) struct UdpExchange {
     fresh_id: bool,
     /// This exchange already reconnected after an error reply.
     reconnected: bool,
+    /// The tracker's addresses (never empty): its IP literal, or what its name resolved to. A
+    /// reply is accepted from any of them.
+    addrs: Box<[SocketAddr]>,
+    /// The one it sends to now: it moves on when one does not answer.
+    at: usize,
     /// Announce or scrape datagrams written (connects not counted), and whether the last
     /// datagram written was one.
     requests_sent: u32,
@@ -76,8 +82,11 @@ impl UdpExchange {
         (me, request): (TorrentId, RequestId),
         kind: RequestKind,
         txid: u32,
+        addrs: Vec<SocketAddr>,
     ) -> Self {
-        let phase = match ep.conn(now) {
+        let addrs = addrs.into_boxed_slice();
+        let first = addrs.first().copied();
+        let phase = match first.and_then(|a| ep.conn(now, a)) {
             Some(connection_id) => Phase::Request { connection_id },
             None => Phase::Connect { initial: true },
         };
@@ -104,6 +113,8 @@ impl UdpExchange {
             reconnected: false,
             requests_sent: 0,
             last_was_request: false,
+            addrs,
+            at: 0,
         };
         exchange.sends = 1;
         exchange.held = true;
@@ -130,7 +141,8 @@ impl UdpExchange {
     fn release(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         self.held = false;
         self.due = later(now, self.wait(cfg));
-        match (self.phase, ep.conn(now)) {
+        let to = self.destination();
+        match (self.phase, ep.conn(now, to)) {
             (Phase::Request { .. }, Some(connection_id)) => {
                 self.phase = Phase::Request { connection_id };
             }
@@ -151,10 +163,10 @@ impl UdpExchange {
         // A `stopped` joins a connect in flight with its first send only: its few quick resends
         // are its own connects, not waits on another request's BEP 15 schedule.
         let may_join = self.rto.is_none() || self.sends <= 1;
-        self.joined = connect && may_join && ep.join_connect(now, self.me);
+        self.joined = connect && may_join && ep.join_connect(now, self.me, to);
         let first = self.phase == Phase::Connect { initial: true } && self.sends == 1;
         if connect && !self.joined {
-            if first && let Some(until) = ep.own_connect(now, self.me, self.request) {
+            if first && let Some(until) = ep.own_connect(now, self.me, self.request, to) {
                 // This torrent's other request is connecting: wait for it instead of sending.
                 self.waiting = true;
                 self.sends = self.sends.saturating_sub(1);
@@ -162,7 +174,7 @@ impl UdpExchange {
                 self.pending = false;
                 return;
             }
-            ep.connecting(now, self.due, self.request, self.me);
+            ep.connecting(now, self.due, self.request, self.me, to);
         }
         self.pending = !self.joined;
     }
@@ -188,11 +200,57 @@ impl UdpExchange {
             self.release(now, cfg, ep);
             return None;
         }
-        if self.sends >= cfg.udp_max_attempts {
+        if self.sends >= self.budget(cfg) {
+            if self.fail_over(now, cfg, ep) {
+                return None;
+            }
             return Some(Outcome::failed(Cause::Timeout));
         }
         self.schedule(now, cfg, ep);
         None
+    }
+
+    /// Sends to the current address before moving on: one for every address but the last (a
+    /// dead first address costs one `udp_rto`), the whole BEP 15 schedule for the last.
+    fn budget(&self, cfg: &Config) -> u32 {
+        if self.at + 1 < self.addrs.len() {
+            1
+        } else {
+            cfg.udp_max_attempts
+        }
+    }
+
+    /// Moves on to the tracker's next address, if one is left, with a fresh transaction id and
+    /// retransmission budget (and that address's own connection id). Returns whether it did.
+    pub(crate) fn fail_over(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) -> bool {
+        if self.at + 1 >= self.addrs.len() {
+            return false;
+        }
+        self.at += 1;
+        self.phase = Phase::Connect { initial: true };
+        self.needs_txid = true;
+        self.joined = false;
+        self.waiting = false;
+        self.fresh_id = false;
+        self.reconnected = false;
+        self.sends = 0;
+        self.schedule(now, cfg, ep);
+        true
+    }
+
+    /// Where the next datagram goes.
+    pub(crate) fn destination(&self) -> SocketAddr {
+        let fallback = SocketAddr::from(([0, 0, 0, 0], 0));
+        let at = self.addrs.get(self.at).or(self.addrs.first());
+        at.copied().unwrap_or(fallback)
+    }
+
+    /// A datagram from `from` may be this exchange's reply: `from` is one of the addresses the
+    /// tracker's name resolved to (multi-homed trackers answer from a sibling address), compared
+    /// in canonical form; never a stranger.
+    pub(crate) fn sent_from(&self, from: SocketAddr) -> bool {
+        let from = canonical_addr(from);
+        self.addrs.iter().any(|&a| canonical_addr(a) == from)
     }
 
     /// An exchange that joined or waited for a connect goes on with the new connection id once it
@@ -200,7 +258,7 @@ impl UdpExchange {
     pub(crate) fn poke(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
         // Without an id (the connect is in flight, or was abandoned), its own timer counts the
         // next send, on the BEP 15 schedule.
-        if !(self.joined || self.waiting) || ep.conn(now).is_none() {
+        if !(self.joined || self.waiting) || ep.conn(now, self.destination()).is_none() {
             return;
         }
         self.joined = false;
@@ -226,7 +284,7 @@ impl UdpExchange {
     ) -> Step {
         let error = match (&reply, self.phase, kind) {
             (Ok(Reply::Connect(c)), Phase::Connect { initial }, _) => {
-                woken.extend(ep.connected(c.connection_id, now, cfg));
+                woken.extend(ep.connected(c.connection_id, self.destination(), now, cfg));
                 self.phase = Phase::Request {
                     connection_id: c.connection_id,
                 };
@@ -276,7 +334,7 @@ impl UdpExchange {
         };
         // Any error drops the connection id (opentracker's "Connection ID missmatch" among them).
         // An id that came from the cache may simply be stale: reconnect once before failing.
-        ep.drop_connection(woken);
+        ep.drop_connection(self.destination(), woken);
         if matches!(self.phase, Phase::Request { .. }) && !self.fresh_id && !self.reconnected {
             self.reconnected = true;
             self.phase = Phase::Connect { initial: true };

@@ -25,8 +25,9 @@ use crate::announce::ctx::{Ctx, SLOT_MASK, owner_slot};
 use crate::announce::fill_transmit;
 use crate::announce::session::{Session, check_tiers};
 use crate::announce::{
-    Cause, Config, ConfigError, Event, Failed, HttpRequest, Progress, RequestId, RequestKind,
-    Torrent, TorrentId, TrackerId, TrackerStatus, Transmit, TransportError,
+    Cause, Config, ConfigError, DnsAnswer, DnsError, DnsQuery, DnsQueryId, Event, Failed,
+    HttpRequest, Progress, RequestId, RequestKind, Torrent, TorrentId, TrackerId, TrackerStatus,
+    Transmit, TransportError,
 };
 use crate::http::HttpResponse;
 use crate::udp::peek_transaction_id;
@@ -58,7 +59,8 @@ use crate::udp::peek_transaction_id;
 /// - **Construct**: [`new`](Self::new); [`add`](Self::add) returns the new torrent's
 ///   [`TorrentId`] or a [`ConfigError`] ([`add_hybrid`](Self::add_hybrid) two, for a BEP 52
 ///   hybrid torrent's swarms), [`remove`](Self::remove) sends its `stopped` and frees it.
-/// - **Inputs** (never fail, never panic): [`handle_datagram`](Self::handle_datagram),
+/// - **Inputs** (never fail, never panic): [`handle_dns_response`](Self::handle_dns_response),
+///   [`handle_datagram`](Self::handle_datagram),
 ///   [`handle_http_response`](Self::handle_http_response),
 ///   [`handle_transport_error`](Self::handle_transport_error),
 ///   [`handle_timeout`](Self::handle_timeout).
@@ -73,21 +75,24 @@ use crate::udp::peek_transaction_id;
 ///   [`add_tracker`](Self::add_tracker), [`remove_tracker`](Self::remove_tracker),
 ///   [`replace_trackers`](Self::replace_trackers) (these return an
 ///   [`EditError`](crate::announce::EditError)).
-/// - **Drains**: [`poll_transmit`](Self::poll_transmit),
+/// - **Drains**: [`poll_dns_query`](Self::poll_dns_query), [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_http_request`](Self::poll_http_request), [`poll_timeout`](Self::poll_timeout),
 ///   [`poll_event`](Self::poll_event) (events come tagged with their torrent).
 /// - **Getters**: [`len`](Self::len), [`contains`](Self::contains),
 ///   [`torrents`](Self::torrents), [`trackers`](Self::trackers) (status snapshot),
 ///   [`tracker_url`](Self::tracker_url), [`tiers`](Self::tiers), [`request_url`](Self::request_url),
 ///   [`key`](Self::key), [`batch_members`](Self::batch_members),
-///   [`events_superseded`](Self::events_superseded).
+///   [`events_superseded`](Self::events_superseded), [`dns_queries_made`](Self::dns_queries_made).
 ///
 /// # The drain rule
 ///
 /// As for [`Announce`](crate::announce::Announce#the-drain-rule): after every input or command
-/// (or after all of one tick's), drain `poll_transmit`, `poll_http_request`, `poll_timeout`,
-/// `poll_event`, in that order, until each returns `None`; call `handle_timeout` first when its
-/// deadline passed before an input is handed in.
+/// (or after all of one tick's), drain `poll_dns_query`, `poll_transmit`, `poll_http_request`,
+/// `poll_timeout`, `poll_event`, in that order, until each returns `None`; call `handle_timeout`
+/// first when its deadline passed before an input is handed in. Answer each DNS query without
+/// blocking the loop (a resolver thread, an async task) and hand the answer in with
+/// [`handle_dns_response`](Self::handle_dns_response): 100,000 torrents on one tracker name make
+/// one query.
 ///
 /// ```
 /// use std::time::Instant;
@@ -221,6 +226,28 @@ impl Client {
     }
 
     // ----- inputs -----
+
+    /// The caller's answer to DNS query `id` from [`poll_dns_query`](Self::poll_dns_query), as
+    /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response): cached, and every
+    /// torrent (and scrape batch) that waited for the name goes on. Returns `true` when `id` was
+    /// in flight.
+    pub fn handle_dns_response(
+        &mut self,
+        now: Instant,
+        id: DnsQueryId,
+        result: Result<DnsAnswer, DnsError>,
+    ) -> bool {
+        let now = self.ctx.now.max(now);
+        let ctx = &mut self.ctx;
+        let used = ctx
+            .dns
+            .answer(&ctx.cfg.dns, now, id, result, &mut ctx.woken);
+        if used {
+            self.ctx.advance(now);
+            self.wake(now);
+        }
+        used
+    }
 
     /// A datagram received on the client's socket. Returns `true` when it answered a request in
     /// flight; anything else is ignored and changes nothing.
@@ -395,10 +422,18 @@ impl Client {
 
     // ----- drains -----
 
+    /// The next host name to resolve, as
+    /// [`Announce::poll_dns_query`](crate::Announce::poll_dns_query): one query per name at a time
+    /// for every torrent and tracker URL of the client, and none for a name whose answer (or
+    /// failure) is cached. Answer with [`handle_dns_response`](Self::handle_dns_response).
+    #[must_use]
+    pub fn poll_dns_query(&mut self) -> Option<DnsQuery> {
+        self.ctx.dns.poll_query()
+    }
+
     /// The next datagram to send: written into `buf`, which it replaces (`buf` holds exactly the
-    /// datagram, `transmit.len` bytes; empty when there is none), and where it goes and whose it
-    /// is. When `destination` is `None`, resolve
-    /// [`request_url`](Self::request_url)`(transmit.request)`.
+    /// datagram, `transmit.len` bytes; empty when there is none), and where it goes (always an
+    /// address: the machine resolved the tracker's name) and whose it is.
     ///
     /// Reuse one `Vec`: it grows to [`MAX_REQUEST_LEN`](crate::udp::MAX_REQUEST_LEN) bytes once and then never allocates again
     /// (see [`Announce::poll_transmit`](crate::Announce::poll_transmit) for why a `Vec`).
@@ -409,7 +444,7 @@ impl Client {
 
     /// Writes the next datagram into `buf` (at least `MAX_REQUEST_LEN` bytes).
     fn next_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
-        if let Some(transmit) = self.scrapes.poll_transmit(&self.ctx, buf) {
+        if let Some(transmit) = self.scrapes.poll_transmit(buf) {
             return Some(transmit);
         }
         while let Some(&slot) = self.udp_ready.front() {
@@ -509,8 +544,7 @@ impl Client {
             .flat_map(|e| e.session.tiers())
     }
 
-    /// The tracker URL a request in flight goes to (for a [`Transmit`] without a destination:
-    /// resolve its host).
+    /// The tracker URL a request in flight goes to.
     pub fn request_url(&self, request: RequestId) -> Option<&TrackerUrl> {
         let Some(slot) = request_owner(request) else {
             let url = self.scrapes.url_of(request)?;
@@ -558,6 +592,12 @@ impl Client {
     /// tracker and kind (see [`poll_event`](Self::poll_event)). No other event is ever dropped.
     pub fn events_superseded(&self) -> u64 {
         self.ctx.events.superseded()
+    }
+
+    /// DNS queries handed out so far: at most one per distinct host name per cache lifetime,
+    /// whatever the number of torrents (see [`DnsConfig`](crate::announce::DnsConfig)).
+    pub fn dns_queries_made(&self) -> u64 {
+        self.ctx.dns.queries_made()
     }
 
     // ----- internals -----

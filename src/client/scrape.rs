@@ -9,12 +9,14 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::announce::ctx::Ctx;
+use crate::announce::dns::Lookup;
 use crate::announce::http_exchange::HttpExchange;
 use crate::announce::outcome::{Outcome, Retry, Step};
 use crate::announce::policy::is_internal_tracker;
 use crate::announce::schedule::later;
+use crate::announce::session::fails_over;
 use crate::announce::session::scraped_event;
-use crate::announce::tracker::{Io, sent_from};
+use crate::announce::tracker::Io;
 use crate::announce::udp_exchange::UdpExchange;
 use crate::announce::{
     Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, TorrentId, TrackerId,
@@ -144,12 +146,15 @@ impl Scrapes {
             };
             let outcome = match &mut queue.batch {
                 Some(batch) => match &mut batch.io {
+                    Io::Resolving(_) => resolve_batch(ctx, url, batch, now),
                     Io::Udp(udp) => {
                         let ep = ctx.endpoints.endpoint(url);
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
-                    Io::Http(http) => http.on_timer(now),
+                    Io::Http(http) => http
+                        .resolve_hop(&mut ctx.dns, &ctx.cfg.dns, (BATCHES, None), now)
+                        .or_else(|| http.on_timer(now)),
                 },
                 None => None,
             };
@@ -173,7 +178,7 @@ impl Scrapes {
     ) -> bool {
         let found = self.queues.iter().find_map(|(&url, q)| match &q.batch {
             Some(Batch { io: Io::Udp(u), .. })
-                if u.txid == txid && !u.needs_txid && sent_from(ctx.endpoints.url(url), from) =>
+                if u.txid == txid && !u.needs_txid && u.sent_from(from) =>
             {
                 Some(url)
             }
@@ -221,9 +226,13 @@ impl Scrapes {
         let Io::Http(http) = &mut batch.io else {
             return false;
         };
-        let step = http.on_response(&ctx.cfg, response, RequestKind::Scrape, &batch.hashes);
+        let mut step = http.on_response(&ctx.cfg, response, RequestKind::Scrape, &batch.hashes);
         if let Step::Continue = step {
             http.id = ctx.request_id(BATCHES);
+            let hop = http.resolve_hop(&mut ctx.dns, &ctx.cfg.dns, (BATCHES, None), now);
+            if let Some(outcome) = hop {
+                step = Step::Done(outcome);
+            }
         }
         self.apply(ctx, url, step, now, alive)
     }
@@ -240,27 +249,52 @@ impl Scrapes {
         let Some(url) = self.find(|b| b.io.current_id(b.id) == id) else {
             return false;
         };
+        if fails_over(error)
+            && let Some(Some(batch)) = self.queues.get_mut(&url).map(|q| &mut q.batch)
+        {
+            let moved = match &mut batch.io {
+                Io::Udp(u) => {
+                    let ep = ctx.endpoints.endpoint(url);
+                    ep.abandon_connect(u.request(), &mut ctx.woken);
+                    let moved = u.fail_over(now, &ctx.cfg, ep);
+                    ctx.refresh_txid(u, BATCHES);
+                    moved
+                }
+                Io::Http(h) => {
+                    let moved = h.fail_over();
+                    if moved {
+                        h.id = ctx.request_id(BATCHES);
+                    }
+                    moved
+                }
+                Io::Resolving(_) => false,
+            };
+            if moved {
+                return true;
+            }
+        }
         let outcome = Outcome::failed(Cause::Transport(error));
         self.apply(ctx, url, Step::Done(outcome), now, alive)
     }
 
     /// The next batch datagram.
-    pub(crate) fn poll_transmit(&mut self, ctx: &Ctx, buf: &mut [u8]) -> Option<Transmit> {
+    pub(crate) fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         if self.queues.is_empty() {
             return None;
         }
-        for (&url, queue) in &mut self.queues {
+        for queue in self.queues.values_mut() {
             let Some(batch) = &mut queue.batch else {
                 continue;
             };
+            let origin = batch.origin();
             let Io::Udp(udp) = &mut batch.io else {
                 continue;
             };
             if let Some(len) = udp.write_scrape(buf, &batch.hashes) {
                 return Some(Transmit {
                     request: batch.id,
-                    origin: batch.origin(),
-                    destination: ctx.endpoints.url(url).socket_addr(),
+                    origin,
+                    destination: udp.destination(),
                     len,
                 });
             }
@@ -278,7 +312,7 @@ impl Scrapes {
             let origin = batch.origin();
             match &mut batch.io {
                 Io::Http(http) => http.request(origin, RequestKind::Scrape),
-                Io::Udp(_) => None,
+                Io::Udp(_) | Io::Resolving(_) => None,
             }
         })
     }
@@ -400,9 +434,7 @@ impl Scrapes {
             return;
         }
         queue.flush_at = None;
-        let tracker = ctx.endpoints.url(url);
         let udp = queue.http_scrape.is_none();
-        let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(tracker);
         let limit = if udp {
             MAX_UDP_SCRAPE_BATCH.min(ctx.cfg.max_scrape_batch)
         } else {
@@ -426,40 +458,17 @@ impl Scrapes {
         }
         let hashes: Vec<InfoHash> = members.iter().map(|m| m.hash).collect();
         let id = ctx.request_id(BATCHES);
-        let io = match &queue.http_scrape {
-            None => {
-                let txid = ctx.unique_txid();
-                ctx.txids.insert(txid, BATCHES);
-                let ep = ctx.endpoints.endpoint(url);
-                Io::Udp(UdpExchange::start(
-                    now,
-                    &ctx.cfg,
-                    ep,
-                    (BATCHES, id),
-                    RequestKind::Scrape,
-                    txid,
-                ))
-            }
-            Some(scrape) => {
-                let request_url = scrape_request(scrape, &hashes);
-                let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg, false);
-                let deadline = later(slot, ctx.cfg.http_timeout);
-                Io::Http(HttpExchange::start(
-                    id,
-                    request_url,
-                    now,
-                    (slot, false),
-                    deadline,
-                    internal_ok,
-                ))
-            }
-        };
-        queue.batch = Some(Batch {
+        let mut batch = Batch {
             id,
             members,
             hashes,
-            io,
-        });
+            io: Io::Resolving(now),
+        };
+        let failed = resolve_batch(ctx, url, &mut batch, now);
+        queue.batch = Some(batch);
+        if let Some(outcome) = failed {
+            self.finish(ctx, url, outcome, now, alive);
+        }
     }
 
     /// Ends the batch in flight on URL `url`: one event per member, then the next batch.
@@ -532,4 +541,57 @@ fn refresh_txid(ctx: &mut Ctx, queue: &mut Queue) {
     if let Some(Batch { io: Io::Udp(u), .. }) = &mut queue.batch {
         ctx.refresh_txid(u, BATCHES);
     }
+}
+
+/// A batch waiting for its tracker's addresses: it starts once they are known (its pacer slot
+/// reserved then), waits on, or ends with the failure.
+fn resolve_batch(ctx: &mut Ctx, url: u32, batch: &mut Batch, now: Instant) -> Option<Outcome> {
+    let tracker = ctx.endpoints.url(url);
+    let addrs = match ctx
+        .dns
+        .addresses(&ctx.cfg.dns, tracker, BATCHES, now, false, None)
+    {
+        Lookup::Ready(addrs) => addrs,
+        Lookup::Wait(deadline) => {
+            batch.io = Io::Resolving(deadline);
+            return None;
+        }
+        Lookup::Failed(f) => return Some(Outcome::failed(Cause::Dns(f))),
+    };
+    let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(tracker);
+    let http_scrape = match tracker.scheme() {
+        Scheme::Udp => None,
+        Scheme::Http | Scheme::Https => scrape_tracker_url(tracker),
+    };
+    batch.io = match http_scrape {
+        None => {
+            let txid = ctx.unique_txid();
+            ctx.txids.insert(txid, BATCHES);
+            let ep = ctx.endpoints.endpoint(url);
+            Io::Udp(UdpExchange::start(
+                now,
+                &ctx.cfg,
+                ep,
+                (BATCHES, batch.id),
+                RequestKind::Scrape,
+                txid,
+                addrs,
+            ))
+        }
+        Some(scrape) => {
+            let request_url = scrape_request(&scrape, &batch.hashes);
+            let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg, false);
+            let deadline = later(slot, ctx.cfg.http_timeout);
+            Io::Http(HttpExchange::start(
+                batch.id,
+                request_url,
+                now,
+                (slot, false),
+                deadline,
+                internal_ok,
+                addrs,
+            ))
+        }
+    };
+    None
 }

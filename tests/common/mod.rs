@@ -29,3 +29,74 @@ pub fn sha1_empty() -> InfoHash {
 pub fn example_peer_id() -> PeerId {
     PeerId(*b"-RS0001-abcdefghijkl")
 }
+
+/// The address the tests' fake resolver gives every host name: in TEST-NET-3, a public address.
+pub const RESOLVED: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 10));
+
+/// A machine that asks for host names: an `Announce` or a `Client`.
+pub trait AsksNames {
+    /// The next DNS query.
+    fn next_query(&mut self) -> Option<bt_tracker::announce::DnsQuery>;
+    /// Hands an answer in.
+    fn answer(
+        &mut self,
+        now: std::time::Instant,
+        id: bt_tracker::announce::DnsQueryId,
+        result: Result<bt_tracker::announce::DnsAnswer, bt_tracker::announce::DnsError>,
+    ) -> bool;
+}
+
+impl AsksNames for bt_tracker::Announce {
+    fn next_query(&mut self) -> Option<bt_tracker::announce::DnsQuery> {
+        self.poll_dns_query()
+    }
+    fn answer(
+        &mut self,
+        now: std::time::Instant,
+        id: bt_tracker::announce::DnsQueryId,
+        result: Result<bt_tracker::announce::DnsAnswer, bt_tracker::announce::DnsError>,
+    ) -> bool {
+        self.handle_dns_response(now, id, result)
+    }
+}
+
+impl AsksNames for bt_tracker::Client {
+    fn next_query(&mut self) -> Option<bt_tracker::announce::DnsQuery> {
+        self.poll_dns_query()
+    }
+    fn answer(
+        &mut self,
+        now: std::time::Instant,
+        id: bt_tracker::announce::DnsQueryId,
+        result: Result<bt_tracker::announce::DnsAnswer, bt_tracker::announce::DnsError>,
+    ) -> bool {
+        self.handle_dns_response(now, id, result)
+    }
+}
+
+/// Answers every DNS query the machine has asked with `ips` (no TTL); returns the host names.
+pub fn answer_dns_with(
+    m: &mut impl AsksNames,
+    now: std::time::Instant,
+    ips: &[std::net::IpAddr],
+) -> Vec<String> {
+    let mut hosts = Vec::new();
+    while let Some(query) = m.next_query() {
+        let answer = bt_tracker::announce::DnsAnswer {
+            addresses: ips.to_vec(),
+            ttl: None,
+        };
+        assert!(
+            m.answer(now, query.id, Ok(answer)),
+            "query {query:?} in flight"
+        );
+        hosts.push(query.host);
+    }
+    hosts
+}
+
+/// Answers every DNS query the machine has asked with [`RESOLVED`].
+pub fn answer_dns(m: &mut impl AsksNames, now: std::time::Instant) -> Vec<String> {
+    answer_dns_with(m, now, &[RESOLVED])
+}

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Config, Event, HttpRequest, Progress, RequestId, Torrent, TorrentId, TrackerId,
+    Config, DnsConfig, Event, HttpRequest, Progress, RequestId, Torrent, TorrentId, TrackerId,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
@@ -16,6 +16,7 @@ use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::{ChaCha8Rng, ChaCha12Rng};
 use rand_core::SeedableRng;
 
+use super::dns::DnsModel;
 use super::epoch;
 use super::net::{Datagram, Link, Net};
 use super::swarm::{SwarmTracker, peers_for, seeders_for};
@@ -76,6 +77,11 @@ pub struct ClientSim {
     pub done_count: usize,
     pub keep_sent: bool,
     seq: u64,
+    /// The resolver the client's DNS queries go to, with its invariants.
+    pub dns: DnsModel,
+    dns_config: DnsConfig,
+    /// A multi-homed tracker: replies to datagrams sent to the key come from the value.
+    pub reply_from: HashMap<SocketAddr, SocketAddr>,
 }
 
 /// The URL of swarm tracker `i`.
@@ -96,6 +102,7 @@ impl ClientSim {
     pub fn new(seed: u64, config: Config, trackers: usize, link: Link) -> Self {
         let now = epoch();
         let mut seed_rng = ChaCha12Rng::seed_from_u64(seed);
+        let dns_config = config.dns.clone();
         let client = Client::new(config, &mut seed_rng, now).unwrap();
         ClientSim {
             client,
@@ -128,6 +135,9 @@ impl ClientSim {
             done_count: 0,
             keep_sent: true,
             seq: 0,
+            dns: DnsModel::default(),
+            dns_config,
+            reply_from: HashMap::new(),
         }
     }
 
@@ -170,16 +180,20 @@ impl ClientSim {
         self.tally.get(&id).copied().unwrap_or_default()
     }
 
-    /// The drain rule: datagrams, HTTP requests, events.
+    /// The drain rule: DNS queries, datagrams, HTTP requests, events.
     pub fn drain(&mut self) {
+        while let Some(query) = self.client.poll_dns_query() {
+            self.dns.ask(self.now, epoch(), &self.dns_config, query);
+        }
         let mut buf = Vec::new();
         while let Some(t) = self.client.poll_transmit(&mut buf) {
             let bytes = buf[..t.len].to_vec();
-            let Some(to) = t.destination else {
-                self.violations
-                    .push(format!("{:?} has no destination", t.request));
-                continue;
-            };
+            let to = t.destination;
+            if self.dns.internal_answers.contains(&to.ip()) {
+                self.violations.push(format!(
+                    "a datagram went to {to}, an internal address a public name resolved to"
+                ));
+            }
             self.check_txid(t.request, &bytes);
             if t.len == 16 {
                 self.connects_sent.entry(to).or_default().push(self.now);
@@ -238,6 +252,7 @@ impl ClientSim {
                 self.client.poll_timeout(),
                 self.net.next_delivery(),
                 self.http_queue.keys().next().map(|&(at, _)| at),
+                self.dns.next_answer(),
             ]
             .into_iter()
             .flatten()
@@ -254,6 +269,10 @@ impl ClientSim {
     /// Delivers everything due now and fires the client's timers.
     fn step(&mut self) {
         let now = self.now;
+        while let Some((id, result)) = self.dns.pop_due(now) {
+            self.client.handle_dns_response(now, id, result);
+            self.drain();
+        }
         while let Some(d) = self.net.pop_due(now) {
             if d.to == self.addr {
                 self.client.handle_datagram(now, d.from, &d.bytes);
@@ -262,7 +281,7 @@ impl ClientSim {
                 && let Some(reply) = t.handle(now, d.from, &d.bytes)
             {
                 let back = Datagram {
-                    from: t.addr,
+                    from: self.reply_from.get(&t.addr).copied().unwrap_or(t.addr),
                     to: d.from,
                     bytes: reply,
                     spoofed: false,

@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod client;
+pub mod dns;
 pub mod net;
 pub mod swarm;
 pub mod trackers;
@@ -386,10 +387,10 @@ impl Sim {
                     .origin
                     .tracker()
                     .expect("an Announce's requests name their tracker"),
-                to: t.destination,
+                to: Some(t.destination),
                 bytes: bytes.clone(),
             });
-            let to = t.destination.expect("simulated trackers have IP literals");
+            let to = t.destination;
             let from: SocketAddr = if to.is_ipv6() { CLIENT_V6 } else { CLIENT_V4 }
                 .parse()
                 .unwrap();
