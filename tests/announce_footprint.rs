@@ -81,7 +81,10 @@ fn an_idle_announce_with_one_tracker_holds_a_bounded_heap() {
     // The figure is deterministic; the bound catches growth (the Client issue targets 1 KiB per
     // torrent with shared state). Issue 16 moved the connection id into a per-address list (a
     // multi-homed tracker's addresses each have their own): 2,588 bytes, up from under 2,560.
-    assert!(bytes > 0 && bytes <= 2600, "{bytes} bytes");
+    // Issue 17 added per-tracker state for `announce_tracker` (the held-back announce), removal
+    // and the scrape schedule (two due times): 2,628 bytes. The per-torrent figure that matters at
+    // scale is the Client's (tests/client_footprint.rs), where the tables are shared.
+    assert!(bytes > 0 && bytes <= 2650, "{bytes} bytes");
     drop(held);
 }
 
