@@ -108,24 +108,43 @@ impl Ctx {
     }
 
     /// An exchange to URL `url` is dropped (finished, cancelled, or its owner removed): its
-    /// transaction id stops routing, a pacer slot it has not used yet is given back, and requests
-    /// that joined a connect it leads wake up.
+    /// transaction id stops routing, it leaves its endpoint's queue or gives its place in the
+    /// window back (the next in line are admitted and woken), and requests that joined a connect
+    /// it leads wake up.
     pub(crate) fn forget(&mut self, url: u32, io: &Io) {
+        self.leave(url, io, false);
+    }
+
+    /// As [`forget`](Self::forget), for an announce cancelled by `stop`: its place in the window
+    /// goes to the `stopped` started next on the endpoint (call [`settle`](Self::settle) after).
+    pub(crate) fn forget_for_stopped(&mut self, url: u32, io: &Io) {
+        self.leave(url, io, true);
+    }
+
+    fn leave(&mut self, url: u32, io: &Io, hand_over: bool) {
         let ep = self.endpoints.endpoint(url);
+        let cfg = &self.cfg;
         match io {
             Io::Udp(u) => {
-                if u.held {
-                    ep.refund(&self.cfg, u.urgent);
-                }
-                ep.abandon_connect(u.request(), &mut self.woken);
+                let woken = &mut self.woken;
+                ep.window
+                    .leave((cfg, true), u.place, u.send, hand_over, woken);
+                ep.abandon_connect(u.request(), woken);
                 self.txids.remove(&u.txid);
             }
             Io::Http(h) => {
-                if h.hold.is_some() {
-                    ep.refund(&self.cfg, h.urgent);
-                }
+                let woken = &mut self.woken;
+                ep.window
+                    .leave((cfg, false), h.place, None, hand_over, woken);
             }
         }
+    }
+
+    /// Gives back the places handed over to `stopped` announces that did not take them.
+    pub(crate) fn settle(&mut self, url: u32) {
+        let udp = self.endpoints.url(url).scheme() == crate::Scheme::Udp;
+        let ep = self.endpoints.endpoint(url);
+        ep.window.settle(&self.cfg, udp, &mut self.woken);
     }
 }
 

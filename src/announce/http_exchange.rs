@@ -1,15 +1,17 @@
 //! One HTTP announce or scrape: the URL handed out, its deadline, redirects, and reading the reply
 //! whatever its status.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::config::Config;
+use super::endpoint::Endpoint;
 use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind};
 use super::outcome::{
     AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, ScrapeCounts, Step, count, usable_peers,
 };
 use super::policy::is_internal_host;
-use super::schedule::{intervals, retry_in};
+use super::schedule::{intervals, later, retry_in};
+use super::window::Place;
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
 use crate::{InfoHash, TrackerUrl};
 
@@ -21,12 +23,14 @@ pub(crate) struct HttpExchange {
     url: TrackerUrl,
     /// The request waits for `poll_http_request`.
     pub(crate) pending: bool,
-    /// The whole exchange gives up at this time.
+    /// The whole exchange gives up at this time (once admitted).
     deadline: Instant,
-    /// The first hop waits for the endpoint's pacer until this time.
+    /// How long it is given once admitted, redirects included.
+    timeout: Duration,
+    /// Admitted, the first hop waits for the optional rate ceiling until this time.
     pub(crate) hold: Option<Instant>,
-    /// Admitted by the endpoint's pacer ahead of regular exchanges (`stopped`, `completed`).
-    pub(crate) urgent: bool,
+    /// Its place in the endpoint's window (or its ticket in the queue for one).
+    pub(crate) place: Place,
     redirects: u8,
     /// Redirects may lead to loopback, private or link-local addresses: the tracker itself is on
     /// one, or `Config::allow_internal_redirects` says so.
@@ -34,25 +38,47 @@ pub(crate) struct HttpExchange {
 }
 
 impl HttpExchange {
-    /// Starts an exchange whose first hop goes out at `slot` (given by the endpoint's pacer).
+    /// Starts an exchange whose first hop waits for a place among the requests in flight to its
+    /// host (`urgent`: ahead of regular exchanges); it is given `timeout` from then on.
     pub(crate) fn start(
         id: RequestId,
         url: TrackerUrl,
-        now: Instant,
-        (slot, urgent): (Instant, bool),
-        deadline: Instant,
+        (now, cfg, ep): (Instant, &Config, &mut Endpoint),
+        (urgent, owner): (bool, super::event::TorrentId),
+        timeout: Duration,
         internal_ok: bool,
     ) -> Self {
-        HttpExchange {
+        let place = ep.window.admit(cfg, false, owner, urgent);
+        let mut exchange = HttpExchange {
             id,
             url,
-            pending: slot <= now,
-            deadline,
-            hold: (slot > now).then_some(slot),
-            urgent,
+            pending: false,
+            deadline: now,
+            timeout,
+            hold: None,
+            place,
             redirects: 0,
             internal_ok,
+        };
+        if place == Place::Admitted {
+            exchange.admitted(now, cfg, ep);
         }
+        exchange
+    }
+
+    /// It got its place: the first hop goes out once the optional rate ceiling allows, and the
+    /// deadline runs from then.
+    fn admitted(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
+        self.place = Place::Admitted;
+        let slot = ep.window.pace(now, cfg);
+        self.deadline = later(slot, self.timeout);
+        self.pending = slot <= now;
+        self.hold = (slot > now).then_some(slot);
+    }
+
+    /// Waits in the endpoint's queue for a place (no timer of its own).
+    pub(crate) fn queued(&self) -> bool {
+        matches!(self.place, Place::Queued(_))
     }
 
     /// No redirect was followed: the hop in flight is the first.
@@ -60,13 +86,26 @@ impl HttpExchange {
         self.redirects == 0
     }
 
-    /// When its timer fires: the pacer's slot, then the deadline.
-    pub(crate) fn due(&self) -> Instant {
-        self.hold.map_or(self.deadline, |h| h.min(self.deadline))
+    /// When its timer fires: the rate ceiling's slot, then the deadline; `None` while it waits
+    /// for a place.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        (!self.queued()).then(|| self.hold.map_or(self.deadline, |h| h.min(self.deadline)))
     }
 
-    /// The timer: the held request is released, or the exchange timed out.
-    pub(crate) fn on_timer(&mut self, now: Instant) -> Option<Outcome> {
+    /// The timer: a place given by the window is taken, the held request is released, or the
+    /// exchange timed out.
+    pub(crate) fn on_timer(
+        &mut self,
+        now: Instant,
+        cfg: &Config,
+        ep: &mut Endpoint,
+    ) -> Option<Outcome> {
+        if let Place::Queued(ticket) = self.place {
+            if ep.window.admitted(ticket) {
+                self.admitted(now, cfg, ep);
+            }
+            return None;
+        }
         if now >= self.deadline {
             return Some(Outcome::failed(Cause::Timeout));
         }

@@ -15,6 +15,7 @@ pub(crate) mod session;
 mod status;
 pub(crate) mod tracker;
 pub(crate) mod udp_exchange;
+pub(crate) mod window;
 mod wire;
 
 use std::net::SocketAddr;

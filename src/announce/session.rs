@@ -19,6 +19,7 @@ use super::schedule::{backoff, intervals, later};
 use super::status::{TrackerState, TrackerStatus};
 use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, sent_from, walk};
 use super::udp_exchange::UdpExchange;
+use super::window::Place;
 use super::wire::RequestParams;
 use crate::http::HttpResponse;
 use crate::udp::{Reply, peek_transaction_id};
@@ -40,6 +41,9 @@ pub(crate) struct Session {
     lanes: Vec<Lane>,
     completed: bool,
     phase: Phase,
+    /// The announces started now were asked for by the user (`announce_now`, `completed`): they
+    /// go ahead of a start-up backlog in their endpoints' queues.
+    urgent: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +135,7 @@ impl Session {
             lanes,
             completed: false,
             phase: Phase::Running,
+            urgent: false,
         };
         session.drive(ctx, now);
         session
@@ -275,13 +280,28 @@ impl Session {
                 *due = (*due).min(now);
             }
         }
+        // An announce already waiting for a place moves ahead of the start-up backlog.
+        for t in &mut self.trackers {
+            if let Some(ex) = t.announce.as_deref_mut() {
+                let ep = ctx.endpoints.endpoint(t.url);
+                let place = match &mut ex.io {
+                    Io::Udp(u) => &mut u.place,
+                    Io::Http(h) => &mut h.place,
+                };
+                if let Place::Queued(ticket) = place {
+                    *ticket = ep.window.promote(*ticket);
+                }
+            }
+        }
+        self.urgent = true;
         self.drive(ctx, now);
+        self.urgent = false;
         self.next_announce(now)
     }
 
-    /// When the next announce goes out: at once for a lane whose announce is in flight (or its
-    /// pacer slot while it waits for it), the due time of a waiting lane; `None` when no lane
-    /// will announce again.
+    /// When the next announce goes out: at once for a lane whose announce is in flight or waits
+    /// for a place in its endpoint's window (its rate-ceiling slot when it waits for one), the
+    /// due time of a waiting lane; `None` when no lane will announce again.
     fn next_announce(&self, now: Instant) -> Option<Instant> {
         if self.phase != Phase::Running {
             return None;
@@ -316,9 +336,10 @@ impl Session {
         self.drive(ctx, now);
     }
 
-    /// Cancels what is in flight (giving back pacer slots not used yet) and sends `stopped` to
-    /// every tracker that was sent `started`, answered or not. The shutdown deadline is
-    /// [`Config::stop_timeout`] after the last of those `stopped` gets its pacer slot.
+    /// Cancels what is in flight (giving back places in the endpoints' windows) and sends
+    /// `stopped` to every tracker that was sent `started`, answered or not. The shutdown deadline
+    /// is [`Config::stop_timeout`] after the last of those `stopped` is admitted (and its rate
+    /// slot, with a ceiling, came).
     pub(crate) fn stop(&mut self, ctx: &mut Ctx, now: Instant) {
         if self.phase != Phase::Running {
             return;
@@ -332,9 +353,18 @@ impl Session {
         }
         for i in 0..self.trackers.len() {
             for kind in SLOTS {
-                if let Some(ex) = self.take(ctx, i, kind) {
-                    self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Cancelled);
+                // A cancelled announce hands its place in the window to the `stopped` below.
+                let hand_over = kind != RequestKind::Scrape && self.trackers[i].owes_stopped();
+                let t = &mut self.trackers[i];
+                let Some(ex) = t.slot(kind).take() else {
+                    continue;
+                };
+                if hand_over {
+                    ctx.forget_for_stopped(t.url, &ex.io);
+                } else {
+                    ctx.forget(t.url, &ex.io);
                 }
+                self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Cancelled);
             }
         }
         let mut last_slot = now;
@@ -346,6 +376,9 @@ impl Session {
                     last_slot = last_slot.max(ex.paced_until().unwrap_or(now));
                 }
             }
+        }
+        for i in 0..self.trackers.len() {
+            ctx.settle(self.trackers[i].url);
         }
         self.phase = Phase::Stopping {
             deadline: later(last_slot, ctx.cfg.stop_timeout),
@@ -428,7 +461,10 @@ impl Session {
         let mut earliest = |at: Instant| due = Some(due.map_or(at, |d: Instant| d.min(at)));
         match self.phase {
             Phase::Stopped => return (None, false, false),
-            Phase::Stopping { deadline } => earliest(deadline),
+            // While a `stopped` waits for a place, the deadline waits too (it is moved when the
+            // place comes).
+            Phase::Stopping { deadline } if !self.stopped_queued() => earliest(deadline),
+            Phase::Stopping { .. } => {}
             Phase::Running => {
                 for lane in &self.lanes {
                     if let LaneState::Idle { due } = lane.state {
@@ -438,7 +474,9 @@ impl Session {
             }
         }
         for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
-            earliest(ex.due());
+            if let Some(at) = ex.due() {
+                earliest(at);
+            }
             match &ex.io {
                 Io::Udp(u) => udp |= u.pending,
                 Io::Http(h) => http |= h.pending,
@@ -664,6 +702,8 @@ impl Session {
         now: Instant,
     ) {
         let id = ctx.request_id(self.me);
+        // `stopped`, `completed` and what the user asked for now go ahead of a start-up backlog.
+        let urgent = self.urgent || matches!(kind, STOPPED | COMPLETED);
         let t = &self.trackers[i];
         let (url, ep) = ctx.endpoints.split(t.url);
         let io = match url.scheme() {
@@ -675,7 +715,7 @@ impl Session {
                     &ctx.cfg,
                     ep,
                     (self.me, id),
-                    kind,
+                    (kind, urgent),
                     txid,
                 ))
             }
@@ -688,8 +728,6 @@ impl Session {
                     return;
                 };
                 let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
-                let urgent = matches!(kind, STOPPED | COMPLETED);
-                let slot = ep.reserve(now, &ctx.cfg, urgent);
                 let timeout = if kind == STOPPED {
                     ctx.cfg.stop_timeout
                 } else {
@@ -698,9 +736,9 @@ impl Session {
                 Io::Http(HttpExchange::start(
                     id,
                     http_url,
-                    now,
-                    (slot, urgent),
-                    later(slot, timeout),
+                    (now, &ctx.cfg, ep),
+                    (urgent, self.me),
+                    timeout,
                     internal_ok,
                 ))
             }
@@ -724,6 +762,7 @@ impl Session {
         let now = ctx.advance(now);
         if let Phase::Stopping { deadline } = self.phase
             && now >= deadline
+            && !self.stopped_queued()
         {
             for i in 0..self.trackers.len() {
                 if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::Regular)) {
@@ -739,13 +778,24 @@ impl Session {
                     continue;
                 };
                 let ep = ctx.endpoints.endpoint(url);
+                let was_queued = ex.io.queued();
                 let outcome = match &mut ex.io {
                     Io::Udp(udp) => {
+                        udp.check_window(now, &ctx.cfg, ep);
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
-                    Io::Http(http) => http.on_timer(now),
+                    Io::Http(http) => http.on_timer(now, &ctx.cfg, ep),
                 };
+                if was_queued
+                    && !ex.io.queued()
+                    && ex.kind == STOPPED
+                    && let Phase::Stopping { deadline } = &mut self.phase
+                {
+                    // Admitted now: the `stopped` gets its whole stop_timeout from its slot.
+                    let slot = ex.paced_until().unwrap_or(now);
+                    *deadline = (*deadline).max(later(slot, ctx.cfg.stop_timeout));
+                }
                 if let Some(outcome) = outcome
                     && let Some(ex) = self.take(ctx, i, kind)
                 {
@@ -762,6 +812,14 @@ impl Session {
             }
         }
         self.finish_stop_if_done(ctx);
+    }
+
+    /// A `stopped` still waits for a place in its endpoint's window.
+    fn stopped_queued(&self) -> bool {
+        self.trackers
+            .iter()
+            .filter_map(|t| t.announce.as_deref())
+            .any(|ex| ex.kind == STOPPED && ex.io.queued())
     }
 
     fn finish_stop_if_done(&mut self, ctx: &mut Ctx) {

@@ -144,11 +144,20 @@ impl Io {
         }
     }
 
-    /// When its timer fires (UDP send or retransmission or timeout, HTTP pacing or deadline).
-    pub(crate) fn due(&self) -> Instant {
+    /// When its timer fires (UDP send or retransmission or timeout, HTTP rate ceiling or
+    /// deadline); `None` while it waits for a place in its endpoint's window.
+    pub(crate) fn due(&self) -> Option<Instant> {
         match self {
-            Io::Udp(u) => u.due,
+            Io::Udp(u) => u.due(),
             Io::Http(h) => h.due(),
+        }
+    }
+
+    /// It waits for a place in its endpoint's window.
+    pub(crate) fn queued(&self) -> bool {
+        match self {
+            Io::Udp(u) => u.queued(),
+            Io::Http(h) => h.queued(),
         }
     }
 }
@@ -171,16 +180,17 @@ impl Exchange {
             }
     }
 
-    /// When its first datagram or HTTP request gets its pacer slot, while it waits for it.
+    /// When its first datagram or HTTP request may go out under the rate ceiling, while it
+    /// waits for that.
     pub(crate) fn paced_until(&self) -> Option<Instant> {
         match &self.io {
-            Io::Udp(u) => u.held.then_some(u.due),
+            Io::Udp(u) => (u.held && !u.queued()).then_some(u.due),
             Io::Http(h) => h.hold,
         }
     }
 
-    /// When its timer fires.
-    pub(crate) fn due(&self) -> Instant {
+    /// When its timer fires; `None` while it waits for a place in its endpoint's window.
+    pub(crate) fn due(&self) -> Option<Instant> {
         self.io.due()
     }
 

@@ -1,5 +1,5 @@
 //! One BEP 15 exchange (connect, then announce or scrape) with its retransmission schedule. The
-//! connection id, the connect other requests join and the pacer belong to the tracker's endpoint.
+//! connection id, the connect other requests join and the window belong to the tracker's endpoint.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use super::endpoint::Endpoint;
 use super::event::{Cause, RequestId, RequestKind, TorrentId};
 use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_compact};
 use super::schedule::{later, udp_wait};
+use super::window::Place;
 use super::wire::RequestParams;
 use crate::udp::{AnnounceRequest, ConnectRequest, Reply, ReplyError, ScrapeRequest};
 use crate::{AnnounceEvent, InfoHash, Scheme};
@@ -29,8 +30,12 @@ pub(crate) struct UdpExchange {
     me: TorrentId,
     /// The request it is (names the connect it leads, for the requests that join it).
     request: RequestId,
-    /// Admitted by the endpoint's pacer ahead of regular exchanges (`stopped`, `completed`).
-    pub(crate) urgent: bool,
+    /// Its place in the endpoint's window (or its ticket in the queue for one).
+    pub(crate) place: Place,
+    /// The send number of its datagram in flight, while the window counts it.
+    pub(crate) send: Option<u64>,
+    /// Datagrams sent again because the window declared them lost (not BEP 15 attempts).
+    early_resends: u32,
     /// The wait between sends when it is not BEP 15's `udp_rto * 2^n`: a `stopped` spreads its
     /// attempts over [`Config::stop_timeout`].
     rto: Option<Duration>,
@@ -44,7 +49,7 @@ pub(crate) struct UdpExchange {
     sends: u32,
     /// When to send (while `held`), resend or give up.
     pub(crate) due: Instant,
-    /// The first send waits for the endpoint's pacer until `due`.
+    /// Admitted, the first send waits for the optional rate ceiling until `due`.
     pub(crate) held: bool,
     /// Waits for another torrent's connect to the same endpoint instead of sending its own (the
     /// wait counts as a send, so a dead tracker times every torrent out together).
@@ -67,14 +72,15 @@ pub(crate) struct UdpExchange {
 
 impl UdpExchange {
     /// Starts with the request when the endpoint has a valid connection id, with a connect (or by
-    /// joining one in flight) otherwise; the first datagram waits for the endpoint's pacer, and
-    /// every later one (the request after a connect reply, retransmissions) follows at once.
+    /// joining one in flight) otherwise; the first datagram waits for a place in the endpoint's
+    /// window (`urgent`: ahead of regular exchanges), and every later one (the request after a
+    /// connect reply, retransmissions) goes out under the same place.
     pub(crate) fn start(
         now: Instant,
         cfg: &Config,
         ep: &mut Endpoint,
         (me, request): (TorrentId, RequestId),
-        kind: RequestKind,
+        (kind, urgent): (RequestKind, bool),
         txid: u32,
     ) -> Self {
         let phase = match ep.conn(now) {
@@ -82,11 +88,13 @@ impl UdpExchange {
             None => Phase::Connect { initial: true },
         };
         let stopped = kind == RequestKind::Announce(AnnounceEvent::Stopped);
-        let urgent = stopped || kind == RequestKind::Announce(AnnounceEvent::Completed);
+        let place = ep.window.admit(cfg, true, me, urgent);
         let mut exchange = UdpExchange {
             me,
             request,
-            urgent,
+            place,
+            send: None,
+            early_resends: 0,
             // At least a millisecond apart, whatever stop_timeout says.
             rto: stopped.then(|| {
                 (cfg.stop_timeout / cfg.udp_max_attempts.max(1)).max(Duration::from_millis(1))
@@ -106,12 +114,68 @@ impl UdpExchange {
             last_was_request: false,
         };
         exchange.sends = 1;
-        exchange.held = true;
-        exchange.due = ep.reserve(now, cfg, urgent);
-        if exchange.due <= now {
-            exchange.release(now, cfg, ep);
+        if exchange.place == Place::Admitted {
+            exchange.admitted(now, cfg, ep);
         }
         exchange
+    }
+
+    /// Waits in the endpoint's queue for a place in its window (no timer of its own).
+    pub(crate) fn queued(&self) -> bool {
+        matches!(self.place, Place::Queued(_))
+    }
+
+    /// When its timer fires; `None` while it waits for a place in the window.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        (!self.queued()).then_some(self.due)
+    }
+
+    /// It got its place: the first send goes out once the optional rate ceiling allows.
+    fn admitted(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
+        self.place = Place::Admitted;
+        self.held = true;
+        self.due = ep.window.pace(now, cfg);
+        if self.due <= now {
+            self.release(now, cfg, ep);
+        }
+    }
+
+    /// Notices what the window decided since the last call: a place given by a drain, or its
+    /// datagram declared lost (sent again at once, at most `udp_max_attempts` times per exchange,
+    /// not counted as a BEP 15 attempt and not moving the retransmission timer).
+    pub(crate) fn check_window(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
+        if let Place::Queued(ticket) = self.place {
+            if ep.window.admitted(ticket) {
+                self.admitted(now, cfg, ep);
+            }
+            return;
+        }
+        if let Some(s) = self.send
+            && !self.pending
+            && !ep.window.outstanding(s)
+        {
+            self.send = None;
+            // A request goes again only with the connection id it had, while it is valid (else
+            // its retransmission timer reconnects, as BEP 15 says).
+            let id_valid = match self.phase {
+                Phase::Request { connection_id } => ep.conn(now) == Some(connection_id),
+                Phase::Connect { .. } => true,
+            };
+            if id_valid && self.early_resends < cfg.udp_max_attempts {
+                self.early_resends += 1;
+                self.pending = true;
+                self.send = Some(ep.window.sent(now, self.me, None));
+            }
+        }
+    }
+
+    /// Counts the datagram just made pending (or, when none is, stops counting the last one).
+    fn track_send(&mut self, now: Instant, ep: &mut Endpoint) {
+        if self.pending {
+            self.send = Some(ep.window.sent(now, self.me, self.send));
+        } else if let Some(s) = self.send.take() {
+            ep.window.forget_send(s);
+        }
     }
 
     /// Counts a send and makes it now.
@@ -160,15 +224,19 @@ impl UdpExchange {
                 self.sends = self.sends.saturating_sub(1);
                 self.due = until;
                 self.pending = false;
+                self.track_send(now, ep);
                 return;
             }
             ep.connecting(now, self.due, self.request, self.me);
         }
         self.pending = !self.joined;
+        self.track_send(now, ep);
     }
 
-    /// The retransmission timer: send once the pacer allows, resend, or time out once
-    /// `udp_max_attempts` sends went unanswered.
+    /// The retransmission timer: send once the rate ceiling allows, resend, or time out once
+    /// `udp_max_attempts` sends went unanswered. A request unanswered until its timeout drops the
+    /// endpoint's connection id it used (a tracker may stay silent on a stale id), and the window
+    /// shrinks.
     pub(crate) fn on_timer(
         &mut self,
         now: Instant,
@@ -184,9 +252,18 @@ impl UdpExchange {
             self.schedule(now, cfg, ep);
             return None;
         }
+        if self.queued() {
+            return None;
+        }
         if self.held {
             self.release(now, cfg, ep);
             return None;
+        }
+        if let Some(s) = self.send.take() {
+            ep.window.timed_out(s);
+            if let Phase::Request { connection_id } = self.phase {
+                ep.drop_connection_if(connection_id);
+            }
         }
         if self.sends >= cfg.udp_max_attempts {
             return Some(Outcome::failed(Cause::Timeout));
@@ -226,6 +303,7 @@ impl UdpExchange {
     ) -> Step {
         let error = match (&reply, self.phase, kind) {
             (Ok(Reply::Connect(c)), Phase::Connect { initial }, _) => {
+                self.answered(now, cfg, ep, woken);
                 woken.extend(ep.connected(c.connection_id, now, cfg));
                 self.phase = Phase::Request {
                     connection_id: c.connection_id,
@@ -240,6 +318,7 @@ impl UdpExchange {
                 return Step::Continue;
             }
             (Ok(Reply::Announce(a)), Phase::Request { .. }, RequestKind::Announce(_)) => {
+                self.answered(now, cfg, ep, woken);
                 return Step::Done(Outcome::Announced(AnnounceReply {
                     interval: Some(i64::from(a.interval)),
                     seeders: Some(a.seeders),
@@ -253,9 +332,11 @@ impl UdpExchange {
                 Phase::Request { .. },
                 RequestKind::Announce(_),
             ) => {
+                self.answered(now, cfg, ep, woken);
                 return Step::Done(Outcome::failed(Cause::Refused));
             }
             (Ok(Reply::Scrape(s)), Phase::Request { .. }, RequestKind::Scrape) => {
+                self.answered(now, cfg, ep, woken);
                 let rows = (0..s.rows.len()).filter_map(|k| s.rows.get(k));
                 return Step::Done(Outcome::Scraped(
                     rows.map(|r| ScrapeCounts {
@@ -273,6 +354,7 @@ impl UdpExchange {
             (Err(e @ ReplyError::UnknownAction { .. }), _, _) => Cause::BadReply(e.to_string()),
             _ => return Step::Ignored,
         };
+        self.answered(now, cfg, ep, woken);
         // Any error drops the connection id (opentracker's "Connection ID missmatch" among them).
         // An id that came from the cache may simply be stale: reconnect once before failing.
         ep.drop_connection(woken);
@@ -285,6 +367,20 @@ impl UdpExchange {
             return Step::Continue;
         }
         Step::Done(Outcome::failed(error))
+    }
+
+    /// The tracker answered the datagram in flight: the window grows and may admit more.
+    fn answered(
+        &mut self,
+        now: Instant,
+        cfg: &Config,
+        ep: &mut Endpoint,
+        woken: &mut Vec<TorrentId>,
+    ) {
+        if let Some(s) = self.send.take() {
+            let sample = self.early_resends == 0;
+            ep.window.answered((now, cfg), s, sample, woken);
+        }
     }
 
     /// The pending datagram is the request itself (not a connect).

@@ -121,7 +121,7 @@ impl Scrapes {
         self.queues
             .values()
             .filter_map(|q| match &q.batch {
-                Some(b) => Some(b.io.due()),
+                Some(b) => b.io.due(),
                 None => q.flush_at,
             })
             .min()
@@ -146,10 +146,14 @@ impl Scrapes {
                 Some(batch) => match &mut batch.io {
                     Io::Udp(udp) => {
                         let ep = ctx.endpoints.endpoint(url);
+                        udp.check_window(now, &ctx.cfg, ep);
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
-                    Io::Http(http) => http.on_timer(now),
+                    Io::Http(http) => {
+                        let ep = ctx.endpoints.endpoint(url);
+                        http.on_timer(now, &ctx.cfg, ep)
+                    }
                 },
                 None => None,
             };
@@ -400,20 +404,19 @@ impl Scrapes {
                     &ctx.cfg,
                     ep,
                     (BATCHES, id),
-                    RequestKind::Scrape,
+                    (RequestKind::Scrape, false),
                     txid,
                 ))
             }
             Some(scrape) => {
                 let request_url = scrape_request(scrape, &hashes);
-                let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg, false);
-                let deadline = later(slot, ctx.cfg.http_timeout);
+                let ep = ctx.endpoints.endpoint(url);
                 Io::Http(HttpExchange::start(
                     id,
                     request_url,
-                    now,
-                    (slot, false),
-                    deadline,
+                    (now, &ctx.cfg, ep),
+                    (false, BATCHES),
+                    ctx.cfg.http_timeout,
                     internal_ok,
                 ))
             }

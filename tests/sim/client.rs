@@ -76,6 +76,17 @@ pub struct ClientSim {
     pub done_count: usize,
     pub keep_sent: bool,
     seq: u64,
+    /// UDP requests with a datagram sent and not yet answered or ended, and where they went.
+    udp_outstanding: HashMap<RequestId, SocketAddr>,
+    outstanding_per_tracker: HashMap<SocketAddr, usize>,
+    /// The most UDP requests with a datagram unanswered at once, per tracker.
+    pub peak_in_flight: HashMap<SocketAddr, usize>,
+    /// Announce datagrams sent (kept with `keep_sent`): time, destination, event (BEP 15 code),
+    /// info hash.
+    pub announces: Vec<(Instant, SocketAddr, u32, InfoHash)>,
+    /// HTTP requests handed out and not yet answered, and the most at once.
+    http_live: usize,
+    pub peak_http: usize,
 }
 
 /// The URL of swarm tracker `i`.
@@ -128,6 +139,12 @@ impl ClientSim {
             done_count: 0,
             keep_sent: true,
             seq: 0,
+            udp_outstanding: HashMap::new(),
+            outstanding_per_tracker: HashMap::new(),
+            peak_in_flight: HashMap::new(),
+            announces: Vec::new(),
+            http_live: 0,
+            peak_http: 0,
         }
     }
 
@@ -181,12 +198,22 @@ impl ClientSim {
                 continue;
             };
             self.check_txid(t.request, &bytes);
+            if self.udp_outstanding.insert(t.request, to).is_none() {
+                let n = self.outstanding_per_tracker.entry(to).or_default();
+                *n += 1;
+                let peak = self.peak_in_flight.entry(to).or_default();
+                *peak = (*peak).max(*n);
+            }
             if t.len == 16 {
                 self.connects_sent.entry(to).or_default().push(self.now);
             }
             if t.len >= 98 {
                 let hash = InfoHash(bytes[16..36].try_into().unwrap());
-                match u32::from_be_bytes(bytes[80..84].try_into().unwrap()) {
+                let event = u32::from_be_bytes(bytes[80..84].try_into().unwrap());
+                if self.keep_sent {
+                    self.announces.push((self.now, to, event, hash));
+                }
+                match event {
                     2 => {
                         let sent = self.started_sent.entry(hash).or_default();
                         if !sent.contains(&to) {
@@ -217,6 +244,8 @@ impl ClientSim {
                 continue;
             };
             let response = handler(&request);
+            self.http_live += 1;
+            self.peak_http = self.peak_http.max(self.http_live);
             self.seq += 1;
             let at = self.now + Duration::from_millis(10);
             self.http_queue
@@ -256,7 +285,13 @@ impl ClientSim {
         let now = self.now;
         while let Some(d) = self.net.pop_due(now) {
             if d.to == self.addr {
-                self.client.handle_datagram(now, d.from, &d.bytes);
+                let used = self.client.handle_datagram(now, d.from, &d.bytes);
+                if used && d.bytes.len() >= 8 {
+                    let txid = u32::from_be_bytes(d.bytes[4..8].try_into().unwrap());
+                    if let Some(&request) = self.holder.get(&txid) {
+                        self.answered(request);
+                    }
+                }
                 self.drain();
             } else if let Some(t) = self.trackers.iter_mut().find(|t| t.addr == d.to)
                 && let Some(reply) = t.handle(now, d.from, &d.bytes)
@@ -275,6 +310,7 @@ impl ClientSim {
                 break;
             }
             let (_, (id, response)) = self.http_queue.pop_first().unwrap();
+            self.http_live -= 1;
             self.client.handle_http_response(now, id, &response);
             self.drain();
         }
@@ -311,7 +347,17 @@ impl ClientSim {
         self.in_flight.insert(request);
     }
 
+    /// A UDP request's datagram in flight was answered (or the request ended).
+    fn answered(&mut self, id: RequestId) {
+        if let Some(to) = self.udp_outstanding.remove(&id)
+            && let Some(n) = self.outstanding_per_tracker.get_mut(&to)
+        {
+            *n -= 1;
+        }
+    }
+
     fn ended(&mut self, id: RequestId) {
+        self.answered(id);
         self.in_flight.remove(&id);
         if let Some(txid) = self.txid_of.remove(&id)
             && self.holder.get(&txid) == Some(&id)
