@@ -11,7 +11,7 @@ use super::status::Record;
 use super::udp_exchange::UdpExchange;
 use crate::{AnnounceEvent, TrackerUrl, canonical_addr};
 
-/// One tracker of the torrent. The URL, connection id and pacer live in the shared endpoint table;
+/// One tracker of the torrent. The URL, connection id and window live in the shared endpoint table;
 /// exchanges are boxed so an idle tracker holds no room for them.
 #[derive(Debug)]
 pub(crate) struct Tracker {
