@@ -18,7 +18,7 @@
 //! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
 //! | events waiting for `poll_event` | 3 per tracker + 1 per torrent (an announce and a scrape outcome and a `TrackerDisabled` per tracker, one `Stopped`); a removed torrent keeps its slot until its `Stopped` is drained | [`Client::poll_event`](crate::client::Client::poll_event) | never dropped: an outcome still waiting is replaced in place by a later outcome of the same tracker and kind, counted in `events_superseded` |
 //! | UDP exchanges in flight with one tracker endpoint | a self-clocking window from 16 up to 92; `stopped`, `completed` and `announce_now` ahead of the backlog | [`Config::tracker_window`](crate::announce::Config::tracker_window) (see below) | later exchanges wait in order; a place that comes free is filled in the same drain; a cancelled waiting exchange just leaves the queue |
-//! | HTTP requests in flight to one tracker host | 16 | [`Config::http_per_host`](crate::announce::Config::http_per_host) | as above |
+//! | HTTP requests in flight to one tracker host, and across all hosts | 16 per host, 50 in all | [`Config::http_per_host`](crate::announce::Config::http_per_host), [`Config::http_max_in_flight`](crate::announce::Config::http_max_in_flight) | as above |
 //! | exchanges started per second with one endpoint | no ceiling (optional) | [`Config::tracker_rate`](crate::announce::Config::tracker_rate), [`Config::tracker_burst`](crate::announce::Config::tracker_burst) | with a ceiling, an admitted exchange's first send waits for its slot |
 //! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP (at most 100, so the URL stays under 8,000 bytes), halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
 //! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
@@ -53,7 +53,9 @@
 //!
 //! HTTP has a fixed cap per host instead ([`Config::http_per_host`](crate::announce::Config::http_per_host),
 //! 16 as Transmission): TCP already paces each connection, and a tracker is one web server that
-//! gains nothing from more parallel connections than it has workers.
+//! gains nothing from more parallel connections than it has workers. Across all hosts at most
+//! [`Config::http_max_in_flight`](crate::announce::Config::http_max_in_flight) (50, libtorrent's
+//! `max_concurrent_http_announces`): each request is a connection the caller holds open.
 //!
 //! URL safety has its own rules (redirects into loopback, private or link-local addresses, https
 //! to http, tracker URLs that pre-fill announce parameters): see

@@ -220,6 +220,7 @@ fn the_edges_of_every_range_are_accepted() {
         c.tracker_burst = 1_000_000;
         c.tracker_window = 65_536;
         c.http_per_host = 1_024;
+        c.http_max_in_flight = 65_536;
     }));
     // A default outside the floors is clamped like a tracker's value, not refused.
     assert_accepted(config(|c| {
@@ -445,6 +446,20 @@ fn tracker_window_outside_1_to_65536_is_refused() {
         assert_eq!(
             refused(config(|c| c.tracker_window = n)),
             invalid("tracker_window", "must be 1 to 65,536 exchanges in flight"),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn http_max_in_flight_outside_1_to_65536_is_refused() {
+    for n in [0, 65_537] {
+        assert_eq!(
+            refused(config(|c| c.http_max_in_flight = n)),
+            invalid(
+                "http_max_in_flight",
+                "must be 1 to 65,536 requests in flight"
+            ),
             "{n}"
         );
     }

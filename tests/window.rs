@@ -7,7 +7,7 @@ mod sim;
 
 use std::time::Duration;
 
-use bt_tracker::announce::{Config, Event, TorrentId};
+use bt_tracker::announce::{Config, TorrentId};
 use sim::client::{ClientSim, hash_of, tracker_url};
 use sim::net::Link;
 use sim::swarm::RateLimit;
@@ -142,8 +142,8 @@ fn announce_now_and_completed_go_ahead_of_the_start_up_backlog() {
     assert!(still_waiting > 1_000, "{still_waiting}");
 }
 
-#[test]
-fn http_requests_in_flight_per_host_stay_within_http_per_host() {
+/// Peak HTTP requests in flight with 100 torrents on each of `hosts` HTTP trackers.
+fn http_peak(hosts: u32) -> usize {
     use bt_tracker::TrackerUrl;
     use bt_tracker::http::HttpResponse;
 
@@ -153,13 +153,11 @@ fn http_requests_in_flight_per_host_stay_within_http_per_host() {
         location: None,
         body: b"d8:intervali1800e5:peers0:e".to_vec().into(),
     }));
-    let url = TrackerUrl::parse("http://10.9.0.50:8080/announce").unwrap();
-    let other = TrackerUrl::parse("http://10.9.0.51:8080/announce").unwrap();
-    let ids: Vec<TorrentId> = (0..200)
-        .map(|k| {
-            let tracker = if k % 2 == 0 { &url } else { &other };
-            sim.add(k, vec![vec![tracker.clone()]])
-        })
+    let urls: Vec<TrackerUrl> = (0..hosts)
+        .map(|h| TrackerUrl::parse(&format!("http://10.9.1.{}:8080/announce", h + 1)).unwrap())
+        .collect();
+    let ids: Vec<TorrentId> = (0..100 * hosts)
+        .map(|k| sim.add(k, vec![vec![urls[(k % hosts) as usize].clone()]]))
         .collect();
     let limit = sim.now + Duration::from_secs(60);
     // The handler's replies have no peers, so they count as `wrong_peers` in the tally.
@@ -168,10 +166,16 @@ fn http_requests_in_flight_per_host_stay_within_http_per_host() {
             .all(|&id| s.tally(id).wrong_peers + s.tally(id).failed > 0)
     }));
     assert!(ids.iter().all(|&id| sim.tally(id).failed == 0));
-    // Two hosts, 16 each at most (and the cap was reached: 100 torrents per host).
-    let cap = Config::default().http_per_host as usize;
-    assert_eq!(sim.peak_http, 2 * cap);
-    let _ = Event::Stopped;
+    sim.peak_http
+}
+
+#[test]
+fn http_requests_in_flight_stay_within_http_per_host_and_http_max_in_flight() {
+    let cfg = Config::default();
+    // Two hosts: 16 each at most, and the cap was reached.
+    assert_eq!(http_peak(2), 2 * cfg.http_per_host as usize);
+    // Four hosts would take 64: all hosts together take at most 50.
+    assert_eq!(http_peak(4), cfg.http_max_in_flight as usize);
 }
 
 mod stale_id {

@@ -136,6 +136,10 @@ pub struct Config {
     /// Default 16, as Transmission: a tracker is one web server, and more connections to it add
     /// its connection set-up cost without answering sooner.
     pub http_per_host: u32,
+    /// The most HTTP requests in flight across all tracker hosts at once, 1 to 65,536. Default
+    /// 50, as libtorrent's `max_concurrent_http_announces`: each is a TCP connection (and maybe
+    /// a TLS handshake) the caller holds open.
+    pub http_max_in_flight: u32,
     /// An optional ceiling on the exchanges started per second with one tracker endpoint, on top
     /// of the window (`None`, the default: the window alone paces). With a ceiling, an admitted
     /// exchange's first datagram or HTTP request waits for its slot: at most
@@ -183,6 +187,7 @@ impl Default for Config {
             supportcrypto: false,
             tracker_window: 92,
             http_per_host: 16,
+            http_max_in_flight: 50,
             tracker_rate: None,
             tracker_burst: 50,
             max_scrape_batch: 70,
@@ -287,6 +292,11 @@ impl Config {
                 "http_per_host",
                 (1..=1_024).contains(&self.http_per_host),
                 "must be 1 to 1,024 requests in flight",
+            ),
+            (
+                "http_max_in_flight",
+                (1..=65_536).contains(&self.http_max_in_flight),
+                "must be 1 to 65,536 requests in flight",
             ),
             (
                 "tracker_rate",

@@ -16,6 +16,7 @@ use super::events::EventQueue;
 use super::outcome::ScrapeCounts;
 use super::tracker::Io;
 use super::udp_exchange::UdpExchange;
+use super::window::Slots;
 
 /// Bits of a request id below the owner's slot.
 const SEQ_BITS: u32 = 40;
@@ -36,6 +37,8 @@ pub(crate) struct Ctx {
     pub(crate) now: Instant,
     next_request: u64,
     pub(crate) endpoints: Endpoints,
+    /// The HTTP requests in flight across all hosts, and those waiting for a place among them.
+    pub(crate) http_all: Slots,
     /// The torrent of every UDP transaction id in flight: no two requests share one.
     pub(crate) txids: HashMap<u32, TorrentId, OwnKeys>,
     pub(crate) events: EventQueue,
@@ -56,6 +59,7 @@ impl Ctx {
             now,
             next_request: 0,
             endpoints: Endpoints::default(),
+            http_all: Slots::default(),
             txids: HashMap::default(),
             events: EventQueue::default(),
             woken: Vec::new(),
@@ -136,6 +140,9 @@ impl Ctx {
                 let woken = &mut self.woken;
                 ep.window
                     .leave((cfg, false), h.place, None, hand_over, woken);
+                if let Some(global) = h.global {
+                    self.http_all.leave(cfg.http_max_in_flight, global, woken);
+                }
             }
         }
     }

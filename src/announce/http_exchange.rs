@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use super::config::Config;
 use super::endpoint::Endpoint;
+use super::event::TorrentId;
 use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind};
 use super::outcome::{
     AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, ScrapeCounts, Step, count, usable_peers,
 };
 use super::policy::is_internal_host;
 use super::schedule::{intervals, later, retry_in};
-use super::window::Place;
+use super::window::{Place, Slots};
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
 use crate::{InfoHash, TrackerUrl};
 
@@ -31,6 +32,12 @@ pub(crate) struct HttpExchange {
     pub(crate) hold: Option<Instant>,
     /// Its place in the endpoint's window (or its ticket in the queue for one).
     pub(crate) place: Place,
+    /// Once its host admitted it: its place among the HTTP requests of every host.
+    pub(crate) global: Option<Place>,
+    /// Admitted ahead of regular exchanges.
+    urgent: bool,
+    /// The torrent it works for (woken when a place comes free).
+    owner: TorrentId,
     redirects: u8,
     /// Redirects may lead to loopback, private or link-local addresses: the tracker itself is on
     /// one, or `Config::allow_internal_redirects` says so.
@@ -43,8 +50,8 @@ impl HttpExchange {
     pub(crate) fn start(
         id: RequestId,
         url: TrackerUrl,
-        (now, cfg, ep): (Instant, &Config, &mut Endpoint),
-        (urgent, owner): (bool, super::event::TorrentId),
+        (now, cfg, ep, all): (Instant, &Config, &mut Endpoint, &mut Slots),
+        (urgent, owner): (bool, TorrentId),
         timeout: Duration,
         internal_ok: bool,
     ) -> Self {
@@ -57,28 +64,40 @@ impl HttpExchange {
             timeout,
             hold: None,
             place,
+            global: None,
+            urgent,
+            owner,
             redirects: 0,
             internal_ok,
         };
         if place == Place::Admitted {
-            exchange.admitted(now, cfg, ep);
+            exchange.admitted_here(now, cfg, ep, all);
         }
         exchange
     }
 
-    /// It got its place: the first hop goes out once the optional rate ceiling allows, and the
+    /// Its host admitted it: it asks for a place among all hosts' requests.
+    fn admitted_here(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, all: &mut Slots) {
+        self.place = Place::Admitted;
+        let global = all.admit(cfg.http_max_in_flight, self.owner, self.urgent);
+        self.global = Some(global);
+        if global == Place::Admitted {
+            self.admitted(now, cfg, ep);
+        }
+    }
+
+    /// It got both places: the first hop goes out once the optional rate ceiling allows, and the
     /// deadline runs from then.
     fn admitted(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
-        self.place = Place::Admitted;
         let slot = ep.window.pace(now, cfg);
         self.deadline = later(slot, self.timeout);
         self.pending = slot <= now;
         self.hold = (slot > now).then_some(slot);
     }
 
-    /// Waits in the endpoint's queue for a place (no timer of its own).
+    /// Waits in its host's queue or the queue of all hosts for a place (no timer of its own).
     pub(crate) fn queued(&self) -> bool {
-        matches!(self.place, Place::Queued(_))
+        self.global != Some(Place::Admitted)
     }
 
     /// No redirect was followed: the hop in flight is the first.
@@ -99,9 +118,17 @@ impl HttpExchange {
         now: Instant,
         cfg: &Config,
         ep: &mut Endpoint,
+        all: &mut Slots,
     ) -> Option<Outcome> {
         if let Place::Queued(ticket) = self.place {
             if ep.window.admitted(ticket) {
+                self.admitted_here(now, cfg, ep, all);
+            }
+            return None;
+        }
+        if let Some(Place::Queued(ticket)) = self.global {
+            if all.admitted(ticket) {
+                self.global = Some(Place::Admitted);
                 self.admitted(now, cfg, ep);
             }
             return None;

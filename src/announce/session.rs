@@ -736,7 +736,7 @@ impl Session {
                 Io::Http(HttpExchange::start(
                     id,
                     http_url,
-                    (now, &ctx.cfg, ep),
+                    (now, &ctx.cfg, ep, &mut ctx.http_all),
                     (urgent, self.me),
                     timeout,
                     internal_ok,
@@ -785,7 +785,7 @@ impl Session {
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
-                    Io::Http(http) => http.on_timer(now, &ctx.cfg, ep),
+                    Io::Http(http) => http.on_timer(now, &ctx.cfg, ep, &mut ctx.http_all),
                 };
                 if was_queued
                     && !ex.io.queued()

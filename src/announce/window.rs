@@ -499,3 +499,61 @@ mod tests {
         assert!(w.cwnd() <= 40, "{}", w.cwnd());
     }
 }
+
+/// A count of places shared by many endpoints, with its own queue: the HTTP requests in flight
+/// across all hosts ([`Config::http_max_in_flight`]). An HTTP exchange takes a place here once its
+/// host's window admitted it.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    in_flight: u32,
+    queue: BTreeMap<Ticket, TorrentId>,
+    next_ticket: u64,
+}
+
+impl Slots {
+    /// A place now when one is free and nobody waits ahead, else a ticket.
+    pub(crate) fn admit(&mut self, limit: u32, torrent: TorrentId, urgent: bool) -> Place {
+        let ahead = self
+            .queue
+            .keys()
+            .next()
+            .is_some_and(|t| !t.regular || !urgent);
+        if self.in_flight < limit.max(1) && !ahead {
+            self.in_flight += 1;
+            return Place::Admitted;
+        }
+        let ticket = Ticket {
+            regular: !urgent,
+            seq: self.next_ticket,
+        };
+        self.next_ticket += 1;
+        self.queue.insert(ticket, torrent);
+        Place::Queued(ticket)
+    }
+
+    /// The ticket was given a place (it left the queue).
+    pub(crate) fn admitted(&self, ticket: Ticket) -> bool {
+        !self.queue.contains_key(&ticket)
+    }
+
+    /// The holder of `place` is dropped: it leaves the queue, or its place goes to the next in
+    /// line, whose torrent is woken.
+    pub(crate) fn leave(&mut self, limit: u32, place: Place, woken: &mut Vec<TorrentId>) {
+        if let Place::Queued(ticket) = place
+            && self.queue.remove(&ticket).is_some()
+        {
+            return;
+        }
+        self.in_flight = self.in_flight.saturating_sub(1);
+        while self.in_flight < limit.max(1) {
+            let Some((_, torrent)) = self.queue.pop_first() else {
+                break;
+            };
+            self.in_flight += 1;
+            woken.push(torrent);
+        }
+        if self.queue.is_empty() {
+            self.queue = BTreeMap::new();
+        }
+    }
+}

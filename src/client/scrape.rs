@@ -152,7 +152,7 @@ impl Scrapes {
                     }
                     Io::Http(http) => {
                         let ep = ctx.endpoints.endpoint(url);
-                        http.on_timer(now, &ctx.cfg, ep)
+                        http.on_timer(now, &ctx.cfg, ep, &mut ctx.http_all)
                     }
                 },
                 None => None,
@@ -414,7 +414,7 @@ impl Scrapes {
                 Io::Http(HttpExchange::start(
                     id,
                     request_url,
-                    (now, &ctx.cfg, ep),
+                    (now, &ctx.cfg, ep, &mut ctx.http_all),
                     (false, BATCHES),
                     ctx.cfg.http_timeout,
                     internal_ok,
