@@ -14,6 +14,10 @@ use super::wire::RequestParams;
 use crate::udp::{AnnounceRequest, ConnectRequest, Reply, ReplyError, ScrapeRequest};
 use crate::{AnnounceEvent, InfoHash, Scheme};
 
+/// Datagrams one exchange sends again early, when the window saw them lost (each paced, each
+/// after evidence: a later datagram answered, or the probe timeout); then BEP 15's timer alone.
+pub(crate) const MAX_EARLY_RESENDS: u32 = 3;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Waiting for a connect reply. `initial`: the exchange has not sent its request yet, so the
@@ -36,6 +40,11 @@ pub(crate) struct UdpExchange {
     pub(crate) send: Option<u64>,
     /// Datagrams sent again because the window declared them lost (not BEP 15 attempts).
     early_resends: u32,
+    /// Such a datagram waits for the endpoint's pacing until then.
+    early_at: Option<Instant>,
+    /// The datagram in flight is taken as lost if still unanswered then (the window's probe
+    /// timeout).
+    probe_at: Option<Instant>,
     /// The wait between sends when it is not BEP 15's `udp_rto * 2^n`: a `stopped` spreads its
     /// attempts over [`Config::stop_timeout`].
     rto: Option<Duration>,
@@ -95,6 +104,8 @@ impl UdpExchange {
             place,
             send: None,
             early_resends: 0,
+            early_at: None,
+            probe_at: None,
             // At least a millisecond apart, whatever stop_timeout says.
             rto: stopped.then(|| {
                 (cfg.stop_timeout / cfg.udp_max_attempts.max(1)).max(Duration::from_millis(1))
@@ -127,7 +138,12 @@ impl UdpExchange {
 
     /// When its timer fires; `None` while it waits for a place in the window.
     pub(crate) fn due(&self) -> Option<Instant> {
-        (!self.queued()).then_some(self.due)
+        (!self.queued()).then(|| {
+            [self.early_at, self.probe_at]
+                .into_iter()
+                .flatten()
+                .fold(self.due, Instant::min)
+        })
     }
 
     /// It got its place: the first send goes out once the optional rate ceiling allows.
@@ -150,21 +166,42 @@ impl UdpExchange {
             }
             return;
         }
+        // A `stopped` has its own quick schedule over stop_timeout: no probes (a datagram seen
+        // lost behind a later answer still goes again).
+        if let Some(s) = self.send
+            && self.rto.is_none()
+            && self.probe_at.is_some_and(|p| p <= now)
+        {
+            ep.window.probe_lost(now, s);
+        }
+        if self.probe_at.is_some_and(|p| p <= now) {
+            self.probe_at = None;
+        }
         if let Some(s) = self.send
             && !self.pending
             && !ep.window.outstanding(s)
         {
-            self.send = None;
             // A request goes again only with the connection id it had, while it is valid (else
-            // its retransmission timer reconnects, as BEP 15 says).
+            // its retransmission timer reconnects, as BEP 15 says). Without a repeat, `send`
+            // keeps naming the lost datagram, for the timeout to drop the id it used.
             let id_valid = match self.phase {
                 Phase::Request { connection_id } => ep.conn(now) == Some(connection_id),
                 Phase::Connect { .. } => true,
             };
-            if id_valid && self.early_resends < cfg.udp_max_attempts {
+            if id_valid && self.early_resends < MAX_EARLY_RESENDS && self.early_at.is_none() {
+                self.send = None;
                 self.early_resends += 1;
+                // Paced like a first send: a tracker that drops what exceeds its rate would drop
+                // a burst of repeats too.
+                self.early_at = Some(ep.window.pace(now, cfg));
+            }
+        }
+        if self.early_at.is_some_and(|e| e <= now) {
+            self.early_at = None;
+            if !self.pending && self.send.is_none_or(|s| !ep.window.outstanding(s)) {
                 self.pending = true;
                 self.send = Some(ep.window.sent(now, self.me, None));
+                self.probe_at = ep.window.probe_timeout().map(|p| later(now, p));
             }
         }
     }
@@ -173,7 +210,9 @@ impl UdpExchange {
     fn track_send(&mut self, now: Instant, ep: &mut Endpoint) {
         if self.pending {
             self.send = Some(ep.window.sent(now, self.me, self.send));
+            self.probe_at = ep.window.probe_timeout().map(|p| later(now, p));
         } else if let Some(s) = self.send.take() {
+            self.probe_at = None;
             ep.window.forget_send(s);
         }
     }
@@ -261,7 +300,10 @@ impl UdpExchange {
         }
         if let Some(s) = self.send.take() {
             ep.window.timed_out(s);
-            if let Phase::Request { connection_id } = self.phase {
+            // (A `stopped`'s quick resends over stop_timeout are no sign of a stale id.)
+            if let Phase::Request { connection_id } = self.phase
+                && self.rto.is_none()
+            {
                 ep.drop_connection_if(connection_id);
             }
         }
@@ -377,6 +419,8 @@ impl UdpExchange {
         ep: &mut Endpoint,
         woken: &mut Vec<TorrentId>,
     ) {
+        self.early_at = None;
+        self.probe_at = None;
         if let Some(s) = self.send.take() {
             let sample = self.early_resends == 0;
             ep.window.answered((now, cfg), s, sample, woken);

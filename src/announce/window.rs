@@ -26,8 +26,13 @@
 //! ways: BEP 15's retransmission timeout (15 s: far too slow alone, a window would overrun a slow
 //! tracker for 15 s before it noticed), and, as TCP's RACK does (RFC 8985), when a datagram sent
 //! more than a quarter of the shortest round trip after an unanswered one was answered: the
-//! earlier one is taken as lost and sent again at once (that repeat is not a BEP 15 attempt).
-//! A timeout also cuts the window to [`MIN_WINDOW`] (the tracker may be gone).
+//! earlier one is taken as lost and sent again (that repeat is not a BEP 15 attempt), and, as
+//! TCP's probe timeout does, when one stays unanswered for twice the round trip (at least 25 ms).
+//! A round that loses more than an eighth of its datagrams cuts the window to what got through,
+//! and sets a pacing rate at the rate answers came (BBR's delivery rate): on a fast path a window
+//! alone cannot go below one datagram per round trip, which on loopback is thousands a second.
+//! A timeout with nothing answered since the datagram went out cuts the window to
+//! [`MIN_WINDOW`] (the tracker may be gone).
 //!
 //! The window never exceeds a cap ([`Config::tracker_window`]): a burst of replies must fit the
 //! caller's socket receive buffer (see the `limits` module for the figures). Every exchange
@@ -53,6 +58,12 @@ pub(crate) const INITIAL_WINDOW: u32 = 16;
 
 /// The smallest window: after a timeout, two requests keep probing the tracker.
 pub(crate) const MIN_WINDOW: u32 = 2;
+
+/// The shortest probe timeout: a caller's loop may take this long to read a reply.
+const MIN_PROBE: Duration = Duration::from_millis(25);
+
+/// The burst a pacing rate allows.
+const PACED_BURST: u32 = 4;
 
 /// The fewest answers and losses a loss rate is judged on.
 const JUDGED: u32 = 32;
@@ -106,8 +117,13 @@ pub(crate) struct Window {
     rtt_excess: Duration,
     /// When the last answer came.
     last_answer: Option<Instant>,
-    /// The optional rate ceiling's clock (GCRA theoretical arrival time).
+    /// The pacing clock (GCRA theoretical arrival time) of the optional rate ceiling and of the
+    /// pacing rate set after heavy loss.
     tat: Option<Instant>,
+    /// Answers a second the tracker was seen to take, while pacing at it (see `close_round`).
+    rate: Option<u32>,
+    /// When the round being judged opened.
+    round_start: Option<Instant>,
     /// Datagrams declared lost and sent again early, and retransmission timeouts (for tests and
     /// diagnostics).
     pub(crate) lost: u64,
@@ -132,6 +148,8 @@ impl Default for Window {
             rtt_excess: Duration::ZERO,
             last_answer: None,
             tat: None,
+            rate: None,
+            round_start: None,
             lost: 0,
         }
     }
@@ -270,14 +288,19 @@ impl Window {
         self.shrink();
     }
 
-    /// When an admitted exchange may send under the optional rate ceiling
-    /// ([`Config::tracker_rate`]): `now` without one.
+    /// When an admitted exchange may send: under the optional rate ceiling
+    /// ([`Config::tracker_rate`]) and the rate the tracker was seen to take after heavy loss;
+    /// `now` without either.
     pub(crate) fn pace(&mut self, now: Instant, cfg: &Config) -> Instant {
-        let Some(rate) = cfg.tracker_rate else {
-            return now;
+        let (rate, burst) = match (cfg.tracker_rate, self.rate) {
+            (None, None) => return now,
+            (Some(c), None) => (c, cfg.tracker_burst),
+            (None, Some(r)) => (r, PACED_BURST),
+            (Some(c), Some(r)) if c <= r => (c, cfg.tracker_burst),
+            (Some(_), Some(r)) => (r, PACED_BURST),
         };
         let step = Duration::from_secs(1) / rate.max(1);
-        let tolerance = step.saturating_mul(cfg.tracker_burst.saturating_sub(1));
+        let tolerance = step.saturating_mul(burst.saturating_sub(1));
         let t = self.tat.map_or(now, |t| t.max(now));
         let slot = t
             .checked_sub(tolerance)
@@ -296,6 +319,28 @@ impl Window {
         self.next_send += 1;
         self.sends.insert(n, (now, torrent));
         n
+    }
+
+    /// How long after its send a datagram still unanswered is taken as lost (TCP's probe timeout,
+    /// RFC 8985: twice the round trip and its spread, at least [`MIN_PROBE`]); `None` before
+    /// any round trip was measured.
+    pub(crate) fn probe_timeout(&self) -> Option<Duration> {
+        let m = self.min_rtt?;
+        Some((m * 2 + self.rtt_excess * 4).max(MIN_PROBE))
+    }
+
+    /// Datagram `send` stayed unanswered for the probe timeout: it is lost (one more loss of the
+    /// round), and its exchange sends it again.
+    pub(crate) fn probe_lost(&mut self, now: Instant, send: u64) {
+        if self.sends.remove(&send).is_some() {
+            self.shrink();
+            self.lost += 1;
+            self.round_lost += 1;
+            let judged = self.round_answered + self.round_lost;
+            if judged >= JUDGED.max(self.cwnd) {
+                self.close_round(now);
+            }
+        }
     }
 
     /// The exchange's last datagram stops counting (it joined another request's connect).
@@ -331,6 +376,10 @@ impl Window {
             let excess = rtt - min;
             self.rtt_excess = (self.rtt_excess * 3 + excess) / 4;
         }
+        // A pacing rate grows by 1/1024 per answer (about 60 % a second at 500 answers a second).
+        if let Some(r) = self.rate {
+            self.rate = Some(r.saturating_add((r / 1024).max(1)));
+        }
         // Additive increase: one per answer in slow start, one per window's worth above it.
         if self.cwnd < self.ssthresh {
             self.cwnd += 1;
@@ -365,7 +414,7 @@ impl Window {
             judged >= JUDGED.max(self.cwnd)
         };
         if send >= self.round_end && enough {
-            self.close_round();
+            self.close_round(now);
         }
         self.drain(cfg, true, woken);
     }
@@ -375,9 +424,24 @@ impl Window {
     /// tracker is past its capacity and the window halves. A loss now and then, which any path
     /// has, does not shrink it: TCP's halving on every loss keeps the window at a few datagrams
     /// on a path that loses 5 % (measured in the simulation: 18 announces a second).
-    fn close_round(&mut self) {
+    ///
+    /// A window cannot slow a tracker below one datagram per round trip, and on a fast path (a
+    /// loopback tracker that answers 500 a second: 0.1 ms round trips) that is far too fast. So a
+    /// cut also paces: the rate the round's answers came at becomes a pacing rate (BBR's
+    /// delivery rate), raised by a sixteenth per clean round and dropped once it is twice what
+    /// the window allows anyway.
+    fn close_round(&mut self, now: Instant) {
         let judged = self.round_answered + self.round_lost;
+        let took = self
+            .round_start
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t))
+            .max(Duration::from_millis(1));
+        self.round_start = Some(now);
         if self.round_lost > 0 && self.round_lost * 8 > judged {
+            let delivered = f64::from(self.round_answered) / took.as_secs_f64();
+            // An `as` cast saturates; at least 10 a second (a round that sat through a 15 s
+            // timeout says little about the rate).
+            self.rate = Some((delivered as u32).max(10));
             // What got through is what the tracker takes per round trip: the window goes there
             // (at least 15 % down, as CUBIC's 0.7 to Reno's 0.5 do less gently).
             let through = u64::from(self.cwnd) * u64::from(self.round_answered) / u64::from(judged);
@@ -385,6 +449,11 @@ impl Window {
             self.cwnd = through.min(self.cwnd * 85 / 100).max(MIN_WINDOW);
             self.ssthresh = self.cwnd;
             self.grown = 0;
+        } else if let Some(r) = self.rate {
+            let window_rate = self.min_rtt.map_or(u32::MAX, |m| {
+                (f64::from(self.cwnd) / m.as_secs_f64().max(1e-6)) as u32
+            });
+            self.rate = (r < window_rate.saturating_mul(2)).then_some(r);
         }
         self.round_answered = 0;
         self.round_lost = 0;

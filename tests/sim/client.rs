@@ -201,8 +201,19 @@ impl ClientSim {
             if self.udp_outstanding.insert(t.request, to).is_none() {
                 let n = self.outstanding_per_tracker.entry(to).or_default();
                 *n += 1;
-                let peak = self.peak_in_flight.entry(to).or_default();
-                *peak = (*peak).max(*n);
+                let n = *n;
+                if n > self.peak_in_flight.get(&to).copied().unwrap_or(0) {
+                    // A new peak: first forget requests that ended without an event this
+                    // simulation saw (an outcome superseded in the queue, a scrape dropped at
+                    // stop), so only requests the client still has in flight count.
+                    let client = &self.client;
+                    self.udp_outstanding
+                        .retain(|&r, _| client.request_url(r).is_some());
+                    let n = self.udp_outstanding.values().filter(|&&d| d == to).count();
+                    self.outstanding_per_tracker.insert(to, n);
+                    let peak = self.peak_in_flight.entry(to).or_default();
+                    *peak = (*peak).max(n);
+                }
             }
             if t.len == 16 {
                 self.connects_sent.entry(to).or_default().push(self.now);
