@@ -75,7 +75,7 @@
 //! - [`client`]: the [`Client`]: many torrents behind one UDP socket, datagrams routed by
 //!   transaction id, one connection id per tracker endpoint (a connect in flight is joined by the
 //!   torrents that need one), batched scrapes (70 hashes per UDP packet, HTTP multi-scrape), requests
-//!   paced per tracker, and deadlines in a heap (O(log n), never a scan).
+//!   paced per tracker by a self-clocking window, and deadlines in a heap (O(log n), never a scan).
 //! - [`udp`]: the BEP 15 wire format with BEP 41 URL data, both directions (client and tracker),
 //!   zero-copy reply views and encoders that write into caller buffers.
 //! - [`http`]: announce and scrape URLs (client) and query parsing (tracker), lenient in-place

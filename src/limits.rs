@@ -17,19 +17,48 @@
 //! | `tracker id` kept to echo | [`MAX_TRACKER_ID_LEN`] bytes | the machine | a longer one is ignored |
 //! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
 //! | events waiting for `poll_event` | 3 per tracker + 1 per torrent (an announce and a scrape outcome and a `TrackerDisabled` per tracker, one `Stopped`); a removed torrent keeps its slot until its `Stopped` is drained | [`Client::poll_event`](crate::client::Client::poll_event) | never dropped: an outcome still waiting is replaced in place by a later outcome of the same tracker and kind, counted in `events_superseded` |
-//! | exchanges started with one tracker endpoint | a burst of 50, then 200 per second; `stopped` and `completed` ahead of the backlog | [`Config::tracker_burst`](crate::announce::Config::tracker_burst), [`Config::tracker_rate`](crate::announce::Config::tracker_rate) | later exchanges wait for their slot; a cancelled one gives its slot back |
+//! | UDP exchanges in flight with one tracker endpoint | a self-clocking window from 16 up to 92; `stopped`, `completed` and `announce_now` ahead of the backlog | [`Config::tracker_window`](crate::announce::Config::tracker_window) (see below) | later exchanges wait in order; a place that comes free is filled in the same drain; a cancelled waiting exchange just leaves the queue |
+//! | HTTP requests in flight to one tracker host, and across all hosts | 16 per host, 50 in all | [`Config::http_per_host`](crate::announce::Config::http_per_host), [`Config::http_max_in_flight`](crate::announce::Config::http_max_in_flight) | as above |
+//! | exchanges started per second with one endpoint | no ceiling (optional) | [`Config::tracker_rate`](crate::announce::Config::tracker_rate), [`Config::tracker_burst`](crate::announce::Config::tracker_burst) | with a ceiling, an admitted exchange's first send waits for its slot |
 //! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP (at most 100, so the URL stays under 8,000 bytes), halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
 //! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
 //! | trackers per torrent (and so UDP connection ids cached: one per tracker address, at most 16 per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
 //! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
 //! | a silent or slow HTTP tracker | 30 s per request, redirects included | [`Config::http_timeout`](crate::announce::Config::http_timeout) | `Cause::Timeout`; a later answer is ignored |
-//! | shutdown | 5 s after the last `stopped` got its pacer slot (a UDP `stopped` spreads its 3 sends over it) | [`Config::stop_timeout`](crate::announce::Config::stop_timeout) | `Event::Stopped` comes anyway |
+//! | shutdown | 5 s after the last `stopped` was admitted by its endpoint's window (a UDP `stopped` spreads its 3 sends over it) | [`Config::stop_timeout`](crate::announce::Config::stop_timeout) | `Event::Stopped` comes anyway |
 //! | a tracker's `interval` | clamped to [120 s, 2 h] | [`Config::interval_floor`](crate::announce::Config::interval_floor), [`Config::interval_ceiling`](crate::announce::Config::interval_ceiling) | |
 //! | BEP 31 `retry in` | 7 days | [`Config::max_retry_in`](crate::announce::Config::max_retry_in) | |
 //! | host names cached | 4,096 names, each at most [`MAX_DNS_ADDRESSES`] (16) addresses | [`DnsConfig::max_names`](crate::announce::DnsConfig::max_names) | the name whose entry expires first (and has no query in flight) is dropped; extra addresses of an answer are not kept |
 //! | DNS queries | one per host name in flight, for every torrent; answers kept for their TTL clamped to [60 s, 1 day] (1 h without a TTL), failures for 150 s doubling to 30 min | [`DnsConfig`](crate::announce::DnsConfig) | requests for a cached failure fail at once, without a query |
 //! | an unanswered DNS query | 30 s | [`DnsConfig::timeout`](crate::announce::DnsConfig::timeout) | `Cause::Dns(DnsFailure::NoAnswer)`; a later answer is ignored |
+//!
+//! # The window per tracker endpoint
+//!
+//! Requests to one tracker are paced by a window of exchanges in flight that clocks itself on
+//! answers (TCP's control, with a tracker's answer as the acknowledgement; the reasoning, and what
+//! libtorrent, Transmission and uTP do, is on the `window` module of the source). Every exchange
+//! holds one place from its first datagram to its end, its connect, retransmissions and the
+//! request after a connect reply included, so datagrams in flight never exceed the window.
+//!
+//! Why the cap is 92: a burst of replies must fit the caller's socket receive buffer, or the
+//! kernel drops them. Linux gives a UDP socket `net.core.rmem_default` = 212,992 bytes and charges
+//! each queued datagram its `truesize`, not its length: the payload rounded up to the kernel's
+//! allocation size plus the `sk_buff` and `skb_shared_info` overhead. Measured on Linux 6.18 (send
+//! N datagrams of one size to a socket that does not read, count what it queued): a datagram of up
+//! to 98 bytes (a connect or announce reply with a few peers, a request) costs 832 bytes, so 256
+//! fit; 200 to 500 bytes cost 1,280 (166 fit); 1,000 to 1,500 bytes, which includes the 1,220-byte
+//! reply of 200 IPv4 peers (the default `numwant`), cost 2,304 (92 fit); up to 3,620 bytes (200
+//! IPv6 peers) cost 4,437 (48 fit). So 92 in flight cannot overrun a default buffer with IPv4
+//! replies of any size the client asks for; ask for 200 IPv6 peers, or share the socket among
+//! busy trackers, and the buffer holds fewer (raise it with `SO_RCVBUF`). The same arithmetic explains the unpaced runs: 5,000 requests
+//! sent at once meet a tracker socket and a client socket that each hold 256 small datagrams.
+//!
+//! HTTP has a fixed cap per host instead ([`Config::http_per_host`](crate::announce::Config::http_per_host),
+//! 16 as Transmission): TCP already paces each connection, and a tracker is one web server that
+//! gains nothing from more parallel connections than it has workers. Across all hosts at most
+//! [`Config::http_max_in_flight`](crate::announce::Config::http_max_in_flight) (50, libtorrent's
+//! `max_concurrent_http_announces`): each request is a connection the caller holds open.
 //!
 //! URL safety has its own rules (redirects into loopback, private or link-local addresses, https
 //! to http, tracker URLs that pre-fill announce parameters): see

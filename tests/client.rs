@@ -230,16 +230,16 @@ fn http_multi_scrape_halves_the_batch_when_the_tracker_answers_414() {
 }
 
 #[test]
-fn announces_to_one_endpoint_are_paced_by_configuration() {
+fn announces_to_one_endpoint_stay_under_the_optional_rate_ceiling() {
     let mut config = Config::default();
-    config.tracker_rate = 100;
+    config.tracker_rate = Some(100);
     config.tracker_burst = 20;
     let mut sim = ClientSim::new(9, config, 1, clean());
     let ids = add_many(&mut sim, 1000, &tracker_url(0));
     let start = sim.now;
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| all_started(s, &ids)));
-    // Within any one second at most burst + rate exchanges are admitted. The pacer admits each
+    // Within any one second at most burst + rate exchanges get their slot. The ceiling paces each
     // once: the requests admitted while the first connect is in flight join it and go out together
     // when it is answered, so announces on the wire may exceed that by rate * the connect's round
     // trip (40 ms here: 4).

@@ -15,7 +15,7 @@ const TRACKERS: usize = 4;
 
 #[test]
 fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket() {
-    // The defaults (pacing, stop_timeout, the event queue); only the tier walk is the scenario's.
+    // The defaults (the window, stop_timeout, the event queue); only the tier walk is the scenario's.
     let mut config = Config::default();
     config.tier_mode = TierMode::AllTiers;
     let link = Link {
@@ -113,6 +113,14 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
     }
     for &(_, per_minute) in &connects {
         assert!(per_minute <= 10, "{connects:?} (total, most per minute)");
+    }
+    // The window: no tracker ever had more requests unanswered than its cap.
+    let cap = Config::default().tracker_window as usize;
+    for (to, &peak) in &sim.peak_in_flight {
+        assert!(
+            peak <= cap,
+            "{to}: {peak} requests in flight, the cap is {cap}"
+        );
     }
     let announces: u32 = sim
         .trackers

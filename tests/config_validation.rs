@@ -218,8 +218,11 @@ fn the_edges_of_every_range_are_accepted() {
     assert_accepted(config(|c| c.retry_jitter_percent = 50));
     assert_accepted(config(|c| c.max_trackers = 65535));
     assert_accepted(config(|c| {
-        c.tracker_rate = 1_000_000;
+        c.tracker_rate = Some(1_000_000);
         c.tracker_burst = 1_000_000;
+        c.tracker_window = 65_536;
+        c.http_per_host = 1_024;
+        c.http_max_in_flight = 65_536;
     }));
     // A default outside the floors is clamped like a tracker's value, not refused.
     assert_accepted(config(|c| {
@@ -429,8 +432,47 @@ fn retry_jitter_percent_above_50_is_refused() {
 fn tracker_rate_outside_1_to_a_million_is_refused() {
     for n in [0, 1_000_001] {
         assert_eq!(
-            refused(config(|c| c.tracker_rate = n)),
-            invalid("tracker_rate", "must be 1 to 1,000,000 requests per second"),
+            refused(config(|c| c.tracker_rate = Some(n))),
+            invalid(
+                "tracker_rate",
+                "must be None or 1 to 1,000,000 requests per second"
+            ),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn tracker_window_outside_1_to_65536_is_refused() {
+    for n in [0, 65_537] {
+        assert_eq!(
+            refused(config(|c| c.tracker_window = n)),
+            invalid("tracker_window", "must be 1 to 65,536 exchanges in flight"),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn http_max_in_flight_outside_1_to_65536_is_refused() {
+    for n in [0, 65_537] {
+        assert_eq!(
+            refused(config(|c| c.http_max_in_flight = n)),
+            invalid(
+                "http_max_in_flight",
+                "must be 1 to 65,536 requests in flight"
+            ),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn http_per_host_outside_1_to_1024_is_refused() {
+    for n in [0, 1_025] {
+        assert_eq!(
+            refused(config(|c| c.http_per_host = n)),
+            invalid("http_per_host", "must be 1 to 1,024 requests in flight"),
             "{n}"
         );
     }

@@ -316,7 +316,8 @@ fn the_largest_datagrams_fit_a_fresh_vec_and_a_reused_one_allocates_nothing() {
     };
     assert_eq!(request.url_data.as_deref(), Some(path.as_bytes()));
 
-    // A UDP scrape batch of 70 hashes, the Client's largest datagram.
+    // A UDP scrape batch of 70 hashes, the Client's largest datagram. (The tracker answers the
+    // announces and connects: the batch waits behind the start-up's announces in the window.)
     let mut rng = ChaCha12Rng::seed_from_u64(18);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let tiers = || vec![vec![TrackerUrl::parse("udp://192.0.2.9:6969").unwrap()]];
@@ -337,9 +338,27 @@ fn the_largest_datagrams_fit_a_fresh_vec_and_a_reused_one_allocates_nothing() {
     let mut scrape = None;
     for _ in 0..1000 {
         while let Some(t) = client.poll_transmit(&mut buf) {
-            if let Ok(Request::Scrape(s)) = Request::parse(&buf) {
-                assert_eq!(buf.len(), t.len);
-                scrape = Some(s.info_hashes.len());
+            let txid = u32::from_be_bytes(buf[12..16].try_into().unwrap());
+            let mut reply = Vec::new();
+            match Request::parse(&buf) {
+                Ok(Request::Scrape(s)) => {
+                    assert_eq!(buf.len(), t.len);
+                    scrape = Some(s.info_hashes.len());
+                }
+                Ok(Request::Announce(_)) => {
+                    // action 1, interval 1800, no leechers, no seeders, no peers
+                    reply.extend_from_slice(&1u32.to_be_bytes());
+                    reply.extend_from_slice(&txid.to_be_bytes());
+                    reply.extend_from_slice(&[0, 0, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+                }
+                _ => {
+                    reply.extend_from_slice(&[0, 0, 0, 0]);
+                    reply.extend_from_slice(&txid.to_be_bytes());
+                    reply.extend_from_slice(&7u64.to_be_bytes());
+                }
+            }
+            if !reply.is_empty() {
+                assert!(client.handle_datagram(at, t.destination, &reply));
             }
         }
         if scrape.is_some() {

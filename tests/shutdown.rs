@@ -261,20 +261,21 @@ fn removing_one_torrent_during_a_start_up_backlog_sends_its_stopped_ahead_of_the
     let sent = datagrams(|b| client.poll_transmit(b));
     assert!(client.handle_datagram(now, tracker(), &connect_reply(&sent[0].1)));
     let first = datagrams(|b| client.poll_transmit(b));
-    // The default burst (50) went out; the other 150 wait for the pacer (200 per second).
-    assert_eq!(first.len(), 50);
+    // The window's first 16 (joined to one connect) went out, and one more as the connect's
+    // answer grew the window to 17; the other 183 wait for places.
+    assert_eq!(first.len(), 17);
     let sent_started = first[10].0.origin.torrent().unwrap();
     assert!(client.remove(sent_started, now));
     let sent = datagrams(|b| client.poll_transmit(b));
     assert_eq!(
         sent.len(),
         1,
-        "the stopped goes now, not after the 150 waiting announces"
+        "the stopped goes now, not after the 183 waiting announces"
     );
     assert_eq!(event_of(&sent[0].1), Some((AnnounceEvent::Stopped, 0)));
     assert_eq!(sent[0].0.origin.torrent(), Some(sent_started));
-    // A torrent still waiting for its slot owes nothing: removing it sends nothing and gives its
-    // slot back.
+    // A torrent still waiting for a place owes nothing: removing it sends nothing and it just
+    // leaves the queue.
     let waiting = *ids.last().unwrap();
     assert!(client.remove(waiting, now));
     assert!(datagrams(|b| client.poll_transmit(b)).is_empty());

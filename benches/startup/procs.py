@@ -233,12 +233,16 @@ def run_contender(argv, log: Path, limit_s, sampler: Sampler, label="client"):
             sampler.sample()
             # wait4 reaps it with its resource usage: every thread, user and system, and the
             # children it waited for (the contender, under GNU time).
-            _, status, usage = os.wait4(proc.pid, 0)
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            except ChildProcessError:
+                # The watchdog stopped and reaped it (it overran limit_s + 30 s): no rusage.
+                status, usage = 0, None
         except BaseException:
             watchdog.cancel()
             stop_pid(proc, grace=2)
             raise
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = os.waitstatus_to_exitcode(status) if usage else proc.returncode
         watchdog.cancel()
         wall = time.monotonic() - t0
     rss = sampler.hwm.get(label) or None
@@ -252,4 +256,5 @@ def run_contender(argv, log: Path, limit_s, sampler: Sampler, label="client"):
         if line.startswith("{"):
             summary = json.loads(line)
             break
-    return summary, usage.ru_utime + usage.ru_stime, rss, proc.returncode, wall
+    cpu = usage.ru_utime + usage.ru_stime if usage else float("nan")
+    return summary, cpu, rss, proc.returncode, wall

@@ -101,11 +101,11 @@ pub struct Config {
     pub connection_id_lifetime: Duration,
     /// Deadline of an HTTP announce or scrape, redirects included. Default 30 s.
     pub http_timeout: Duration,
-    /// How long a `stopped` announce is given once the pacer lets it out: a UDP `stopped` spreads
-    /// its [`udp_max_attempts`](Self::udp_max_attempts) sends over it, an HTTP one has it as its
-    /// deadline. Shutdown ends with [`Event::Stopped`](super::Event::Stopped) at most this long
-    /// after the last `stopped` got its slot (with many torrents on one tracker, that is
-    /// `torrents / tracker_rate` seconds after [`stop`](super::Announce::stop)). Default 5 s.
+    /// How long a `stopped` announce is given once its endpoint's window admits it: a UDP
+    /// `stopped` spreads its [`udp_max_attempts`](Self::udp_max_attempts) sends over it, an HTTP
+    /// one has it as its deadline. Shutdown ends with [`Event::Stopped`](super::Event::Stopped)
+    /// at most this long after the last `stopped` was admitted (with many torrents on one
+    /// tracker, the `stopped` announces go out as fast as the tracker answers them). Default 5 s.
     pub stop_timeout: Duration,
     /// HTTP redirects followed per request. Default 5.
     pub max_redirects: u8,
@@ -137,22 +137,33 @@ pub struct Config {
     /// only when built with `WANT_IP_FROM_QUERY_STRING`). Over UDP the BEP 15 IP field stays 0
     /// ("use the source address"). Default `None`.
     pub announce_ip: Option<std::net::IpAddr>,
-    /// Exchanges started per second with one tracker endpoint (transport, host, port) once the
-    /// burst is spent, counting every announce and scrape of every torrent: a restart with 10,000
-    /// torrents spreads their announces out instead of sending them in one millisecond. The pacer
-    /// admits an exchange once (its first datagram or HTTP request); the request after a connect
-    /// reply, retransmissions and redirects follow on the exchange's own clock (so the requests
-    /// that joined a connect go out together when it is answered: datagrams may exceed the rate
-    /// by `tracker_rate` times the connect's round trip). Known limit: `stopped` and `completed`
-    /// run on a clock of their own while regular exchanges keep the slots they reserved, and a
-    /// cancelled exchange's refund moves the clock back whatever slot it held, so during a
-    /// start-up backlog an endpoint may see up to twice `tracker_burst + tracker_rate` in a
-    /// second (issue 15's self-clocking window is to replace this pacer). `stopped` and
-    /// `completed` are admitted ahead of a start-up backlog, and an exchange cancelled before its
-    /// turn gives its slot back. Default 200.
-    pub tracker_rate: u32,
-    /// Exchanges started with one tracker endpoint at once before
-    /// [`tracker_rate`](Self::tracker_rate) applies. Default 50.
+    /// The most UDP exchanges in flight with one tracker endpoint (transport, host, port) at
+    /// once: the cap of its self-clocking window, 1 to 65,536. The window starts at 16, admits a
+    /// new exchange each time one is answered, grows while answers come back and is halved when
+    /// a datagram is lost (see the [`limits`](crate::limits) module for the reasoning). Every
+    /// exchange holds its place from its first datagram to its end, connects and retransmissions
+    /// included, so datagrams in flight never exceed it. `stopped`, `completed` and
+    /// [`announce_now`](super::Announce::announce_now) go ahead of a start-up backlog. Default
+    /// 92: the replies to that many announces of 200 IPv4 peers (1,220 bytes, counted by Linux as
+    /// 2,304 bytes each) fit a default 212,992-byte socket receive buffer, so a burst of answers
+    /// is never dropped by the caller's socket.
+    pub tracker_window: u32,
+    /// The most HTTP requests in flight to one tracker host (and port) at once, 1 to 1,024.
+    /// Default 16, as Transmission: a tracker is one web server, and more connections to it add
+    /// its connection set-up cost without answering sooner.
+    pub http_per_host: u32,
+    /// The most HTTP requests in flight across all tracker hosts at once, 1 to 65,536. Default
+    /// 50, as libtorrent's `max_concurrent_http_announces`: each is a TCP connection (and maybe
+    /// a TLS handshake) the caller holds open.
+    pub http_max_in_flight: u32,
+    /// An optional ceiling on the exchanges started per second with one tracker endpoint, on top
+    /// of the window (`None`, the default: the window alone paces). With a ceiling, an admitted
+    /// exchange's first datagram or HTTP request waits for its slot: at most
+    /// [`tracker_burst`](Self::tracker_burst) at once, then this many per second (the generic
+    /// cell rate algorithm, one clock for every exchange, so the ceiling is never exceeded).
+    pub tracker_rate: Option<u32>,
+    /// The burst the optional [`tracker_rate`](Self::tracker_rate) ceiling allows, 1 to
+    /// 1,000,000. Default 50.
     pub tracker_burst: u32,
     /// Info hashes in one HTTP multi-scrape, 1 to 100 (a [`Client`](crate::client::Client) batches
     /// the scrapes of its torrents; a tracker that answers 414 or 400 gets half as many). Each hash
@@ -211,7 +222,10 @@ impl Default for Config {
             supportcrypto: false,
             requirecrypto: false,
             announce_ip: None,
-            tracker_rate: 200,
+            tracker_window: 92,
+            http_per_host: 16,
+            http_max_in_flight: 50,
+            tracker_rate: None,
             tracker_burst: 50,
             max_scrape_batch: 70,
             scrape_window: Duration::from_secs(1),
@@ -310,9 +324,25 @@ impl Config {
                 "must be at most 50",
             ),
             (
+                "tracker_window",
+                (1..=65_536).contains(&self.tracker_window),
+                "must be 1 to 65,536 exchanges in flight",
+            ),
+            (
+                "http_per_host",
+                (1..=1_024).contains(&self.http_per_host),
+                "must be 1 to 1,024 requests in flight",
+            ),
+            (
+                "http_max_in_flight",
+                (1..=65_536).contains(&self.http_max_in_flight),
+                "must be 1 to 65,536 requests in flight",
+            ),
+            (
                 "tracker_rate",
-                (1..=1_000_000).contains(&self.tracker_rate),
-                "must be 1 to 1,000,000 requests per second",
+                self.tracker_rate
+                    .is_none_or(|r| (1..=1_000_000).contains(&r)),
+                "must be None or 1 to 1,000,000 requests per second",
             ),
             (
                 "tracker_burst",

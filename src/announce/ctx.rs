@@ -17,6 +17,7 @@ use super::events::EventQueue;
 use super::outcome::ScrapeCounts;
 use super::tracker::Io;
 use super::udp_exchange::UdpExchange;
+use super::window::Slots;
 
 /// Bits of a request id below the owner's slot.
 const SEQ_BITS: u32 = 40;
@@ -39,6 +40,8 @@ pub(crate) struct Ctx {
     pub(crate) endpoints: Endpoints,
     /// The DNS cache and the queries in flight, shared by every torrent.
     pub(crate) dns: Dns,
+    /// The HTTP requests in flight across all hosts, and those waiting for a place among them.
+    pub(crate) http_all: Slots,
     /// The torrent of every UDP transaction id in flight: no two requests share one.
     pub(crate) txids: HashMap<u32, TorrentId, OwnKeys>,
     pub(crate) events: EventQueue,
@@ -66,6 +69,7 @@ impl Ctx {
             next_request: 0,
             endpoints: Endpoints::default(),
             dns: Dns::default(),
+            http_all: Slots::default(),
             txids: HashMap::default(),
             events: EventQueue::default(),
             woken: Vec::new(),
@@ -121,26 +125,48 @@ impl Ctx {
     }
 
     /// An exchange to URL `url` is dropped (finished, cancelled, or its owner removed): its
-    /// transaction id stops routing, a pacer slot it has not used yet is given back, and requests
-    /// that joined a connect it leads wake up.
+    /// transaction id stops routing, it leaves its endpoint's queue or gives its place in the
+    /// window back (the next in line are admitted and woken), and requests that joined a connect
+    /// it leads wake up.
     pub(crate) fn forget(&mut self, url: u32, io: &Io) {
+        self.leave(url, io, false);
+    }
+
+    /// As [`forget`](Self::forget), for an announce cancelled by `stop`: its place in the window
+    /// goes to the `stopped` started next on the endpoint (call [`settle`](Self::settle) after).
+    pub(crate) fn forget_for_stopped(&mut self, url: u32, io: &Io) {
+        self.leave(url, io, true);
+    }
+
+    fn leave(&mut self, url: u32, io: &Io, hand_over: bool) {
         let ep = self.endpoints.endpoint(url);
+        let cfg = &self.cfg;
         match io {
             // Waiting for a name: the cache wakes a torrent that no longer waits, which is harmless.
             Io::Resolving(_) => {}
             Io::Udp(u) => {
-                if u.held {
-                    ep.refund(&self.cfg, u.urgent);
-                }
-                ep.abandon_connect(u.request(), &mut self.woken);
+                let woken = &mut self.woken;
+                ep.window
+                    .leave((cfg, true), u.place, u.send, hand_over, woken);
+                ep.abandon_connect(u.request(), woken);
                 self.txids.remove(&u.txid);
             }
             Io::Http(h) => {
-                if h.hold.is_some() {
-                    ep.refund(&self.cfg, h.urgent);
+                let woken = &mut self.woken;
+                ep.window
+                    .leave((cfg, false), h.place, None, hand_over, woken);
+                if let Some(global) = h.global {
+                    self.http_all.leave(cfg.http_max_in_flight, global, woken);
                 }
             }
         }
+    }
+
+    /// Gives back the places handed over to `stopped` announces that did not take them.
+    pub(crate) fn settle(&mut self, url: u32) {
+        let udp = self.endpoints.url(url).scheme() == crate::Scheme::Udp;
+        let ep = self.endpoints.endpoint(url);
+        ep.window.settle(&self.cfg, udp, &mut self.woken);
     }
 }
 

@@ -1,24 +1,22 @@
 //! What every torrent of one machine shares per tracker: the URL (interned, so a tracker used by
-//! 100,000 torrents is stored once) and, per endpoint (transport, host, port), the pacer that
-//! bounds the request rate and, per address the host resolved to, the UDP connection id and the
-//! connect in flight that other requests join.
+//! 100,000 torrents is stored once) and, per endpoint (transport, host, port), the window that
+//! admits exchanges (see [`Window`]) and, per address the host resolved to, the UDP connection id
+//! and the connect in flight that other requests join.
 //!
-//! The pacer admits each exchange once: its first datagram or HTTP request waits for a slot, and
-//! what follows (the request after a connect reply, retransmissions, redirects) runs on the
-//! exchange's own clock, so an admitted exchange never queues behind exchanges not yet admitted.
-//! Urgent exchanges (`stopped`, `completed`) are admitted on a clock of their own, ahead of a
-//! start-up backlog, and push later regular slots back by as much. An exchange dropped before its
-//! slot came (cancelled by `stop` or `remove`) gives the slot back.
+//! The window admits each exchange once and counts it until it is dropped: its connect, the
+//! request after the connect reply, retransmissions and redirects all go out under the one place
+//! it holds, so an admitted exchange never queues behind exchanges not yet admitted.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::config::Config;
 use super::dns::MAX_DNS_ADDRESSES;
 use super::event::{RequestId, TorrentId};
 use super::schedule::later;
+use super::window::Window;
 use crate::{Scheme, TrackerUrl};
 
 /// A tracker's UDP connection id and when it stops being used.
@@ -34,8 +32,8 @@ impl ConnectionId {
     }
 }
 
-/// One tracker endpoint (transport, host, port): requests to it share a rate and, per address the
-/// host resolved to, a connection id.
+/// One tracker endpoint (transport, host, port): requests to it share a window and, per address
+/// the host resolved to, a connection id.
 #[derive(Debug, Default)]
 pub(crate) struct Endpoint {
     /// A connection id per resolved address (at most [`MAX_DNS_ADDRESSES`], the oldest dropped):
@@ -48,11 +46,9 @@ pub(crate) struct Endpoint {
     /// The torrents with a request waiting for that connect (ordered, so they wake in the same
     /// order on every run of a seed).
     waiters: BTreeSet<TorrentId>,
-    /// GCRA's theoretical arrival time of regular exchanges: the pacer is idle when it is in the
-    /// past.
-    tat: Option<Instant>,
-    /// The same for urgent exchanges (`stopped`, `completed`).
-    tat_urgent: Option<Instant>,
+    /// Admission: the window of exchanges in flight and the queue waiting for it (boxed: the
+    /// endpoint table keeps spare slots, which need not carry a window each).
+    pub(crate) window: Box<Window>,
 }
 
 impl Endpoint {
@@ -160,56 +156,14 @@ impl Endpoint {
         self.waiters.remove(&torrent);
     }
 
-    /// When the next exchange may start (`now` or later), reserving that slot: at most
-    /// [`Config::tracker_burst`] at once, then [`Config::tracker_rate`] per second (the generic
-    /// cell rate algorithm). An urgent exchange is admitted on its own clock, ahead of regular
-    /// ones waiting for their slots, and moves the slots regular exchanges get from now on back
-    /// by one step.
-    pub(crate) fn reserve(&mut self, now: Instant, cfg: &Config, urgent: bool) -> Instant {
-        let (step, tolerance) = pace(cfg);
-        if urgent {
-            let slot = gcra(&mut self.tat_urgent, now, step, tolerance);
-            let regular = self.tat.map_or(now, |t| t.max(now));
-            self.tat = Some(later(regular, step));
-            slot
-        } else {
-            gcra(&mut self.tat, now, step, tolerance)
-        }
+    /// A request sent to `addr` with connection id `id` went unanswered until its retransmission
+    /// timeout: the id is dropped when it is still the one in use for that address, so the next
+    /// send there connects again (aquatic answers nothing at all to a stale id, so silence may
+    /// mean the id is stale).
+    pub(crate) fn drop_connection_if(&mut self, addr: SocketAddr, id: u64) {
+        self.conns
+            .retain(|(a, c)| !(*a == addr && c.0.is_some_and(|(c, _)| c == id)));
     }
-
-    /// An exchange reserved a slot with [`reserve`](Self::reserve) and was dropped before it came:
-    /// the slot is given back, so cancelled work does not delay what is still to be sent.
-    pub(crate) fn refund(&mut self, cfg: &Config, urgent: bool) {
-        let (step, _) = pace(cfg);
-        let back = |tat: &mut Option<Instant>| {
-            if let Some(t) = tat {
-                *t = t.checked_sub(step).unwrap_or(*t);
-            }
-        };
-        back(&mut self.tat);
-        if urgent {
-            back(&mut self.tat_urgent);
-        }
-    }
-}
-
-/// The pacer's step (one request's share of a second) and burst tolerance.
-fn pace(cfg: &Config) -> (Duration, Duration) {
-    let step = Duration::from_secs(1) / cfg.tracker_rate.max(1);
-    (
-        step,
-        step.saturating_mul(cfg.tracker_burst.saturating_sub(1)),
-    )
-}
-
-/// One GCRA reservation on the clock `tat`: the slot, `now` or later.
-fn gcra(tat: &mut Option<Instant>, now: Instant, step: Duration, tolerance: Duration) -> Instant {
-    let t = tat.map_or(now, |t| t.max(now));
-    let slot = t
-        .checked_sub(tolerance)
-        .map_or(now, |earliest| earliest.max(now));
-    *tat = Some(later(t.max(slot), step));
-    slot
 }
 
 /// A URL in the table, with the endpoint it belongs to.

@@ -2,16 +2,18 @@
 //! whatever its status.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::config::Config;
 use super::dns::{Dns, DnsConfig, Lookup};
+use super::endpoint::Endpoint;
 use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind, TorrentId};
 use super::outcome::{
     AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, ScrapeCounts, Step, count, usable_peers,
 };
 use super::policy::is_internal_host;
-use super::schedule::{intervals, retry_in};
+use super::schedule::{intervals, later, retry_in};
+use super::window::{Place, Slots};
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
 use crate::{AddressFamily, InfoHash, TrackerUrl};
 
@@ -23,12 +25,20 @@ pub(crate) struct HttpExchange {
     url: TrackerUrl,
     /// The request waits for `poll_http_request`.
     pub(crate) pending: bool,
-    /// The whole exchange gives up at this time.
+    /// The whole exchange gives up at this time (once admitted).
     deadline: Instant,
-    /// The first hop waits for the endpoint's pacer until this time.
+    /// How long it is given once admitted, redirects included.
+    timeout: Duration,
+    /// Admitted, the first hop waits for the optional rate ceiling until this time.
     pub(crate) hold: Option<Instant>,
-    /// Admitted by the endpoint's pacer ahead of regular exchanges (`stopped`, `completed`).
-    pub(crate) urgent: bool,
+    /// Its place in the endpoint's window (or its ticket in the queue for one).
+    pub(crate) place: Place,
+    /// Once its host admitted it: its place among the HTTP requests of every host.
+    pub(crate) global: Option<Place>,
+    /// Admitted ahead of regular exchanges.
+    urgent: bool,
+    /// The torrent it works for (woken when a place comes free).
+    owner: TorrentId,
     redirects: u8,
     /// Redirects may lead to loopback, private or link-local addresses: the tracker itself is on
     /// one, or `Config::allow_internal_redirects` says so.
@@ -43,30 +53,64 @@ pub(crate) struct HttpExchange {
 }
 
 impl HttpExchange {
-    /// Starts an exchange whose first hop goes out at `slot` (given by the endpoint's pacer).
+    /// Starts an exchange whose first hop waits for a place among the requests in flight to its
+    /// host (`urgent`: ahead of regular exchanges); it is given `timeout` from then on.
     pub(crate) fn start(
         id: RequestId,
         url: TrackerUrl,
-        now: Instant,
-        (slot, urgent): (Instant, bool),
-        deadline: Instant,
+        (now, cfg, ep, all): (Instant, &Config, &mut Endpoint, &mut Slots),
+        (urgent, owner): (bool, TorrentId),
+        timeout: Duration,
         internal_ok: bool,
         addrs: Vec<SocketAddr>,
     ) -> Self {
-        HttpExchange {
+        let place = ep.window.admit(cfg, false, owner, urgent);
+        let mut exchange = HttpExchange {
             id,
             url,
-            pending: slot <= now,
-            deadline,
-            hold: (slot > now).then_some(slot),
+            pending: false,
+            deadline: now,
+            timeout,
+            hold: None,
+            place,
+            global: None,
             urgent,
+            owner,
             redirects: 0,
             internal_ok,
             addrs,
             at: 0,
             resolving: false,
             family: None,
+        };
+        if place == Place::Admitted {
+            exchange.admitted_here(now, cfg, ep, all);
         }
+        exchange
+    }
+
+    /// Its host admitted it: it asks for a place among all hosts' requests.
+    fn admitted_here(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint, all: &mut Slots) {
+        self.place = Place::Admitted;
+        let global = all.admit(cfg.http_max_in_flight, self.owner, self.urgent);
+        self.global = Some(global);
+        if global == Place::Admitted {
+            self.admitted(now, cfg, ep);
+        }
+    }
+
+    /// It got both places: the first hop goes out once the optional rate ceiling allows, and the
+    /// deadline runs from then.
+    fn admitted(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
+        let slot = ep.window.pace(now, cfg);
+        self.deadline = later(slot, self.timeout);
+        self.pending = slot <= now;
+        self.hold = (slot > now).then_some(slot);
+    }
+
+    /// Waits in its host's queue or the queue of all hosts for a place (no timer of its own).
+    pub(crate) fn queued(&self) -> bool {
+        self.global != Some(Place::Admitted)
     }
 
     /// A hop that waits for its host name asks the cache: it goes out once the addresses are
@@ -112,13 +156,34 @@ impl HttpExchange {
         self.redirects == 0
     }
 
-    /// When its timer fires: the pacer's slot, then the deadline.
-    pub(crate) fn due(&self) -> Instant {
-        self.hold.map_or(self.deadline, |h| h.min(self.deadline))
+    /// When its timer fires: the rate ceiling's slot, then the deadline; `None` while it waits
+    /// for a place.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        (!self.queued()).then(|| self.hold.map_or(self.deadline, |h| h.min(self.deadline)))
     }
 
-    /// The timer: the held request is released, or the exchange timed out.
-    pub(crate) fn on_timer(&mut self, now: Instant) -> Option<Outcome> {
+    /// The timer: a place given by the window is taken, the held request is released, or the
+    /// exchange timed out.
+    pub(crate) fn on_timer(
+        &mut self,
+        now: Instant,
+        cfg: &Config,
+        ep: &mut Endpoint,
+        all: &mut Slots,
+    ) -> Option<Outcome> {
+        if let Place::Queued(ticket) = self.place {
+            if ep.window.admitted(ticket) {
+                self.admitted_here(now, cfg, ep, all);
+            }
+            return None;
+        }
+        if let Some(Place::Queued(ticket)) = self.global {
+            if all.admitted(ticket) {
+                self.global = Some(Place::Admitted);
+                self.admitted(now, cfg, ep);
+            }
+            return None;
+        }
         if now >= self.deadline {
             return Some(Outcome::failed(Cause::Timeout));
         }

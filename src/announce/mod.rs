@@ -19,6 +19,7 @@ pub(crate) mod session;
 mod status;
 pub(crate) mod tracker;
 pub(crate) mod udp_exchange;
+pub(crate) mod window;
 mod wire;
 
 use std::net::SocketAddr;
@@ -254,8 +255,8 @@ impl Announce {
 
     /// Re-announces now on every lane that is waiting, still honouring each tracker's
     /// `min interval` for announces without an event. Returns when the next announce goes out:
-    /// `now` when one was handed out (or is in flight), later when `min interval` or the pacer
-    /// holds it back, `None` when none will (stopped, or every tracker disabled).
+    /// `now` when one was handed out (or is in flight or waits for a place in its endpoint's
+    /// window), later when `min interval` or the optional rate ceiling holds it back, `None` when none will (stopped, or every tracker disabled).
     pub fn announce_now(&mut self, now: Instant) -> Option<Instant> {
         self.with(|s, ctx| s.announce_now(ctx, now))
     }
@@ -268,7 +269,7 @@ impl Announce {
 
     /// Shuts down: requests in flight are cancelled (each ends in a [`Cause::Cancelled`] failure),
     /// every tracker that was sent `started`, answered or not, gets one `stopped` (num_want 0), and
-    /// within [`Config::stop_timeout`] of the last `stopped` getting its pacer slot the machine
+    /// within [`Config::stop_timeout`] of the last `stopped` being admitted by its window the machine
     /// emits [`Event::Stopped`], even when every tracker is dead. A tracker that was never sent an
     /// announce (a UDP connect at most) gets nothing. After `Stopped`, nothing is sent and
     /// `poll_timeout` is `None`.

@@ -20,6 +20,7 @@ use super::schedule::{backoff, intervals, later};
 use super::status::{TrackerState, TrackerStatus};
 use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker, walk};
 use super::udp_exchange::UdpExchange;
+use super::window::Place;
 use super::wire::{RequestParams, WireOpts};
 use crate::http::{HttpResponse, scrape_tracker_url};
 use crate::udp::{Reply, peek_transaction_id};
@@ -46,6 +47,9 @@ pub(crate) struct Session {
     pub(crate) paused: bool,
     /// What the caller changed since construction (`numwant`, BEP 21 partial seed).
     pub(crate) opts: WireOpts,
+    /// The announces started now were asked for by the user (`announce_now`, `completed`): they
+    /// go ahead of a start-up backlog in their endpoints' queues.
+    pub(super) urgent: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +172,7 @@ impl Session {
             phase: Phase::Running,
             paused: false,
             opts: WireOpts::default(),
+            urgent: false,
         };
         session.schedule_scrapes(ctx, now);
         session.drive(ctx, now);
@@ -336,13 +341,31 @@ impl Session {
                 *due = (*due).min(now);
             }
         }
+        // An announce already waiting for a place moves ahead of the start-up backlog.
+        for t in &mut self.trackers {
+            if let Some(ex) = t.announce.as_deref_mut() {
+                let ep = ctx.endpoints.endpoint(t.url);
+                let place = match &mut ex.io {
+                    // Waiting for its name: it asks for a place once resolved, as an urgent one
+                    // when it is a `completed` (an `announce_now` gets no priority then).
+                    Io::Resolving(_) => continue,
+                    Io::Udp(u) => &mut u.place,
+                    Io::Http(h) => &mut h.place,
+                };
+                if let Place::Queued(ticket) = place {
+                    *ticket = ep.window.promote(*ticket);
+                }
+            }
+        }
+        self.urgent = true;
         self.drive(ctx, now);
+        self.urgent = false;
         self.next_announce(now)
     }
 
-    /// When the next announce goes out: at once for a lane whose announce is in flight (or its
-    /// pacer slot while it waits for it), the due time of a waiting lane; `None` when no lane
-    /// will announce again.
+    /// When the next announce goes out: at once for a lane whose announce is in flight or waits
+    /// for a place in its endpoint's window (its rate-ceiling slot when it waits for one), the
+    /// due time of a waiting lane; `None` when no lane will announce again.
     pub(super) fn next_announce(&self, now: Instant) -> Option<Instant> {
         if self.phase != Phase::Running {
             return None;
@@ -377,9 +400,10 @@ impl Session {
         self.drive(ctx, now);
     }
 
-    /// Cancels what is in flight (giving back pacer slots not used yet) and sends `stopped` to
-    /// every tracker that was sent `started`, answered or not. The shutdown deadline is
-    /// [`Config::stop_timeout`] after the last of those `stopped` gets its pacer slot.
+    /// Cancels what is in flight (giving back places in the endpoints' windows) and sends
+    /// `stopped` to every tracker that was sent `started`, answered or not. The shutdown deadline
+    /// is [`Config::stop_timeout`] after the last of those `stopped` is admitted (and its rate
+    /// slot, with a ceiling, came).
     pub(crate) fn stop(&mut self, ctx: &mut Ctx, now: Instant) {
         if self.phase != Phase::Running {
             return;
@@ -401,9 +425,20 @@ impl Session {
                 if kind != RequestKind::Scrape && stopping {
                     continue;
                 }
-                if let Some(ex) = self.take(ctx, i, kind) {
-                    self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Cancelled);
+                // A cancelled announce hands its place in the window to the `stopped` below.
+                let hand_over = kind != RequestKind::Scrape
+                    && self.trackers[i].owes_stopped()
+                    && !self.trackers[i].removed;
+                let t = &mut self.trackers[i];
+                let Some(ex) = t.slot(kind).take() else {
+                    continue;
+                };
+                if hand_over {
+                    ctx.forget_for_stopped(t.url, &ex.io);
+                } else {
+                    ctx.forget(t.url, &ex.io);
                 }
+                self.fail_event(ctx, i, ex.current_id(), ex.kind, Cause::Cancelled);
             }
         }
         let mut last_slot = now;
@@ -415,6 +450,9 @@ impl Session {
             if let Some(ex) = &self.trackers[i].announce {
                 last_slot = last_slot.max(ex.paced_until().unwrap_or(now));
             }
+        }
+        for i in 0..self.trackers.len() {
+            ctx.settle(self.trackers[i].url);
         }
         self.phase = Phase::Stopping {
             deadline: later(last_slot, ctx.cfg.stop_timeout),
@@ -498,7 +536,10 @@ impl Session {
         let mut earliest = |at: Instant| due = Some(due.map_or(at, |d: Instant| d.min(at)));
         match self.phase {
             Phase::Stopped => return (None, false, false),
-            Phase::Stopping { deadline } => earliest(deadline),
+            // While a `stopped` waits for a place, the deadline waits too (it is moved when the
+            // place comes).
+            Phase::Stopping { deadline } if !self.stopped_queued() => earliest(deadline),
+            Phase::Stopping { .. } => {}
             Phase::Running => {
                 for lane in &self.lanes {
                     if let LaneState::Idle { due } = lane.state {
@@ -512,7 +553,9 @@ impl Session {
             }
         }
         for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
-            earliest(ex.due());
+            if let Some(at) = ex.due() {
+                earliest(at);
+            }
             match &ex.io {
                 Io::Resolving(_) => {}
                 Io::Udp(u) => udp |= u.pending,
@@ -831,6 +874,8 @@ impl Session {
         addrs: Vec<SocketAddr>,
         now: Instant,
     ) -> Io {
+        // `stopped`, `completed` and what the user asked for now go ahead of a start-up backlog.
+        let urgent = self.urgent || matches!(kind, STOPPED | COMPLETED);
         let t = &self.trackers[i];
         let (url, ep) = ctx.endpoints.split(t.url);
         match url.scheme() {
@@ -842,7 +887,7 @@ impl Session {
                     &ctx.cfg,
                     ep,
                     (self.me, id),
-                    kind,
+                    (kind, urgent),
                     txid,
                     addrs,
                 ))
@@ -855,8 +900,6 @@ impl Session {
                 // Checked by `start_exchange` for scrapes; announce URLs were checked by `new`.
                 let http_url = params.http_url().unwrap_or_else(|| url.clone());
                 let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
-                let urgent = matches!(kind, STOPPED | COMPLETED);
-                let slot = ep.reserve(now, &ctx.cfg, urgent);
                 let timeout = if kind == STOPPED {
                     ctx.cfg.stop_timeout
                 } else {
@@ -865,9 +908,9 @@ impl Session {
                 let mut http = HttpExchange::start(
                     id,
                     http_url,
-                    now,
-                    (slot, urgent),
-                    later(slot, timeout),
+                    (now, &ctx.cfg, ep, &mut ctx.http_all),
+                    (urgent, self.me),
+                    timeout,
                     internal_ok,
                     addrs,
                 );
@@ -921,9 +964,19 @@ impl Session {
     }
 
     /// The timer of an HTTP exchange (after its hop may have resolved).
-    fn http_timer(&mut self, i: usize, kind: RequestKind, now: Instant) -> Option<Outcome> {
+    fn http_timer(
+        &mut self,
+        ctx: &mut Ctx,
+        i: usize,
+        kind: RequestKind,
+        now: Instant,
+    ) -> Option<Outcome> {
+        let url = self.trackers[i].url;
         match &mut self.trackers[i].slot(kind).as_deref_mut()?.io {
-            Io::Http(http) => http.on_timer(now),
+            Io::Http(http) => {
+                let ep = ctx.endpoints.endpoint(url);
+                http.on_timer(now, &ctx.cfg, ep, &mut ctx.http_all)
+            }
             _ => None,
         }
     }
@@ -933,6 +986,7 @@ impl Session {
         let now = ctx.advance(now);
         if let Phase::Stopping { deadline } = self.phase
             && now >= deadline
+            && !self.stopped_queued()
         {
             for i in 0..self.trackers.len() {
                 if let Some(ex) = self.take(ctx, i, RequestKind::Announce(AnnounceEvent::Regular)) {
@@ -948,17 +1002,29 @@ impl Session {
                     continue;
                 };
                 let ep = ctx.endpoints.endpoint(url);
+                let was_queued = ex.io.queued();
                 let outcome = match &mut ex.io {
                     Io::Resolving(_) => self.resolve(ctx, i, kind, now),
                     Io::Udp(udp) => {
+                        udp.check_window(now, &ctx.cfg, ep);
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
                     Io::Http(http) if http.resolving => self
                         .resolve(ctx, i, kind, now)
-                        .or_else(|| self.http_timer(i, kind, now)),
-                    Io::Http(http) => http.on_timer(now),
+                        .or_else(|| self.http_timer(ctx, i, kind, now)),
+                    Io::Http(http) => http.on_timer(now, &ctx.cfg, ep, &mut ctx.http_all),
                 };
+                if was_queued
+                    && let Some(ex) = self.trackers[i].slot(kind).as_deref()
+                    && !ex.io.queued()
+                    && ex.kind == STOPPED
+                    && let Phase::Stopping { deadline } = &mut self.phase
+                {
+                    // Admitted now: the `stopped` gets its whole stop_timeout from its slot.
+                    let slot = ex.paced_until().unwrap_or(now);
+                    *deadline = (*deadline).max(later(slot, ctx.cfg.stop_timeout));
+                }
                 if let Some(outcome) = outcome
                     && let Some(ex) = self.take(ctx, i, kind)
                 {
@@ -977,6 +1043,14 @@ impl Session {
             }
         }
         self.finish_stop_if_done(ctx);
+    }
+
+    /// A `stopped` still waits for a place in its endpoint's window.
+    fn stopped_queued(&self) -> bool {
+        self.trackers
+            .iter()
+            .filter_map(|t| t.announce.as_deref())
+            .any(|ex| ex.kind == STOPPED && ex.io.queued())
     }
 
     pub(super) fn finish_stop_if_done(&mut self, ctx: &mut Ctx) {

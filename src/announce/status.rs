@@ -14,7 +14,7 @@ use crate::TrackerUrl;
 pub enum TrackerState {
     /// Nothing has been sent to it yet, or nothing has come back.
     NotContacted,
-    /// An announce to it is in flight (or waiting for its pacer slot).
+    /// An announce to it is in flight (or waiting for a place in its endpoint's window).
     Updating,
     /// Its last announce was answered.
     Working,

@@ -10,7 +10,7 @@ use super::status::Record;
 use super::udp_exchange::UdpExchange;
 use crate::{AddressFamily, AnnounceEvent};
 
-/// One tracker of the torrent. The URL, connection id and pacer live in the shared endpoint table;
+/// One tracker of the torrent. The URL, connection id and window live in the shared endpoint table;
 /// exchanges are boxed so an idle tracker holds no room for them.
 #[derive(Debug)]
 pub(crate) struct Tracker {
@@ -170,12 +170,22 @@ impl Io {
         }
     }
 
-    /// When its timer fires (UDP send or retransmission or timeout, HTTP pacing or deadline).
-    pub(crate) fn due(&self) -> Instant {
+    /// When its timer fires (UDP send or retransmission or timeout, HTTP rate ceiling or
+    /// deadline); `None` while it waits for a place in its endpoint's window.
+    pub(crate) fn due(&self) -> Option<Instant> {
         match self {
-            Io::Resolving(deadline) => *deadline,
-            Io::Udp(u) => u.due,
+            Io::Resolving(deadline) => Some(*deadline),
+            Io::Udp(u) => u.due(),
             Io::Http(h) => h.due(),
+        }
+    }
+
+    /// It waits for a place in its endpoint's window.
+    pub(crate) fn queued(&self) -> bool {
+        match self {
+            Io::Resolving(_) => false,
+            Io::Udp(u) => u.queued(),
+            Io::Http(h) => h.queued(),
         }
     }
 }
@@ -199,17 +209,18 @@ impl Exchange {
             }
     }
 
-    /// When its first datagram or HTTP request gets its pacer slot, while it waits for it.
+    /// When its first datagram or HTTP request may go out under the rate ceiling, while it
+    /// waits for that.
     pub(crate) fn paced_until(&self) -> Option<Instant> {
         match &self.io {
             Io::Resolving(_) => None,
-            Io::Udp(u) => u.held.then_some(u.due),
+            Io::Udp(u) => (u.held && !u.queued()).then_some(u.due),
             Io::Http(h) => h.hold,
         }
     }
 
-    /// When its timer fires.
-    pub(crate) fn due(&self) -> Instant {
+    /// When its timer fires; `None` while it waits for a place in its endpoint's window.
+    pub(crate) fn due(&self) -> Option<Instant> {
         self.io.due()
     }
 

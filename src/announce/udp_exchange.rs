@@ -1,5 +1,5 @@
 //! One BEP 15 exchange (connect, then announce or scrape) with its retransmission schedule. The
-//! connection id, the connect other requests join and the pacer belong to the tracker's endpoint.
+//! connection id, the connect other requests join and the window belong to the tracker's endpoint.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -10,9 +10,14 @@ use super::endpoint::Endpoint;
 use super::event::{Cause, RequestId, RequestKind, TorrentId};
 use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_compact};
 use super::schedule::{later, udp_wait};
+use super::window::Place;
 use super::wire::RequestParams;
 use crate::udp::{AnnounceRequest, ConnectRequest, Reply, ReplyError, ScrapeRequest};
 use crate::{AnnounceEvent, InfoHash, Scheme, canonical_addr};
+
+/// Datagrams one exchange sends again early, when the window saw them lost (each paced, each
+/// after evidence: a later datagram answered, or the probe timeout); then BEP 15's timer alone.
+pub(crate) const MAX_EARLY_RESENDS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -30,8 +35,17 @@ pub(crate) struct UdpExchange {
     me: TorrentId,
     /// The request it is (names the connect it leads, for the requests that join it).
     request: RequestId,
-    /// Admitted by the endpoint's pacer ahead of regular exchanges (`stopped`, `completed`).
-    pub(crate) urgent: bool,
+    /// Its place in the endpoint's window (or its ticket in the queue for one).
+    pub(crate) place: Place,
+    /// The send number of its datagram in flight, while the window counts it.
+    pub(crate) send: Option<u64>,
+    /// Datagrams sent again because the window declared them lost (not BEP 15 attempts).
+    early_resends: u32,
+    /// Such a datagram waits for the endpoint's pacing until then.
+    early_at: Option<Instant>,
+    /// The datagram in flight is taken as lost if still unanswered then (the window's probe
+    /// timeout).
+    probe_at: Option<Instant>,
     /// The wait between sends when it is not BEP 15's `udp_rto * 2^n`: a `stopped` spreads its
     /// attempts over [`Config::stop_timeout`].
     rto: Option<Duration>,
@@ -45,7 +59,7 @@ pub(crate) struct UdpExchange {
     sends: u32,
     /// When to send (while `held`), resend or give up.
     pub(crate) due: Instant,
-    /// The first send waits for the endpoint's pacer until `due`.
+    /// Admitted, the first send waits for the optional rate ceiling until `due`.
     pub(crate) held: bool,
     /// Waits for another torrent's connect to the same endpoint instead of sending its own (the
     /// wait counts as a send, so a dead tracker times every torrent out together).
@@ -73,14 +87,15 @@ pub(crate) struct UdpExchange {
 
 impl UdpExchange {
     /// Starts with the request when the endpoint has a valid connection id, with a connect (or by
-    /// joining one in flight) otherwise; the first datagram waits for the endpoint's pacer, and
-    /// every later one (the request after a connect reply, retransmissions) follows at once.
+    /// joining one in flight) otherwise; the first datagram waits for a place in the endpoint's
+    /// window (`urgent`: ahead of regular exchanges), and every later one (the request after a
+    /// connect reply, retransmissions) goes out under the same place.
     pub(crate) fn start(
         now: Instant,
         cfg: &Config,
         ep: &mut Endpoint,
         (me, request): (TorrentId, RequestId),
-        kind: RequestKind,
+        (kind, urgent): (RequestKind, bool),
         txid: u32,
         addrs: Vec<SocketAddr>,
     ) -> Self {
@@ -91,11 +106,15 @@ impl UdpExchange {
             None => Phase::Connect { initial: true },
         };
         let stopped = kind == RequestKind::Announce(AnnounceEvent::Stopped);
-        let urgent = stopped || kind == RequestKind::Announce(AnnounceEvent::Completed);
+        let place = ep.window.admit(cfg, true, me, urgent);
         let mut exchange = UdpExchange {
             me,
             request,
-            urgent,
+            place,
+            send: None,
+            early_resends: 0,
+            early_at: None,
+            probe_at: None,
             // At least a millisecond apart, whatever stop_timeout says.
             rto: stopped.then(|| {
                 (cfg.stop_timeout / cfg.udp_max_attempts.max(1)).max(Duration::from_millis(1))
@@ -117,12 +136,98 @@ impl UdpExchange {
             at: 0,
         };
         exchange.sends = 1;
-        exchange.held = true;
-        exchange.due = ep.reserve(now, cfg, urgent);
-        if exchange.due <= now {
-            exchange.release(now, cfg, ep);
+        if exchange.place == Place::Admitted {
+            exchange.admitted(now, cfg, ep);
         }
         exchange
+    }
+
+    /// Waits in the endpoint's queue for a place in its window (no timer of its own).
+    pub(crate) fn queued(&self) -> bool {
+        matches!(self.place, Place::Queued(_))
+    }
+
+    /// When its timer fires; `None` while it waits for a place in the window.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        (!self.queued()).then(|| {
+            [self.early_at, self.probe_at]
+                .into_iter()
+                .flatten()
+                .fold(self.due, Instant::min)
+        })
+    }
+
+    /// It got its place: the first send goes out once the optional rate ceiling allows.
+    fn admitted(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
+        self.place = Place::Admitted;
+        self.held = true;
+        self.due = ep.window.pace(now, cfg);
+        if self.due <= now {
+            self.release(now, cfg, ep);
+        }
+    }
+
+    /// Notices what the window decided since the last call: a place given by a drain, or its
+    /// datagram declared lost (sent again at once, at most `udp_max_attempts` times per exchange,
+    /// not counted as a BEP 15 attempt and not moving the retransmission timer).
+    pub(crate) fn check_window(&mut self, now: Instant, cfg: &Config, ep: &mut Endpoint) {
+        if let Place::Queued(ticket) = self.place {
+            if ep.window.admitted(ticket) {
+                self.admitted(now, cfg, ep);
+            }
+            return;
+        }
+        // A `stopped` has its own quick schedule over stop_timeout: no probes (a datagram seen
+        // lost behind a later answer still goes again).
+        if let Some(s) = self.send
+            && self.rto.is_none()
+            && self.probe_at.is_some_and(|p| p <= now)
+        {
+            ep.window.probe_lost(now, s);
+        }
+        if self.probe_at.is_some_and(|p| p <= now) {
+            self.probe_at = None;
+        }
+        if let Some(s) = self.send
+            && !self.pending
+            && !ep.window.outstanding(s)
+        {
+            // A request goes again only with the connection id it had, while it is valid (else
+            // its retransmission timer reconnects, as BEP 15 says). Without a repeat, `send`
+            // keeps naming the lost datagram, for the timeout to drop the id it used.
+            let id_valid = match self.phase {
+                Phase::Request { connection_id } => {
+                    ep.conn(now, self.destination()) == Some(connection_id)
+                }
+                Phase::Connect { .. } => true,
+            };
+            if id_valid && self.early_resends < MAX_EARLY_RESENDS && self.early_at.is_none() {
+                self.send = None;
+                self.early_resends += 1;
+                // Paced like a first send: a tracker that drops what exceeds its rate would drop
+                // a burst of repeats too.
+                self.early_at = Some(ep.window.pace(now, cfg));
+            }
+        }
+        if self.early_at.is_some_and(|e| e <= now) {
+            self.early_at = None;
+            if !self.pending && self.send.is_none_or(|s| !ep.window.outstanding(s)) {
+                self.pending = true;
+                self.send = Some(ep.window.sent(now, self.me, None));
+                self.probe_at = ep.window.probe_timeout().map(|p| later(now, p));
+            }
+        }
+    }
+
+    /// Counts the datagram just made pending (or, when none is, stops counting the last one).
+    fn track_send(&mut self, now: Instant, ep: &mut Endpoint) {
+        if self.pending {
+            self.send = Some(ep.window.sent(now, self.me, self.send));
+            self.probe_at = ep.window.probe_timeout().map(|p| later(now, p));
+        } else if let Some(s) = self.send.take() {
+            self.probe_at = None;
+            ep.window.forget_send(s);
+        }
     }
 
     /// Counts a send and makes it now.
@@ -172,15 +277,19 @@ impl UdpExchange {
                 self.sends = self.sends.saturating_sub(1);
                 self.due = until;
                 self.pending = false;
+                self.track_send(now, ep);
                 return;
             }
             ep.connecting(now, self.due, self.request, self.me, to);
         }
         self.pending = !self.joined;
+        self.track_send(now, ep);
     }
 
-    /// The retransmission timer: send once the pacer allows, resend, or time out once
-    /// `udp_max_attempts` sends went unanswered.
+    /// The retransmission timer: send once the rate ceiling allows, resend, or time out once
+    /// `udp_max_attempts` sends went unanswered. A request unanswered until its timeout drops the
+    /// endpoint's connection id it used (a tracker may stay silent on a stale id), and the window
+    /// shrinks.
     pub(crate) fn on_timer(
         &mut self,
         now: Instant,
@@ -196,9 +305,21 @@ impl UdpExchange {
             self.schedule(now, cfg, ep);
             return None;
         }
+        if self.queued() {
+            return None;
+        }
         if self.held {
             self.release(now, cfg, ep);
             return None;
+        }
+        if let Some(s) = self.send.take() {
+            ep.window.timed_out(s);
+            // (A `stopped`'s quick resends over stop_timeout are no sign of a stale id.)
+            if let Phase::Request { connection_id } = self.phase
+                && self.rto.is_none()
+            {
+                ep.drop_connection_if(self.destination(), connection_id);
+            }
         }
         if self.sends >= self.budget(cfg) {
             if self.fail_over(now, cfg, ep) {
@@ -227,6 +348,13 @@ impl UdpExchange {
             return false;
         }
         self.at += 1;
+        // A datagram the window still counts (the address refused it) is no sign of congestion:
+        // it leaves the window's count, and the next address's sends are tracked afresh.
+        if let Some(s) = self.send.take() {
+            ep.window.forget_send(s);
+        }
+        self.early_at = None;
+        self.probe_at = None;
         self.phase = Phase::Connect { initial: true };
         self.needs_txid = true;
         self.joined = false;
@@ -284,6 +412,7 @@ impl UdpExchange {
     ) -> Step {
         let error = match (&reply, self.phase, kind) {
             (Ok(Reply::Connect(c)), Phase::Connect { initial }, _) => {
+                self.answered(now, cfg, ep, woken);
                 woken.extend(ep.connected(c.connection_id, self.destination(), now, cfg));
                 self.phase = Phase::Request {
                     connection_id: c.connection_id,
@@ -298,6 +427,7 @@ impl UdpExchange {
                 return Step::Continue;
             }
             (Ok(Reply::Announce(a)), Phase::Request { .. }, RequestKind::Announce(_)) => {
+                self.answered(now, cfg, ep, woken);
                 return Step::Done(Outcome::Announced(AnnounceReply {
                     interval: Some(i64::from(a.interval)),
                     seeders: Some(a.seeders),
@@ -311,9 +441,11 @@ impl UdpExchange {
                 Phase::Request { .. },
                 RequestKind::Announce(_),
             ) => {
+                self.answered(now, cfg, ep, woken);
                 return Step::Done(Outcome::failed(Cause::Refused));
             }
             (Ok(Reply::Scrape(s)), Phase::Request { .. }, RequestKind::Scrape) => {
+                self.answered(now, cfg, ep, woken);
                 let rows = (0..s.rows.len()).filter_map(|k| s.rows.get(k));
                 return Step::Done(Outcome::Scraped(
                     rows.map(|r| ScrapeCounts {
@@ -332,6 +464,7 @@ impl UdpExchange {
             (Err(e @ ReplyError::UnknownAction { .. }), _, _) => Cause::BadReply(e.to_string()),
             _ => return Step::Ignored,
         };
+        self.answered(now, cfg, ep, woken);
         // Any error drops the connection id (opentracker's "Connection ID missmatch" among them).
         // An id that came from the cache may simply be stale: reconnect once before failing.
         ep.drop_connection(self.destination(), woken);
@@ -344,6 +477,22 @@ impl UdpExchange {
             return Step::Continue;
         }
         Step::Done(Outcome::failed(error))
+    }
+
+    /// The tracker answered the datagram in flight: the window grows and may admit more.
+    fn answered(
+        &mut self,
+        now: Instant,
+        cfg: &Config,
+        ep: &mut Endpoint,
+        woken: &mut Vec<TorrentId>,
+    ) {
+        self.early_at = None;
+        self.probe_at = None;
+        if let Some(s) = self.send.take() {
+            let sample = self.early_resends == 0;
+            ep.window.answered((now, cfg), s, sample, woken);
+        }
     }
 
     /// The pending datagram is the request itself (not a connect).

@@ -45,9 +45,10 @@ use crate::udp::peek_transaction_id;
 /// - **Batched scrapes**: up to [`MAX_UDP_SCRAPE_BATCH`] info hashes per UDP scrape and
 ///   [`Config::max_scrape_batch`] per HTTP multi-scrape (halved when a tracker answers 414);
 ///   scrapes asked for within [`Config::scrape_window`] share a batch.
-/// - **Paced requests**: at most [`Config::tracker_burst`] requests at once, then
-///   [`Config::tracker_rate`] per second, per tracker endpoint, so a restart with 10,000 torrents
-///   does not send 10,000 packets in one millisecond.
+/// - **Paced requests**: per tracker endpoint, a window of requests in flight that clocks itself
+///   on answers (at most [`Config::tracker_window`]; HTTP at most [`Config::http_per_host`] per
+///   host), so a restart with 10,000 torrents goes as fast as the tracker answers and never sends
+///   more than a socket receive buffer holds of replies.
 /// - **Deadlines in a heap**: [`poll_timeout`](Self::poll_timeout) and
 ///   [`handle_timeout`](Self::handle_timeout) cost O(log n) per torrent that is due, never a scan.
 ///
@@ -188,7 +189,8 @@ impl Client {
         })
     }
 
-    /// Adds a torrent and queues its first announce (`started`), paced per tracker endpoint.
+    /// Adds a torrent and queues its first announce (`started`), paced per tracker endpoint by
+    /// its window.
     /// `tiers` is its BEP 12 announce list; both are checked as by
     /// [`Announce::new`](crate::announce::Announce::new).
     pub fn add(
@@ -387,9 +389,9 @@ impl Client {
     }
 
     /// Removes a torrent: requests in flight are cancelled, every tracker that was sent `started`
-    /// (answered or not) gets `stopped`, ahead of other torrents' announces still waiting for the
-    /// pacer, and the torrent's last event is [`Event::Stopped`] (within [`Config::stop_timeout`]
-    /// of its last `stopped` getting its slot). Its record stays, so
+    /// (answered or not) gets `stopped`, ahead of other torrents' announces still waiting for a
+    /// place in the endpoint's window, and the torrent's last event is [`Event::Stopped`] (within
+    /// [`Config::stop_timeout`] of its last `stopped` being admitted). Its record stays, so
     /// [`tracker_url`](Self::tracker_url) answers for its events, until that `Stopped` is drained
     /// from [`poll_event`](Self::poll_event); then its memory is freed, and its id never names
     /// another torrent.
@@ -405,7 +407,7 @@ impl Client {
     }
 
     /// Removes every torrent (shutdown): what is in flight or waiting is cancelled and gives its
-    /// pacer slot back, and the `stopped` announces go out paced per tracker endpoint; each
+    /// place back, and the `stopped` announces go out through each endpoint's window; each
     /// torrent ends with its [`Event::Stopped`] as for [`remove`](Self::remove).
     pub fn stop(&mut self, now: Instant) {
         let ids: Vec<TorrentId> = self

@@ -123,7 +123,7 @@ impl Scrapes {
         self.queues
             .values()
             .filter_map(|q| match &q.batch {
-                Some(b) => Some(b.io.due()),
+                Some(b) => b.io.due(),
                 None => q.flush_at,
             })
             .min()
@@ -149,12 +149,16 @@ impl Scrapes {
                     Io::Resolving(_) => resolve_batch(ctx, url, batch, now),
                     Io::Udp(udp) => {
                         let ep = ctx.endpoints.endpoint(url);
+                        udp.check_window(now, &ctx.cfg, ep);
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
                     Io::Http(http) => http
                         .resolve_hop(&mut ctx.dns, &ctx.cfg.dns, (BATCHES, None), now)
-                        .or_else(|| http.on_timer(now)),
+                        .or_else(|| {
+                            let ep = ctx.endpoints.endpoint(url);
+                            http.on_timer(now, &ctx.cfg, ep, &mut ctx.http_all)
+                        }),
                 },
                 None => None,
             };
@@ -573,21 +577,20 @@ fn resolve_batch(ctx: &mut Ctx, url: u32, batch: &mut Batch, now: Instant) -> Op
                 &ctx.cfg,
                 ep,
                 (BATCHES, batch.id),
-                RequestKind::Scrape,
+                (RequestKind::Scrape, false),
                 txid,
                 addrs,
             ))
         }
         Some(scrape) => {
             let request_url = scrape_request(&scrape, &batch.hashes);
-            let slot = ctx.endpoints.endpoint(url).reserve(now, &ctx.cfg, false);
-            let deadline = later(slot, ctx.cfg.http_timeout);
+            let ep = ctx.endpoints.endpoint(url);
             Io::Http(HttpExchange::start(
                 batch.id,
                 request_url,
-                now,
-                (slot, false),
-                deadline,
+                (now, &ctx.cfg, ep, &mut ctx.http_all),
+                (false, BATCHES),
+                ctx.cfg.http_timeout,
                 internal_ok,
                 addrs,
             ))

@@ -163,7 +163,10 @@ pub fn matching(log: &Log) -> Check {
 /// Retransmission: the sends of one UDP request between two accepted replies are spaced
 /// `rto * 2^n` with n going up by one each time; a run has at most `udp_max_attempts` sends; a
 /// timeout comes one doubled wait after the last send. After `stop()`, a `stopped` spreads its
-/// sends evenly over `stop_timeout`.
+/// sends evenly over `stop_timeout`. Besides, the window may send a datagram again early when it
+/// saw it lost: after a datagram sent later to the same tracker was answered, or after twice the
+/// shortest round trip seen (and at least 25 ms) without an answer; at most 3 times per request,
+/// and outside the BEP 15 run.
 pub fn retransmission(log: &Log) -> Check {
     let rto = log.config.udp_rto;
     let max = log.config.udp_max_attempts as usize;
@@ -171,16 +174,46 @@ pub fn retransmission(log: &Log) -> Check {
     // Per request: the current run of send times, reset by an accepted reply to it.
     let mut runs: HashMap<RequestId, Vec<Duration>> = HashMap::new();
     let mut txid_owner: HashMap<u32, RequestId> = HashMap::new();
+    // Per request: its last send and destination, and early resends; per destination: the latest
+    // send time of a datagram that was answered.
+    let mut last_send: HashMap<RequestId, (Duration, Option<SocketAddr>)> = HashMap::new();
+    let mut early: HashMap<RequestId, usize> = HashMap::new();
+    let mut answered_sent: HashMap<Option<SocketAddr>, Duration> = HashMap::new();
+    let mut min_rtt: Option<Duration> = None;
     let mut stop_at = None;
     let is_wait = |d: Duration| (0..9).any(|n| d == rto * (1 << n));
     for r in &log.records {
         match r {
             Record::Command { at, name: "stop" } => stop_at = Some(*at),
             Record::Sent {
-                at, request, bytes, ..
+                at,
+                request,
+                bytes,
+                to,
+                ..
             } => {
                 txid_owner.insert(request_txid(bytes), *request);
+                let previous = last_send.insert(*request, (*at, *to));
                 let run = runs.entry(*request).or_default();
+                let probe = min_rtt.map(|m| (m * 2).max(Duration::from_millis(25)));
+                let seen_lost = previous.is_some_and(|(sent, dest)| {
+                    answered_sent.get(&dest).is_some_and(|&later| later > sent)
+                        || probe.is_some_and(|p| *at - sent >= p)
+                });
+                let on_schedule = match (stop_at, &run[..]) {
+                    (Some(stop), [.., b]) if *b >= stop => *at - *b == stop_rto,
+                    (_, [.., a, b]) => *at - *b == (*b - *a) * 2,
+                    (_, [a]) => is_wait(*at - *a),
+                    _ => true,
+                };
+                if !on_schedule && seen_lost {
+                    let n = early.entry(*request).or_default();
+                    *n += 1;
+                    if *n > 3 {
+                        return fail(*at, format!("{request:?} sent early {n} times"));
+                    }
+                    continue;
+                }
                 if let (Some(stop), [.., b]) = (stop_at, &run[..])
                     && *b >= stop
                 {
@@ -227,12 +260,19 @@ pub fn retransmission(log: &Log) -> Check {
                 }
             }
             Record::Delivered {
+                at,
                 accepted: true,
                 bytes,
                 ..
             } => {
                 if let Some(owner) = peek_transaction_id(bytes).and_then(|t| txid_owner.get(&t)) {
                     runs.remove(owner);
+                    if let Some(&(sent, dest)) = last_send.get(owner) {
+                        let rtt = *at - sent;
+                        min_rtt = Some(min_rtt.map_or(rtt, |m| m.min(rtt)));
+                        let latest = answered_sent.entry(dest).or_default();
+                        *latest = (*latest).max(sent);
+                    }
                 }
             }
             Record::Event {

@@ -82,6 +82,17 @@ pub struct ClientSim {
     dns_config: DnsConfig,
     /// A multi-homed tracker: replies to datagrams sent to the key come from the value.
     pub reply_from: HashMap<SocketAddr, SocketAddr>,
+    /// UDP requests with a datagram sent and not yet answered or ended, and where they went.
+    udp_outstanding: HashMap<RequestId, SocketAddr>,
+    outstanding_per_tracker: HashMap<SocketAddr, usize>,
+    /// The most UDP requests with a datagram unanswered at once, per tracker.
+    pub peak_in_flight: HashMap<SocketAddr, usize>,
+    /// Announce datagrams sent (kept with `keep_sent`): time, destination, event (BEP 15 code),
+    /// info hash.
+    pub announces: Vec<(Instant, SocketAddr, u32, InfoHash)>,
+    /// HTTP requests handed out and not yet answered, and the most at once.
+    http_live: usize,
+    pub peak_http: usize,
 }
 
 /// The URL of swarm tracker `i`.
@@ -138,6 +149,12 @@ impl ClientSim {
             dns: DnsModel::default(),
             dns_config,
             reply_from: HashMap::new(),
+            udp_outstanding: HashMap::new(),
+            outstanding_per_tracker: HashMap::new(),
+            peak_in_flight: HashMap::new(),
+            announces: Vec::new(),
+            http_live: 0,
+            peak_http: 0,
         }
     }
 
@@ -195,12 +212,33 @@ impl ClientSim {
                 ));
             }
             self.check_txid(t.request, &bytes);
+            if self.udp_outstanding.insert(t.request, to).is_none() {
+                let n = self.outstanding_per_tracker.entry(to).or_default();
+                *n += 1;
+                let n = *n;
+                if n > self.peak_in_flight.get(&to).copied().unwrap_or(0) {
+                    // A new peak: first forget requests that ended without an event this
+                    // simulation saw (an outcome superseded in the queue, a scrape dropped at
+                    // stop), so only requests the client still has in flight count.
+                    let client = &self.client;
+                    self.udp_outstanding
+                        .retain(|&r, _| client.request_url(r).is_some());
+                    let n = self.udp_outstanding.values().filter(|&&d| d == to).count();
+                    self.outstanding_per_tracker.insert(to, n);
+                    let peak = self.peak_in_flight.entry(to).or_default();
+                    *peak = (*peak).max(n);
+                }
+            }
             if t.len == 16 {
                 self.connects_sent.entry(to).or_default().push(self.now);
             }
             if t.len >= 98 {
                 let hash = InfoHash(bytes[16..36].try_into().unwrap());
-                match u32::from_be_bytes(bytes[80..84].try_into().unwrap()) {
+                let event = u32::from_be_bytes(bytes[80..84].try_into().unwrap());
+                if self.keep_sent {
+                    self.announces.push((self.now, to, event, hash));
+                }
+                match event {
                     2 => {
                         let sent = self.started_sent.entry(hash).or_default();
                         if !sent.contains(&to) {
@@ -231,6 +269,8 @@ impl ClientSim {
                 continue;
             };
             let response = handler(&request);
+            self.http_live += 1;
+            self.peak_http = self.peak_http.max(self.http_live);
             self.seq += 1;
             let at = self.now + Duration::from_millis(10);
             self.http_queue
@@ -275,7 +315,13 @@ impl ClientSim {
         }
         while let Some(d) = self.net.pop_due(now) {
             if d.to == self.addr {
-                self.client.handle_datagram(now, d.from, &d.bytes);
+                let used = self.client.handle_datagram(now, d.from, &d.bytes);
+                if used && d.bytes.len() >= 8 {
+                    let txid = u32::from_be_bytes(d.bytes[4..8].try_into().unwrap());
+                    if let Some(&request) = self.holder.get(&txid) {
+                        self.answered(request);
+                    }
+                }
                 self.drain();
             } else if let Some(t) = self.trackers.iter_mut().find(|t| t.addr == d.to)
                 && let Some(reply) = t.handle(now, d.from, &d.bytes)
@@ -294,6 +340,7 @@ impl ClientSim {
                 break;
             }
             let (_, (id, response)) = self.http_queue.pop_first().unwrap();
+            self.http_live -= 1;
             self.client.handle_http_response(now, id, &response);
             self.drain();
         }
@@ -330,7 +377,17 @@ impl ClientSim {
         self.in_flight.insert(request);
     }
 
+    /// A UDP request's datagram in flight was answered (or the request ended).
+    fn answered(&mut self, id: RequestId) {
+        if let Some(to) = self.udp_outstanding.remove(&id)
+            && let Some(n) = self.outstanding_per_tracker.get_mut(&to)
+        {
+            *n -= 1;
+        }
+    }
+
     fn ended(&mut self, id: RequestId) {
+        self.answered(id);
         self.in_flight.remove(&id);
         if let Some(txid) = self.txid_of.remove(&id)
             && self.holder.get(&txid) == Some(&id)

@@ -53,6 +53,46 @@ pub struct SwarmTracker {
     /// Info hashes per scrape packet received.
     pub scrape_sizes: Vec<usize>,
     pub seen: HashMap<InfoHash, Seen>,
+    /// A slow tracker: at most this many requests a second (a token bucket holding `burst`),
+    /// the rest dropped unanswered, as `startup_tracker proxy` does on loopback.
+    pub rate_limit: Option<RateLimit>,
+    /// Requests dropped by the rate limit.
+    pub dropped: u64,
+}
+
+/// A token bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+    tokens: f64,
+    at: Option<Instant>,
+}
+
+impl RateLimit {
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        RateLimit {
+            per_second,
+            burst,
+            tokens: f64::from(burst),
+            at: None,
+        }
+    }
+
+    /// Takes a token if one is left at `now`.
+    fn take(&mut self, now: Instant) -> bool {
+        let since = self
+            .at
+            .map_or(0.0, |at| now.duration_since(at).as_secs_f64());
+        self.at = Some(now);
+        self.tokens = (self.tokens + since * f64::from(self.per_second)).min(f64::from(self.burst));
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl SwarmTracker {
@@ -67,12 +107,20 @@ impl SwarmTracker {
             connects: Vec::new(),
             scrape_sizes: Vec::new(),
             seen: HashMap::new(),
+            rate_limit: None,
+            dropped: 0,
         }
     }
 
     /// The reply to a datagram, if any.
     pub fn handle(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
         let request = Request::parse(bytes).ok()?;
+        if let Some(limit) = &mut self.rate_limit
+            && !limit.take(now)
+        {
+            self.dropped += 1;
+            return None;
+        }
         let out = vec![0u8; 2048];
         let (connection_id, txid) = match &request {
             Request::Connect(c) => {
