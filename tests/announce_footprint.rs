@@ -83,8 +83,9 @@ fn an_idle_announce_with_one_tracker_holds_a_bounded_heap() {
     // multi-homed tracker's addresses each have their own): 2,588 bytes, up from under 2,560.
     // Issue 17 added per-tracker state for `announce_tracker` (the held-back announce), removal
     // and the scrape schedule (two due times): 2,628 bytes. The per-torrent figure that matters at
-    // scale is the Client's (tests/client_footprint.rs), where the tables are shared.
-    assert!(bytes > 0 && bytes <= 2650, "{bytes} bytes");
+    // scale is the Client's (tests/client_footprint.rs), where the tables are shared. Issue 15's
+    // window (its queue, round-trip estimate and pacing state, boxed in the endpoint): 2,732.
+    assert!(bytes > 0 && bytes <= 2750, "{bytes} bytes");
     drop(held);
 }
 

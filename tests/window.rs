@@ -184,7 +184,7 @@ mod stale_id {
     use std::net::SocketAddr;
     use std::time::{Duration, Instant};
 
-    use bt_tracker::announce::{Announce, Config, Progress, Torrent, Transmit};
+    use bt_tracker::announce::{Announce, Config, Event, Progress, Torrent, Transmit};
     use bt_tracker::client::Client;
     use bt_tracker::udp::{ConnectResponse, Request};
     use bt_tracker::{InfoHash, PeerId, TrackerUrl};
@@ -235,8 +235,22 @@ mod stale_id {
         matches!(Request::parse(bytes), Ok(Request::Connect(_)))
     }
 
-    /// aquatic answers nothing to a stale connection id: the resend after a request's timeout
-    /// connects again instead of repeating the id (BEP 15 would only do so after 60 s).
+    /// An empty announce reply (interval 1800 s) to an announce datagram.
+    fn announce_reply(request: &[u8]) -> Vec<u8> {
+        let Ok(Request::Announce(a)) = Request::parse(request) else {
+            panic!("not an announce: {request:?}")
+        };
+        let mut r = 1u32.to_be_bytes().to_vec();
+        r.extend_from_slice(&a.transaction_id.to_be_bytes());
+        for n in [1800u32, 0, 1] {
+            r.extend_from_slice(&n.to_be_bytes());
+        }
+        r
+    }
+
+    /// aquatic answers nothing to a stale connection id: a request sent with the cached id (from
+    /// an earlier exchange's connect) that stays unanswered until its timeout makes the resend
+    /// connect again instead of repeating the id (BEP 15 would only do so after 60 s).
     #[test]
     fn a_request_timeout_drops_the_cached_connection_id() {
         let now = sim::epoch();
@@ -246,13 +260,13 @@ mod stale_id {
         let sent = datagrams(|b| a.poll_transmit(b));
         assert!(a.handle_datagram(now, tracker(), &connect_reply(&sent[0].1)));
         let sent = datagrams(|b| a.poll_transmit(b));
-        assert!(matches!(
-            Request::parse(&sent[0].1),
-            Ok(Request::Announce(_))
-        ));
-        // Silence until the retransmission timeout (15 s), well within the id's 60 s lifetime.
-        // (Before it, the window may probe with the same datagram: no round trip was measured
-        // on this endpoint's announces, so here it does not.)
+        assert!(a.handle_datagram(now, tracker(), &announce_reply(&sent[0].1)));
+        // The scrape goes out with the cached id, and meets silence until its retransmission
+        // timeout (15 s), well within the id's 60 s lifetime. (Before it, the window probes
+        // with the same datagram.)
+        a.scrape(now);
+        let sent = datagrams(|b| a.poll_transmit(b));
+        assert!(matches!(Request::parse(&sent[0].1), Ok(Request::Scrape(_))));
         let rto = now + Duration::from_secs(15);
         let mut t = now;
         let mut sent = Vec::new();
@@ -274,8 +288,30 @@ mod stale_id {
         assert!(a.handle_datagram(t, tracker(), &connect_reply(&sent[0].1)));
         let sent = datagrams(|b| a.poll_transmit(b));
         assert!(
-            matches!(Request::parse(&sent[0].1), Ok(Request::Announce(x)) if x.connection_id == 0x1234)
+            matches!(Request::parse(&sent[0].1), Ok(Request::Scrape(x)) if x.connection_id == 0x1234)
         );
+    }
+
+    /// An id this exchange's own connect just got is not stale: a slow answer (a tracker that
+    /// answers after 40 s) keeps it, and the late reply is still taken.
+    #[test]
+    fn a_request_timeout_keeps_an_id_its_own_connect_just_got() {
+        let now = sim::epoch();
+        let mut rng = ChaCha12Rng::seed_from_u64(3);
+        let tiers = vec![vec![TrackerUrl::parse(UDP).unwrap()]];
+        let mut a = Announce::new(Config::default(), torrent(1), tiers, &mut rng, now).unwrap();
+        let sent = datagrams(|b| a.poll_transmit(b));
+        assert!(a.handle_datagram(now, tracker(), &connect_reply(&sent[0].1)));
+        let announce = datagrams(|b| a.poll_transmit(b)).remove(0).1;
+        let late = now + Duration::from_secs(40);
+        while let Some(t) = a.poll_timeout().filter(|&t| t < late) {
+            a.handle_timeout(t);
+            for (_, bytes) in datagrams(|b| a.poll_transmit(b)) {
+                assert!(!is_connect(&bytes), "a fresh id was dropped at {t:?}");
+            }
+        }
+        assert!(a.handle_datagram(late, tracker(), &announce_reply(&announce)));
+        assert!(matches!(a.poll_event(), Some(Event::Announced(_))));
     }
 
     /// The sibling: a scrape that times out drops the id too, and the id is dropped for every
@@ -289,7 +325,8 @@ mod stale_id {
         let first = client.add(torrent(1), tiers(), now).unwrap();
         let sent = datagrams(|b| client.poll_transmit(b));
         assert!(client.handle_datagram(now, tracker(), &connect_reply(&sent[0].1)));
-        let _announce = datagrams(|b| client.poll_transmit(b));
+        let announce = datagrams(|b| client.poll_transmit(b));
+        assert!(client.handle_datagram(now, tracker(), &announce_reply(&announce[0].1)));
         // A batched scrape goes out after the scrape window (1 s) with the cached id.
         assert!(client.scrape(first, now));
         let window_end = now + Duration::from_secs(1);
@@ -301,8 +338,8 @@ mod stale_id {
             }
         }
         assert_eq!(scrapes, 1);
-        // Both stay unanswered until their timeouts (15 s after each send): what goes out after
-        // the first of them is a connect, never the silent id again.
+        // It stays unanswered until its timeout (15 s after its send): what goes out after it
+        // is a connect, never the silent id again.
         let first_timeout = now + Duration::from_secs(15);
         let limit = now + Duration::from_secs(17);
         while let Some(t) = client.poll_timeout().filter(|&t| t <= limit) {

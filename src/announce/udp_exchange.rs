@@ -314,9 +314,11 @@ impl UdpExchange {
         }
         if let Some(s) = self.send.take() {
             ep.window.timed_out(s);
-            // (A `stopped`'s quick resends over stop_timeout are no sign of a stale id.)
+            // (A `stopped`'s quick resends over stop_timeout are no sign of a stale id, nor is a
+            // slow answer to an id this exchange's own connect just got.)
             if let Phase::Request { connection_id } = self.phase
                 && self.rto.is_none()
+                && !self.fresh_id
             {
                 ep.drop_connection_if(self.destination(), connection_id);
             }

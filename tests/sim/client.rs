@@ -212,7 +212,14 @@ impl ClientSim {
                 ));
             }
             self.check_txid(t.request, &bytes);
-            if self.udp_outstanding.insert(t.request, to).is_none() {
+            let previous = self.udp_outstanding.insert(t.request, to);
+            if previous != Some(to) {
+                // A request that moved on to the tracker's next address left the first.
+                if let Some(old) = previous
+                    && let Some(n) = self.outstanding_per_tracker.get_mut(&old)
+                {
+                    *n = n.saturating_sub(1);
+                }
                 let n = self.outstanding_per_tracker.entry(to).or_default();
                 *n += 1;
                 let n = *n;
@@ -382,7 +389,8 @@ impl ClientSim {
         if let Some(to) = self.udp_outstanding.remove(&id)
             && let Some(n) = self.outstanding_per_tracker.get_mut(&to)
         {
-            *n -= 1;
+            // (Counts are recounted at each new peak; one may be stale until then.)
+            *n = n.saturating_sub(1);
         }
     }
 
