@@ -5,17 +5,22 @@ mod interop;
 mod net;
 
 use std::collections::BTreeSet;
-use std::net::{TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, UdpSocket};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use bt_tracker::InfoHash;
-use bt_tracker::announce::{Announced, Cause, Failed};
+use bt_tracker::announce::{
+    Announced, Cause, Config, DnsAnswer, Event, Failed, Families, RequestKind, TrackerState,
+    TransportError,
+};
+use bt_tracker::{AddressFamily, AnnounceEvent, InfoHash};
 use interop::sockets::{self, Proto};
 use interop::{
     Opentracker, bep41_scenario, opentracker_missing, spawn_opentracker, swarm_scenario,
 };
-use net::{Peer, info_hash};
+use net::glue::driver::Flow;
+use net::glue::now;
+use net::{Peer, STEP, info_hash};
 
 fn main() -> ExitCode {
     interop::harness::run(trials![
@@ -26,6 +31,8 @@ fn main() -> ExitCode {
             an_unlisted_info_hash_is_refused_over_udp_and_http,
             start_up_leaves_ports_another_opentracker_joined_and_talks_to_its_own_child,
             trackers_started_at_once_get_ports_of_their_own_and_serve_only_their_whitelist,
+            udp_dual_stack_through_localhost_gives_the_ipv4_swarm_and_an_ipv6_timeout,
+            http_dual_stack_through_localhost_gives_the_ipv4_swarm_and_an_ipv6_refused_connection,
         ],
         None => [the_socket_table_tells_which_process_is_bound_to_an_address],
     ])
@@ -216,4 +223,167 @@ fn trackers_started_at_once_get_ports_of_their_own_and_serve_only_their_whitelis
             }
         }
     }
+}
+
+// Issue 16, BEP 7 dual-stack against a real IPv4-only tracker: opentracker listens on 127.0.0.1
+// only, and the machine's query for `localhost` is answered with both 127.0.0.1 and ::1 (handed in
+// here, so the test does not depend on /etc/hosts). Nothing listens on ::1.
+
+/// What one dual-stack peer saw of an IPv4-only tracker through `localhost`: the IPv4 family's
+/// announce, the IPv6 family's failure, and how long both took.
+struct DualStackOutcome {
+    v4: Announced,
+    v6: Failed,
+    took: Duration,
+}
+
+/// The UDP retransmission of the dual-stack peer: sends at 0 and 0.25 s, timeout at 0.75 s, so the
+/// IPv6 family's silence ends the test within a second instead of BEP 15's 105 s.
+const SHORT_RTO: Duration = Duration::from_millis(250);
+
+/// A seeder announces to `literal` (the tracker's 127.0.0.1 URL); a dual-stack leecher then
+/// announces to `named` (the same tracker through `localhost`) and is driven until both families
+/// have an outcome. Checks the IPv4 swarm and the status snapshot (V4 Working, V6 NotWorking with
+/// the IPv6 failure as its last error, the IPv4 schedule untouched by it), stops both peers, and
+/// returns what the leecher saw.
+fn dual_stack_against_an_ipv4_only_tracker(
+    literal: &str,
+    named: &str,
+    hash: InfoHash,
+) -> DualStackOutcome {
+    let mut seeder = Peer::new(literal, hash, 1, 0);
+    seeder.announced();
+
+    let mut config = Config::default();
+    config.num_want = 50;
+    config.families = Families::Both;
+    config.udp_rto = SHORT_RTO;
+    config.udp_max_attempts = 2;
+    let mut peer = Peer::with_config(named, hash, 2, 1000, config);
+    let announce = &mut peer.driver.announce;
+    let query = announce
+        .poll_dns_query()
+        .expect("the machine asks for localhost");
+    assert_eq!(query.host, "localhost");
+    assert!(
+        announce.poll_dns_query().is_none(),
+        "one query for the name, shared by both families"
+    );
+    let answer = DnsAnswer {
+        addresses: vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()],
+        ttl: None,
+    };
+    assert!(announce.handle_dns_response(now(), query.id, Ok(answer)));
+
+    let started = now();
+    let (mut v4, mut v6) = (None, None);
+    let ended = peer.driver.run(started + STEP, |driver, event| {
+        let (tracker, outcome) = match event {
+            Event::Announced(a) => (a.tracker, Ok(a)),
+            Event::Failed(f) => (f.tracker, Err(f)),
+            _ => return Flow::Continue,
+        };
+        let family = driver
+            .announce
+            .trackers()
+            .find(|s| s.id == tracker)
+            .and_then(|s| s.family);
+        match (family, outcome) {
+            (Some(AddressFamily::V4), Ok(a)) if v4.is_none() => v4 = Some(a),
+            (Some(AddressFamily::V6), Err(f)) if v6.is_none() => v6 = Some(f),
+            (family, outcome) => panic!("{named}: unexpected {family:?} outcome {outcome:?}"),
+        }
+        if v4.is_some() && v6.is_some() {
+            Flow::Break
+        } else {
+            Flow::Continue
+        }
+    });
+    let took = now() - started;
+    let (v4, v6) = match (v4, v6) {
+        (Some(v4), Some(v6)) => (v4, v6),
+        outcomes => {
+            panic!("{named}: no outcome of both families within {STEP:?} ({ended:?}): {outcomes:?}")
+        }
+    };
+
+    assert_eq!(
+        v4.peers,
+        vec![seeder.addr()],
+        "{named}: the IPv4 family gets the seeder"
+    );
+    assert_eq!((v4.seeders, v4.leechers), (Some(1), Some(1)), "{named}");
+    sane_opentracker_intervals(&v4);
+
+    let statuses: Vec<_> = peer.driver.announce.trackers().collect();
+    assert_eq!(statuses.len(), 2, "{named}: one tracker per family");
+    let status = |family| {
+        statuses
+            .iter()
+            .find(|s| s.family == Some(family))
+            .unwrap_or_else(|| panic!("{named}: no {family:?} tracker in {statuses:?}"))
+    };
+    let (s4, s6) = (status(AddressFamily::V4), status(AddressFamily::V6));
+    assert_eq!((s4.id, s6.id), (v4.tracker, v6.tracker));
+    assert_eq!((s4.state, s4.failures), (TrackerState::Working, 0));
+    assert_eq!((s6.state, s6.failures), (TrackerState::NotWorking, 1));
+    assert_eq!(s6.last_error.map(|(cause, _)| cause), Some(&v6.cause));
+    assert!(s4.last_error.is_none(), "{named}: {:?}", s4.last_error);
+    // The IPv6 failure left the IPv4 schedule alone: its next announce is its interval away.
+    let next = s4.next_announce.expect("the IPv4 family's next announce");
+    let last = s4.last_announce.expect("the IPv4 family's announce");
+    assert_eq!(
+        next - last,
+        v4.interval,
+        "{named}: the IPv4 re-announce period"
+    );
+
+    assert!(peer.stop(), "{named}: the IPv4 family acknowledges stopped");
+    assert!(seeder.stop());
+    DualStackOutcome { v4, v6, took }
+}
+
+fn udp_dual_stack_through_localhost_gives_the_ipv4_swarm_and_an_ipv6_timeout() {
+    // Linux reports ICMP port unreachable only to connected UDP sockets (or with IP_RECVERR); the
+    // driver's sockets are unconnected, so the IPv6 family hears nothing and times out after its
+    // two sends: 0.25 s + 0.5 s.
+    let hash = info_hash("ot-dual-udp");
+    let tracker = Opentracker::start(&[hash]);
+    let seen = dual_stack_against_an_ipv4_only_tracker(
+        &format!("udp://127.0.0.1:{}/announce", tracker.udp),
+        &format!("udp://localhost:{}/announce", tracker.udp),
+        hash,
+    );
+    assert_eq!(seen.v6.cause, Cause::Timeout);
+    assert_eq!(
+        seen.v6.request,
+        RequestKind::Announce(AnnounceEvent::Started)
+    );
+    assert!(
+        seen.took >= 3 * SHORT_RTO && seen.took < Duration::from_secs(3),
+        "the IPv6 timeout after 0.75 s, took {:?}",
+        seen.took
+    );
+    assert_eq!(seen.v4.event, AnnounceEvent::Started);
+}
+
+fn http_dual_stack_through_localhost_gives_the_ipv4_swarm_and_an_ipv6_refused_connection() {
+    // The IPv6 family's request carries ::1 only; the connection is refused at once.
+    let hash = info_hash("ot-dual-http");
+    let tracker = Opentracker::start(&[hash]);
+    let seen = dual_stack_against_an_ipv4_only_tracker(
+        &format!("http://127.0.0.1:{}/announce", tracker.http),
+        &format!("http://localhost:{}/announce", tracker.http),
+        hash,
+    );
+    assert_eq!(
+        seen.v6.cause,
+        Cause::Transport(TransportError::ConnectionRefused)
+    );
+    assert_eq!(
+        seen.v6.request,
+        RequestKind::Announce(AnnounceEvent::Started)
+    );
+    assert!(seen.took < Duration::from_secs(3), "took {:?}", seen.took);
+    assert_eq!(seen.v4.event, AnnounceEvent::Started);
 }
