@@ -1,9 +1,12 @@
 //! The whole `Announce` machine driven by fuzz bytes (str0m's approach): the bytes choose among
 //! time steps (forwards and backwards), datagrams (well-formed replies to what was just sent, or
-//! garbage, from the tracker or elsewhere), HTTP responses and transport errors, and commands.
+//! garbage, from the tracker or elsewhere), HTTP responses and transport errors, answers to DNS
+//! queries (addresses of both families, internal ones among them, failures, TTLs, unknown ids; a
+//! query may also never be answered), and commands, with any `Config::families` (dual-stack too).
 //! After every step the machine is drained, and the sans-IO contract is checked: no panic, every
 //! datagram fits the buffer, the deadline is never in the past after a drain, the event queue stays
-//! within its cap, and nothing comes out after `Event::Stopped`.
+//! within its cap, nothing comes out after `Event::Stopped`, one query per name at a time, and
+//! nothing goes to an internal address a public name resolved to.
 #![no_main]
 
 mod common;
@@ -12,22 +15,31 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Announce, Config, Event, Progress, RequestId, TierMode, Torrent, TrackerId, TransportError,
+    Announce, Config, Event, Families, Progress, RequestId, TierMode, Torrent, TrackerId,
+    TransportError, is_internal_address,
 };
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-use common::{Bytes, reply, source};
+use common::{Bytes, Queries, dns_result, from_dns_only, reply, source};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
-const TRACKERS: [&str; 4] = [
+const TRACKERS: [&str; 6] = [
     "udp://10.0.0.1:6969/announce",
     "udp://[2001:db8::1]:6969/announce?passkey=x",
     "http://10.0.1.1/announce",
     "https://tracker.example/announce",
+    "udp://tracker.example:6969/announce",
+    "udp://dual.example:6969",
 ];
+
+/// The trackers of `TRACKERS` named by a host name: with `Families::Both` each is a tracker per
+/// family.
+const NAMED: usize = 3;
+
+const FAMILIES: [Families; 4] = [Families::Any, Families::V4, Families::V6, Families::Both];
 
 #[derive(Default)]
 struct Seen {
@@ -35,17 +47,23 @@ struct Seen {
     udp: Option<(SocketAddr, [u8; 4])>,
     http: Option<RequestId>,
     stopped: bool,
+    dns: Queries,
+    /// The most trackers the machine can hold at once (named ones twice in dual-stack mode).
+    max_trackers: usize,
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     let mut config = Config::default();
-    config.tier_mode = match b.u8() % 3 {
+    let mode = b.u8();
+    config.tier_mode = match mode % 3 {
         0 => TierMode::OneTracker,
         1 => TierMode::AllTiers,
         _ => TierMode::AllTrackers,
     };
-    let tiers: Vec<Vec<TrackerUrl>> = match b.u8() % 3 {
+    config.families = FAMILIES[usize::from(mode / 3) % FAMILIES.len()];
+    let url = |i: usize| TrackerUrl::parse(TRACKERS[i]).unwrap();
+    let tiers: Vec<Vec<TrackerUrl>> = match b.u8() % 4 {
         0 => vec![vec![TrackerUrl::parse(TRACKERS[0]).unwrap()]],
         1 => vec![
             TRACKERS[..2]
@@ -53,10 +71,12 @@ fuzz_target!(|data: &[u8]| {
                 .map(|u| TrackerUrl::parse(u).unwrap())
                 .collect(),
         ],
-        _ => TRACKERS
+        2 => TRACKERS[..4]
             .iter()
             .map(|u| vec![TrackerUrl::parse(u).unwrap()])
             .collect(),
+        // Host names: a tier of a named and a literal tracker, then one named tracker per tier.
+        _ => vec![vec![url(4), url(0)], vec![url(5)], vec![url(3)]],
     };
     let torrent = Torrent {
         info_hash: InfoHash([1; 20]),
@@ -70,17 +90,21 @@ fuzz_target!(|data: &[u8]| {
     };
     let t0 = Instant::now();
     let mut rng = ChaCha12Rng::seed_from_u64(u64::from(b.u16()));
+    let both = config.families == Families::Both;
     let Ok(mut announce) = Announce::new(config, torrent, tiers, &mut rng, t0) else {
         return;
     };
     let mut now = t0;
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        max_trackers: TRACKERS.len() + if both { NAMED } else { 0 },
+        ..Seen::default()
+    };
     drain(&mut announce, now, &mut seen);
     for _ in 0..512 {
         if b.is_empty() {
             break;
         }
-        match b.u8() % 8 {
+        match b.u8() % 9 {
             0 => {
                 now += Duration::from_millis(u64::from(b.u16()) * 10);
                 announce.handle_timeout(now);
@@ -139,10 +163,10 @@ fuzz_target!(|data: &[u8]| {
                     ..Progress::default()
                 }),
                 4 => {
-                    let _ = announce.announce_tracker(now, TrackerId(u16::from(b.u8() % 5)));
+                    let _ = announce.announce_tracker(now, TrackerId(u16::from(b.u8() % 10)));
                 }
                 5 => {
-                    announce.scrape_tracker(now, TrackerId(u16::from(b.u8() % 5)));
+                    announce.scrape_tracker(now, TrackerId(u16::from(b.u8() % 10)));
                 }
                 6 => {
                     announce.pause(now);
@@ -151,7 +175,7 @@ fuzz_target!(|data: &[u8]| {
                     announce.resume(now);
                 }
                 8 => {
-                    announce.remove_tracker(now, TrackerId(u16::from(b.u8() % 5)));
+                    announce.remove_tracker(now, TrackerId(u16::from(b.u8() % 10)));
                 }
                 9 => {
                     let url = TrackerUrl::parse(TRACKERS[usize::from(b.u8()) % TRACKERS.len()]);
@@ -177,6 +201,14 @@ fuzz_target!(|data: &[u8]| {
                 let from: SocketAddr = "10.0.0.1:6969".parse().unwrap();
                 announce.handle_datagram(now, from, &raw);
             }
+            8 => {
+                let (id, handed_out) = seen.dns.pick(&mut b);
+                let used = announce.handle_dns_response(now, id, dns_result(&mut b));
+                assert!(
+                    handed_out || !used,
+                    "an answer to {id:?}, never asked or already answered, was used"
+                );
+            }
             _ => {
                 // Time that goes backwards must be harmless.
                 let back = Duration::from_millis(u64::from(b.u16()));
@@ -189,6 +221,10 @@ fuzz_target!(|data: &[u8]| {
 
 /// The drain rule, with the contract checked on everything that comes out.
 fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
+    while let Some(query) = announce.poll_dns_query() {
+        assert!(!seen.stopped, "a DNS query after Event::Stopped");
+        seen.dns.asked(query, now);
+    }
     let mut buf = Vec::new();
     while let Some(t) = announce.poll_transmit(&mut buf) {
         assert!(!seen.stopped, "a datagram after Event::Stopped");
@@ -198,11 +234,29 @@ fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
             t.len
         );
         let to = t.destination;
+        assert!(
+            !from_dns_only(to.ip()),
+            "a datagram to {to}, an internal address a public name resolved to"
+        );
         seen.udp = Some((to, [buf[12], buf[13], buf[14], buf[15]]));
     }
     while let Some(request) = announce.poll_http_request() {
         assert!(!seen.stopped, "an HTTP request after Event::Stopped");
         assert!(request.url.as_str().starts_with("http"), "{}", request.url);
+        assert!(
+            !request.addresses.is_empty(),
+            "an HTTP request without addresses"
+        );
+        assert!(
+            request.may_reach_internal
+                || !request
+                    .addresses
+                    .iter()
+                    .any(|a| is_internal_address(a.ip())),
+            "{} may not reach internal addresses but carries {:?}",
+            request.url,
+            request.addresses
+        );
         seen.http = Some(request.id);
     }
     if let Some(deadline) = announce.poll_timeout() {
@@ -212,9 +266,12 @@ fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
     let mut events = 0;
     while let Some(event) = announce.poll_event() {
         events += 1;
-        // An announce and a scrape outcome and a TrackerDisabled per tracker (at most 4), one
-        // Stopped: the queue's documented bound.
-        assert!(events <= 3 * 4 + 1, "more events queued than the bound");
+        // An announce and a scrape outcome and a TrackerDisabled per tracker, one Stopped: the
+        // queue's documented bound.
+        assert!(
+            events <= 3 * seen.max_trackers + 1,
+            "more events queued than the bound"
+        );
         if event == Event::Stopped {
             seen.stopped = true;
         }

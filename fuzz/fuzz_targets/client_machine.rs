@@ -1,10 +1,13 @@
 //! The many-torrent `Client` driven by fuzz bytes: torrents added and removed at any time on a few
 //! shared trackers, replies to recent datagrams (well-formed headers, fuzz bodies, from the tracker
 //! or a spoofed port), HTTP responses and transport errors for recent requests, per-torrent
-//! commands, time forwards and backwards. After every step the client is drained and the contract
-//! checked: no panic, every datagram fits the buffer, two requests never share a transaction id in
-//! one drain, nothing arrives for a torrent after its `Stopped`, a stopped removed torrent is gone,
-//! and after `handle_timeout(now)` the next deadline is later than `now`.
+//! commands, answers to DNS queries (addresses of both families, internal ones among them,
+//! failures, TTLs, unknown ids; a query may also never be answered), time forwards and backwards,
+//! with any `Config::families` (dual-stack too). After every step the client is drained and the
+//! contract checked: no panic, every datagram fits the buffer, two requests never share a
+//! transaction id in one drain, nothing arrives for a torrent after its `Stopped`, a stopped
+//! removed torrent is gone, after `handle_timeout(now)` the next deadline is later than `now`, one
+//! query per name at a time, and nothing goes to an internal address a public name resolved to.
 #![no_main]
 
 mod common;
@@ -14,23 +17,32 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Config, Event, Progress, RequestId, Torrent, TorrentId, TransportError,
+    Config, Event, Families, Progress, RequestId, Torrent, TorrentId, TransportError,
+    is_internal_address,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-use common::{Bytes, reply, source};
+use common::{Bytes, Queries, dns_result, from_dns_only, reply, source};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
-const TRACKERS: [&str; 4] = [
+const TRACKERS: [&str; 6] = [
     "udp://10.0.0.1:6969/announce",
     "udp://10.0.0.1:6969/announce?passkey=x",
     "udp://[2001:db8::1]:6969",
     "http://10.0.1.1/announce",
+    "udp://tracker.example:6969/announce",
+    "http://tracker.example/announce",
 ];
+
+/// The trackers of `TRACKERS` named by a host name: with `Families::Both` each is a tracker per
+/// family.
+const NAMED: usize = 2;
+
+const FAMILIES: [Families; 4] = [Families::Any, Families::V4, Families::V6, Families::Both];
 
 #[derive(Default)]
 struct Seen {
@@ -40,19 +52,28 @@ struct Seen {
     ids: Vec<TorrentId>,
     removed: HashSet<TorrentId>,
     stopped: HashSet<TorrentId>,
+    dns: Queries,
+    /// The most trackers one torrent can have (named ones twice in dual-stack mode).
+    max_trackers: usize,
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     let mut config = Config::default();
-    config.tracker_burst = 1 + u32::from(b.u8() % 4);
+    let knobs = b.u8();
+    config.tracker_burst = 1 + u32::from(knobs % 4);
+    config.families = FAMILIES[usize::from(knobs / 4) % FAMILIES.len()];
+    let both = config.families == Families::Both;
     let t0 = Instant::now();
     let mut rng = ChaCha12Rng::seed_from_u64(u64::from(b.u16()));
     let Ok(mut client) = Client::new(config, &mut rng, t0) else {
         return;
     };
     let mut now = t0;
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        max_trackers: TRACKERS.len() + if both { NAMED } else { 0 },
+        ..Seen::default()
+    };
     let mut next_hash = 0u8;
     for _ in 0..512 {
         if b.is_empty() {
@@ -63,10 +84,10 @@ fuzz_target!(|data: &[u8]| {
             seen.ids.get(k % seen.ids.len().max(1)).copied()
         };
         let mut timed_out = false;
-        match b.u8() % 9 {
+        match b.u8() % 10 {
             0 => {
                 let mask = b.u8();
-                let tiers: Vec<Vec<TrackerUrl>> = (0..4)
+                let tiers: Vec<Vec<TrackerUrl>> = (0..TRACKERS.len())
                     .filter(|i| mask & (1 << i) != 0)
                     .map(|i| vec![TrackerUrl::parse(TRACKERS[i]).unwrap()])
                     .collect();
@@ -156,6 +177,14 @@ fuzz_target!(|data: &[u8]| {
                 let from: SocketAddr = "10.0.0.1:6969".parse().unwrap();
                 client.handle_datagram(now, from, &raw);
             }
+            8 => {
+                let (id, handed_out) = seen.dns.pick(&mut b);
+                let used = client.handle_dns_response(now, id, dns_result(&mut b));
+                assert!(
+                    handed_out || !used,
+                    "an answer to {id:?}, never asked or already answered, was used"
+                );
+            }
             _ => {
                 if b.u8() % 16 == 0 {
                     client.stop(now);
@@ -172,6 +201,9 @@ fuzz_target!(|data: &[u8]| {
 
 /// The drain rule, with the contract checked on everything that comes out.
 fn drain(client: &mut Client, now: Instant, seen: &mut Seen, timed_out: bool) {
+    while let Some(query) = client.poll_dns_query() {
+        seen.dns.asked(query, now);
+    }
     let mut buf = Vec::new();
     let mut txids: HashMap<[u8; 4], RequestId> = HashMap::new();
     while let Some(t) = client.poll_transmit(&mut buf) {
@@ -188,10 +220,28 @@ fn drain(client: &mut Client, now: Instant, seen: &mut Seen, timed_out: bool) {
             );
         }
         let to = t.destination;
+        assert!(
+            !from_dns_only(to.ip()),
+            "a datagram to {to}, an internal address a public name resolved to"
+        );
         seen.udp.push((to, txid));
     }
     while let Some(request) = client.poll_http_request() {
         assert!(request.url.as_str().starts_with("http"), "{}", request.url);
+        assert!(
+            !request.addresses.is_empty(),
+            "an HTTP request without addresses"
+        );
+        assert!(
+            request.may_reach_internal
+                || !request
+                    .addresses
+                    .iter()
+                    .any(|a| is_internal_address(a.ip())),
+            "{} may not reach internal addresses but carries {:?}",
+            request.url,
+            request.addresses
+        );
         seen.http.push(request.id);
     }
     if timed_out && let Some(deadline) = client.poll_timeout() {
@@ -203,9 +253,9 @@ fn drain(client: &mut Client, now: Instant, seen: &mut Seen, timed_out: bool) {
     let mut events = 0;
     while let Some((id, event)) = client.poll_event() {
         events += 1;
-        // At most 3 per tracker (4) and one Stopped per torrent ever added: the documented bound.
+        // At most 3 per tracker and one Stopped per torrent ever added: the documented bound.
         assert!(
-            events <= 13 * seen.ids.len(),
+            events <= (3 * seen.max_trackers + 1) * seen.ids.len(),
             "more events queued than the bound"
         );
         assert!(
