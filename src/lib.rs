@@ -92,7 +92,10 @@
 //!
 //! The repository's `examples/announce.rs` drives one `Announce` with blocking `std::net` sockets
 //! (and `https://` through ureq); `examples/mio.rs` runs many torrents through one `Client` on one
-//! non-blocking UDP socket. Both start an embedded loopback tracker when run without arguments.
+//! non-blocking UDP socket (`https://` through rustls's sans-IO connection); `examples/tokio.rs`
+//! does the same on a tokio runtime (HTTP through reqwest), and `examples/game_loop.rs` inside a
+//! fixed 16 ms frame. Each answers the machine's DNS queries off its loop and starts an embedded
+//! loopback tracker when run without arguments.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

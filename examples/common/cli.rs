@@ -147,9 +147,10 @@ pub fn loop_usage(example: &str) -> String {
 usage: cargo run --example {example} -- [TARGET ...] [--torrents N] [--duration SECONDS] [--port N]
        [--tracker URL ...] [--until-answered] [--json] [--status SECONDS] [--ca-file PATH]
 
-TARGET is a magnet link or a .torrent file (one torrent each). Without TARGET, N synthetic
-torrents (default 100) announce to an embedded loopback tracker over UDP and HTTP, or to every
---tracker URL given (each in its own tier).
+TARGET is a magnet link or a .torrent file (one torrent each), or a 40-hex info hash followed by
+its tracker URLs (or given the --tracker URLs). Without TARGET, N synthetic torrents (default 100)
+announce to an embedded loopback tracker over UDP and HTTP, or to every --tracker URL given (each
+in its own tier).
 Runs --duration seconds (default 10) or until Ctrl-C, then sends stopped and exits.
 --until-answered stops as soon as every torrent's started is answered by each of its trackers.
 --json prints the summary as one JSON object (times in seconds from start; the start-up benchmark
@@ -223,7 +224,11 @@ pub fn parse_loop_args(args: impl Iterator<Item = String>) -> Result<Option<Loop
                     .filter(|&p| p != 0)
                     .ok_or("--port takes 1 to 65535")?;
             }
-            "--tracker" => out.trackers.push(value("--tracker")?),
+            "--tracker" => {
+                let url = value("--tracker")?;
+                super::target::tracker_url(&url)?;
+                out.trackers.push(url);
+            }
             "--until-answered" => out.until_answered = true,
             "--json" => out.json = true,
             "--ca-file" => out.ca_file = Some(value("--ca-file")?.into()),
@@ -232,9 +237,6 @@ pub fn parse_loop_args(args: impl Iterator<Item = String>) -> Result<Option<Loop
                 out.targets.push(arg);
             }
         }
-    }
-    if !out.targets.is_empty() && !out.trackers.is_empty() {
-        return Err("--tracker is for the synthetic torrents: a magnet link or a .torrent file names its own trackers".into());
     }
     Ok(Some(out))
 }

@@ -86,13 +86,7 @@ pub fn start(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker>)
             })
             .collect()
     } else {
-        let mut specs = Vec::new();
-        for arg in &args.targets {
-            let t = target::parse(arg)?;
-            let name = t.name.clone().unwrap_or_else(|| t.info_hash.to_string());
-            specs.push((name, t.info_hash, t.tiers));
-        }
-        specs
+        torrent_specs(args)?
     };
     let (client, swarms) = swarms(specs, args.port)?;
     let mut expected = [0; 2];
@@ -115,6 +109,54 @@ pub fn start(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker>)
         all_started: None,
     };
     Ok((client, fleet, embedded))
+}
+
+/// A torrent to add: its name, info hash and tiers of tracker URLs.
+type Spec = (String, InfoHash, Vec<Vec<String>>);
+
+/// The torrents of the command line: magnet links and `.torrent` files with their own trackers,
+/// and bare info hashes followed by their tracker URLs (each a tier, as the announce example reads
+/// them) or given the `--tracker` URLs.
+fn torrent_specs(args: &LoopArgs) -> Result<Vec<Spec>, String> {
+    let mut specs: Vec<Spec> = Vec::new();
+    let mut bare = false;
+    for arg in &args.targets {
+        if arg.contains("://") {
+            match specs.last_mut() {
+                Some((_, _, tiers)) if bare => {
+                    target::tracker_url(arg)?;
+                    tiers.push(vec![arg.clone()]);
+                    continue;
+                }
+                _ => {
+                    return Err(format!(
+                        "{arg:?} is a tracker URL, not a torrent: give an info hash first, then its tracker URLs (or a magnet link or .torrent file, which names its own)"
+                    ));
+                }
+            }
+        }
+        let t = target::parse(arg)?;
+        bare = t.tiers.is_empty();
+        let name = t.name.clone().unwrap_or_else(|| t.info_hash.to_string());
+        specs.push((name, t.info_hash, t.tiers));
+    }
+    for (name, _, tiers) in &mut specs {
+        match (tiers.is_empty(), args.trackers.is_empty()) {
+            (true, false) => tiers.extend(args.trackers.iter().map(|t| vec![t.clone()])),
+            (true, true) => {
+                return Err(format!(
+                    "{name} has no tracker: give tracker URLs after the info hash, or --tracker URL"
+                ));
+            }
+            (false, false) => {
+                return Err(format!(
+                    "--tracker is for synthetic torrents and bare info hashes: {name} names its own trackers"
+                ));
+            }
+            (false, true) => {}
+        }
+    }
+    Ok(specs)
 }
 
 /// One client for every torrent; each announces to all of its trackers.

@@ -52,6 +52,11 @@ fn not_a_target(arg: &str, open_error: &std::io::Error) -> String {
              (or a magnet link or .torrent file)"
         );
     }
+    if let (true, Err(e @ bt_tracker::TrackerUrlError::MissingScheme { .. })) =
+        (arg.contains(':'), TrackerUrl::parse(arg))
+    {
+        return format!("{e}; a tracker URL goes after the info hash");
+    }
     let path_like = arg.contains(['/', '.', '\\']);
     let hash_like = !path_like
         && (arg.len() >= 16 && arg.bytes().all(|b| b.is_ascii_hexdigit())

@@ -108,7 +108,10 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "the datagram is in the buffer and must be sent"]
 pub struct Transmit {
-    /// The exchange it belongs to; report a send failure (DNS, unreachable) with it.
+    /// The exchange it belongs to. A send that fails at once (network or host unreachable,
+    /// refused) may be reported with it through `handle_transport_error`: the exchange then moves
+    /// on to the tracker's next address without waiting for its retransmission timeout. Not
+    /// reporting is fine too (the timeout covers it), as for any lost datagram.
     pub request: RequestId,
     /// Whose request it is: the torrent and tracker, or a batched scrape.
     pub origin: Origin,
@@ -298,7 +301,9 @@ pub enum Cause {
     /// (BEP 48) and its path does not end in `/announce/<key>`; see
     /// [`scrape_url`](crate::http::scrape_url).
     ScrapeUnsupported,
-    /// [`stop`](super::Announce::stop) was called while the request was in flight.
+    /// The caller ended the request while it was in flight: [`stop`](super::Announce::stop),
+    /// [`pause`](super::Announce::pause), [`remove_tracker`](super::Announce::remove_tracker) or
+    /// [`replace_trackers`](super::Announce::replace_trackers), or a `Client`'s `remove`.
     Cancelled,
     /// The tracker's host name gave no address this request may use (the caller's resolver
     /// failed or did not answer, or a public name resolved only to internal addresses).
@@ -336,7 +341,9 @@ impl fmt::Display for Cause {
             Cause::ScrapeUnsupported => f.write_str(
                 "this tracker has no scrape URL (its path ends neither in a segment starting with \"announce\" nor in \"/announce/<passkey>\")",
             ),
-            Cause::Cancelled => f.write_str("cancelled by stop()"),
+            Cause::Cancelled => {
+                f.write_str("cancelled by the caller (stop, pause, remove or a tracker-list edit)")
+            }
             Cause::Dns(why) => write!(f, "{why}"),
         }
     }

@@ -17,9 +17,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::{TrackerUrl, canonical_ip};
 
-/// A loopback, private (RFC 1918, RFC 4193), link-local or unspecified address: one that reaches
-/// this machine or its local network rather than the internet. The address is judged in canonical
-/// form ([`canonical_ip`]): an IPv4-mapped IPv6 address as the IPv4 address it carries.
+/// A loopback, private (RFC 1918, RFC 4193), link-local, unspecified, broadcast or multicast
+/// address: one that reaches this machine or its local network (or a group) rather than one host
+/// on the internet, so never a public tracker's address. The address is judged in canonical form
+/// ([`canonical_ip`]): an IPv4-mapped IPv6 address as the IPv4 address it carries.
 pub fn is_internal_address(ip: IpAddr) -> bool {
     match canonical_ip(ip) {
         IpAddr::V4(v4) => internal_v4(v4),
@@ -28,11 +29,20 @@ pub fn is_internal_address(ip: IpAddr) -> bool {
 }
 
 fn internal_v4(ip: Ipv4Addr) -> bool {
-    ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
 }
 
 fn internal_v6(ip: Ipv6Addr) -> bool {
-    ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local() || ip.is_unspecified()
+    ip.is_loopback()
+        || ip.is_unique_local()
+        || ip.is_unicast_link_local()
+        || ip.is_unspecified()
+        || ip.is_multicast()
 }
 
 /// `localhost`, a name under `.localhost` (RFC 6761), with or without the root dot.
