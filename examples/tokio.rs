@@ -36,7 +36,7 @@ use common::cli::{LoopArgs, loop_usage, parse_loop_args};
 use common::fleet;
 use common::http::{TransportFailure, USER_AGENT, framing_kind, io_kind};
 use common::now;
-use tokio::net::UdpSocket;
+use tokio::net::{UdpSocket, lookup_host};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::time::{Instant as TokioInstant, sleep_until};
 
@@ -171,21 +171,7 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
 fn resolve(query: DnsQuery, tx: &UnboundedSender<Input>) {
     let tx = tx.clone();
     tokio::spawn(async move {
-        let result = match tokio::net::lookup_host((query.host.as_str(), 0)).await {
-            Ok(addrs) => {
-                let addresses: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
-                if addresses.is_empty() {
-                    Err(DnsError::NotFound)
-                } else {
-                    Ok(DnsAnswer {
-                        addresses,
-                        ttl: None,
-                    })
-                }
-            }
-            // std's resolver does not say which failure it was.
-            Err(_) => Err(DnsError::Failed),
-        };
+        let result = common::resolver::answer(lookup_host((query.host.as_str(), 0)).await);
         let _ = tx.send(Input::Dns(query.id, result));
     });
 }

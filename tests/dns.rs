@@ -16,6 +16,7 @@ use bt_tracker::announce::{
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use common::udp::connect_reply_with;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -81,13 +82,6 @@ fn announce_transmits(a: &mut Announce) -> Vec<(Transmit, Vec<u8>)> {
 
 fn events(c: &mut Client) -> Vec<Event> {
     std::iter::from_fn(|| c.poll_event().map(|(_, e)| e)).collect()
-}
-
-fn connect_reply(request: &[u8], connection_id: u64) -> Vec<u8> {
-    let mut r = 0u32.to_be_bytes().to_vec();
-    r.extend_from_slice(&request[12..16]);
-    r.extend_from_slice(&connection_id.to_be_bytes());
-    r
 }
 
 fn announce_reply(request: &[u8]) -> Vec<u8> {
@@ -272,7 +266,7 @@ fn udp_failover_reaches_the_second_address_after_one_rto() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0.destination, live, "moved on after one rto");
     let t = now + rto + Duration::from_millis(20);
-    assert!(a.handle_datagram(t, live, &connect_reply(&sent[0].1, 9)));
+    assert!(a.handle_datagram(t, live, &connect_reply_with(&sent[0].1, 9)));
     let sent = announce_transmits(&mut a);
     assert_eq!(sent[0].0.destination, live);
     assert!(a.handle_datagram(t, live, &announce_reply(&sent[0].1)));
@@ -292,7 +286,7 @@ fn a_reply_from_a_sibling_address_is_accepted_and_from_a_stranger_not() {
     assert!(a.handle_dns_response(now, q.id, answer(addrs, None)));
     let sent = announce_transmits(&mut a);
     assert_eq!(sent[0].0.destination, "[2001:db8::1]:6969".parse().unwrap());
-    let reply = connect_reply(&sent[0].1, 5);
+    let reply = connect_reply_with(&sent[0].1, 5);
     let stranger: SocketAddr = "[2001:db8::3]:6969".parse().unwrap();
     let wrong_port: SocketAddr = "[2001:db8::2]:6970".parse().unwrap();
     assert!(!a.handle_datagram(now, stranger, &reply), "a stranger");
@@ -323,7 +317,7 @@ fn connection_ids_are_kept_per_resolved_address() {
     c.handle_timeout(t);
     let sent = transmits(&mut c);
     assert_eq!(sent[0].0.destination, second);
-    assert!(c.handle_datagram(t, second, &connect_reply(&sent[0].1, 77)));
+    assert!(c.handle_datagram(t, second, &connect_reply_with(&sent[0].1, 77)));
     let _ = transmits(&mut c);
     // A new torrent starts at the first address: the second's id is not used there.
     c.add(torrent(1), tiers(TRACKER), t).unwrap();
@@ -437,7 +431,7 @@ fn a_mixed_answer_keeps_only_the_public_addresses() {
     assert_eq!(sent[0].0.destination, "203.0.113.4:6969".parse().unwrap());
     // The internal ones are no siblings either.
     let loopback: SocketAddr = "127.0.0.1:6969".parse().unwrap();
-    assert!(!a.handle_datagram(now, loopback, &connect_reply(&sent[0].1, 1)));
+    assert!(!a.handle_datagram(now, loopback, &connect_reply_with(&sent[0].1, 1)));
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! its own connection id, event state and schedule; one family's failure never undoes the other's
 //! success.
 
+mod common;
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -11,6 +13,7 @@ use bt_tracker::announce::{
     TrackerState, Transmit,
 };
 use bt_tracker::{AddressFamily, InfoHash, PeerId, TrackerUrl};
+use common::udp::{announce_reply, connect_reply_with};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -70,22 +73,6 @@ fn sent_to(sent: &[(Transmit, Vec<u8>)], to: SocketAddr) -> &[u8] {
         .1
 }
 
-fn connect_reply(request: &[u8], connection_id: u64) -> Vec<u8> {
-    let mut r = 0u32.to_be_bytes().to_vec();
-    r.extend_from_slice(&request[12..16]);
-    r.extend_from_slice(&connection_id.to_be_bytes());
-    r
-}
-
-fn announce_reply(request: &[u8]) -> Vec<u8> {
-    let mut r = 1u32.to_be_bytes().to_vec();
-    r.extend_from_slice(&request[12..16]);
-    for n in [1800u32, 0, 1] {
-        r.extend_from_slice(&n.to_be_bytes());
-    }
-    r
-}
-
 fn family_of(a: &Announce, event: &Event) -> Option<AddressFamily> {
     let tracker = match event {
         Event::Announced(x) => x.tracker,
@@ -104,8 +91,8 @@ fn both_started(a: &mut Announce, now: Instant) -> (Vec<u8>, Vec<u8>) {
         sent_to(&sent, addr(V4)).to_vec(),
         sent_to(&sent, addr(V6)).to_vec(),
     );
-    assert!(a.handle_datagram(now, addr(V4), &connect_reply(&c4, 0x44)));
-    assert!(a.handle_datagram(now, addr(V6), &connect_reply(&c6, 0x66)));
+    assert!(a.handle_datagram(now, addr(V4), &connect_reply_with(&c4, 0x44)));
+    assert!(a.handle_datagram(now, addr(V6), &connect_reply_with(&c6, 0x66)));
     let sent = transmits(a);
     assert_eq!(sent.len(), 2, "an announce per family");
     (
@@ -158,7 +145,7 @@ fn an_ipv4_only_tracker_gives_the_ipv4_result_and_a_clear_ipv6_failure() {
     let sent = transmits(&mut a);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0.destination, addr(V4));
-    assert!(a.handle_datagram(now, addr(V4), &connect_reply(&sent[0].1, 1)));
+    assert!(a.handle_datagram(now, addr(V4), &connect_reply_with(&sent[0].1, 1)));
     let sent = transmits(&mut a);
     assert!(a.handle_datagram(now, addr(V4), &announce_reply(&sent[0].1)));
     let status: Vec<_> = a.trackers().map(|s| (s.family, s.state)).collect();

@@ -4,6 +4,7 @@
 //! datagrams, batches follow their members, events name the request the caller holds, and the
 //! window keeps urgent traffic first and requests in flight under its cap.
 
+mod common;
 mod sim;
 
 use std::net::SocketAddr;
@@ -11,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Announce, Cause, Config, Event, HttpRequest, Origin, Progress, RequestKind, Torrent, TorrentId,
-    TrackerId, Transmit, TransportError,
+    TrackerId, TransportError,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
-use bt_tracker::udp::{AnnounceResponse, ConnectResponse, Request};
+use bt_tracker::udp::{AnnounceResponse, Request};
 use bt_tracker::{AddressFamily, AnnounceEvent, CompactPeers, InfoHash, PeerId, TrackerUrl};
+use common::udp::{connect_reply, datagrams};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 use sim::client::{ClientSim, hash_of, tracker_url};
@@ -50,30 +52,11 @@ fn announce(url: &str, now: Instant) -> Announce {
     announce_with(Config::default(), url, now)
 }
 
-fn datagrams(mut poll: impl FnMut(&mut Vec<u8>) -> Option<Transmit>) -> Vec<(Transmit, Vec<u8>)> {
-    let mut buf = Vec::new();
-    std::iter::from_fn(|| poll(&mut buf).map(|t| (t, buf[..t.len].to_vec()))).collect()
-}
-
 fn event_of(bytes: &[u8]) -> Option<AnnounceEvent> {
     match Request::parse(bytes) {
         Ok(Request::Announce(a)) => Some(a.event),
         _ => None,
     }
-}
-
-fn connect_reply(request: &[u8]) -> Vec<u8> {
-    let Ok(Request::Connect(c)) = Request::parse(request) else {
-        panic!("not a connect")
-    };
-    let mut out = [0u8; 16];
-    let n = ConnectResponse {
-        transaction_id: c.transaction_id,
-        connection_id: 0x1234,
-    }
-    .encode(&mut out)
-    .unwrap();
-    out[..n].to_vec()
 }
 
 /// An empty announce reply (interval 1800 s) to an announce datagram.

@@ -3,16 +3,18 @@
 //! for `Announce::stop`, `Client::remove` and `Client::stop`, over UDP and HTTP. Also: one torrent's
 //! announce and scrape share one UDP connect.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use bt_tracker::announce::{
     Announce, Cause, Config, Event, HttpRequest, Origin, Progress, RequestKind, Torrent, TorrentId,
-    Transmit,
 };
 use bt_tracker::client::Client;
-use bt_tracker::udp::{ConnectResponse, Request};
+use bt_tracker::udp::Request;
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use common::udp::{connect_reply, datagrams};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -43,32 +45,12 @@ fn announce(url: &str, now: Instant) -> Announce {
     Announce::new(Config::default(), torrent(1), tiers, &mut rng, now).unwrap()
 }
 
-/// The datagrams waiting, with their bytes.
-fn datagrams(mut poll: impl FnMut(&mut Vec<u8>) -> Option<Transmit>) -> Vec<(Transmit, Vec<u8>)> {
-    let mut buf = Vec::new();
-    std::iter::from_fn(|| poll(&mut buf).map(|t| (t, buf[..t.len].to_vec()))).collect()
-}
-
 /// The announce event a datagram carries (`None` for a connect or a scrape).
 fn event_of(bytes: &[u8]) -> Option<(AnnounceEvent, i32)> {
     match Request::parse(bytes) {
         Ok(Request::Announce(a)) => Some((a.event, a.num_want)),
         _ => None,
     }
-}
-
-fn connect_reply(request: &[u8]) -> Vec<u8> {
-    let Ok(Request::Connect(c)) = Request::parse(request) else {
-        panic!("not a connect")
-    };
-    let mut out = [0u8; 16];
-    let n = ConnectResponse {
-        transaction_id: c.transaction_id,
-        connection_id: 0x1234,
-    }
-    .encode(&mut out)
-    .unwrap();
-    out[..n].to_vec()
 }
 
 fn tracker() -> SocketAddr {

@@ -3,6 +3,7 @@
 //! first, HTTP requests per host stay under their cap, and a request that times out drops the
 //! endpoint's cached connection id. Run with `--nocapture` for the slow tracker's figures.
 
+mod common;
 mod sim;
 
 use std::time::Duration;
@@ -184,9 +185,9 @@ mod stale_id {
     use std::net::SocketAddr;
     use std::time::{Duration, Instant};
 
-    use bt_tracker::announce::{Announce, Config, Event, Progress, Torrent, Transmit};
+    use bt_tracker::announce::{Announce, Config, Event, Progress, Torrent};
     use bt_tracker::client::Client;
-    use bt_tracker::udp::{ConnectResponse, Request};
+    use bt_tracker::udp::Request;
     use bt_tracker::{InfoHash, PeerId, TrackerUrl};
     use rand_chacha::ChaCha12Rng;
     use rand_core::SeedableRng;
@@ -208,44 +209,6 @@ mod stale_id {
             },
             key: None,
         }
-    }
-
-    fn datagrams(
-        mut poll: impl FnMut(&mut Vec<u8>) -> Option<Transmit>,
-    ) -> Vec<(Transmit, Vec<u8>)> {
-        let mut buf = Vec::new();
-        std::iter::from_fn(|| poll(&mut buf).map(|t| (t, buf[..t.len].to_vec()))).collect()
-    }
-
-    fn connect_reply(request: &[u8]) -> Vec<u8> {
-        let Ok(Request::Connect(c)) = Request::parse(request) else {
-            panic!("not a connect: {request:?}")
-        };
-        let mut out = [0u8; 16];
-        let n = ConnectResponse {
-            transaction_id: c.transaction_id,
-            connection_id: 0x1234,
-        }
-        .encode(&mut out)
-        .unwrap();
-        out[..n].to_vec()
-    }
-
-    fn is_connect(bytes: &[u8]) -> bool {
-        matches!(Request::parse(bytes), Ok(Request::Connect(_)))
-    }
-
-    /// An empty announce reply (interval 1800 s) to an announce datagram.
-    fn announce_reply(request: &[u8]) -> Vec<u8> {
-        let Ok(Request::Announce(a)) = Request::parse(request) else {
-            panic!("not an announce: {request:?}")
-        };
-        let mut r = 1u32.to_be_bytes().to_vec();
-        r.extend_from_slice(&a.transaction_id.to_be_bytes());
-        for n in [1800u32, 0, 1] {
-            r.extend_from_slice(&n.to_be_bytes());
-        }
-        r
     }
 
     /// aquatic answers nothing to a stale connection id: a request sent with the cached id (from
@@ -358,5 +321,6 @@ mod stale_id {
         assert!(sent.iter().all(|(_, b)| is_connect(b)), "{sent:?}");
     }
 
+    use super::common::udp::{announce_reply, connect_reply, datagrams, is_connect};
     use super::sim;
 }

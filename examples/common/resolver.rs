@@ -4,7 +4,7 @@
 //! never blocks on a lookup; one thread serves every query, and the machine asks for each name
 //! once however many torrents use it.
 
-use std::net::ToSocketAddrs;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
 
@@ -16,7 +16,13 @@ pub type DnsResult = Result<DnsAnswer, DnsError>;
 /// Looks `host` up with the system resolver (blocking). getaddrinfo gives no TTL, so the machine
 /// keeps the answer for its default lifetime.
 pub fn lookup(host: &str) -> DnsResult {
-    match (host, 0).to_socket_addrs() {
+    answer((host, 0).to_socket_addrs())
+}
+
+/// What a system lookup's outcome (std's or tokio's `lookup_host`) tells the machine: the
+/// addresses, or a failure.
+pub fn answer(found: std::io::Result<impl Iterator<Item = SocketAddr>>) -> DnsResult {
+    match found {
         Ok(addrs) => {
             let addresses: Vec<_> = addrs.map(|a| a.ip()).collect();
             if addresses.is_empty() {

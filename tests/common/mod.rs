@@ -3,6 +3,8 @@
 
 use bt_tracker::{InfoHash, PeerId};
 
+pub mod udp;
+
 /// Bytes from a hex dump: `0000  00 11 22 ...  |ascii|` lines or plain hex pairs separated by spaces.
 pub fn hex(dump: &str) -> Vec<u8> {
     let mut out = Vec::new();
