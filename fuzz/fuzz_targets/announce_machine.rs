@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Announce, Config, Event, Families, Progress, RequestId, TierMode, Torrent, TrackerId,
-    TransportError, is_internal_address,
+    TransportError,
 };
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-use common::{Bytes, Queries, dns_result, from_dns_only, reply, source};
+use common::{Bytes, Queries, check_http_addresses, dns_result, from_dns_only, reply, source};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -242,21 +242,7 @@ fn drain(announce: &mut Announce, now: Instant, seen: &mut Seen) {
     }
     while let Some(request) = announce.poll_http_request() {
         assert!(!seen.stopped, "an HTTP request after Event::Stopped");
-        assert!(request.url.as_str().starts_with("http"), "{}", request.url);
-        assert!(
-            !request.addresses.is_empty(),
-            "an HTTP request without addresses"
-        );
-        assert!(
-            request.may_reach_internal
-                || !request
-                    .addresses
-                    .iter()
-                    .any(|a| is_internal_address(a.ip())),
-            "{} may not reach internal addresses but carries {:?}",
-            request.url,
-            request.addresses
-        );
+        check_http_addresses(&request);
         seen.http = Some(request.id);
     }
     if let Some(deadline) = announce.poll_timeout() {

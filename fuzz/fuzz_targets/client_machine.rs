@@ -18,13 +18,12 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Config, Event, Families, Progress, RequestId, Torrent, TorrentId, TransportError,
-    is_internal_address,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-use common::{Bytes, Queries, dns_result, from_dns_only, reply, source};
+use common::{Bytes, Queries, check_http_addresses, dns_result, from_dns_only, reply, source};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -227,21 +226,7 @@ fn drain(client: &mut Client, now: Instant, seen: &mut Seen, timed_out: bool) {
         seen.udp.push((to, txid));
     }
     while let Some(request) = client.poll_http_request() {
-        assert!(request.url.as_str().starts_with("http"), "{}", request.url);
-        assert!(
-            !request.addresses.is_empty(),
-            "an HTTP request without addresses"
-        );
-        assert!(
-            request.may_reach_internal
-                || !request
-                    .addresses
-                    .iter()
-                    .any(|a| is_internal_address(a.ip())),
-            "{} may not reach internal addresses but carries {:?}",
-            request.url,
-            request.addresses
-        );
+        check_http_addresses(&request);
         seen.http.push(request.id);
     }
     if timed_out && let Some(deadline) = client.poll_timeout() {

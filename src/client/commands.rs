@@ -8,7 +8,7 @@ use super::Client;
 use super::scrape::Member;
 use crate::announce::ctx::Ctx;
 use crate::announce::session::Session;
-use crate::announce::{Cause, EditError, Event, Failed, RequestKind, TorrentId, TrackerId};
+use crate::announce::{EditError, TorrentId, TrackerId};
 use crate::{PeerId, TrackerUrl};
 
 impl Client {
@@ -34,29 +34,8 @@ impl Client {
     /// failure.
     pub fn scrape_tracker(&mut self, torrent: TorrentId, tracker: TrackerId, now: Instant) -> bool {
         let now = self.ctx.advance(now);
-        let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
-            return false;
-        };
-        let hash = entry.session.info_hash();
-        let Some((_, url)) = entry.session.scrapable().find(|&(t, _)| t == tracker) else {
-            return false;
-        };
-        let member = Member {
-            torrent,
-            tracker,
-            hash,
-        };
-        if !self.scrapes.request(&mut self.ctx, url, member, now) {
-            let id = self.ctx.request_id(torrent);
-            let event = Event::Failed(Failed {
-                id,
-                tracker,
-                request: RequestKind::Scrape,
-                cause: Cause::ScrapeUnsupported,
-            });
-            self.ctx.push_event(torrent, event);
-        }
-        true
+        self.queue_scrapes(torrent, |t| t == tracker, now)
+            .is_some_and(|n| n > 0)
     }
 
     /// Changes the TCP port a torrent announces, and re-announces it (see

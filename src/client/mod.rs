@@ -363,16 +363,30 @@ impl Client {
     /// [`Event::Scraped`] or [`Event::Failed`], whose `id` is the batch's request.
     pub fn scrape(&mut self, torrent: TorrentId, now: Instant) -> bool {
         let now = self.ctx.advance(now);
-        let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
-            return false;
-        };
-        let info_hash = entry.session.info_hash();
-        let trackers: Vec<(TrackerId, u32)> = entry.session.scrapable().collect();
-        for (tracker, url) in trackers {
+        self.queue_scrapes(torrent, |_| true, now).is_some()
+    }
+
+    /// Queues the torrent's scrape on each scrapable tracker `pick` accepts, batched per tracker
+    /// URL (a tracker without a scrape URL gets its [`Cause::ScrapeUnsupported`] failure at
+    /// once). Returns how many trackers were picked; `None` for an unknown or removed torrent.
+    pub(crate) fn queue_scrapes(
+        &mut self,
+        torrent: TorrentId,
+        pick: impl Fn(TrackerId) -> bool,
+        now: Instant,
+    ) -> Option<usize> {
+        let entry = self.entry_of(torrent).filter(|e| !e.removing)?;
+        let hash = entry.session.info_hash();
+        let trackers: Vec<(TrackerId, u32)> = entry
+            .session
+            .scrapable()
+            .filter(|&(t, _)| pick(t))
+            .collect();
+        for &(tracker, url) in &trackers {
             let member = Member {
                 torrent,
                 tracker,
-                hash: info_hash,
+                hash,
             };
             if !self.scrapes.request(&mut self.ctx, url, member, now) {
                 let id = self.ctx.request_id(torrent);
@@ -385,7 +399,7 @@ impl Client {
                 self.ctx.push_event(torrent, event);
             }
         }
-        true
+        Some(trackers.len())
     }
 
     /// Removes a torrent: requests in flight are cancelled, every tracker that was sent `started`

@@ -49,33 +49,26 @@ pub trait AsksNames {
     ) -> bool;
 }
 
-impl AsksNames for bt_tracker::Announce {
-    fn next_query(&mut self) -> Option<bt_tracker::announce::DnsQuery> {
-        self.poll_dns_query()
-    }
-    fn answer(
-        &mut self,
-        now: std::time::Instant,
-        id: bt_tracker::announce::DnsQueryId,
-        result: Result<bt_tracker::announce::DnsAnswer, bt_tracker::announce::DnsError>,
-    ) -> bool {
-        self.handle_dns_response(now, id, result)
-    }
+/// Both machines answer the same two calls.
+macro_rules! asks_names {
+    ($($machine:ty),*) => {$(
+        impl AsksNames for $machine {
+            fn next_query(&mut self) -> Option<bt_tracker::announce::DnsQuery> {
+                self.poll_dns_query()
+            }
+            fn answer(
+                &mut self,
+                now: std::time::Instant,
+                id: bt_tracker::announce::DnsQueryId,
+                result: Result<bt_tracker::announce::DnsAnswer, bt_tracker::announce::DnsError>,
+            ) -> bool {
+                self.handle_dns_response(now, id, result)
+            }
+        }
+    )*};
 }
 
-impl AsksNames for bt_tracker::Client {
-    fn next_query(&mut self) -> Option<bt_tracker::announce::DnsQuery> {
-        self.poll_dns_query()
-    }
-    fn answer(
-        &mut self,
-        now: std::time::Instant,
-        id: bt_tracker::announce::DnsQueryId,
-        result: Result<bt_tracker::announce::DnsAnswer, bt_tracker::announce::DnsError>,
-    ) -> bool {
-        self.handle_dns_response(now, id, result)
-    }
-}
+asks_names!(bt_tracker::Announce, bt_tracker::Client);
 
 /// Answers every DNS query the machine has asked with `ips` (no TTL); returns the host names.
 pub fn answer_dns_with(

@@ -85,6 +85,26 @@ pub fn from_dns_only(ip: IpAddr) -> bool {
 /// A resolver's result chosen by the fuzz bytes: a failure of either kind, or up to 24 addresses
 /// (more than the machine keeps; none counts as not found) drawn from public and internal ones of
 /// both families, with repeats, with no TTL, a TTL of 0, of up to 18 hours, or the largest one.
+/// Checks an HTTP request the machine handed out: it carries the addresses to connect to, and an
+/// internal one only when it may reach internal addresses.
+pub fn check_http_addresses(request: &bt_tracker::announce::HttpRequest) {
+    assert!(request.url.as_str().starts_with("http"), "{}", request.url);
+    assert!(
+        !request.addresses.is_empty(),
+        "an HTTP request without addresses"
+    );
+    assert!(
+        request.may_reach_internal
+            || !request
+                .addresses
+                .iter()
+                .any(|a| bt_tracker::announce::is_internal_address(a.ip())),
+        "{} may not reach internal addresses but carries {:?}",
+        request.url,
+        request.addresses
+    );
+}
+
 pub fn dns_result(b: &mut Bytes<'_>) -> Result<DnsAnswer, DnsError> {
     match b.u8() % 8 {
         0 => return Err(DnsError::NotFound),
