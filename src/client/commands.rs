@@ -30,7 +30,7 @@ impl Client {
 
     /// Scrapes a torrent on one of its trackers, batched with the other scrapes of that tracker
     /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown torrent or tracker, or a
-    /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`]
+    /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`](crate::announce::Cause::ScrapeUnsupported)
     /// failure.
     pub fn scrape_tracker(&mut self, torrent: TorrentId, tracker: TrackerId, now: Instant) -> bool {
         let now = self.ctx.advance(now);
