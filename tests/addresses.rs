@@ -334,8 +334,8 @@ fn client_scrapes_match_a_mapped_tracker_address_and_share_its_ipv4_endpoint() {
     let plain = vec![vec![
         TrackerUrl::parse("udp://127.0.0.1:6969/announce").unwrap(),
     ]];
-    let one = client.add(torrent(1), mapped, now).unwrap();
-    let two = client.add(torrent(2), plain, now).unwrap();
+    let one = client.add(now, torrent(1), mapped).unwrap();
+    let two = client.add(now, torrent(2), plain).unwrap();
 
     // Both URLs name one endpoint: one connect, which the second torrent joins.
     let v4: SocketAddr = "127.0.0.1:6969".parse().unwrap();
@@ -360,7 +360,7 @@ fn client_scrapes_match_a_mapped_tracker_address_and_share_its_ipv4_endpoint() {
     }
 
     // A scrape of the mapped URL's torrent goes to, and is answered from, the IPv4 form.
-    assert!(client.scrape(one, now));
+    assert!(client.scrape(now, one));
     let now = client.poll_timeout().expect("the scrape window closes");
     client.handle_timeout(now);
     let t = client.poll_transmit(&mut buf).expect("a scrape");

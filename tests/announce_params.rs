@@ -149,7 +149,7 @@ fn crypto_ip_corrupt_and_redundant_are_sent_when_the_caller_enables_them() {
     };
     let mut rng = ChaCha12Rng::seed_from_u64(3);
     let mut client = Client::new(config, &mut rng, now).unwrap();
-    client.add(torrent(progress), tiers(HTTP), now).unwrap();
+    client.add(now, torrent(progress), tiers(HTTP)).unwrap();
     let r = client.poll_http_request().unwrap();
     assert_eq!(r.kind, RequestKind::Announce(AnnounceEvent::Started));
     assert!(

@@ -106,7 +106,7 @@ fn an_error_reply_drops_the_connection_id_for_every_torrent() {
     // reconnect then serves it.
     sim.now += Duration::from_secs(2);
     sim.trackers[0].error_next = true;
-    sim.client.completed(ids[0], sim.now);
+    sim.client.completed(sim.now, ids[0]);
     sim.drain();
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| s.tally(ids[0]).regular >= 1));
@@ -114,7 +114,7 @@ fn an_error_reply_drops_the_connection_id_for_every_torrent() {
     // The second torrent's id was dropped too: its announce starts with a connect of its own.
     let connects_before = sim.connects_sent.values().map(Vec::len).sum::<usize>();
     sim.trackers[0].lifetime = Duration::from_secs(0); // the old id would now be refused
-    sim.client.completed(ids[1], sim.now);
+    sim.client.completed(sim.now, ids[1]);
     sim.drain();
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| s.tally(ids[1]).regular >= 1
@@ -129,7 +129,7 @@ fn removing_a_torrent_sends_stopped_and_frees_its_id() {
     let ids = add_many(&mut sim, 2, &tracker_url(0));
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| all_started(s, &ids)));
-    assert!(sim.client.remove(ids[0], sim.now));
+    assert!(sim.client.remove(sim.now, ids[0]));
     sim.drain();
     let limit = sim.now + Duration::from_secs(10);
     assert!(sim.run_until(limit, |s| s.tally(ids[0]).done));
@@ -141,8 +141,8 @@ fn removing_a_torrent_sends_stopped_and_frees_its_id() {
     // The old id names nothing any more, even once its slot is reused.
     let again = sim.add(7, one_tier(tracker_url(0)));
     assert_ne!(again, ids[0]);
-    assert_eq!(sim.client.announce_now(ids[0], sim.now), None);
-    assert!(!sim.client.remove(ids[0], sim.now));
+    assert_eq!(sim.client.announce_now(sim.now, ids[0]), None);
+    assert!(!sim.client.remove(sim.now, ids[0]));
     assert!(
         sim.client
             .tracker_url(ids[0], bt_tracker::announce::TrackerId(0))
@@ -158,7 +158,7 @@ fn udp_scrapes_are_batched_70_hashes_per_packet() {
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| all_started(s, &ids)));
     for &id in &ids {
-        assert!(sim.client.scrape(id, sim.now));
+        assert!(sim.client.scrape(sim.now, id));
         sim.drain();
     }
     let limit = sim.now + Duration::from_secs(60);
@@ -220,7 +220,7 @@ fn http_multi_scrape_halves_the_batch_when_the_tracker_answers_414() {
     let limit = sim.now + Duration::from_secs(5);
     sim.run_until(limit, |_| false);
     for &id in &ids {
-        sim.client.scrape(id, sim.now);
+        sim.client.scrape(sim.now, id);
         sim.drain();
     }
     let limit = sim.now + Duration::from_secs(60);
@@ -271,10 +271,10 @@ fn announces_to_one_endpoint_stay_under_the_optional_rate_ceiling() {
 fn commands_on_an_unknown_torrent_do_nothing() {
     let mut sim = ClientSim::new(10, Config::default(), 1, clean());
     let bogus = TorrentId(12345);
-    assert_eq!(sim.client.announce_now(bogus, sim.now), None);
-    assert!(!sim.client.scrape(bogus, sim.now));
-    assert!(!sim.client.completed(bogus, sim.now));
-    assert!(!sim.client.remove(bogus, sim.now));
+    assert_eq!(sim.client.announce_now(sim.now, bogus), None);
+    assert!(!sim.client.scrape(sim.now, bogus));
+    assert!(!sim.client.completed(sim.now, bogus));
+    assert!(!sim.client.remove(sim.now, bogus));
     assert!(sim.client.key(bogus).is_none());
     assert_eq!(sim.client.tiers(bogus).count(), 0);
     let id = sim.add(
@@ -283,7 +283,7 @@ fn commands_on_an_unknown_torrent_do_nothing() {
     );
     let tiers: Vec<usize> = sim.client.tiers(id).map(|t| t.len()).collect();
     assert_eq!(tiers, vec![1, 1], "the repeated URL is dropped");
-    assert!(sim.client.remove(id, sim.now));
+    assert!(sim.client.remove(sim.now, id));
     sim.drain();
     let limit = sim.now + Duration::from_secs(10);
     assert!(sim.run_until(limit, |s| s.tally(id).done));
@@ -321,9 +321,9 @@ fn a_torrent_removed_while_its_scrape_waits_gets_no_scrape_result() {
     let ids = add_many(&mut sim, 2, &tracker_url(0));
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| all_started(s, &ids)));
-    sim.client.scrape(ids[0], sim.now);
-    sim.client.scrape(ids[1], sim.now);
-    sim.client.remove(ids[0], sim.now);
+    sim.client.scrape(sim.now, ids[0]);
+    sim.client.scrape(sim.now, ids[1]);
+    sim.client.remove(sim.now, ids[0]);
     sim.drain();
     let limit = sim.now + Duration::from_secs(30);
     assert!(sim.run_until(limit, |s| s.tally(ids[1]).scraped == 1
@@ -356,11 +356,11 @@ fn the_same_seed_gives_the_same_run() {
         let limit = sim.now + Duration::from_secs(120);
         sim.run_until(limit, |_| false);
         for &id in ids.iter().step_by(3) {
-            sim.client.scrape(id, sim.now);
+            sim.client.scrape(sim.now, id);
             sim.drain();
         }
         for &id in ids.iter().step_by(7) {
-            sim.client.remove(id, sim.now);
+            sim.client.remove(sim.now, id);
             sim.drain();
         }
         let limit = sim.now + Duration::from_secs(120);

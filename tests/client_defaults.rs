@@ -40,7 +40,7 @@ fn stop_and_drain_once(n: u32) -> (usize, u64, usize) {
     let ids: Vec<TorrentId> = (0..n)
         .map(|k| {
             client
-                .add(torrent(k), vec![vec![url.clone()]], now)
+                .add(now, torrent(k), vec![vec![url.clone()]])
                 .unwrap()
         })
         .collect();
@@ -129,7 +129,7 @@ fn a_removed_torrents_tracker_url_reads_until_its_stopped_is_drained() {
     let id = sim.add(1, vec![vec![tracker_url(0)]]);
     let limit = sim.now + Duration::from_secs(60);
     assert!(sim.run_until(limit, |s| s.tally(id).started == 1));
-    assert!(sim.client.remove(id, sim.now));
+    assert!(sim.client.remove(sim.now, id));
     // Run without draining events: the stopped goes out and is answered.
     let mut pending = Vec::new();
     let end = sim.now + Duration::from_secs(10);
@@ -165,12 +165,12 @@ fn announce_now_says_when_min_interval_lets_the_announce_out() {
     assert!(sim.run_until(limit, |s| s.tally(id).started == 1));
     let answered: Instant = sim.now;
     sim.now += Duration::from_secs(10);
-    let at = sim.client.announce_now(id, sim.now);
+    let at = sim.client.announce_now(sim.now, id);
     // The tracker sent no min interval: the default 60 s from the answer.
     let want = answered + Config::default().default_min_interval;
     assert!(
         at.is_some_and(|t| t >= want - Duration::from_millis(100) && t <= want),
         "{at:?}, want about {want:?}"
     );
-    assert_eq!(sim.client.announce_now(TorrentId(999), sim.now), None);
+    assert_eq!(sim.client.announce_now(sim.now, TorrentId(999)), None);
 }

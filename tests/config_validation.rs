@@ -93,7 +93,7 @@ fn the_default_config_and_a_typical_torrent_are_accepted_by_announce_and_client(
     );
     let mut client = Client::new(Config::default(), &mut rng(), now()).expect("Client::new");
     let id = client
-        .add(torrent(), tiers(UDP), now())
+        .add(now(), torrent(), tiers(UDP))
         .expect("Client::add");
     assert!(client.contains(id));
     assert_eq!(client.len(), 1);
@@ -108,7 +108,7 @@ fn ports_1_and_65535_are_accepted() {
             "{port}"
         );
         let mut client = Client::new(Config::default(), &mut rng(), now()).unwrap();
-        assert!(client.add(t, tiers(UDP), now()).is_ok(), "{port}");
+        assert!(client.add(now(), t, tiers(UDP)).is_ok(), "{port}");
     }
 }
 
@@ -131,7 +131,7 @@ fn an_all_zero_peer_id_and_info_hash_are_accepted_and_sent_as_given() {
     let q = first_http_announce(t.clone());
     assert_eq!((q.info_hash, q.peer_id), (t.info_hash, t.peer_id));
     let mut client = Client::new(Config::default(), &mut rng(), now()).unwrap();
-    assert!(client.add(t, tiers(UDP), now()).is_ok());
+    assert!(client.add(now(), t, tiers(UDP)).is_ok());
 }
 
 #[test]
@@ -279,12 +279,12 @@ fn port_0_is_refused_by_client_add_which_then_holds_nothing() {
     let mut client = Client::new(Config::default(), &mut rng(), now()).unwrap();
     let err = client
         .add(
+            now(),
             Torrent {
                 port: 0,
                 ..torrent()
             },
             tiers(UDP),
-            now(),
         )
         .unwrap_err();
     assert!(matches!(

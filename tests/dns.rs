@@ -117,7 +117,7 @@ fn a_thousand_torrents_on_one_name_over_udp_and_http_make_one_query() {
             vec![TrackerUrl::parse(TRACKER).unwrap()],
             vec![TrackerUrl::parse("http://Tracker.Example./announce").unwrap()],
         ];
-        c.add(torrent(n), urls, now).unwrap();
+        c.add(now, torrent(n), urls).unwrap();
     }
     let asked = queries(&mut c);
     assert_eq!(asked.len(), 1, "{asked:?}");
@@ -148,16 +148,16 @@ fn an_ip_literal_tracker_asks_no_query() {
 fn a_cached_name_is_not_asked_again_until_its_clamped_ttl_ends() {
     let now = start();
     let mut c = client(Config::default(), now);
-    c.add(torrent(0), tiers(TRACKER), now).unwrap();
+    c.add(now, torrent(0), tiers(TRACKER)).unwrap();
     let q = queries(&mut c).remove(0);
     // A TTL of 1 s is raised to DnsConfig::min_ttl (60 s).
     let ttl = Some(Duration::from_secs(1));
     assert!(c.handle_dns_response(now, q.id, answer(ips(&["203.0.113.5"]), ttl)));
     let later = now + Duration::from_secs(59);
-    c.add(torrent(1), tiers(TRACKER), later).unwrap();
+    c.add(later, torrent(1), tiers(TRACKER)).unwrap();
     assert!(queries(&mut c).is_empty(), "cached for the clamped 60 s");
     let expired = now + Duration::from_secs(61);
-    c.add(torrent(2), tiers(TRACKER), expired).unwrap();
+    c.add(expired, torrent(2), tiers(TRACKER)).unwrap();
     let refresh = queries(&mut c);
     assert_eq!(refresh.len(), 1, "expired: refreshed once");
     // The refresh does not stall the request: it goes to the last good address at once.
@@ -173,16 +173,16 @@ fn a_cached_name_is_not_asked_again_until_its_clamped_ttl_ends() {
 fn a_refresh_that_fails_keeps_the_last_good_addresses() {
     let now = start();
     let mut c = client(Config::default(), now);
-    c.add(torrent(0), tiers(TRACKER), now).unwrap();
+    c.add(now, torrent(0), tiers(TRACKER)).unwrap();
     let q = queries(&mut c).remove(0);
     let ttl = Some(Duration::from_secs(60));
     assert!(c.handle_dns_response(now, q.id, answer(ips(&["203.0.113.5"]), ttl)));
     let t1 = now + Duration::from_secs(61);
-    c.add(torrent(1), tiers(TRACKER), t1).unwrap();
+    c.add(t1, torrent(1), tiers(TRACKER)).unwrap();
     let refresh = queries(&mut c).remove(0);
     assert!(c.handle_dns_response(t1, refresh.id, Err(DnsError::Failed)));
     let t2 = t1 + Duration::from_secs(1);
-    c.add(torrent(2), tiers(TRACKER), t2).unwrap();
+    c.add(t2, torrent(2), tiers(TRACKER)).unwrap();
     assert!(queries(&mut c).is_empty(), "the failed refresh is cached");
     assert!(failures(&events(&mut c)).is_empty());
     let sent = transmits(&mut c);
@@ -196,7 +196,7 @@ fn a_refresh_that_fails_keeps_the_last_good_addresses() {
 fn a_failed_name_is_cached_and_its_lifetime_doubles() {
     let now = start();
     let mut c = client(Config::default(), now);
-    c.add(torrent(0), tiers(TRACKER), now).unwrap();
+    c.add(now, torrent(0), tiers(TRACKER)).unwrap();
     let q = queries(&mut c).remove(0);
     assert!(c.handle_dns_response(now, q.id, Err(DnsError::NotFound)));
     let causes = failures(&events(&mut c));
@@ -207,19 +207,19 @@ fn a_failed_name_is_cached_and_its_lifetime_doubles() {
     assert!(causes[0].to_string().contains("does not exist"));
     // Within 150 s: fails at once, no query.
     let t = now + Duration::from_secs(149);
-    c.add(torrent(1), tiers(TRACKER), t).unwrap();
+    c.add(t, torrent(1), tiers(TRACKER)).unwrap();
     assert!(queries(&mut c).is_empty());
     assert_eq!(failures(&events(&mut c)).len(), 1);
     // After it: one query; failing again doubles the lifetime to 300 s.
     let t = now + Duration::from_secs(151);
-    c.add(torrent(2), tiers(TRACKER), t).unwrap();
+    c.add(t, torrent(2), tiers(TRACKER)).unwrap();
     let q = queries(&mut c);
     assert_eq!(q.len(), 1);
     assert!(c.handle_dns_response(t, q[0].id, Err(DnsError::Failed)));
-    c.add(torrent(3), tiers(TRACKER), t + Duration::from_secs(299))
+    c.add(t + Duration::from_secs(299), torrent(3), tiers(TRACKER))
         .unwrap();
     assert!(queries(&mut c).is_empty(), "300 s after the second failure");
-    c.add(torrent(4), tiers(TRACKER), t + Duration::from_secs(301))
+    c.add(t + Duration::from_secs(301), torrent(4), tiers(TRACKER))
         .unwrap();
     assert_eq!(queries(&mut c).len(), 1);
     assert_eq!(c.dns_queries_made(), 3);
@@ -307,7 +307,7 @@ fn a_reply_from_a_sibling_address_is_accepted_and_from_a_stranger_not() {
 fn connection_ids_are_kept_per_resolved_address() {
     let now = start();
     let mut c = client(Config::default(), now);
-    c.add(torrent(0), tiers(TRACKER), now).unwrap();
+    c.add(now, torrent(0), tiers(TRACKER)).unwrap();
     let q = queries(&mut c).remove(0);
     let first: SocketAddr = "203.0.113.1:6969".parse().unwrap();
     let second: SocketAddr = "203.0.113.2:6969".parse().unwrap();
@@ -320,7 +320,7 @@ fn connection_ids_are_kept_per_resolved_address() {
     assert!(c.handle_datagram(t, second, &connect_reply_with(&sent[0].1, 77)));
     let _ = transmits(&mut c);
     // A new torrent starts at the first address: the second's id is not used there.
-    c.add(torrent(1), tiers(TRACKER), t).unwrap();
+    c.add(t, torrent(1), tiers(TRACKER)).unwrap();
     let sent = transmits(&mut c);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0.destination, first);
@@ -482,17 +482,17 @@ fn a_redirect_to_a_name_resolving_internal_is_refused() {
 fn a_name_that_turns_internal_on_refresh_gets_nothing_sent_there() {
     let now = start();
     let mut c = client(Config::default(), now);
-    c.add(torrent(0), tiers(TRACKER), now).unwrap();
+    c.add(now, torrent(0), tiers(TRACKER)).unwrap();
     let q = queries(&mut c).remove(0);
     let ttl = Some(Duration::from_secs(60));
     assert!(c.handle_dns_response(now, q.id, answer(ips(&["203.0.113.5"]), ttl)));
     let _ = transmits(&mut c);
     let t = now + Duration::from_secs(61);
-    c.add(torrent(1), tiers(TRACKER), t).unwrap();
+    c.add(t, torrent(1), tiers(TRACKER)).unwrap();
     let refresh = queries(&mut c).remove(0);
     assert!(c.handle_dns_response(t, refresh.id, answer(ips(&["127.0.0.1"]), ttl)));
     let t = t + Duration::from_secs(1);
-    c.add(torrent(2), tiers(TRACKER), t).unwrap();
+    c.add(t, torrent(2), tiers(TRACKER)).unwrap();
     for (tr, _) in transmits(&mut c) {
         assert!(!tr.destination.ip().is_loopback(), "{tr:?}");
     }
@@ -512,7 +512,7 @@ fn a_hundred_thousand_torrents_on_one_dead_name_make_a_handful_of_queries() {
     // Torrents arrive over an hour (one every 36 ms); the resolver fails every query.
     for n in 0..100_000u32 {
         let t = now + Duration::from_millis(36 * u64::from(n));
-        c.add(torrent(n), tiers(TRACKER), t).unwrap();
+        c.add(t, torrent(n), tiers(TRACKER)).unwrap();
         for q in queries(&mut c) {
             made.push(t);
             assert!(c.handle_dns_response(t, q.id, Err(DnsError::Failed)));
@@ -536,7 +536,7 @@ fn a_hundred_thousand_torrents_on_one_live_name_make_one_query() {
     let mut c = client(Config::default(), now);
     let mut asked = 0;
     for n in 0..100_000u32 {
-        c.add(torrent(n), tiers(TRACKER), now).unwrap();
+        c.add(now, torrent(n), tiers(TRACKER)).unwrap();
         for q in queries(&mut c) {
             asked += 1;
             assert!(c.handle_dns_response(now, q.id, answer(ips(&["203.0.113.5"]), None)));
@@ -570,7 +570,7 @@ fn random_answers_and_timings_keep_the_dns_invariants() {
                 0 => {
                     let url = names[usize::from(n) % names.len()];
                     let tiers = vec![vec![TrackerUrl::parse(url).unwrap()]];
-                    c.add(torrent(k as u32), tiers, now).unwrap();
+                    c.add(now, torrent(k as u32), tiers).unwrap();
                 }
                 1 | 2 if !open.is_empty() => {
                     let q = open.remove(usize::from(n) % open.len());
@@ -640,14 +640,14 @@ fn thousands_of_trackers_on_a_dead_name_fail_over_without_deep_recursion() {
     config.max_trackers = 20_000;
     let mut c = client(config, now);
     let one = vec![vec![TrackerUrl::parse("udp://dead.example:1/a").unwrap()]];
-    c.add(torrent(0), one, now).unwrap();
+    c.add(now, torrent(0), one).unwrap();
     let q = queries(&mut c).remove(0);
     assert!(c.handle_dns_response(now, q.id, Err(DnsError::NotFound)));
     let _ = events(&mut c);
     let tier: Vec<TrackerUrl> = (0..20_000)
         .map(|n| TrackerUrl::parse(&format!("udp://dead.example:1/{n}")).unwrap())
         .collect();
-    c.add(torrent(1), vec![tier], now).unwrap();
+    c.add(now, torrent(1), vec![tier]).unwrap();
     assert!(queries(&mut c).is_empty(), "the failure is cached");
     let failed = failures(&events(&mut c));
     assert_eq!(failed.len(), 20_000);

@@ -291,10 +291,10 @@ fn announce_and_client_scrape_a_passkey_tracker_at_scrape_slash_key() {
     );
 
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
-    let id = client.add(torrent, tiers(), now).unwrap();
+    let id = client.add(now, torrent, tiers()).unwrap();
     common::answer_dns(&mut client, now);
     assert!(client.poll_http_request().is_some());
-    assert!(client.scrape(id, now));
+    assert!(client.scrape(now, id));
     let window_closed = now + Config::default().scrape_window;
     client.handle_timeout(window_closed);
     let batch = client.poll_http_request().expect("the batched scrape");

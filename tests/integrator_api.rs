@@ -162,7 +162,7 @@ fn a_client_follows_a_redirect_given_as_a_borrowed_location() {
     let tiers = vec![vec![
         TrackerUrl::parse("http://192.0.2.9/announce").unwrap(),
     ]];
-    client.add(torrent(2), tiers, now).unwrap();
+    client.add(now, torrent(2), tiers).unwrap();
     let first = client.poll_http_request().expect("the started announce");
     let header = String::from("/moved/announce?k=1");
     let response = HttpResponse::new(302, Some(&header), b"");
@@ -193,13 +193,13 @@ fn requests_for(url: &str) -> Vec<HttpRequest> {
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let tiers = || vec![vec![TrackerUrl::parse(url).unwrap()]];
     let ids = [
-        client.add(torrent(3), tiers(), now).unwrap(),
-        client.add(torrent(4), tiers(), now).unwrap(),
+        client.add(now, torrent(3), tiers()).unwrap(),
+        client.add(now, torrent(4), tiers()).unwrap(),
     ];
     common::answer_dns(&mut client, now);
     out.extend(std::iter::from_fn(|| client.poll_http_request()));
     for id in ids {
-        assert!(client.scrape(id, now));
+        assert!(client.scrape(now, id));
     }
     client.handle_timeout(now + Config::default().scrape_window);
     out.extend(std::iter::from_fn(|| client.poll_http_request()));
@@ -322,7 +322,7 @@ fn the_largest_datagrams_fit_a_fresh_vec_and_a_reused_one_allocates_nothing() {
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let tiers = || vec![vec![TrackerUrl::parse("udp://192.0.2.9:6969").unwrap()]];
     let ids: Vec<_> = (0..70)
-        .map(|n| client.add(torrent(n), tiers(), now).unwrap())
+        .map(|n| client.add(now, torrent(n), tiers()).unwrap())
         .collect();
     let mut buf = Vec::new();
     let connect = client.poll_transmit(&mut buf).expect("one shared connect");
@@ -332,7 +332,7 @@ fn the_largest_datagrams_fit_a_fresh_vec_and_a_reused_one_allocates_nothing() {
     reply.extend_from_slice(&7u64.to_be_bytes());
     assert!(client.handle_datagram(now, connect.destination, &reply));
     for id in &ids {
-        assert!(client.scrape(*id, now));
+        assert!(client.scrape(now, *id));
     }
     let mut at = now;
     let mut scrape = None;

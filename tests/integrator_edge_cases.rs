@@ -210,10 +210,10 @@ fn remove_after_410_sends_nothing_and_frees_the_torrent() {
     let mut rng = ChaCha12Rng::seed_from_u64(3);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let tiers = vec![vec![TrackerUrl::parse(HTTP).unwrap()]];
-    let id = client.add(torrent(1), tiers, now).unwrap();
+    let id = client.add(now, torrent(1), tiers).unwrap();
     let started = client.poll_http_request().unwrap();
     assert!(client.handle_http_response(now, started.id, &gone()));
-    assert!(client.remove(id, now));
+    assert!(client.remove(now, id));
     assert!(client.poll_http_request().is_none());
     let evs: Vec<Event> = std::iter::from_fn(|| client.poll_event().map(|(_, e)| e)).collect();
     assert_eq!(evs.last(), Some(&Event::Stopped), "{evs:?}");
@@ -267,7 +267,7 @@ fn removing_torrents_during_a_backlog_sends_stopped_first_within_the_window() {
         answered.len()
     );
     for &id in &answered {
-        sim.client.remove(id, at);
+        sim.client.remove(at, id);
     }
     sim.drain();
     assert!(sim.run_until(at + Duration::from_secs(30), |s| {
@@ -310,7 +310,7 @@ fn cancelled_waiting_exchanges_leave_the_queue_and_the_window_holds() {
     let at = sim.now;
     // The first 16 were admitted (one connect, the rest joined it); 50..500 wait in the queue.
     for &id in &ids[50..500] {
-        sim.client.remove(id, at);
+        sim.client.remove(at, id);
     }
     sim.drain();
     let later_ids: Vec<TorrentId> = (1_000..1_450)
@@ -388,7 +388,7 @@ fn extreme_accepted_knobs_run_a_start_and_a_stop() {
         let mut client = Client::new(cfg, &mut rng, now).unwrap();
         let tiers = || vec![vec![TrackerUrl::parse(UDP).unwrap()]];
         for n in 0..20 {
-            client.add(torrent(n), tiers(), now).unwrap();
+            client.add(now, torrent(n), tiers()).unwrap();
         }
         let mut t = now;
         let mut buf = Vec::new();
@@ -462,7 +462,7 @@ fn every_output_names_its_torrent_and_tracker() {
     let mut ids = Vec::new();
     for n in 0..3 {
         let id = client
-            .add(torrent(n), vec![vec![udp.clone()], vec![http.clone()]], now)
+            .add(now, torrent(n), vec![vec![udp.clone()], vec![http.clone()]])
             .unwrap();
         ids.push(id);
     }
@@ -479,7 +479,7 @@ fn every_output_names_its_torrent_and_tracker() {
         want_tracker(&client, t.origin, &udp);
     }
     for id in &ids {
-        client.scrape(*id, now);
+        client.scrape(now, *id);
     }
     let later = now + Duration::from_secs(2);
     client.handle_timeout(later);
@@ -519,7 +519,7 @@ fn remove_then_stop_twice_sends_one_stopped_per_torrent() {
     let ids: Vec<TorrentId> = (0..3)
         .map(|n| {
             let tiers = vec![vec![TrackerUrl::parse(HTTP).unwrap()]];
-            client.add(torrent(n), tiers, now).unwrap()
+            client.add(now, torrent(n), tiers).unwrap()
         })
         .collect();
     let started: Vec<HttpRequest> = std::iter::from_fn(|| client.poll_http_request()).collect();
@@ -531,13 +531,13 @@ fn remove_then_stop_twice_sends_one_stopped_per_torrent() {
         .find(|r| r.origin.torrent() == Some(ids[0]))
         .unwrap();
     assert!(client.handle_http_response(now, first.id, &ok));
-    assert!(client.completed(ids[0], now));
+    assert!(client.completed(now, ids[0]));
     let completed = client.poll_http_request().unwrap();
     assert_eq!(
         completed.kind,
         RequestKind::Announce(AnnounceEvent::Completed)
     );
-    assert!(client.remove(ids[1], now));
+    assert!(client.remove(now, ids[1]));
     client.stop(now);
     client.stop(now);
     let stopped: Vec<TorrentId> = std::iter::from_fn(|| client.poll_http_request())
@@ -590,9 +590,9 @@ fn a_batched_scrape_answered_410_disables_the_tracker_for_its_members() {
     let mut rng = ChaCha12Rng::seed_from_u64(6);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let tiers = vec![vec![TrackerUrl::parse(HTTP).unwrap()]];
-    let id = client.add(torrent(1), tiers, now).unwrap();
+    let id = client.add(now, torrent(1), tiers).unwrap();
     let _started = client.poll_http_request().unwrap();
-    assert!(client.scrape(id, now));
+    assert!(client.scrape(now, id));
     let t = now + Duration::from_secs(1);
     client.handle_timeout(t);
     let batch = client.poll_http_request().unwrap();
@@ -684,8 +684,8 @@ fn a_stopped_that_joined_a_lost_connect_still_sends_its_own() {
     let mut rng = ChaCha12Rng::seed_from_u64(8);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let tiers = || vec![vec![TrackerUrl::parse(UDP).unwrap()]];
-    let a = client.add(torrent(1), tiers(), now).unwrap();
-    let b = client.add(torrent(2), tiers(), now).unwrap();
+    let a = client.add(now, torrent(1), tiers()).unwrap();
+    let b = client.add(now, torrent(2), tiers()).unwrap();
     let sent = datagrams(|buf| client.poll_transmit(buf));
     assert!(client.handle_datagram(now, tracker_addr(), &connect_reply(&sent[0].1)));
     let sent = datagrams(|buf| client.poll_transmit(buf));
@@ -697,12 +697,12 @@ fn a_stopped_that_joined_a_lost_connect_still_sends_its_own() {
     let t = now + Duration::from_secs(61);
     client.handle_timeout(t);
     let _ = datagrams(|buf| client.poll_transmit(buf));
-    assert!(client.announce_now(b, t).is_some());
+    assert!(client.announce_now(t, b).is_some());
     let connect = datagrams(|buf| client.poll_transmit(buf));
     assert_eq!(connect.len(), 1);
     assert_eq!(connect[0].0.origin.torrent(), Some(b));
     // a is removed while that connect is in flight: it owes its tracker a stopped.
-    assert!(client.remove(a, t));
+    assert!(client.remove(t, a));
     let mut from_a = 0;
     let mut clock = t;
     let mut stopped = false;
@@ -762,12 +762,12 @@ fn nothing_but_stopped_is_sent_after_stop() {
     let mut rng = ChaCha12Rng::seed_from_u64(10);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let tiers = vec![vec![TrackerUrl::parse(UDP).unwrap()]];
-    let id = client.add(torrent(1), tiers, now).unwrap();
+    let id = client.add(now, torrent(1), tiers).unwrap();
     let sent = datagrams(|b| client.poll_transmit(b));
     assert!(client.handle_datagram(now, tracker_addr(), &connect_reply(&sent[0].1)));
     let sent = datagrams(|b| client.poll_transmit(b));
     assert!(client.handle_datagram(now, tracker_addr(), &announce_reply(&sent[0].1)));
-    assert!(client.scrape(id, now));
+    assert!(client.scrape(now, id));
     let t = now + Duration::from_secs(1);
     client.handle_timeout(t);
     client.stop(t);
@@ -791,7 +791,7 @@ fn undrained_stopped_keeps_torrents_counted_until_drained() {
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     for n in 0..3 {
         let tiers = vec![vec![TrackerUrl::parse(HTTP).unwrap()]];
-        client.add(torrent(n), tiers, now).unwrap();
+        client.add(now, torrent(n), tiers).unwrap();
     }
     let _started: Vec<HttpRequest> = std::iter::from_fn(|| client.poll_http_request()).collect();
     client.stop(now);

@@ -153,8 +153,8 @@ fn a_client_batches_the_scheduled_scrapes_of_torrents_added_seconds_apart() {
     let now = start();
     let mut rng = ChaCha12Rng::seed_from_u64(2);
     let mut client = Client::new(with_schedule(), &mut rng, now).unwrap();
-    let a = client.add(torrent(1), tiers(), now + S(1)).unwrap();
-    let b = client.add(torrent(2), tiers(), now + S(7)).unwrap();
+    let a = client.add(now + S(1), torrent(1), tiers()).unwrap();
+    let b = client.add(now + S(7), torrent(2), tiers()).unwrap();
     for _ in 0..2 {
         let r = client.poll_http_request().unwrap();
         let body = HttpResponse::new(200, None, NO_COUNTS);

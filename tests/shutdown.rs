@@ -140,7 +140,7 @@ fn client_with(n: u8, url: &str, now: Instant) -> (Client, Vec<TorrentId>) {
     let ids = (0..n)
         .map(|k| {
             let tiers = vec![vec![TrackerUrl::parse(url).unwrap()]];
-            client.add(torrent(k), tiers, now).unwrap()
+            client.add(now, torrent(k), tiers).unwrap()
         })
         .collect();
     (client, ids)
@@ -160,7 +160,7 @@ fn client_remove_and_stop_send_stopped_over_udp_when_started_is_unanswered() {
             .all(|(_, b)| event_of(b) == Some((AnnounceEvent::Started, 200)))
     );
 
-    assert!(client.remove(ids[0], now));
+    assert!(client.remove(now, ids[0]));
     let sent = datagrams(|b| client.poll_transmit(b));
     assert_eq!(sent.len(), 1);
     assert_eq!(event_of(&sent[0].1), Some((AnnounceEvent::Stopped, 0)));
@@ -247,7 +247,7 @@ fn removing_one_torrent_during_a_start_up_backlog_sends_its_stopped_ahead_of_the
     // answer grew the window to 17; the other 183 wait for places.
     assert_eq!(first.len(), 17);
     let sent_started = first[10].0.origin.torrent().unwrap();
-    assert!(client.remove(sent_started, now));
+    assert!(client.remove(now, sent_started));
     let sent = datagrams(|b| client.poll_transmit(b));
     assert_eq!(
         sent.len(),
@@ -259,6 +259,6 @@ fn removing_one_torrent_during_a_start_up_backlog_sends_its_stopped_ahead_of_the
     // A torrent still waiting for a place owes nothing: removing it sends nothing and it just
     // leaves the queue.
     let waiting = *ids.last().unwrap();
-    assert!(client.remove(waiting, now));
+    assert!(client.remove(now, waiting));
     assert!(datagrams(|b| client.poll_transmit(b)).is_empty());
 }

@@ -402,39 +402,39 @@ fn client_commands_and_edits_name_the_torrent_and_refuse_a_removed_one() {
     let now = start();
     let mut rng = ChaCha12Rng::seed_from_u64(5);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
-    let id = client.add(torrent(), tiers(&[1]), now).unwrap();
+    let id = client.add(now, torrent(), tiers(&[1])).unwrap();
     let r = client.poll_http_request().unwrap();
     assert!(client.handle_http_response(now, r.id, &ok()));
-    let added = client.add_tracker(id, url(2), 1, now).unwrap();
+    let added = client.add_tracker(now, id, url(2), 1).unwrap();
     assert_eq!(client.trackers(id).count(), 2);
-    assert_eq!(client.announce_tracker(id, added, now), Some(now));
+    assert_eq!(client.announce_tracker(now, id, added), Some(now));
     let r = client.poll_http_request().unwrap();
     assert_eq!(r.origin.tracker(), Some(added));
     // A batched scrape of the added tracker, cancelled by its removal.
-    assert!(client.scrape_tracker(id, added, now));
-    assert!(client.remove_tracker(id, added, now));
+    assert!(client.scrape_tracker(now, id, added));
+    assert!(client.remove_tracker(now, id, added));
     let got: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
     let cancelled = got
         .iter()
         .filter(|(_, e)| matches!(e, Event::Failed(f) if f.cause == Cause::Cancelled))
         .count();
     assert_eq!(cancelled, 2, "{got:?}"); // its announce and its scrape
-    assert!(client.pause(id, now));
+    assert!(client.pause(now, id));
     assert!(client.is_paused(id));
     let r = client.poll_http_request().unwrap();
     assert_eq!(r.kind, RequestKind::Announce(AnnounceEvent::Stopped));
-    assert!(client.resume(id, now));
+    assert!(client.resume(now, id));
     client.set_num_want(id, 10).unwrap();
     assert!(client.set_peer_id(id, PeerId([1; 20])));
-    assert!(client.remove(id, now));
-    assert!(!client.pause(id, now));
-    assert_eq!(client.announce_tracker(id, TrackerId(0), now), None);
+    assert!(client.remove(now, id));
+    assert!(!client.pause(now, id));
+    assert_eq!(client.announce_tracker(now, id, TrackerId(0)), None);
     assert_eq!(
-        client.add_tracker(id, url(3), 0, now),
+        client.add_tracker(now, id, url(3), 0),
         Err(EditError::UnknownTorrent)
     );
-    assert!(!client.scrape_tracker(id, TrackerId(0), now));
-    assert!(!client.remove_tracker(id, TrackerId(0), now));
+    assert!(!client.scrape_tracker(now, id, TrackerId(0)));
+    assert!(!client.remove_tracker(now, id, TrackerId(0)));
 }
 
 #[test]
@@ -447,7 +447,7 @@ fn a_hybrid_torrent_announces_each_swarm_with_the_same_peer_id_and_key() {
         key: None,
         ..torrent()
     };
-    let ids = client.add_hybrid(t, v2, tiers(&[1]), now).unwrap();
+    let ids = client.add_hybrid(now, t, v2, tiers(&[1])).unwrap();
     assert_eq!(client.hybrid_partner(ids.v1), Some(ids.v2));
     assert_eq!(client.hybrid_partner(ids.v2), Some(ids.v1));
     assert_eq!(client.key(ids.v1), client.key(ids.v2));
@@ -465,7 +465,7 @@ fn a_hybrid_torrent_announces_each_swarm_with_the_same_peer_id_and_key() {
     let (who, e) = client.poll_event().unwrap();
     assert!(matches!(e, Event::Announced(_)) && who == ids.v2);
     // The same hash twice is refused.
-    let same = client.add_hybrid(torrent(), InfoHash([7; 20]), tiers(&[1]), now);
+    let same = client.add_hybrid(now, torrent(), InfoHash([7; 20]), tiers(&[1]));
     assert!(same.is_err());
     assert_eq!(client.hybrid_partner(TorrentId(99)), None);
 }
@@ -475,23 +475,23 @@ fn removing_a_tracker_mid_batch_cancels_only_that_torrents_row() {
     let now = start();
     let mut rng = ChaCha12Rng::seed_from_u64(7);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
-    let a = client.add(torrent(), tiers(&[1]), now).unwrap();
+    let a = client.add(now, torrent(), tiers(&[1])).unwrap();
     let other = Torrent {
         info_hash: InfoHash([8; 20]),
         ..torrent()
     };
-    let b = client.add(other, tiers(&[1]), now).unwrap();
+    let b = client.add(now, other, tiers(&[1])).unwrap();
     for _ in 0..2 {
         let r = client.poll_http_request().unwrap();
         assert!(client.handle_http_response(now, r.id, &ok()));
     }
     while client.poll_event().is_some() {}
-    assert!(client.scrape(a, now) && client.scrape(b, now));
+    assert!(client.scrape(now, a) && client.scrape(now, b));
     let at = now + Config::default().scrape_window;
     client.handle_timeout(at);
     let batch = client.poll_http_request().unwrap();
     assert_eq!(batch.url.as_str().matches("info_hash=").count(), 2);
-    assert!(client.remove_tracker(a, TrackerId(0), at));
+    assert!(client.remove_tracker(at, a, TrackerId(0)));
     let mut body = b"d5:filesd20:".to_vec();
     body.extend_from_slice(&[7; 20]);
     body.extend_from_slice(b"d8:completei1e10:downloadedi2e10:incompletei3ee20:");

@@ -128,12 +128,12 @@ fn a_clients_batched_scrape_gives_each_member_its_counts() {
     let mut rng = ChaCha12Rng::seed_from_u64(4);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let id = client
-        .add(torrent(), urls(&["http://10.0.0.1/announce"]), now)
+        .add(now, torrent(), urls(&["http://10.0.0.1/announce"]))
         .unwrap();
     assert_eq!(client.torrents().collect::<Vec<_>>(), [id]);
     let started = client.poll_http_request().unwrap();
     assert!(client.handle_http_response(now, started.id, &ok(ANSWER)));
-    assert!(client.scrape(id, now));
+    assert!(client.scrape(now, id));
     let at = now + Config::default().scrape_window;
     client.handle_timeout(at);
     let scrape = client.poll_http_request().unwrap();

@@ -134,8 +134,8 @@ fn announce_now_and_completed_go_ahead_of_the_start_up_backlog() {
     let last = *ids.last().unwrap();
     let second_last = ids[ids.len() - 2];
     assert!(!sim.started_sent.contains_key(&hash_of(1_999)));
-    sim.client.announce_now(last, at);
-    sim.client.completed(second_last, at);
+    sim.client.announce_now(at, last);
+    sim.client.completed(at, second_last);
     sim.drain();
     // They were queued ahead of every other waiting torrent: answered within two round trips.
     assert!(sim.run_until(at + Duration::from_millis(100), |s| {
@@ -285,13 +285,13 @@ mod stale_id {
         let mut rng = ChaCha12Rng::seed_from_u64(2);
         let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
         let tiers = || vec![vec![TrackerUrl::parse(UDP).unwrap()]];
-        let first = client.add(torrent(1), tiers(), now).unwrap();
+        let first = client.add(now, torrent(1), tiers()).unwrap();
         let sent = datagrams(|b| client.poll_transmit(b));
         assert!(client.handle_datagram(now, tracker(), &connect_reply(&sent[0].1)));
         let announce = datagrams(|b| client.poll_transmit(b));
         assert!(client.handle_datagram(now, tracker(), &announce_reply(&announce[0].1)));
         // A batched scrape goes out after the scrape window (1 s) with the cached id.
-        assert!(client.scrape(first, now));
+        assert!(client.scrape(now, first));
         let window_end = now + Duration::from_secs(1);
         let mut scrapes = 0;
         while let Some(t) = client.poll_timeout().filter(|&t| t <= window_end) {
@@ -316,7 +316,7 @@ mod stale_id {
         }
         // A torrent added now connects (or joins the connect in flight) instead of announcing
         // with the dropped id.
-        client.add(torrent(2), tiers(), limit).unwrap();
+        client.add(limit, torrent(2), tiers()).unwrap();
         let sent = datagrams(|b| client.poll_transmit(b));
         assert!(sent.iter().all(|(_, b)| is_connect(b)), "{sent:?}");
     }

@@ -97,7 +97,7 @@ pub fn idle_client(n: u32, config: Config, start: Instant, interval: u32) -> (Cl
     let mut announced = 0;
     for k in 0..n {
         client
-            .add(torrent(k), vec![vec![url(k % TRACKERS)]], now)
+            .add(now, torrent(k), vec![vec![url(k % TRACKERS)]])
             .unwrap();
         announced += drain(&mut client, now, interval);
     }
@@ -137,7 +137,7 @@ pub fn add_active(client: &mut Client, now: Instant, reply: &mut [u8]) {
     let tiers = vec![vec![
         TrackerUrl::parse("udp://192.0.2.1:6969/announce").unwrap(),
     ]];
-    client.add(torrent(u32::MAX), tiers, now).unwrap();
+    client.add(now, torrent(u32::MAX), tiers).unwrap();
     let mut buf = Vec::new();
     let t = client.poll_transmit(&mut buf).unwrap();
     assert_eq!(t.len, bt_tracker::udp::CONNECT_LEN);

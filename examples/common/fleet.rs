@@ -187,7 +187,7 @@ fn swarms(
             .iter()
             .flatten()
             .for_each(|u| trackers[transport(u)] += 1);
-        match client.add(torrent, tiers, now()) {
+        match client.add(now(), torrent, tiers) {
             Ok(id) => {
                 let swarm = Swarm {
                     name,

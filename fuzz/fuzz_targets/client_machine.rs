@@ -101,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
                     },
                     key: None,
                 };
-                if let Ok(id) = client.add(torrent, tiers, now) {
+                if let Ok(id) = client.add(now, torrent, tiers) {
                     assert!(!seen.ids.contains(&id), "a torrent id given out twice");
                     seen.ids.push(id);
                 }
@@ -152,16 +152,16 @@ fuzz_target!(|data: &[u8]| {
                 };
                 match b.u8() % 5 {
                     0 => {
-                        let _ = client.announce_now(id, now);
+                        let _ = client.announce_now(now, id);
                     }
                     1 => {
-                        client.scrape(id, now);
+                        client.scrape(now, id);
                     }
                     2 => {
-                        client.completed(id, now);
+                        client.completed(now, id);
                     }
                     3 => {
-                        if client.remove(id, now) {
+                        if client.remove(now, id) {
                             seen.removed.insert(id);
                         }
                     }

@@ -17,9 +17,9 @@ impl Client {
     /// out; `None` for an unknown torrent or tracker, a disabled tracker or a paused torrent.
     pub fn announce_tracker(
         &mut self,
+        now: Instant,
         torrent: TorrentId,
         tracker: TrackerId,
-        now: Instant,
     ) -> Option<Instant> {
         self.edit(torrent, now, |s, ctx, now| {
             Ok(s.announce_tracker(ctx, now, tracker))
@@ -32,7 +32,7 @@ impl Client {
     /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown torrent or tracker, or a
     /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`](crate::announce::Cause::ScrapeUnsupported)
     /// failure.
-    pub fn scrape_tracker(&mut self, torrent: TorrentId, tracker: TrackerId, now: Instant) -> bool {
+    pub fn scrape_tracker(&mut self, now: Instant, torrent: TorrentId, tracker: TrackerId) -> bool {
         let now = self.ctx.advance(now);
         self.queue_scrapes(torrent, |t| t == tracker, now)
             .is_some_and(|n| n > 0)
@@ -42,9 +42,9 @@ impl Client {
     /// [`Announce::set_port`](crate::Announce::set_port)).
     pub fn set_port(
         &mut self,
+        now: Instant,
         torrent: TorrentId,
         port: u16,
-        now: Instant,
     ) -> Result<(), EditError> {
         self.edit(torrent, now, |s, ctx, now| s.set_port(ctx, now, port))
     }
@@ -79,14 +79,14 @@ impl Client {
 
     /// Pauses a torrent without removing it: its trackers get `stopped` (see
     /// [`Announce::pause`](crate::Announce::pause)). `false` when unknown or already paused.
-    pub fn pause(&mut self, torrent: TorrentId, now: Instant) -> bool {
+    pub fn pause(&mut self, now: Instant, torrent: TorrentId) -> bool {
         self.edit(torrent, now, |s, ctx, now| Ok(s.pause(ctx, now)))
             .unwrap_or(false)
     }
 
     /// Resumes a paused torrent: its trackers get `started` again. `false` when unknown or not
     /// paused.
-    pub fn resume(&mut self, torrent: TorrentId, now: Instant) -> bool {
+    pub fn resume(&mut self, now: Instant, torrent: TorrentId) -> bool {
         self.edit(torrent, now, |s, ctx, now| Ok(s.resume(ctx, now)))
             .unwrap_or(false)
     }
@@ -100,10 +100,10 @@ impl Client {
     /// [`Announce::add_tracker`](crate::Announce::add_tracker)).
     pub fn add_tracker(
         &mut self,
+        now: Instant,
         torrent: TorrentId,
         url: TrackerUrl,
         tier: usize,
-        now: Instant,
     ) -> Result<TrackerId, EditError> {
         self.edit(torrent, now, |s, ctx, now| {
             s.add_tracker(ctx, now, url, tier)
@@ -113,7 +113,7 @@ impl Client {
     /// Removes one of a torrent's trackers; it gets `stopped` if it was sent `started`, and a
     /// batched scrape of it waiting or in flight is cancelled (see
     /// [`Announce::remove_tracker`](crate::Announce::remove_tracker)).
-    pub fn remove_tracker(&mut self, torrent: TorrentId, tracker: TrackerId, now: Instant) -> bool {
+    pub fn remove_tracker(&mut self, now: Instant, torrent: TorrentId, tracker: TrackerId) -> bool {
         let removed = self.edit(torrent, now, |s, ctx, now| {
             s.remove_tracker(ctx, now, tracker)
                 .ok_or(EditError::UnknownTorrent)
@@ -132,9 +132,9 @@ impl Client {
     /// [`Announce::replace_trackers`](crate::Announce::replace_trackers)).
     pub fn replace_trackers(
         &mut self,
+        now: Instant,
         torrent: TorrentId,
         tiers: Vec<Vec<TrackerUrl>>,
-        now: Instant,
     ) -> Result<(), EditError> {
         let removed = self.edit(torrent, now, |s, ctx, now| {
             s.replace_trackers(ctx, now, tiers)

@@ -30,10 +30,10 @@ impl Client {
     /// cannot hold two more torrents (then nothing is added).
     pub fn add_hybrid(
         &mut self,
+        now: Instant,
         torrent: Torrent,
         v2: InfoHash,
         tiers: Vec<Vec<TrackerUrl>>,
-        now: Instant,
     ) -> Result<HybridIds, ConfigError> {
         if v2 == torrent.info_hash {
             return Err(ConfigError::InvalidTorrent {
@@ -58,11 +58,11 @@ impl Client {
         };
         // Both checks pass or fail alike (same tiers, same port), so the second cannot fail
         // once the first did not.
-        let v1 = self.add(v1_torrent, tiers.clone(), now)?;
-        let v2 = match self.add(v2_torrent, tiers, now) {
+        let v1 = self.add(now, v1_torrent, tiers.clone())?;
+        let v2 = match self.add(now, v2_torrent, tiers) {
             Ok(id) => id,
             Err(e) => {
-                self.remove(v1, now);
+                self.remove(now, v1);
                 return Err(e);
             }
         };

@@ -57,6 +57,10 @@ use crate::udp::peek_transaction_id;
 ///
 /// # Method groups
 ///
+/// Every method that takes the time takes `now` first, after `self`, as on
+/// [`Announce`](crate::announce::Announce) (`client.remove(now, id)`); only the constructor takes it
+/// last.
+///
 /// - **Construct**: [`new`](Self::new); [`add`](Self::add) returns the new torrent's
 ///   [`TorrentId`] or a [`ConfigError`] ([`add_hybrid`](Self::add_hybrid) two, for a BEP 52
 ///   hybrid torrent's swarms), [`remove`](Self::remove) sends its `stopped` and frees it.
@@ -113,7 +117,7 @@ use crate::udp::peek_transaction_id;
 ///         progress: Progress { left: 1000, ..Progress::default() },
 ///         key: None,
 ///     };
-///     client.add(torrent, vec![vec![tracker.clone()]], now).unwrap();
+///     client.add(now, torrent, vec![vec![tracker.clone()]]).unwrap();
 /// }
 /// // Three torrents, one tracker: one connect, shared.
 /// let mut buf = Vec::new();
@@ -195,9 +199,9 @@ impl Client {
     /// [`Announce::new`](crate::announce::Announce::new).
     pub fn add(
         &mut self,
+        now: Instant,
         torrent: Torrent,
         tiers: Vec<Vec<TrackerUrl>>,
-        now: Instant,
     ) -> Result<TorrentId, ConfigError> {
         torrent.validate()?;
         let tiers = check_tiers(&self.ctx.cfg, tiers)?;
@@ -338,7 +342,7 @@ impl Client {
     }
 
     /// The torrent finished downloading: its trackers get `completed` now.
-    pub fn completed(&mut self, torrent: TorrentId, now: Instant) -> bool {
+    pub fn completed(&mut self, now: Instant, torrent: TorrentId) -> bool {
         if !self.live(torrent) {
             return false;
         }
@@ -348,7 +352,7 @@ impl Client {
     /// Re-announces the torrent now, honouring each tracker's `min interval`. Returns when its next
     /// announce goes out, as [`Announce::announce_now`](crate::Announce::announce_now) does
     /// (`None` also for an unknown torrent).
-    pub fn announce_now(&mut self, torrent: TorrentId, now: Instant) -> Option<Instant> {
+    pub fn announce_now(&mut self, now: Instant, torrent: TorrentId) -> Option<Instant> {
         let now = self.ctx.advance(now);
         if !self.live(torrent) {
             return None;
@@ -361,7 +365,7 @@ impl Client {
     /// Scrapes the torrent on every tracker that is not disabled. Scrapes of many torrents on one
     /// tracker URL are batched (see the type's docs); each torrent gets its own
     /// [`Event::Scraped`] or [`Event::Failed`], whose `id` is the batch's request.
-    pub fn scrape(&mut self, torrent: TorrentId, now: Instant) -> bool {
+    pub fn scrape(&mut self, now: Instant, torrent: TorrentId) -> bool {
         let now = self.ctx.advance(now);
         self.queue_scrapes(torrent, |_| true, now).is_some()
     }
@@ -409,7 +413,7 @@ impl Client {
     /// [`tracker_url`](Self::tracker_url) answers for its events, until that `Stopped` is drained
     /// from [`poll_event`](Self::poll_event); then its memory is freed, and its id never names
     /// another torrent.
-    pub fn remove(&mut self, torrent: TorrentId, now: Instant) -> bool {
+    pub fn remove(&mut self, now: Instant, torrent: TorrentId) -> bool {
         let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
             return false;
         };
@@ -432,7 +436,7 @@ impl Client {
             .map(|(i, s)| torrent_id(i as u32, s.generation))
             .collect();
         for id in ids {
-            self.remove(id, now);
+            self.remove(now, id);
         }
     }
 

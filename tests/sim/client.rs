@@ -170,7 +170,7 @@ impl ClientSim {
             },
             key: None,
         };
-        let id = self.client.add(torrent, tiers, self.now).unwrap();
+        let id = self.client.add(self.now, torrent, tiers).unwrap();
         self.hashes.insert(id, hash_of(n));
         self.tally.insert(id, Tally::default());
         self.drain();
