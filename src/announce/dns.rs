@@ -241,11 +241,43 @@ impl DnsConfig {
     }
 }
 
+/// A tracker's addresses, in the order to try them: one inline (an IP literal, or a name with one
+/// address: a re-announce allocates nothing for it), more on the heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Addrs {
+    One(SocketAddr),
+    Many(Box<[SocketAddr]>),
+}
+
+impl Addrs {
+    /// The addresses of `list`, in its order.
+    pub(crate) fn from_list(mut list: Vec<SocketAddr>) -> Self {
+        match list.len() {
+            1 => Addrs::One(list[0]),
+            _ => {
+                list.shrink_to_fit();
+                Addrs::Many(list.into_boxed_slice())
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Addrs {
+    type Target = [SocketAddr];
+
+    fn deref(&self) -> &[SocketAddr] {
+        match self {
+            Addrs::One(a) => std::slice::from_ref(a),
+            Addrs::Many(list) => list,
+        }
+    }
+}
+
 /// What a request gets for its tracker's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Lookup {
-    /// Connect to these, in order.
-    Ready(Vec<SocketAddr>),
+    /// Connect to these, in order (never empty).
+    Ready(Addrs),
     /// A query is in flight; the waiter is woken when it is answered, or gives up at this time.
     Wait(Instant),
     /// No address.
@@ -299,16 +331,21 @@ impl Dns {
             Some(f) if addrs.iter().all(|a| AddressFamily::of(a) != f) => {
                 Lookup::Failed(DnsFailure::NoAddressOfFamily(f))
             }
-            Some(f) => Lookup::Ready(
+            Some(f) => Lookup::Ready(Addrs::from_list(
                 addrs
                     .into_iter()
                     .filter(|a| AddressFamily::of(a) == f)
                     .collect(),
-            ),
-            None => Lookup::Ready(addrs),
+            )),
+            None => Lookup::Ready(Addrs::from_list(addrs)),
         };
         if let Some(addr) = url.socket_addr() {
-            return of_family(vec![addr]);
+            return match family {
+                Some(f) if AddressFamily::of(&addr) != f => {
+                    Lookup::Failed(DnsFailure::NoAddressOfFamily(f))
+                }
+                _ => Lookup::Ready(Addrs::One(addr)),
+            };
         }
         let host = url.host();
         let internal_ok = internal_ok || cfg.allow_internal || is_localhost_name(host);

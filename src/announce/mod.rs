@@ -14,6 +14,7 @@ pub(crate) mod http_exchange;
 pub(crate) mod outcome;
 pub(crate) mod policy;
 pub(crate) mod schedule;
+mod send_log;
 mod scrape_schedule;
 pub(crate) mod session;
 mod status;

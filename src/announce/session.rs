@@ -8,7 +8,7 @@ use rand_core::Rng;
 
 use super::config::{Config, ConfigError, Progress, TierMode, Torrent, check_tracker};
 use super::ctx::Ctx;
-use super::dns::{Families, Lookup};
+use super::dns::{Addrs, Families, Lookup};
 use super::event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
     TorrentId, TrackerId, Transmit, TransportError,
@@ -546,10 +546,14 @@ impl Session {
                         earliest(due);
                     }
                 }
-                self.trackers
-                    .iter()
-                    .filter_map(|t| t.forced.into_iter().chain(t.scrape_due).min())
-                    .for_each(&mut earliest);
+                for t in &self.trackers {
+                    if let Some(at) = t.forced {
+                        earliest(at);
+                    }
+                    if let Some(at) = t.scrape_due {
+                        earliest(at);
+                    }
+                }
             }
         }
         for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
@@ -871,7 +875,7 @@ impl Session {
         i: usize,
         kind: RequestKind,
         id: RequestId,
-        addrs: Vec<SocketAddr>,
+        addrs: Addrs,
         now: Instant,
     ) -> Io {
         // `stopped`, `completed` and what the user asked for now go ahead of a start-up backlog.
