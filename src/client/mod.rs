@@ -237,8 +237,9 @@ impl Client {
 
     /// The caller's answer to DNS query `id` from [`poll_dns_query`](Self::poll_dns_query), as
     /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response): cached, and every
-    /// torrent (and scrape batch) that waited for the name goes on. Returns `true` when `id` was
-    /// in flight.
+    /// torrent (and scrape batch) that waited for the name goes on. Returns `true` when the answer
+    /// was used; a late success is used, a late failure is not (the rule is on
+    /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response)).
     pub fn handle_dns_response(
         &mut self,
         now: Instant,
