@@ -798,7 +798,7 @@ impl Session {
             Step::Continue => {}
             Step::Done(outcome) => {
                 if let Some(ex) = self.take(ctx, i, kind) {
-                    self.finish(ctx, i, *ex, outcome, now);
+                    self.finish(ctx, i, &ex, outcome, now);
                 }
             }
         }
@@ -1032,7 +1032,7 @@ impl Session {
                 if let Some(outcome) = outcome
                     && let Some(ex) = self.take(ctx, i, kind)
                 {
-                    self.finish(ctx, i, *ex, outcome, now);
+                    self.finish(ctx, i, &ex, outcome, now);
                 }
             }
         }
@@ -1126,7 +1126,7 @@ impl Session {
     }
 
     /// Applies the end of an exchange: event state, cool-downs, the event, and the lane's next step.
-    fn finish(&mut self, ctx: &mut Ctx, i: usize, ex: Exchange, outcome: Outcome, now: Instant) {
+    fn finish(&mut self, ctx: &mut Ctx, i: usize, ex: &Exchange, outcome: Outcome, now: Instant) {
         let id = TrackerId(i as u16);
         match outcome {
             Outcome::Announced(reply) => {

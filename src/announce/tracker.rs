@@ -66,19 +66,23 @@ impl Tracker {
     }
 
     /// The `tracker id` to echo.
+    #[inline]
     pub(crate) fn tracker_id(&self) -> Option<&[u8]> {
         self.rare.as_ref()?.tracker_id.as_deref()
     }
 
+    #[inline]
     pub(crate) fn set_tracker_id(&mut self, id: Box<[u8]>) {
         self.rare_mut(|r| r.tracker_id = Some(id));
     }
 
     /// Not contacted before this time (after a failure that said when).
+    #[inline]
     pub(crate) fn retry_after(&self) -> Option<Instant> {
         self.rare.as_ref()?.retry_after
     }
 
+    #[inline]
     pub(crate) fn set_retry_after(&mut self, at: Option<Instant>) {
         if at.is_some() || self.rare.is_some() {
             self.rare_mut(|r| r.retry_after = at);
@@ -89,10 +93,12 @@ impl Tracker {
     /// time (its `min interval` or `retry in` held it back).
     ///
     /// [`Announce::announce_tracker`]: super::Announce::announce_tracker
+    #[inline]
     pub(crate) fn forced(&self) -> Option<Instant> {
         self.rare.as_ref()?.forced
     }
 
+    #[inline]
     pub(crate) fn set_forced(&mut self, at: Option<Instant>) {
         if at.is_some() || self.rare.is_some() {
             self.rare_mut(|r| r.forced = at);
@@ -101,10 +107,12 @@ impl Tracker {
 
     /// The next scrape of [`Config::scrape_interval`](super::Config::scrape_interval)'s schedule
     /// (off by default).
+    #[inline]
     pub(crate) fn scrape_due(&self) -> Option<Instant> {
         self.rare.as_ref()?.scrape_due
     }
 
+    #[inline]
     pub(crate) fn set_scrape_due(&mut self, at: Option<Instant>) {
         if at.is_some() || self.rare.is_some() {
             self.rare_mut(|r| r.scrape_due = at);
@@ -112,10 +120,12 @@ impl Tracker {
     }
 
     /// No scrape before this time (BEP 48 `flags.min_request_interval`).
+    #[inline]
     pub(crate) fn scrape_not_before(&self) -> Option<Instant> {
         self.rare.as_ref()?.scrape_not_before
     }
 
+    #[inline]
     pub(crate) fn set_scrape_not_before(&mut self, at: Option<Instant>) {
         if at.is_some() || self.rare.is_some() {
             self.rare_mut(|r| r.scrape_not_before = at);
