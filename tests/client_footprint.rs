@@ -77,7 +77,10 @@ fn idle_dual_client(n: u32, start: Instant) -> bt_tracker::client::Client {
     }
     while announced < 2 * n as usize {
         let next = client.poll_timeout().expect("announces are scheduled");
-        assert!(next < start + std::time::Duration::from_secs(1000), "not idle in time");
+        assert!(
+            next < start + std::time::Duration::from_secs(1000),
+            "not idle in time"
+        );
         now = now.max(next);
         client.handle_timeout(now);
         drain(&mut client, now, &mut announced);

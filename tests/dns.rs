@@ -260,7 +260,10 @@ fn expired_query(c: &mut Client, now: Instant) -> DnsQuery {
 
 fn sent_to(c: &mut Client, addr: &str) -> usize {
     let addr: SocketAddr = addr.parse().unwrap();
-    transmits(c).iter().filter(|(t, _)| t.destination == addr).count()
+    transmits(c)
+        .iter()
+        .filter(|(t, _)| t.destination == addr)
+        .count()
 }
 
 #[test]
@@ -274,7 +277,11 @@ fn a_late_success_after_the_deadline_is_cached_and_replaces_the_failure() {
     c.add(t, torrent(1), tiers(TRACKER)).unwrap();
     assert!(queries(&mut c).is_empty(), "the late answer is cached");
     assert!(failures(&events(&mut c)).is_empty());
-    assert_eq!(sent_to(&mut c, "203.0.113.5:6969"), 1, "torrent 1 goes at once");
+    assert_eq!(
+        sent_to(&mut c, "203.0.113.5:6969"),
+        1,
+        "torrent 1 goes at once"
+    );
     // Answering it twice does nothing.
     assert!(!c.handle_dns_response(t, q.id, answer(ips(&["203.0.113.6"]), None)));
     assert_eq!(c.dns_queries_made(), 1);
@@ -310,11 +317,20 @@ fn a_late_answer_to_a_query_two_queries_ago_is_ignored() {
     c.handle_timeout(q2.deadline);
     // Torrent 1, and torrent 0 on its retry, fail with query 2.
     let failed = failures(&events(&mut c));
-    assert!(!failed.is_empty() && failed.iter().all(|f| *f == Cause::Dns(DnsFailure::NoAnswer)));
+    assert!(
+        !failed.is_empty()
+            && failed
+                .iter()
+                .all(|f| *f == Cause::Dns(DnsFailure::NoAnswer))
+    );
     let late = q2.deadline + Duration::from_secs(1);
     assert!(!c.handle_dns_response(late, q1.id, answer(ips(&["203.0.113.5"]), None)));
     c.add(late, torrent(2), tiers(TRACKER)).unwrap();
-    assert_eq!(failures(&events(&mut c)).len(), 1, "still the cached failure");
+    assert_eq!(
+        failures(&events(&mut c)).len(),
+        1,
+        "still the cached failure"
+    );
     // The latest query's late success is used.
     assert!(c.handle_dns_response(late, q2.id, answer(ips(&["203.0.113.6"]), None)));
     c.add(late, torrent(3), tiers(TRACKER)).unwrap();

@@ -194,7 +194,9 @@ mod tests {
         for round in 0..200u64 {
             let burst = if round % 3 == 0 { 30 } else { 5 };
             for _ in 0..burst {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 id += 1;
                 let kind = if x >> 40 & 1 == 0 {
                     RequestKind::Scrape

@@ -100,7 +100,9 @@ mod tests {
         let mut x: u64 = 0x9e37_79b9;
         let mut next = 0u64;
         for step in 0..20_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let r = x >> 33;
             let sent = (t0 + Duration::from_millis(step), TorrentId(r % 7));
             match r % 5 {

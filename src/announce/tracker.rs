@@ -365,7 +365,10 @@ mod tests {
         let mut t = Tracker::new(0, 0);
         t.set_forced(None);
         t.set_retry_after(None);
-        assert!(t.rare.is_none(), "unsetting what is unset allocates nothing");
+        assert!(
+            t.rare.is_none(),
+            "unsetting what is unset allocates nothing"
+        );
         t.set_retry_after(Some(now));
         t.set_forced(Some(now + Duration::from_secs(1)));
         t.set_tracker_id(b"abc"[..].into());

@@ -790,7 +790,9 @@ impl Client {
 fn entry_in(slots: &mut [Slot], id: TorrentId) -> Option<&mut Entry> {
     let (slot, generation) = slot_of(id);
     let s = slots.get_mut(slot as usize)?;
-    s.entry.as_deref_mut().filter(|_| s.generation == generation)
+    s.entry
+        .as_deref_mut()
+        .filter(|_| s.generation == generation)
 }
 
 /// Whether a torrent exists and is not being removed: it still wants scrape results.
