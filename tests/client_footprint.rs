@@ -24,11 +24,84 @@ fn bytes_per_torrent(n: u32) -> (f64, u64) {
     )
 }
 #[test]
-fn an_idle_torrent_in_a_client_of_100k_holds_at_most_1_kib() {
+fn an_idle_torrent_in_a_client_of_100k_holds_well_under_1_kib() {
     let (small, small_allocs) = bytes_per_torrent(1_000);
     let (large, large_allocs) = bytes_per_torrent(100_000);
     eprintln!(
         "idle torrent in a Client: {small:.0} heap bytes each with 1,000 torrents ({small_allocs} allocations held), {large:.0} bytes each with 100,000 ({large_allocs} allocations held)"
     );
-    assert!(large <= 1024.0, "{large:.0} bytes per idle torrent");
+    // The target is 1 KiB. Measured: 702 bytes (main at b406cae); 532 once the rarely
+    // used per-tracker state was boxed, the status record packed and the torrent table's spare
+    // capacity reduced to a pointer per slot.
+    assert!(large <= 545.0, "{large:.0} bytes per idle torrent");
+}
+
+/// A client of `n` idle torrents, each announcing to one UDP and one HTTP tracker (four of each
+/// shared by all, `TierMode::AllTrackers`: the start-up benchmark's set-up), every announce
+/// answered with two peers and a 30-minute interval.
+fn idle_dual_client(n: u32, start: Instant) -> bt_tracker::client::Client {
+    use bt_tracker::TrackerUrl;
+    use bt_tracker::announce::{Event, TierMode};
+    use bt_tracker::http::HttpResponse;
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTrackers;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut client = bt_tracker::client::Client::new(config, &mut rng, start).unwrap();
+    let body = b"d8:intervali1800e5:peers12:\x0a\x01\x00\x01\x1a\xe1\x0a\x01\x00\x02\x1a\xe1e";
+    let mut now = start;
+    let mut announced = 0;
+    let drain = |client: &mut bt_tracker::client::Client, now: Instant, announced: &mut usize| loop {
+        let mut answered = idle::drain(client, now, 1800);
+        let requests: Vec<_> = std::iter::from_fn(|| client.poll_http_request()).collect();
+        for r in &requests {
+            assert!(client.handle_http_response(now, r.id, &HttpResponse::new(200, None, body)));
+        }
+        while let Some((_, event)) = client.poll_event() {
+            answered += usize::from(matches!(event, Event::Announced(_)));
+        }
+        *announced += answered;
+        if requests.is_empty() && answered == 0 {
+            return;
+        }
+    };
+    for k in 0..n {
+        let udp = TrackerUrl::parse(&format!("udp://10.7.0.{}:6969/announce", k % 4 + 1)).unwrap();
+        let http = TrackerUrl::parse(&format!("http://10.8.0.{}/announce", k % 4 + 1)).unwrap();
+        client
+            .add(now, idle::torrent(k), vec![vec![udp], vec![http]])
+            .unwrap();
+        drain(&mut client, now, &mut announced);
+    }
+    while announced < 2 * n as usize {
+        let next = client.poll_timeout().expect("announces are scheduled");
+        assert!(
+            next < start + std::time::Duration::from_secs(1000),
+            "not idle in time"
+        );
+        now = now.max(next);
+        client.handle_timeout(now);
+        drain(&mut client, now, &mut announced);
+    }
+    client
+}
+
+#[test]
+fn an_idle_torrent_with_a_udp_and_an_http_tracker_holds_well_under_1_kib() {
+    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
+    let start = Instant::now();
+    let n = 100_000;
+    let mut held = None;
+    let info = allocation_counter::measure(|| held = Some(idle_dual_client(n, start)));
+    drop(held);
+    let per = info.bytes_current as f64 / f64::from(n);
+    let allocs = info.count_current as f64 / f64::from(n);
+    eprintln!(
+        "idle torrent in a Client, one UDP and one HTTP tracker: {per:.0} heap bytes each in {allocs:.1} allocations ({n} torrents)"
+    );
+    // The target is 1 KiB. Measured: 1,007 bytes in 5 allocations (main at b406cae); 740
+    // in 6 (the session is boxed in its slot) after the same changes.
+    assert!(per <= 760.0, "{per:.0} bytes per idle torrent");
 }

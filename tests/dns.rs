@@ -241,9 +241,126 @@ fn a_query_never_answered_fails_its_requests_at_the_deadline() {
         .collect();
     assert_eq!(failed, vec![Cause::Dns(DnsFailure::NoAnswer)]);
     assert!(failed[0].to_string().contains("did not answer"));
-    // The late answer is ignored.
-    assert!(!a.handle_dns_response(q.deadline, q.id, answer(ips(&["203.0.113.5"]), None)));
-    assert!(announce_transmits(&mut a).is_empty());
+    // A late failure changes nothing: no event, nothing sent, the failure stays cached.
+    assert!(!a.handle_dns_response(q.deadline, q.id, Err(DnsError::NotFound)));
+    assert!(a.poll_event().is_none() && announce_transmits(&mut a).is_empty());
+    assert_eq!(a.trackers().next().unwrap().failures, 1);
+}
+
+// ----- late answers -----
+
+/// A client whose torrent 0 failed on `TRACKER` at the query's deadline; returns the query.
+fn expired_query(c: &mut Client, now: Instant) -> DnsQuery {
+    c.add(now, torrent(0), tiers(TRACKER)).unwrap();
+    let q = queries(c).remove(0);
+    c.handle_timeout(q.deadline);
+    assert_eq!(failures(&events(c)), vec![Cause::Dns(DnsFailure::NoAnswer)]);
+    q
+}
+
+fn sent_to(c: &mut Client, addr: &str) -> usize {
+    let addr: SocketAddr = addr.parse().unwrap();
+    transmits(c)
+        .iter()
+        .filter(|(t, _)| t.destination == addr)
+        .count()
+}
+
+#[test]
+fn a_late_success_after_the_deadline_is_cached_and_replaces_the_failure() {
+    let now = start();
+    let mut c = client(Config::default(), now);
+    let q = expired_query(&mut c, now);
+    // Without the late answer a new torrent would fail at once for 150 s (the cached failure).
+    let t = q.deadline + Duration::from_secs(5);
+    assert!(c.handle_dns_response(t, q.id, answer(ips(&["203.0.113.5"]), None)));
+    c.add(t, torrent(1), tiers(TRACKER)).unwrap();
+    assert!(queries(&mut c).is_empty(), "the late answer is cached");
+    assert!(failures(&events(&mut c)).is_empty());
+    assert_eq!(
+        sent_to(&mut c, "203.0.113.5:6969"),
+        1,
+        "torrent 1 goes at once"
+    );
+    // Answering it twice does nothing.
+    assert!(!c.handle_dns_response(t, q.id, answer(ips(&["203.0.113.6"]), None)));
+    assert_eq!(c.dns_queries_made(), 1);
+}
+
+#[test]
+fn a_late_success_wakes_the_requests_waiting_for_the_next_query() {
+    let now = start();
+    let mut c = client(Config::default(), now);
+    let q1 = expired_query(&mut c, now);
+    // After the failure's 150 s, torrent 1 asks again and waits for query 2.
+    let t = q1.deadline + Duration::from_secs(151);
+    c.add(t, torrent(1), tiers(TRACKER)).unwrap();
+    let q2 = queries(&mut c).remove(0);
+    assert!(transmits(&mut c).is_empty());
+    // Query 1's answer comes late, before query 2's: torrent 1 goes on with it.
+    assert!(c.handle_dns_response(t, q1.id, answer(ips(&["203.0.113.5"]), None)));
+    assert_eq!(sent_to(&mut c, "203.0.113.5:6969"), 1);
+    // Query 2 is still the name's query in flight; its answer refreshes the cache.
+    assert!(c.handle_dns_response(t, q2.id, answer(ips(&["203.0.113.6"]), None)));
+    c.add(t, torrent(2), tiers(TRACKER)).unwrap();
+    assert_eq!(sent_to(&mut c, "203.0.113.6:6969"), 1);
+}
+
+#[test]
+fn a_late_answer_to_a_query_two_queries_ago_is_ignored() {
+    let now = start();
+    let mut c = client(Config::default(), now);
+    let q1 = expired_query(&mut c, now);
+    let t = q1.deadline + Duration::from_secs(151);
+    c.add(t, torrent(1), tiers(TRACKER)).unwrap();
+    let q2 = queries(&mut c).remove(0);
+    c.handle_timeout(q2.deadline);
+    // Torrent 1, and torrent 0 on its retry, fail with query 2.
+    let failed = failures(&events(&mut c));
+    assert!(
+        !failed.is_empty()
+            && failed
+                .iter()
+                .all(|f| *f == Cause::Dns(DnsFailure::NoAnswer))
+    );
+    let late = q2.deadline + Duration::from_secs(1);
+    assert!(!c.handle_dns_response(late, q1.id, answer(ips(&["203.0.113.5"]), None)));
+    c.add(late, torrent(2), tiers(TRACKER)).unwrap();
+    assert_eq!(
+        failures(&events(&mut c)).len(),
+        1,
+        "still the cached failure"
+    );
+    // The latest query's late success is used.
+    assert!(c.handle_dns_response(late, q2.id, answer(ips(&["203.0.113.6"]), None)));
+    c.add(late, torrent(3), tiers(TRACKER)).unwrap();
+    assert_eq!(sent_to(&mut c, "203.0.113.6:6969"), 1);
+}
+
+#[test]
+fn late_answers_are_remembered_for_cached_names_only() {
+    // 200 names each lose their query at the deadline; the cache keeps 8 names, so at most the
+    // expired queries of 8 names can still be answered: what is remembered stays bounded.
+    let now = start();
+    let mut config = Config::default();
+    config.dns.max_names = 8;
+    let mut c = client(config, now);
+    let mut expired = Vec::new();
+    for k in 0..200u32 {
+        let t = now + Duration::from_secs(31 * u64::from(k));
+        let url = format!("udp://t{k}.example:6969/announce");
+        c.add(t, torrent(k), tiers(&url)).unwrap();
+        let q = queries(&mut c).remove(0);
+        c.handle_timeout(q.deadline);
+        expired.push(q);
+    }
+    let _ = events(&mut c);
+    let end = now + Duration::from_secs(31 * 200);
+    let used = expired
+        .iter()
+        .filter(|q| c.handle_dns_response(end, q.id, answer(ips(&["203.0.113.5"]), None)))
+        .count();
+    assert!((1..=8).contains(&used), "{used} late answers used");
 }
 
 // ----- several addresses -----

@@ -1,5 +1,6 @@
 //! The hot paths allocate nothing: parsing replies and iterating their peers, and encoding requests,
-//! checked with a counting global allocator (allocation-counter counts this thread only).
+//! checked with a counting global allocator (allocation-counter counts this thread only). A whole
+//! re-announce round trip through the machine allocates exactly twice.
 
 use std::net::SocketAddr;
 
@@ -129,4 +130,97 @@ fn decoding_a_compact_http_reply_and_iterating_200_peers_allocates_nothing() {
     });
     assert_eq!(count, 200);
     assert_eq!(info.count_total, 0, "{info:?}");
+}
+
+/// A UDP re-announce round trip through the machine (timer, announce datagram, reply, event)
+/// allocates twice: the exchange in flight (boxed so an idle tracker holds no room for one) and
+/// the event's peer list, which the caller owns. Issue 16's merge had made it four (the
+/// tracker's address list per exchange, and the window's record of the datagram in flight).
+#[test]
+fn a_udp_re_announce_round_trip_allocates_only_the_exchange_and_the_peer_list() {
+    use bt_tracker::announce::{Announce, Config, Event, Progress, Torrent};
+    use bt_tracker::{TrackerUrl, client::Client};
+    use rand_chacha::ChaCha12Rng;
+    use rand_core::SeedableRng;
+    use std::time::{Duration, Instant};
+
+    const ROUNDS: u64 = 50;
+    let tracker: SocketAddr = "192.0.2.1:6969".parse().unwrap();
+    let torrent = Torrent {
+        info_hash: InfoHash([3; 20]),
+        peer_id: PeerId(*b"-BT0100-alloc0000000"),
+        port: 6881,
+        progress: Progress {
+            left: 1,
+            ..Progress::default()
+        },
+        key: None,
+    };
+    let tiers = || {
+        vec![vec![
+            TrackerUrl::parse("udp://192.0.2.1:6969/announce").unwrap(),
+        ]]
+    };
+    let mut reply = announce_reply_bytes(50, AddressFamily::V4);
+    reply[8..12].copy_from_slice(&1u32.to_be_bytes()); // interval 1 s
+    let mut config = Config::default();
+    config.connection_id_lifetime = Duration::from_secs(365 * 24 * 3600);
+    config.interval_floor = Duration::from_secs(1);
+    config.min_interval_floor = Duration::from_secs(1);
+    config.default_min_interval = Duration::from_secs(1);
+    let connect = |buf: &[u8]| {
+        let mut r = vec![0, 0, 0, 0];
+        r.extend_from_slice(&buf[12..16]);
+        r.extend_from_slice(&7u64.to_be_bytes());
+        r
+    };
+    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
+    let start = Instant::now();
+    let mut rng = ChaCha12Rng::seed_from_u64(1);
+
+    // One Announce.
+    let mut a = Announce::new(config.clone(), torrent.clone(), tiers(), &mut rng, start).unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(a.poll_transmit(&mut buf).unwrap().len, udp::CONNECT_LEN);
+    assert!(a.handle_datagram(start, tracker, &connect(&buf)));
+    let mut now = start;
+    let mut round = |a: &mut Announce, now: Instant, buf: &mut Vec<u8>| {
+        a.handle_timeout(now);
+        let t = a.poll_transmit(buf).expect("the announce is due");
+        assert!(t.len > udp::CONNECT_LEN);
+        reply[4..8].copy_from_slice(&buf[12..16]);
+        assert!(a.handle_datagram(now, tracker, &reply));
+        assert!(matches!(a.poll_event(), Some(Event::Announced(_))));
+    };
+    round(&mut a, now, &mut buf);
+    let info = allocation_counter::measure(|| {
+        for _ in 0..ROUNDS {
+            now += Duration::from_secs(1);
+            round(&mut a, now, &mut buf);
+        }
+    });
+    assert_eq!(info.count_total, 2 * ROUNDS, "Announce: {info:?}");
+
+    // The same torrent in a Client.
+    let mut c = Client::new(config, &mut rng, start).unwrap();
+    c.add(start, torrent, tiers()).unwrap();
+    assert_eq!(c.poll_transmit(&mut buf).unwrap().len, udp::CONNECT_LEN);
+    assert!(c.handle_datagram(start, tracker, &connect(&buf)));
+    let mut now = start;
+    let mut round = |c: &mut Client, now: Instant, buf: &mut Vec<u8>| {
+        c.handle_timeout(now);
+        let t = c.poll_transmit(buf).expect("the announce is due");
+        assert!(t.len > udp::CONNECT_LEN);
+        reply[4..8].copy_from_slice(&buf[12..16]);
+        assert!(c.handle_datagram(now, tracker, &reply));
+        assert!(matches!(c.poll_event(), Some((_, Event::Announced(_)))));
+    };
+    round(&mut c, now, &mut buf);
+    let info = allocation_counter::measure(|| {
+        for _ in 0..ROUNDS {
+            now += Duration::from_secs(1);
+            round(&mut c, now, &mut buf);
+        }
+    });
+    assert_eq!(info.count_total, 2 * ROUNDS, "Client: {info:?}");
 }

@@ -131,17 +131,17 @@ impl Session {
             return None;
         }
         if t.announce.is_none() {
-            let mut at = now.max(t.retry_after.unwrap_or(now));
+            let mut at = now.max(t.retry_after().unwrap_or(now));
             if t.next_event() == AnnounceEvent::Regular {
                 at = at.max(t.min_next.unwrap_or(now));
             }
-            t.forced = Some(at);
+            t.set_forced(Some(at));
             self.drive(ctx, now);
         }
         let t = &self.trackers[i];
         match &t.announce {
             Some(ex) => Some(ex.paced_until().unwrap_or(now)),
-            None => t.forced,
+            None => t.forced(),
         }
     }
 
@@ -152,22 +152,22 @@ impl Session {
         }
         for i in 0..self.trackers.len() {
             let t = &mut self.trackers[i];
-            if t.forced.is_none_or(|at| at > now) {
+            if t.forced().is_none_or(|at| at > now) {
                 continue;
             }
-            t.forced = None;
+            t.set_forced(None);
             if t.removed || t.disabled || t.announce.is_some() {
                 continue; // gone, or announcing already
             }
-            if let Some(retry) = t.retry_after.filter(|&r| r > now) {
-                t.forced = Some(retry);
+            if let Some(retry) = t.retry_after().filter(|&r| r > now) {
+                t.set_forced(Some(retry));
                 continue;
             }
             let event = t.next_event();
             if let Some(m) = t.min_next.filter(|&m| m > now)
                 && event == AnnounceEvent::Regular
             {
-                t.forced = Some(m);
+                t.set_forced(Some(m));
                 continue;
             }
             self.start_or_fail(ctx, i, RequestKind::Announce(event), now);
@@ -274,7 +274,7 @@ impl Session {
             lane.state = LaneState::Dead;
         }
         for i in 0..self.trackers.len() {
-            self.trackers[i].forced = None;
+            self.trackers[i].set_forced(None);
             if self.trackers[i]
                 .announce
                 .as_ref()

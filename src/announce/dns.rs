@@ -15,7 +15,9 @@
 //!   addresses at once and a refresh query goes out; a failed refresh keeps them (rqbit's
 //!   keep-last-good) and is retried after the negative lifetime.
 //! - **Deadline**: a query unanswered after [`DnsConfig::timeout`] counts as a failure; the
-//!   requests waiting for it fail with [`DnsFailure::NoAnswer`] and a late answer is ignored.
+//!   requests waiting for it fail with [`DnsFailure::NoAnswer`]. A late success is still used
+//!   (cached, waiters woken, the failure gone) when it answers the name's latest query; a late
+//!   failure changes nothing.
 //! - **Bounded**: at most [`DnsConfig::max_names`] names are kept (the entry expiring first is
 //!   dropped for a new one; names with a query in flight are never dropped, and there are at most
 //!   as many of those as distinct host names the machine's trackers use), and at most
@@ -51,8 +53,10 @@ pub struct DnsQuery {
     pub id: DnsQueryId,
     /// The host name, ASCII (IDNA form) and lowercase, without a port. Never an IP literal.
     pub host: String,
-    /// The machine stops waiting at this time ([`DnsConfig::timeout`] after the query was made);
-    /// an answer after it is ignored, so the caller may give up then.
+    /// The machine stops waiting at this time ([`DnsConfig::timeout`] after the query was made):
+    /// the requests waiting fail, so the caller may give up then. A success that comes later is
+    /// still used while this is the name's latest query (see
+    /// [`handle_dns_response`](super::Announce::handle_dns_response)).
     pub deadline: Instant,
 }
 
@@ -241,11 +245,43 @@ impl DnsConfig {
     }
 }
 
+/// A tracker's addresses, in the order to try them: one inline (an IP literal, or a name with one
+/// address: a re-announce allocates nothing for it), more on the heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Addrs {
+    One(SocketAddr),
+    Many(Box<[SocketAddr]>),
+}
+
+impl Addrs {
+    /// The addresses of `list`, in its order.
+    pub(crate) fn from_list(mut list: Vec<SocketAddr>) -> Self {
+        match list.len() {
+            1 => Addrs::One(list[0]),
+            _ => {
+                list.shrink_to_fit();
+                Addrs::Many(list.into_boxed_slice())
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Addrs {
+    type Target = [SocketAddr];
+
+    fn deref(&self) -> &[SocketAddr] {
+        match self {
+            Addrs::One(a) => std::slice::from_ref(a),
+            Addrs::Many(list) => list,
+        }
+    }
+}
+
 /// What a request gets for its tracker's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Lookup {
-    /// Connect to these, in order.
-    Ready(Vec<SocketAddr>),
+    /// Connect to these, in order (never empty).
+    Ready(Addrs),
     /// A query is in flight; the waiter is woken when it is answered, or gives up at this time.
     Wait(Instant),
     /// No address.
@@ -265,6 +301,9 @@ struct Name {
     failures: u32,
     /// The query in flight and its deadline.
     query: Option<(DnsQueryId, Instant)>,
+    /// The last query that went past its deadline unanswered, while no answer came since: a late
+    /// success to it is still used (see [`Dns::answer`]).
+    expired: Option<DnsQueryId>,
     /// Torrents waiting for the query (ordered: they wake in the same order on every run).
     waiters: BTreeSet<TorrentId>,
 }
@@ -275,6 +314,8 @@ pub(crate) struct Dns {
     names: HashMap<Box<str>, Name>,
     /// Queries handed out (or to hand out) and not yet answered, by id.
     in_flight: HashMap<u64, Box<str>>,
+    /// Each name's [`Name::expired`] query, by id: at most one per cached name.
+    expired: HashMap<u64, Box<str>>,
     /// Queries waiting for `poll_dns_query`.
     queue: VecDeque<DnsQueryId>,
     next_id: u64,
@@ -299,16 +340,21 @@ impl Dns {
             Some(f) if addrs.iter().all(|a| AddressFamily::of(a) != f) => {
                 Lookup::Failed(DnsFailure::NoAddressOfFamily(f))
             }
-            Some(f) => Lookup::Ready(
+            Some(f) => Lookup::Ready(Addrs::from_list(
                 addrs
                     .into_iter()
                     .filter(|a| AddressFamily::of(a) == f)
                     .collect(),
-            ),
-            None => Lookup::Ready(addrs),
+            )),
+            None => Lookup::Ready(Addrs::from_list(addrs)),
         };
         if let Some(addr) = url.socket_addr() {
-            return of_family(vec![addr]);
+            return match family {
+                Some(f) if AddressFamily::of(&addr) != f => {
+                    Lookup::Failed(DnsFailure::NoAddressOfFamily(f))
+                }
+                _ => Lookup::Ready(Addrs::One(addr)),
+            };
         }
         let host = url.host();
         let internal_ok = internal_ok || cfg.allow_internal || is_localhost_name(host);
@@ -347,6 +393,7 @@ impl Dns {
                 failure: None,
                 failures: 0,
                 query: None,
+                expired: None,
                 waiters: BTreeSet::new(),
             };
             self.names.insert(key.clone().into(), name);
@@ -361,6 +408,11 @@ impl Dns {
             name.query = None;
             name.waiters.clear();
             name.fail(cfg, now, DnsFailure::NoAnswer);
+            // Its answer may still come: remembered (in place of an older one) to be used then.
+            if let Some(older) = name.expired.replace(id) {
+                self.expired.remove(&older.0);
+            }
+            self.expired.insert(id.0, key.clone().into());
         }
         if now >= name.until && name.query.is_none() {
             self.next_id += 1;
@@ -394,8 +446,11 @@ impl Dns {
             .filter(|(_, n)| n.query.is_none())
             .min_by_key(|(_, n)| n.until)
             .map(|(k, _)| k.clone());
-        if let Some(victim) = victim {
-            self.names.remove(&victim);
+        if let Some(victim) = victim
+            && let Some(name) = self.names.remove(&victim)
+            && let Some(expired) = name.expired
+        {
+            self.expired.remove(&expired.0);
         }
     }
 
@@ -418,7 +473,14 @@ impl Dns {
     }
 
     /// The caller's answer to query `id`: cached, and the torrents that waited for it are woken.
-    /// Returns `false` for an unknown, answered or expired id.
+    /// Returns whether it was used.
+    ///
+    /// The late-answer rule: an answer after the query's deadline is still information the caller
+    /// paid for. A late success is used as an answer in time would be (cached, the waiters woken,
+    /// the cached failure gone) as long as the query is the name's latest and no answer came
+    /// since: the query in flight whose deadline passed, or the last one that expired. A late
+    /// failure changes nothing beyond the deadline's own failure. An id from two queries ago, a
+    /// repeated or an unknown id is ignored. Memory stays bounded: one expired id per cached name.
     pub(crate) fn answer(
         &mut self,
         cfg: &DnsConfig,
@@ -427,6 +489,21 @@ impl Dns {
         result: Result<DnsAnswer, DnsError>,
         woken: &mut Vec<TorrentId>,
     ) -> bool {
+        if let Some(host) = self.expired.remove(&id.0) {
+            // The query expired: only a success is news.
+            let late_success = result.as_ref().is_ok_and(|a| !a.addresses.is_empty());
+            let Some(name) = self.names.get_mut(&host) else {
+                return false;
+            };
+            if !late_success || name.expired != Some(id) {
+                if name.expired == Some(id) {
+                    self.expired.insert(id.0, host);
+                }
+                return false;
+            }
+            name.expired = None;
+            return name.accept(cfg, now, result, woken);
+        }
         let Some(host) = self.in_flight.remove(&id.0) else {
             return false;
         };
@@ -435,9 +512,12 @@ impl Dns {
         };
         match name.query {
             Some((q, deadline)) if q == id && deadline > now => {}
+            Some((q, _)) if q == id && result.as_ref().is_ok_and(|a| !a.addresses.is_empty()) => {
+                // Past its deadline, but a success: used (the late-answer rule).
+            }
             Some((q, _)) if q == id => {
-                // Past its deadline: the requests that waited have failed; the late answer is
-                // ignored and the silence counts as a failure.
+                // A failure past its deadline: the requests that waited fail as the deadline
+                // says, with the silence counted as a failure.
                 name.query = None;
                 name.waiters.clear();
                 name.fail(cfg, now, DnsFailure::NoAnswer);
@@ -446,6 +526,29 @@ impl Dns {
             _ => return false,
         }
         name.query = None;
+        // An answer in time supersedes the one an expired query might still get.
+        if let Some(older) = name.expired.take() {
+            self.expired.remove(&older.0);
+        }
+        name.accept(cfg, now, result, woken)
+    }
+
+    /// Queries handed out since the machine was made (for measurements and tests).
+    pub(crate) fn queries_made(&self) -> u64 {
+        self.made
+    }
+}
+
+impl Name {
+    /// Caches an answer to this name's query (a success replaces the addresses and clears the
+    /// failure; a failure is remembered, the last good addresses kept) and wakes the waiters.
+    fn accept(
+        &mut self,
+        cfg: &DnsConfig,
+        now: Instant,
+        result: Result<DnsAnswer, DnsError>,
+        woken: &mut Vec<TorrentId>,
+    ) -> bool {
         let mut addrs: Vec<IpAddr> = Vec::new();
         let (ttl, error) = match result {
             Ok(answer) => {
@@ -460,28 +563,21 @@ impl Dns {
             Err(e) => (None, Some(e)),
         };
         match error {
-            Some(error) => name.fail(cfg, now, DnsFailure::Resolver(error)),
+            Some(error) => self.fail(cfg, now, DnsFailure::Resolver(error)),
             None => {
-                name.addrs = addrs.into_boxed_slice();
-                name.failure = None;
-                name.failures = 0;
+                self.addrs = addrs.into_boxed_slice();
+                self.failure = None;
+                self.failures = 0;
                 let ttl = ttl
                     .unwrap_or(cfg.default_ttl)
                     .clamp(cfg.min_ttl, cfg.max_ttl);
-                name.until = later(now, ttl);
+                self.until = later(now, ttl);
             }
         }
-        woken.extend(std::mem::take(&mut name.waiters));
+        woken.extend(std::mem::take(&mut self.waiters));
         true
     }
 
-    /// Queries handed out since the machine was made (for measurements and tests).
-    pub(crate) fn queries_made(&self) -> u64 {
-        self.made
-    }
-}
-
-impl Name {
     /// A failure: remembered for the negative lifetime (doubling with each failure in a row); the
     /// last good addresses are kept.
     fn fail(&mut self, cfg: &DnsConfig, now: Instant, failure: DnsFailure) {

@@ -356,8 +356,8 @@ impl Session {
         }
         let t = &mut self.trackers[i];
         t.removed = true;
-        t.forced = None;
-        t.scrape_due = None;
+        t.set_forced(None);
+        t.set_scrape_due(None);
         if t.owes_stopped() && t.announce.is_none() {
             self.start_or_fail(ctx, i, STOPPED, now);
         }

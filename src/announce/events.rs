@@ -22,10 +22,16 @@ pub(crate) struct EventQueue {
     queue: VecDeque<(TorrentId, Event)>,
     /// Events popped so far: the front of `queue` is event number `popped`.
     popped: u64,
-    /// The number of the outcome waiting per key.
+    /// The number of the outcome waiting per key, kept while `indexed`.
     waiting: HashMap<Key, u64, OwnKeys>,
+    /// The queue grew past [`SCANNED`] since it was last empty: outcomes are found through
+    /// `waiting`. A short queue is scanned instead (a round trip's one event costs no hashing).
+    indexed: bool,
     superseded: u64,
 }
+
+/// The longest queue searched by a scan for the outcome a new one supersedes.
+const SCANNED: usize = 8;
 
 /// The key of an outcome; `None` for events that are never superseded.
 fn key(torrent: TorrentId, event: &Event) -> Option<Key> {
@@ -45,6 +51,22 @@ impl EventQueue {
             self.queue.push_back((torrent, event));
             return;
         };
+        if !self.indexed {
+            if let Some(slot) = self
+                .queue
+                .iter_mut()
+                .find(|(t, e)| self::key(*t, e) == Some(key))
+            {
+                *slot = (torrent, event);
+                self.superseded += 1;
+                return;
+            }
+            self.queue.push_back((torrent, event));
+            if self.queue.len() > SCANNED {
+                self.index();
+            }
+            return;
+        }
         if let Some(&at) = self.waiting.get(&key)
             && let Some(slot) = self.queue.get_mut((at - self.popped) as usize)
         {
@@ -59,13 +81,30 @@ impl EventQueue {
 
     pub(crate) fn pop(&mut self) -> Option<(TorrentId, Event)> {
         let (torrent, event) = self.queue.pop_front()?;
-        if let Some(key) = key(torrent, &event)
-            && self.waiting.get(&key) == Some(&self.popped)
-        {
-            self.waiting.remove(&key);
+        if self.indexed {
+            if let Some(key) = key(torrent, &event)
+                && self.waiting.get(&key) == Some(&self.popped)
+            {
+                self.waiting.remove(&key);
+            }
+            if self.queue.is_empty() {
+                self.waiting.clear();
+                self.indexed = false;
+            }
         }
         self.popped += 1;
         Some((torrent, event))
+    }
+
+    /// Starts finding outcomes through `waiting` (the queue holds at most one per key).
+    fn index(&mut self) {
+        self.waiting.clear();
+        for (i, (t, e)) in self.queue.iter().enumerate() {
+            if let Some(key) = key(*t, e) {
+                self.waiting.insert(key, self.popped + i as u64);
+            }
+        }
+        self.indexed = true;
     }
 
     /// Events waiting.
@@ -142,5 +181,42 @@ mod tests {
         }
         assert_eq!(q.len(), 3);
         assert_eq!(q.superseded(), 0);
+    }
+
+    #[test]
+    fn short_scanned_and_long_indexed_queues_supersede_alike() {
+        // A model that always scans, against the queue across the index threshold both ways:
+        // long bursts of pushes (indexed), then drains to empty (scanned again).
+        let mut q = EventQueue::default();
+        let mut model: VecDeque<(TorrentId, Event)> = VecDeque::new();
+        let mut x: u64 = 12345;
+        let mut id = 0;
+        for round in 0..200u64 {
+            let burst = if round % 3 == 0 { 30 } else { 5 };
+            for _ in 0..burst {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                id += 1;
+                let kind = if x >> 40 & 1 == 0 {
+                    RequestKind::Scrape
+                } else {
+                    RequestKind::Announce(crate::AnnounceEvent::Regular)
+                };
+                let torrent = TorrentId(x >> 50 & 7);
+                let event = failed((x >> 45 & 3) as u16, kind, id);
+                let k = key(torrent, &event);
+                match model.iter_mut().find(|(t, e)| key(*t, e) == k) {
+                    Some(slot) => *slot = (torrent, event.clone()),
+                    None => model.push_back((torrent, event.clone())),
+                }
+                q.push(torrent, event);
+            }
+            let pops = if round % 2 == 0 { 40 } else { 3 };
+            for _ in 0..pops {
+                assert_eq!(q.pop(), model.pop_front());
+            }
+            assert_eq!(q.len(), model.len());
+        }
     }
 }

@@ -1,11 +1,10 @@
 //! One HTTP announce or scrape: the URL handed out, its deadline, redirects, and reading the reply
 //! whatever its status.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
-use super::dns::{Dns, DnsConfig, Lookup};
+use super::dns::{Addrs, Dns, DnsConfig, Lookup};
 use super::endpoint::Endpoint;
 use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind, TorrentId};
 use super::outcome::{
@@ -44,7 +43,7 @@ pub(crate) struct HttpExchange {
     /// one, or `Config::allow_internal_redirects` says so.
     pub(crate) internal_ok: bool,
     /// The current hop's addresses (empty while `resolving`), tried in order from `at`.
-    addrs: Vec<SocketAddr>,
+    addrs: Addrs,
     at: usize,
     /// A redirect led to another host name: the hop waits for its addresses.
     pub(crate) resolving: bool,
@@ -62,7 +61,7 @@ impl HttpExchange {
         (urgent, owner): (bool, TorrentId),
         timeout: Duration,
         internal_ok: bool,
-        addrs: Vec<SocketAddr>,
+        addrs: Addrs,
     ) -> Self {
         let place = ep.window.admit(cfg, false, owner, urgent);
         let mut exchange = HttpExchange {
@@ -226,7 +225,7 @@ impl HttpExchange {
                     let same_host = url.host().eq_ignore_ascii_case(self.url.host())
                         && url.port() == self.url.port();
                     match url.socket_addr() {
-                        Some(addr) => self.addrs = vec![addr],
+                        Some(addr) => self.addrs = Addrs::One(addr),
                         None if same_host => {}
                         // Another host name: the machine resolves it before the hop goes out.
                         None => self.resolving = true,

@@ -15,6 +15,7 @@ pub(crate) mod outcome;
 pub(crate) mod policy;
 pub(crate) mod schedule;
 mod scrape_schedule;
+mod send_log;
 pub(crate) mod session;
 mod status;
 pub(crate) mod tracker;
@@ -176,8 +177,14 @@ impl Announce {
     /// The caller's answer to DNS query `id` from [`poll_dns_query`](Self::poll_dns_query): the
     /// addresses (any number, both families, with the TTL when the resolver gives one) or the
     /// failure. The answer is cached (see [`DnsConfig`]) and the requests that waited for it go
-    /// on (or fail with [`Cause::Dns`]). Returns `true` when `id` was in flight; an unknown,
-    /// repeated or late answer (after [`DnsQuery::deadline`]) is ignored.
+    /// on (or fail with [`Cause::Dns`]). Returns `true` when the answer was used.
+    ///
+    /// A late answer (after [`DnsQuery::deadline`], when the requests that waited have failed
+    /// with [`DnsFailure::NoAnswer`]) is still used when it is a success and `id` is the name's
+    /// latest query with no answer since: the addresses are cached, the cached failure goes, and
+    /// the requests now waiting for the name go on (the others use the addresses on their next
+    /// try). A late failure changes nothing. An answer to an older query (two queries ago), a
+    /// repeated or an unknown id is ignored and returns `false`.
     pub fn handle_dns_response(
         &mut self,
         now: Instant,

@@ -45,10 +45,10 @@ impl Session {
             !t.removed && (url.scheme() == Scheme::Udp || scrape_tracker_url(url).is_some())
         });
         let due = due.map(|interval| {
-            let at = later(from, interval).max(t.scrape_not_before.unwrap_or(from));
+            let at = later(from, interval).max(t.scrape_not_before().unwrap_or(from));
             align(ctx.origin, at)
         });
-        self.trackers[i].scrape_due = due;
+        self.trackers[i].set_scrape_due(due);
     }
 
     /// Starts (or, in a `Client`, hands over for batching) the scheduled scrapes that are due.
@@ -58,17 +58,17 @@ impl Session {
         };
         for i in 0..self.trackers.len() {
             let t = &self.trackers[i];
-            if t.scrape_due.is_none_or(|due| due > now) {
+            if t.scrape_due().is_none_or(|due| due > now) {
                 continue;
             }
             // The latest announce reply carried the counts less than an interval ago: nothing to
             // learn; the next scrape is an interval after that reply (as if it had been one).
             let fresh = t
                 .record
-                .counts
+                .counts()
                 .filter(|c| c.source == CountsSource::Announce && later(c.at, interval) > now);
             let busy = t.disabled || t.removed || t.scrape.is_some();
-            let held = t.scrape_not_before.is_some_and(|nb| nb > now);
+            let held = t.scrape_not_before().is_some_and(|nb| nb > now);
             self.schedule_scrape(ctx, i, fresh.map_or(now, |c| c.at));
             if fresh.is_some() || busy || held {
                 continue;
@@ -87,9 +87,9 @@ impl Session {
     /// now, and BEP 48's `min_request_interval` holds the next one back.
     pub(crate) fn scraped(&mut self, ctx: &Ctx, i: usize, now: Instant, row: ScrapeCounts) {
         if let Some(d) = row.min_request_interval {
-            self.trackers[i].scrape_not_before = Some(later(now, d));
+            self.trackers[i].set_scrape_not_before(Some(later(now, d)));
         }
-        if self.trackers[i].scrape_due.is_some() {
+        if self.trackers[i].scrape_due().is_some() {
             self.schedule_scrape(ctx, i, now);
         }
     }

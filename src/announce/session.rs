@@ -8,7 +8,7 @@ use rand_core::Rng;
 
 use super::config::{Config, ConfigError, Progress, TierMode, Torrent, check_tracker};
 use super::ctx::Ctx;
-use super::dns::{Families, Lookup};
+use super::dns::{Addrs, Families, Lookup};
 use super::event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
     TorrentId, TrackerId, Transmit, TransportError,
@@ -546,10 +546,14 @@ impl Session {
                         earliest(due);
                     }
                 }
-                self.trackers
-                    .iter()
-                    .filter_map(|t| t.forced.into_iter().chain(t.scrape_due).min())
-                    .for_each(&mut earliest);
+                for t in &self.trackers {
+                    if let Some(at) = t.forced() {
+                        earliest(at);
+                    }
+                    if let Some(at) = t.scrape_due() {
+                        earliest(at);
+                    }
+                }
             }
         }
         for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
@@ -672,9 +676,9 @@ impl Session {
             last_announce: r.last_announce,
             next_announce: self.next_announce_of(i),
             min_announce: t.min_next,
-            peers: r.peers,
-            counts: r.counts,
-            has_tracker_id: t.tracker_id.is_some(),
+            peers: r.peers(),
+            counts: r.counts(),
+            has_tracker_id: t.tracker_id().is_some(),
             family: t.family,
         }
     }
@@ -696,7 +700,7 @@ impl Session {
             let first = walk(&lane.members, &self.tiers).find(|&j| self.trackers[j].available(due));
             (first == Some(i)).then_some(due)
         });
-        lane_due.into_iter().chain(t.forced).min()
+        lane_due.into_iter().chain(t.forced()).min()
     }
 
     pub(crate) fn key(&self) -> u32 {
@@ -794,7 +798,7 @@ impl Session {
             Step::Continue => {}
             Step::Done(outcome) => {
                 if let Some(ex) = self.take(ctx, i, kind) {
-                    self.finish(ctx, i, *ex, outcome, now);
+                    self.finish(ctx, i, &ex, outcome, now);
                 }
             }
         }
@@ -871,7 +875,7 @@ impl Session {
         i: usize,
         kind: RequestKind,
         id: RequestId,
-        addrs: Vec<SocketAddr>,
+        addrs: Addrs,
         now: Instant,
     ) -> Io {
         // `stopped`, `completed` and what the user asked for now go ahead of a start-up backlog.
@@ -893,7 +897,7 @@ impl Session {
                 ))
             }
             Scheme::Http | Scheme::Https => {
-                let tracker_id = t.tracker_id.as_deref();
+                let tracker_id = t.tracker_id();
                 let params =
                     RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind)
                         .tuned(&self.opts);
@@ -1028,7 +1032,7 @@ impl Session {
                 if let Some(outcome) = outcome
                     && let Some(ex) = self.take(ctx, i, kind)
                 {
-                    self.finish(ctx, i, *ex, outcome, now);
+                    self.finish(ctx, i, &ex, outcome, now);
                 }
             }
         }
@@ -1103,7 +1107,7 @@ impl Session {
         // least until the first of them may be contacted; with none left, the lane is dead.
         let first_free = walk(&members, &self.tiers)
             .filter(|&i| !self.trackers[i].disabled && !self.trackers[i].removed)
-            .map(|i| self.trackers[i].retry_after.unwrap_or(now))
+            .map(|i| self.trackers[i].retry_after().unwrap_or(now))
             .min();
         let Some(first_free) = first_free else {
             self.lanes[l].state = LaneState::Dead;
@@ -1122,7 +1126,7 @@ impl Session {
     }
 
     /// Applies the end of an exchange: event state, cool-downs, the event, and the lane's next step.
-    fn finish(&mut self, ctx: &mut Ctx, i: usize, ex: Exchange, outcome: Outcome, now: Instant) {
+    fn finish(&mut self, ctx: &mut Ctx, i: usize, ex: &Exchange, outcome: Outcome, now: Instant) {
         let id = TrackerId(i as u16);
         match outcome {
             Outcome::Announced(reply) => {
@@ -1143,10 +1147,10 @@ impl Session {
                     _ => {}
                 }
                 if let Some(tid) = reply.tracker_id {
-                    t.tracker_id = Some(tid.into_boxed_slice());
+                    t.set_tracker_id(tid.into_boxed_slice());
                 }
-                t.retry_after = None;
-                t.forced = None; // an answer satisfies a pending `announce_tracker`
+                t.set_retry_after(None);
+                t.set_forced(None); // an answer satisfies a pending `announce_tracker`
                 t.min_next = Some(later(now, min_interval));
                 let owes_event = t.next_event() != AnnounceEvent::Regular;
                 let tier = t.tier;
@@ -1199,7 +1203,7 @@ impl Session {
                 let disables = retry == Retry::Never && !t.disabled;
                 match retry {
                     Retry::Backoff => {}
-                    Retry::After(d) => t.retry_after = Some(later(now, d)),
+                    Retry::After(d) => t.set_retry_after(Some(later(now, d))),
                     Retry::Never => t.disabled = true,
                 }
                 self.fail_event(ctx, i, ex.current_id(), ex.kind, cause);

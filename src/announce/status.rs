@@ -89,15 +89,30 @@ pub struct TrackerStatus<'a> {
 }
 
 /// What the machine remembers of a tracker for its status; updated where outcomes are applied.
+/// Packed (64 bytes, not the 88 of the public types' layout): a `Client` holds one per tracker
+/// per torrent.
 #[derive(Debug, Default)]
 pub(crate) struct Record {
     pub(crate) last_announce: Option<Instant>,
+    /// When the swarm counts came (`None`: no counts yet).
+    counts_at: Option<Instant>,
     pub(crate) failures: u32,
-    pub(crate) peers: Option<u32>,
-    pub(crate) counts: Option<SwarmCounts>,
+    peers: u32,
+    seeders: u32,
+    leechers: u32,
+    completed: u32,
+    /// Which of `peers`, `seeders`, `leechers` and `completed` are set ([`HAS_PEERS`] ...), and
+    /// whether the counts came from a scrape ([`FROM_SCRAPE`]).
+    flags: u8,
     /// Rare, so boxed: an idle tracker that works holds none.
     pub(crate) detail: Option<Box<Detail>>,
 }
+
+const HAS_PEERS: u8 = 1;
+const HAS_SEEDERS: u8 = 2;
+const HAS_LEECHERS: u8 = 4;
+const HAS_COMPLETED: u8 = 8;
+const FROM_SCRAPE: u8 = 16;
 
 /// The last error and message.
 #[derive(Debug, Default)]
@@ -118,15 +133,10 @@ impl Record {
     ) {
         self.last_announce = Some(now);
         self.failures = 0;
-        self.peers = Some(u32::try_from(peers).unwrap_or(u32::MAX));
+        self.peers = u32::try_from(peers).unwrap_or(u32::MAX);
+        self.flags |= HAS_PEERS;
         if seeders.is_some() || leechers.is_some() {
-            self.counts = Some(SwarmCounts {
-                seeders,
-                leechers,
-                completed: None,
-                source: CountsSource::Announce,
-                at: now,
-            });
+            self.set_counts(now, seeders, leechers, None, CountsSource::Announce);
         }
         if let Some(warning) = warning {
             self.detail_mut().message = Some(warning.into());
@@ -154,13 +164,52 @@ impl Record {
         leechers: Option<u32>,
         completed: Option<u32>,
     ) {
-        self.counts = Some(SwarmCounts {
-            seeders,
-            leechers,
-            completed,
-            source: CountsSource::Scrape,
-            at: now,
-        });
+        self.set_counts(now, seeders, leechers, completed, CountsSource::Scrape);
+    }
+
+    fn set_counts(
+        &mut self,
+        at: Instant,
+        seeders: Option<u32>,
+        leechers: Option<u32>,
+        completed: Option<u32>,
+        source: CountsSource,
+    ) {
+        let mut flags = self.flags & HAS_PEERS;
+        for (value, slot, bit) in [
+            (seeders, &mut self.seeders, HAS_SEEDERS),
+            (leechers, &mut self.leechers, HAS_LEECHERS),
+            (completed, &mut self.completed, HAS_COMPLETED),
+        ] {
+            *slot = value.unwrap_or(0);
+            flags |= if value.is_some() { bit } else { 0 };
+        }
+        if source == CountsSource::Scrape {
+            flags |= FROM_SCRAPE;
+        }
+        self.flags = flags;
+        self.counts_at = Some(at);
+    }
+
+    /// Peers in the last announce reply.
+    pub(crate) fn peers(&self) -> Option<u32> {
+        (self.flags & HAS_PEERS != 0).then_some(self.peers)
+    }
+
+    /// The swarm's size from the last announce or scrape reply that had it.
+    pub(crate) fn counts(&self) -> Option<SwarmCounts> {
+        let get = |value: u32, bit: u8| (self.flags & bit != 0).then_some(value);
+        Some(SwarmCounts {
+            seeders: get(self.seeders, HAS_SEEDERS),
+            leechers: get(self.leechers, HAS_LEECHERS),
+            completed: get(self.completed, HAS_COMPLETED),
+            source: if self.flags & FROM_SCRAPE != 0 {
+                CountsSource::Scrape
+            } else {
+                CountsSource::Announce
+            },
+            at: self.counts_at?,
+        })
     }
 
     fn detail_mut(&mut self) -> &mut Detail {
@@ -174,5 +223,42 @@ impl Record {
 
     pub(crate) fn message(&self) -> Option<&str> {
         self.detail.as_ref()?.message.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // an arbitrary origin for the test's times
+    fn the_packed_record_gives_back_every_count_and_source_it_was_given() {
+        let t0 = Instant::now();
+        let mut r = Record::default();
+        assert_eq!((r.peers(), r.counts()), (None, None));
+        r.announced(t0, 7, Some(u32::MAX), None, None);
+        assert_eq!(r.peers(), Some(7));
+        let counts = SwarmCounts {
+            seeders: Some(u32::MAX),
+            leechers: None,
+            completed: None,
+            source: CountsSource::Announce,
+            at: t0,
+        };
+        assert_eq!(r.counts(), Some(counts));
+        let t1 = t0 + Duration::from_secs(5);
+        r.scraped(t1, None, Some(0), Some(3));
+        let scraped = SwarmCounts {
+            seeders: None,
+            leechers: Some(0),
+            completed: Some(3),
+            source: CountsSource::Scrape,
+            at: t1,
+        };
+        assert_eq!((r.peers(), r.counts()), (Some(7), Some(scraped)));
+        // An announce without counts keeps the scrape's.
+        r.announced(t1, 0, None, None, None);
+        assert_eq!((r.peers(), r.counts()), (Some(0), Some(scraped)));
     }
 }

@@ -11,7 +11,9 @@ use super::udp_exchange::UdpExchange;
 use crate::{AddressFamily, AnnounceEvent};
 
 /// One tracker of the torrent. The URL, connection id and window live in the shared endpoint table;
-/// exchanges are boxed so an idle tracker holds no room for them.
+/// exchanges are boxed so an idle tracker holds no room for them, and so is what few trackers
+/// ever hold ([`Rare`]). A `Client` holds one per tracker per torrent, so every byte here counts
+/// (tests/client_footprint.rs).
 #[derive(Debug)]
 pub(crate) struct Tracker {
     /// Its URL's index in the endpoint table.
@@ -25,12 +27,8 @@ pub(crate) struct Tracker {
     pub(crate) started_sent: bool,
     /// It owes a `completed`.
     pub(crate) completed_pending: bool,
-    /// The `tracker id` to echo.
-    pub(crate) tracker_id: Option<Box<[u8]>>,
     /// HTTP 410 or `retry in: never`: never contacted again.
     pub(crate) disabled: bool,
-    /// Not contacted before this time (after a failure that said when).
-    pub(crate) retry_after: Option<Instant>,
     /// No announce without an event before this time (`min interval`).
     pub(crate) min_next: Option<Instant>,
     /// The announce in flight (regular or `stopped`).
@@ -39,18 +37,11 @@ pub(crate) struct Tracker {
     pub(crate) scrape: Option<Box<Exchange>>,
     /// What its status shows.
     pub(crate) record: Record,
-    /// An announce to it alone was asked for ([`Announce::announce_tracker`]) and goes out at this
-    /// time (its `min interval` or `retry in` held it back).
-    ///
-    /// [`Announce::announce_tracker`]: super::Announce::announce_tracker
-    pub(crate) forced: Option<Instant>,
+    /// What few trackers hold (none while all of it is unset).
+    rare: Option<Box<Rare>>,
     /// It was removed from the torrent's list: it is in no tier, only its `stopped` may still be in
     /// flight, and its slot (and id) is reused by a tracker added once it holds no exchange.
     pub(crate) removed: bool,
-    /// The next scrape of [`Config::scrape_interval`](super::Config::scrape_interval)'s schedule.
-    pub(crate) scrape_due: Option<Instant>,
-    /// No scrape before this time (BEP 48 `flags.min_request_interval`).
-    pub(crate) scrape_not_before: Option<Instant>,
     /// The one address family it is announced over (`None`: any; see `Config::families`).
     pub(crate) family: Option<AddressFamily>,
 }
@@ -63,18 +54,90 @@ impl Tracker {
             started: false,
             started_sent: false,
             completed_pending: false,
-            tracker_id: None,
             disabled: false,
-            retry_after: None,
             min_next: None,
             announce: None,
             scrape: None,
             record: Record::default(),
-            forced: None,
+            rare: None,
             removed: false,
-            scrape_due: None,
-            scrape_not_before: None,
             family: None,
+        }
+    }
+
+    /// The `tracker id` to echo.
+    #[inline]
+    pub(crate) fn tracker_id(&self) -> Option<&[u8]> {
+        self.rare.as_ref()?.tracker_id.as_deref()
+    }
+
+    #[inline]
+    pub(crate) fn set_tracker_id(&mut self, id: Box<[u8]>) {
+        self.rare_mut(|r| r.tracker_id = Some(id));
+    }
+
+    /// Not contacted before this time (after a failure that said when).
+    #[inline]
+    pub(crate) fn retry_after(&self) -> Option<Instant> {
+        self.rare.as_ref()?.retry_after
+    }
+
+    #[inline]
+    pub(crate) fn set_retry_after(&mut self, at: Option<Instant>) {
+        if at.is_some() || self.rare.is_some() {
+            self.rare_mut(|r| r.retry_after = at);
+        }
+    }
+
+    /// An announce to it alone was asked for ([`Announce::announce_tracker`]) and goes out at this
+    /// time (its `min interval` or `retry in` held it back).
+    ///
+    /// [`Announce::announce_tracker`]: super::Announce::announce_tracker
+    #[inline]
+    pub(crate) fn forced(&self) -> Option<Instant> {
+        self.rare.as_ref()?.forced
+    }
+
+    #[inline]
+    pub(crate) fn set_forced(&mut self, at: Option<Instant>) {
+        if at.is_some() || self.rare.is_some() {
+            self.rare_mut(|r| r.forced = at);
+        }
+    }
+
+    /// The next scrape of [`Config::scrape_interval`](super::Config::scrape_interval)'s schedule
+    /// (off by default).
+    #[inline]
+    pub(crate) fn scrape_due(&self) -> Option<Instant> {
+        self.rare.as_ref()?.scrape_due
+    }
+
+    #[inline]
+    pub(crate) fn set_scrape_due(&mut self, at: Option<Instant>) {
+        if at.is_some() || self.rare.is_some() {
+            self.rare_mut(|r| r.scrape_due = at);
+        }
+    }
+
+    /// No scrape before this time (BEP 48 `flags.min_request_interval`).
+    #[inline]
+    pub(crate) fn scrape_not_before(&self) -> Option<Instant> {
+        self.rare.as_ref()?.scrape_not_before
+    }
+
+    #[inline]
+    pub(crate) fn set_scrape_not_before(&mut self, at: Option<Instant>) {
+        if at.is_some() || self.rare.is_some() {
+            self.rare_mut(|r| r.scrape_not_before = at);
+        }
+    }
+
+    /// Changes the rare state, boxed on first use and freed once all of it is unset again.
+    fn rare_mut(&mut self, change: impl FnOnce(&mut Rare)) {
+        let rare = self.rare.get_or_insert_with(Box::default);
+        change(rare);
+        if **rare == Rare::default() {
+            self.rare = None;
         }
     }
 
@@ -103,7 +166,7 @@ impl Tracker {
 
     /// It may be contacted now: it is listed, not disabled, and not cooling down after a `retry in`.
     pub(crate) fn may_contact(&self, now: Instant) -> bool {
-        !self.removed && !self.disabled && self.retry_after.is_none_or(|t| t <= now)
+        !self.removed && !self.disabled && self.retry_after().is_none_or(|t| t <= now)
     }
 
     /// The exchange slot for a request kind.
@@ -129,6 +192,18 @@ impl Tracker {
             .flatten()
             .map(|ex| &mut **ex)
     }
+}
+
+/// What few trackers hold: a `tracker id` (some HTTP trackers), a `retry in` cool-down (after a
+/// failure that said when), an announce held back for `announce_tracker`, and the scrape
+/// schedule (`Config::scrape_interval`, off by default) with BEP 48's hold.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Rare {
+    tracker_id: Option<Box<[u8]>>,
+    retry_after: Option<Instant>,
+    forced: Option<Instant>,
+    scrape_due: Option<Instant>,
+    scrape_not_before: Option<Instant>,
 }
 
 /// One request kind per exchange slot, to visit both slots by index.
@@ -276,4 +351,38 @@ pub(crate) fn walk<'a>(
         .flatten()
         .copied()
         .chain(one)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // an arbitrary origin for the test's times
+    fn rare_state_is_boxed_only_while_some_of_it_is_set() {
+        let now = Instant::now();
+        let mut t = Tracker::new(0, 0);
+        t.set_forced(None);
+        t.set_retry_after(None);
+        assert!(
+            t.rare.is_none(),
+            "unsetting what is unset allocates nothing"
+        );
+        t.set_retry_after(Some(now));
+        t.set_forced(Some(now + Duration::from_secs(1)));
+        t.set_tracker_id(b"abc"[..].into());
+        assert_eq!(t.retry_after(), Some(now));
+        assert_eq!(t.forced(), Some(now + Duration::from_secs(1)));
+        assert_eq!(t.tracker_id(), Some(&b"abc"[..]));
+        t.set_retry_after(None);
+        t.set_forced(None);
+        assert!(t.rare.is_some(), "the tracker id is still held");
+        t.set_scrape_due(Some(now));
+        assert_eq!((t.scrape_due(), t.scrape_not_before()), (Some(now), None));
+        let mut u = Tracker::new(0, 0);
+        u.set_scrape_not_before(Some(now));
+        u.set_scrape_not_before(None);
+        assert!(u.rare.is_none(), "freed once all of it is unset");
+    }
 }

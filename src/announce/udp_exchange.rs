@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
+use super::dns::Addrs;
 use super::endpoint::Endpoint;
 use super::event::{Cause, RequestId, RequestKind, TorrentId};
 use super::outcome::{AnnounceReply, Outcome, ScrapeCounts, Step, usable_compact};
@@ -76,7 +77,7 @@ pub(crate) struct UdpExchange {
     reconnected: bool,
     /// The tracker's addresses (never empty): its IP literal, or what its name resolved to. A
     /// reply is accepted from any of them.
-    addrs: Box<[SocketAddr]>,
+    addrs: Addrs,
     /// The one it sends to now: it moves on when one does not answer.
     at: usize,
     /// Announce or scrape datagrams written (connects not counted), and whether the last
@@ -97,9 +98,8 @@ impl UdpExchange {
         (me, request): (TorrentId, RequestId),
         (kind, urgent): (RequestKind, bool),
         txid: u32,
-        addrs: Vec<SocketAddr>,
+        addrs: Addrs,
     ) -> Self {
-        let addrs = addrs.into_boxed_slice();
         let first = addrs.first().copied();
         let phase = match first.and_then(|a| ep.conn(now, a)) {
             Some(connection_id) => Phase::Request { connection_id },
@@ -149,12 +149,17 @@ impl UdpExchange {
 
     /// When its timer fires; `None` while it waits for a place in the window.
     pub(crate) fn due(&self) -> Option<Instant> {
-        (!self.queued()).then(|| {
-            [self.early_at, self.probe_at]
-                .into_iter()
-                .flatten()
-                .fold(self.due, Instant::min)
-        })
+        if self.queued() {
+            return None;
+        }
+        let mut due = self.due;
+        if let Some(e) = self.early_at {
+            due = due.min(e);
+        }
+        if let Some(p) = self.probe_at {
+            due = due.min(p);
+        }
+        Some(due)
     }
 
     /// It got its place: the first send goes out once the optional rate ceiling allows.
@@ -379,6 +384,9 @@ impl UdpExchange {
     /// tracker's name resolved to (multi-homed trackers answer from a sibling address), compared
     /// in canonical form; never a stranger.
     pub(crate) fn sent_from(&self, from: SocketAddr) -> bool {
+        if self.addrs.contains(&from) {
+            return true;
+        }
         let from = canonical_addr(from);
         self.addrs.iter().any(|&a| canonical_addr(a) == from)
     }

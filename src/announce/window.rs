@@ -51,6 +51,7 @@ use std::time::{Duration, Instant};
 use super::config::Config;
 use super::event::TorrentId;
 use super::schedule::later;
+use super::send_log::SendLog;
 
 /// The window a UDP endpoint starts with (TCP's initial window is 10 segments, RFC 6928; a tracker
 /// request is one datagram and answers are small, so a little more).
@@ -104,7 +105,7 @@ pub(crate) struct Window {
     queue: BTreeMap<Ticket, TorrentId>,
     next_ticket: u64,
     /// Datagrams sent and not yet answered or declared lost, by send number: when sent, and whose.
-    sends: BTreeMap<u64, (Instant, TorrentId)>,
+    sends: SendLog,
     next_send: u64,
     /// The round of sends being judged: answers and losses counted since it opened, and the
     /// first send number of the next round (an answer to it closes this one).
@@ -139,7 +140,7 @@ impl Default for Window {
             handed: 0,
             queue: BTreeMap::new(),
             next_ticket: 0,
-            sends: BTreeMap::new(),
+            sends: SendLog::default(),
             next_send: 0,
             round_answered: 0,
             round_lost: 0,
@@ -267,9 +268,6 @@ impl Window {
 
     /// Frees the maps' nodes once they are empty (an idle endpoint holds no heap).
     fn shrink(&mut self) {
-        if self.sends.is_empty() {
-            self.sends = BTreeMap::new();
-        }
         if self.queue.is_empty() {
             self.queue = BTreeMap::new();
         }
@@ -277,6 +275,9 @@ impl Window {
 
     /// Admits waiting exchanges while the window has room; their torrents are woken to send.
     fn drain(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
+        if self.queue.is_empty() {
+            return;
+        }
         let limit = self.limit(cfg, udp);
         while self.in_flight < limit {
             let Some((_, torrent)) = self.queue.pop_first() else {
@@ -325,8 +326,14 @@ impl Window {
     /// RFC 8985: twice the round trip and its spread, at least [`MIN_PROBE`]); `None` before
     /// any round trip was measured.
     pub(crate) fn probe_timeout(&self) -> Option<Duration> {
-        let m = self.min_rtt?;
-        Some((m * 2 + self.rtt_excess * 4).max(MIN_PROBE))
+        // In nanoseconds (saturating): Duration's checked arithmetic costs a division per call,
+        // and this runs on every send.
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let m = nanos(self.min_rtt?);
+        let probe = m
+            .saturating_mul(2)
+            .saturating_add(nanos(self.rtt_excess).saturating_mul(4));
+        Some(Duration::from_nanos(probe).max(MIN_PROBE))
     }
 
     /// Datagram `send` stayed unanswered for the probe timeout: it is lost (one more loss of the

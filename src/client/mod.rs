@@ -139,10 +139,12 @@ pub struct Client {
     scrapes: Scrapes,
 }
 
+/// A torrent's place in the table. The entry is boxed: the table grows by doubling, and its spare
+/// capacity then costs a pointer per slot, not a whole session (about 300 bytes).
 #[derive(Debug, Default)]
 struct Slot {
     generation: u32,
-    entry: Option<Entry>,
+    entry: Option<Box<Entry>>,
 }
 
 #[derive(Debug)]
@@ -218,14 +220,14 @@ impl Client {
         };
         let id = torrent_id(slot, self.slots[slot as usize].generation);
         let session = Session::new(&mut self.ctx, id, torrent, tiers, now);
-        self.slots[slot as usize].entry = Some(Entry {
+        self.slots[slot as usize].entry = Some(Box::new(Entry {
             session,
             armed: None,
             in_udp_ready: false,
             in_http_ready: false,
             removing: false,
             partner: None,
-        });
+        }));
         self.sync(slot);
         self.wake(now);
         Ok(id)
@@ -235,8 +237,9 @@ impl Client {
 
     /// The caller's answer to DNS query `id` from [`poll_dns_query`](Self::poll_dns_query), as
     /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response): cached, and every
-    /// torrent (and scrape batch) that waited for the name goes on. Returns `true` when `id` was
-    /// in flight.
+    /// torrent (and scrape batch) that waited for the name goes on. Returns `true` when the answer
+    /// was used; a late success is used, a late failure is not (the rule is on
+    /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response)).
     pub fn handle_dns_response(
         &mut self,
         now: Instant,
@@ -313,7 +316,7 @@ impl Client {
             let Some(entry) = self
                 .slots
                 .get_mut(slot as usize)
-                .and_then(|s| s.entry.as_mut())
+                .and_then(|s| s.entry.as_deref_mut())
             else {
                 continue;
             };
@@ -432,7 +435,7 @@ impl Client {
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.entry.as_ref().is_some_and(|e| !e.removing))
+            .filter(|(_, s)| s.entry.as_deref().is_some_and(|e| !e.removing))
             .map(|(i, s)| torrent_id(i as u32, s.generation))
             .collect();
         for id in ids {
@@ -469,7 +472,7 @@ impl Client {
         }
         while let Some(&slot) = self.udp_ready.front() {
             let ctx = &self.ctx;
-            let Some(entry) = self.slots[slot as usize].entry.as_mut() else {
+            let Some(entry) = self.slots[slot as usize].entry.as_deref_mut() else {
                 self.udp_ready.pop_front();
                 continue;
             };
@@ -489,7 +492,7 @@ impl Client {
             return Some(request);
         }
         while let Some(&slot) = self.http_ready.front() {
-            let Some(entry) = self.slots[slot as usize].entry.as_mut() else {
+            let Some(entry) = self.slots[slot as usize].entry.as_deref_mut() else {
                 self.http_ready.pop_front();
                 continue;
             };
@@ -570,7 +573,7 @@ impl Client {
             let url = self.scrapes.url_of(request)?;
             return Some(self.ctx.endpoints.url(url));
         };
-        let entry = self.slots.get(slot as usize)?.entry.as_ref()?;
+        let entry = self.slots.get(slot as usize)?.entry.as_deref()?;
         let tracker = entry.session.tracker_of(request)?;
         entry.session.tracker_url(&self.ctx, tracker)
     }
@@ -630,7 +633,7 @@ impl Client {
     fn entry(&self, id: TorrentId) -> Option<&Entry> {
         let (slot, generation) = slot_of(id);
         let s = self.slots.get(slot as usize)?;
-        s.entry.as_ref().filter(|_| s.generation == generation)
+        s.entry.as_deref().filter(|_| s.generation == generation)
     }
 
     fn entry_of(&mut self, id: TorrentId) -> Option<&mut Entry> {
@@ -673,7 +676,7 @@ impl Client {
     /// Runs `f` on the session in `slot`, whatever its generation: for inputs naming a request,
     /// which the session itself checks is its own.
     fn on_slot<T>(&mut self, slot: u32, f: impl FnOnce(&mut Session, &mut Ctx) -> T) -> Option<T> {
-        let entry = self.slots.get_mut(slot as usize)?.entry.as_mut()?;
+        let entry = self.slots.get_mut(slot as usize)?.entry.as_deref_mut()?;
         let out = f(&mut entry.session, &mut self.ctx);
         self.sync(slot);
         Some(out)
@@ -693,7 +696,7 @@ impl Client {
 
     /// Re-arms the torrent's deadline, queues it for the drains, frees it once removed and stopped.
     fn sync(&mut self, slot: u32) {
-        let Some(entry) = self.slots[slot as usize].entry.as_mut() else {
+        let Some(entry) = self.slots[slot as usize].entry.as_deref_mut() else {
             return;
         };
         let (due, udp, http) = entry.session.status();
@@ -716,7 +719,7 @@ impl Client {
         if rearmed {
             let live = self.len();
             let armed = self.slots.iter().enumerate().filter_map(|(i, s)| {
-                let due = s.entry.as_ref()?.armed?;
+                let due = s.entry.as_deref()?.armed?;
                 Some((due, i as u32))
             });
             self.timers.compact(live, armed);
@@ -747,7 +750,7 @@ impl Client {
         self.timers.clean(|slot| {
             slots
                 .get(slot as usize)
-                .and_then(|s| s.entry.as_ref())
+                .and_then(|s| s.entry.as_deref())
                 .and_then(|e| e.armed)
         });
     }
@@ -787,7 +790,9 @@ impl Client {
 fn entry_in(slots: &mut [Slot], id: TorrentId) -> Option<&mut Entry> {
     let (slot, generation) = slot_of(id);
     let s = slots.get_mut(slot as usize)?;
-    s.entry.as_mut().filter(|_| s.generation == generation)
+    s.entry
+        .as_deref_mut()
+        .filter(|_| s.generation == generation)
 }
 
 /// Whether a torrent exists and is not being removed: it still wants scrape results.
@@ -795,7 +800,7 @@ fn running(slots: &[Slot]) -> impl Fn(TorrentId) -> bool + '_ {
     move |id| {
         let (slot, generation) = slot_of(id);
         slots.get(slot as usize).is_some_and(|s| {
-            s.generation == generation && s.entry.as_ref().is_some_and(|e| !e.removing)
+            s.generation == generation && s.entry.as_deref().is_some_and(|e| !e.removing)
         })
     }
 }
