@@ -75,8 +75,9 @@ fn a_slow_tracker_gets_its_rate_for_99_percent_of_the_torrents() {
     let most = ids.len() * 99 / 100;
     assert!(sim.run_until(near, |s| s.torrents_started(1) >= most));
     let at_99 = sim.now.duration_since(start).as_secs_f64();
-    // The last few may have lost every early repeat and wait for BEP 15's timeout (15 s).
-    let limit = start + Duration::from_secs_f64(ideal + 16.0);
+    // Repeats of a lost datagram are backed off and spread, so none waits for BEP 15's 15 s
+    // timeout: the last is answered 0.17 s after the ideal.
+    let limit = start + Duration::from_secs_f64(ideal + 0.3);
     assert!(sim.run_until(limit, |s| s.torrents_started(1) == ids.len()));
     let took = sim.now.duration_since(start).as_secs_f64();
     let sent = sim.sent.iter().filter(|&&(_, _, len)| len >= 98).count();
@@ -94,8 +95,8 @@ fn a_slow_tracker_gets_its_rate_for_99_percent_of_the_torrents() {
     );
     // Retransmissions: the window tolerates losing up to an eighth of a round (so that a path
     // losing 5 % each way keeps its speed), and a tracker that drops what exceeds its rate loses
-    // about that much while the window probes it: under 12 % of the announces went out twice.
-    assert!(resent * 100 < n as usize * 12, "{resent} announces resent");
+    // some of that while the window probes it: 6.6 % of the announces went out again.
+    assert!(resent * 1000 < n as usize * 70, "{resent} announces resent");
     assert!(ids.iter().all(|&id| sim.tally(id).failed == 0));
     assert!(sim.violations.is_empty(), "{:?}", &sim.violations[..1]);
 }
@@ -323,4 +324,37 @@ mod stale_id {
 
     use super::common::udp::{announce_reply, connect_reply, datagrams, is_connect};
     use super::sim;
+}
+
+/// The sibling rates: a tracker taking 1,000 or 2,000 requests a second (bucket a tenth of it)
+/// has every torrent answered within a few round trips of `n / rate`, none waiting for BEP 15's
+/// timeout (no announce sent more than 1 + 3 early repeats times).
+#[test]
+fn a_rate_limited_tracker_leaves_no_torrent_waiting_for_a_bep15_timeout() {
+    let n = 5_000u32;
+    for (rate, most_resent) in [(1_000u32, 200usize), (2_000, 100)] {
+        let mut sim = ClientSim::new(12, Config::default(), 1, Link::perfect());
+        sim.trackers[0].rate_limit = Some(RateLimit::new(rate, rate / 10));
+        let start = sim.now;
+        let ids = add_many(&mut sim, n);
+        let ideal = f64::from(n) / f64::from(rate);
+        // Measured: 5.07 s (ideal 5 s) and 2.65 s (ideal 2.5 s).
+        let limit = start + Duration::from_secs_f64(ideal + 0.25);
+        assert!(
+            sim.run_until(limit, |s| s.torrents_started(1) == ids.len()),
+            "{rate}/s: {} of {n} answered by {:.2} s",
+            sim.torrents_started(1),
+            ideal + 0.25
+        );
+        let mut sends = std::collections::HashMap::new();
+        for &(_, _, _, hash) in &sim.announces {
+            *sends.entry(hash).or_insert(0usize) += 1;
+        }
+        let most = sends.values().copied().max().unwrap_or(0);
+        assert!(most <= 4, "{rate}/s: an announce sent {most} times");
+        let resent = sim.announces.len() - n as usize;
+        // Measured: 191 (3.8 %) and 88 (1.8 %).
+        assert!(resent <= most_resent, "{rate}/s: {resent} announces resent");
+        assert!(sim.violations.is_empty(), "{:?}", &sim.violations[..1]);
+    }
 }

@@ -146,13 +146,39 @@ fn spawn_http(
     quit: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
+        // Accepts as soon as a connection comes: a wait on readiness, not a sleep between
+        // tries. (A 20 ms sleep after every empty `accept` made each wave of connections wait up
+        // to 20 ms: 16 connections at a time took 5 s to announce 5,000 torrents.)
+        let mut listener = mio::net::TcpListener::from_std(listener);
+        let ready = mio::Poll::new().and_then(|poll| {
+            poll.registry()
+                .register(&mut listener, mio::Token(0), mio::Interest::READABLE)
+                .map(|()| poll)
+        });
+        let mut poll = match ready {
+            Ok(poll) => Some(poll),
+            Err(e) => {
+                eprintln!("embedded tracker: cannot wait on the HTTP listener ({e}); polling it");
+                None
+            }
+        };
+        let mut events = mio::Events::with_capacity(8);
         while !quit.load(Ordering::Relaxed) {
             match listener.accept() {
                 Ok((stream, from)) => {
                     let machine = Arc::clone(&machine);
                     // One thread per connection: a slow client does not hold up the others.
+                    let stream = TcpStream::from(stream);
                     std::thread::spawn(move || serve_http(stream, from, &machine));
                 }
+                // Nothing to accept: wait for the next connection (or look at `quit` again).
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match poll.as_mut() {
+                    Some(poll) => {
+                        let _ = poll.poll(&mut events, Some(Duration::from_millis(100)));
+                    }
+                    None => std::thread::sleep(Duration::from_millis(1)),
+                },
+                // Out of descriptors or the like: give the other threads time to finish.
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
         }

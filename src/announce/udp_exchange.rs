@@ -200,27 +200,41 @@ impl UdpExchange {
             // A request goes again only with the connection id it had, while it is valid (else
             // its retransmission timer reconnects, as BEP 15 says). Without a repeat, `send`
             // keeps naming the lost datagram, for the timeout to drop the id it used.
-            let id_valid = match self.phase {
-                Phase::Request { connection_id } => {
-                    ep.conn(now, self.destination()) == Some(connection_id)
-                }
-                Phase::Connect { .. } => true,
-            };
-            if id_valid && self.early_resends < MAX_EARLY_RESENDS && self.early_at.is_none() {
+            if self.id_valid(now, ep)
+                && self.early_resends < MAX_EARLY_RESENDS
+                && self.early_at.is_none()
+            {
                 self.send = None;
                 self.early_resends += 1;
                 // Paced like a first send: a tracker that drops what exceeds its rate would drop
                 // a burst of repeats too.
-                self.early_at = Some(ep.window.pace(now, cfg));
+                self.early_at = Some(ep.window.repeat_at(now, cfg, self.early_resends));
             }
         }
         if self.early_at.is_some_and(|e| e <= now) {
             self.early_at = None;
-            if !self.pending && self.send.is_none_or(|s| !ep.window.outstanding(s)) {
+            // The repeat waited (paced, backed off): the id it would use may have expired since.
+            if !self.pending
+                && self.send.is_none_or(|s| !ep.window.outstanding(s))
+                && self.id_valid(now, ep)
+            {
                 self.pending = true;
                 self.send = Some(ep.window.sent(now, self.me, None));
-                self.probe_at = ep.window.probe_timeout().map(|p| later(now, p));
+                self.probe_at = ep
+                    .window
+                    .probe_timeout(self.early_resends)
+                    .map(|p| later(now, p));
             }
+        }
+    }
+
+    /// The request's connection id is still the endpoint's, unexpired (a connect needs none).
+    fn id_valid(&self, now: Instant, ep: &Endpoint) -> bool {
+        match self.phase {
+            Phase::Request { connection_id } => {
+                ep.conn(now, self.destination()) == Some(connection_id)
+            }
+            Phase::Connect { .. } => true,
         }
     }
 
@@ -228,7 +242,10 @@ impl UdpExchange {
     fn track_send(&mut self, now: Instant, ep: &mut Endpoint) {
         if self.pending {
             self.send = Some(ep.window.sent(now, self.me, self.send));
-            self.probe_at = ep.window.probe_timeout().map(|p| later(now, p));
+            self.probe_at = ep
+                .window
+                .probe_timeout(self.early_resends)
+                .map(|p| later(now, p));
         } else if let Some(s) = self.send.take() {
             self.probe_at = None;
             ep.window.forget_send(s);

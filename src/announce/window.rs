@@ -26,7 +26,9 @@
 //! ways: BEP 15's retransmission timeout (15 s: far too slow alone, a window would overrun a slow
 //! tracker for 15 s before it noticed), and, as TCP's RACK does (RFC 8985), when a datagram sent
 //! more than a quarter of the shortest round trip after an unanswered one was answered: the
-//! earlier one is taken as lost and sent again (that repeat is not a BEP 15 attempt), and, as
+//! earlier one is taken as lost and sent again (that repeat is not a BEP 15 attempt; the first at
+//! once, later ones backed off 1 and 3 probe timeouts, all spread at a window per round trip, so
+//! that repeats declared lost together do not meet a rate limit together again), and, as
 //! TCP's probe timeout does, when one stays unanswered for twice the round trip (at least 25 ms).
 //! A round that loses more than an eighth of its datagrams cuts the window to what got through,
 //! and sets a pacing rate at the rate answers came (BBR's delivery rate): on a fast path a window
@@ -62,6 +64,10 @@ pub(crate) const MIN_WINDOW: u32 = 2;
 
 /// The shortest probe timeout: a caller's loop may take this long to read a reply.
 const MIN_PROBE: Duration = Duration::from_millis(25);
+
+/// The most doublings of the probe timeout (1 << 6: 64 times the round trip, still well within BEP
+/// 15's 15 s on any round trip under 100 ms).
+const MAX_PROBE_BACKOFF: u32 = 6;
 
 /// The burst a pacing rate allows.
 const PACED_BURST: u32 = 4;
@@ -125,6 +131,8 @@ pub(crate) struct Window {
     rate: Option<u32>,
     /// When the round being judged opened.
     round_start: Option<Instant>,
+    /// The next free slot for a repeat (see [`Window::repeat_at`]).
+    repeat_tat: Option<Instant>,
     /// Datagrams declared lost and sent again early, and retransmission timeouts (for tests and
     /// diagnostics).
     pub(crate) lost: u64,
@@ -151,6 +159,7 @@ impl Default for Window {
             tat: None,
             rate: None,
             round_start: None,
+            repeat_tat: None,
             lost: 0,
         }
     }
@@ -310,6 +319,28 @@ impl Window {
         slot
     }
 
+    /// When an exchange may send again a datagram the window saw lost, its `repeats`-th such
+    /// repeat (from 1): paced like a first send (see [`Window::pace`]: a tracker that drops what
+    /// exceeds its rate would drop a burst of repeats too), and backed off as TCP backs off its
+    /// retransmissions: the first at once, each later one (2^(n-1) - 1) probe timeouts later, so
+    /// a torrent's repeats do not all meet the same burst of loss.
+    pub(crate) fn repeat_at(&mut self, now: Instant, cfg: &Config, repeats: u32) -> Instant {
+        let paced = self.pace(now, cfg);
+        let backoff = self.probe_timeout(0).map_or(Duration::ZERO, |p| {
+            p.saturating_mul((1u32 << repeats.saturating_sub(1).min(MAX_PROBE_BACKOFF)) - 1)
+        });
+        // Repeats declared lost together would go out together, every time, and meet a rate
+        // limit in the same order: the tail of each burst lost again. They are spread at the
+        // window's own rate (a window per round trip).
+        let at = paced.max(later(now, backoff));
+        let spacing = self
+            .min_rtt
+            .map_or(Duration::ZERO, |m| m / self.cwnd.max(1));
+        let slot = self.repeat_tat.map_or(at, |t| t.max(at));
+        self.repeat_tat = Some(later(slot, spacing));
+        slot
+    }
+
     /// A datagram goes out for `torrent` (replacing `previous`, its last one, if still counted):
     /// its send number.
     pub(crate) fn sent(&mut self, now: Instant, torrent: TorrentId, previous: Option<u64>) -> u64 {
@@ -323,9 +354,11 @@ impl Window {
     }
 
     /// How long after its send a datagram still unanswered is taken as lost (TCP's probe timeout,
-    /// RFC 8985: twice the round trip and its spread, at least [`MIN_PROBE`]); `None` before
-    /// any round trip was measured.
-    pub(crate) fn probe_timeout(&self) -> Option<Duration> {
+    /// RFC 8985: twice the round trip and its spread, at least [`MIN_PROBE`]), doubled for each
+    /// of the exchange's `repeats` already sent early (TCP's backoff: a datagram lost again and
+    /// again met a loss burst, and repeats close together meet the same burst); `None` before any
+    /// round trip was measured.
+    pub(crate) fn probe_timeout(&self, repeats: u32) -> Option<Duration> {
         // In nanoseconds (saturating): Duration's checked arithmetic costs a division per call,
         // and this runs on every send.
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -333,7 +366,8 @@ impl Window {
         let probe = m
             .saturating_mul(2)
             .saturating_add(nanos(self.rtt_excess).saturating_mul(4));
-        Some(Duration::from_nanos(probe).max(MIN_PROBE))
+        let base = Duration::from_nanos(probe).max(MIN_PROBE);
+        Some(base.saturating_mul(1 << repeats.min(MAX_PROBE_BACKOFF)))
     }
 
     /// Datagram `send` stayed unanswered for the probe timeout: it is lost (one more loss of the
