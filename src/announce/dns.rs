@@ -142,8 +142,10 @@ pub enum Families {
     /// state (`started`, `completed`, `stopped`), schedule and backoff, so one family's failure
     /// never undoes the other's success. Each family is a tracker of its own
     /// ([`TrackerStatus::family`](super::TrackerStatus::family) says which): the IPv4 ones in the
-    /// tiers as given, then the IPv6 ones in tiers of their own, walked by lanes of their own. An
-    /// IP-literal tracker is announced to over its own family only. Scrapes go out once per
+    /// tiers as given, then the IPv6 ones in tiers of their own, walked by lanes of their own (a
+    /// family keeps a tier with none of its trackers, so both number their tiers as given). An
+    /// IP-literal tracker is announced to over its own family only. Tracker-list edits name a URL
+    /// and keep its families in step (see [`Announce::add_tracker`](super::Announce::add_tracker)). Scrapes go out once per
     /// tracker, over IPv4 (the counts are the same).
     Both,
 }
