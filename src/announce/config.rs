@@ -427,6 +427,20 @@ pub enum ConfigError {
         /// The cap.
         max: usize,
     },
+    /// A [`Client`](crate::client::Client) already holds a torrent announcing this info hash (as
+    /// the v1 or the v2 hash of a hybrid torrent, or of a torrent being removed whose
+    /// [`Event::Stopped`](super::Event::Stopped) was not drained yet). Two torrents in one swarm
+    /// would announce with two `key`s, and trackers would count two clients (and the removed
+    /// one's `stopped` could unlist the new one).
+    #[error(
+        "info hash {info_hash} is already announced by {existing} of this client; use that torrent (a removed one holds its hash until its Event::Stopped is drained, then add it again)"
+    )]
+    DuplicateInfoHash {
+        /// The info hash given.
+        info_hash: InfoHash,
+        /// The torrent that announces it.
+        existing: super::TorrentId,
+    },
 }
 
 /// Checks that a tracker URL can be announced to: no pre-filled reserved parameter over HTTP, BEP 41

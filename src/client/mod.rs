@@ -7,7 +7,7 @@ mod hybrid;
 mod scrape;
 mod timers;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -18,7 +18,6 @@ pub use self::hybrid::HybridIds;
 pub use self::scrape::MAX_UDP_SCRAPE_BATCH;
 use self::scrape::{BATCHES, Member, Scrapes};
 use self::timers::Timers;
-use crate::TrackerUrl;
 #[cfg(doc)]
 use crate::announce::Origin;
 use crate::announce::ctx::{Ctx, SLOT_MASK, owner_slot};
@@ -31,6 +30,7 @@ use crate::announce::{
 };
 use crate::http::HttpResponse;
 use crate::udp::peek_transaction_id;
+use crate::{InfoHash, TrackerUrl};
 
 /// Many torrents announcing through one UDP socket and one HTTP client, as a sans-IO state
 /// machine: the [`Announce`](crate::announce::Announce) machine for each torrent, plus what only
@@ -137,6 +137,9 @@ pub struct Client {
     /// Torrents that may have an HTTP request to start, each once.
     http_ready: VecDeque<u32>,
     scrapes: Scrapes,
+    /// The slot of the torrent announcing each info hash, until it is freed (a removed torrent
+    /// holds its hash until its `Stopped` is drained): one swarm, one torrent, one `key`.
+    hashes: HashMap<InfoHash, u32>,
 }
 
 #[derive(Debug, Default)]
@@ -190,6 +193,7 @@ impl Client {
             udp_ready: VecDeque::new(),
             http_ready: VecDeque::new(),
             scrapes: Scrapes::default(),
+            hashes: HashMap::new(),
         })
     }
 
@@ -197,6 +201,9 @@ impl Client {
     /// its window.
     /// `tiers` is its BEP 12 announce list; both are checked as by
     /// [`Announce::new`](crate::announce::Announce::new).
+    ///
+    /// Fails with [`ConfigError::DuplicateInfoHash`] when a torrent of this client (a removed one
+    /// too, until its [`Event::Stopped`] is drained) announces the same info hash.
     pub fn add(
         &mut self,
         now: Instant,
@@ -204,6 +211,7 @@ impl Client {
         tiers: Vec<Vec<TrackerUrl>>,
     ) -> Result<TorrentId, ConfigError> {
         torrent.validate()?;
+        self.check_new_hash(torrent.info_hash)?;
         let tiers = check_tiers(&self.ctx.cfg, tiers)?;
         let now = self.ctx.advance(now);
         let slot = match self.free.pop() {
@@ -217,6 +225,7 @@ impl Client {
             }
         };
         let id = torrent_id(slot, self.slots[slot as usize].generation);
+        self.hashes.insert(torrent.info_hash, slot);
         let session = Session::new(&mut self.ctx, id, torrent, tiers, now);
         self.slots[slot as usize].entry = Some(Entry {
             session,
@@ -733,6 +742,7 @@ impl Client {
         }
         entry.session.release(&mut self.ctx);
         let slot = slot_of(torrent).0;
+        self.hashes.remove(&entry.session.torrent.info_hash);
         let s = &mut self.slots[slot as usize];
         s.entry = None;
         s.generation = s.generation.wrapping_add(1);
