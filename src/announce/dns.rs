@@ -60,8 +60,9 @@ pub struct DnsQuery {
 /// resolver's order; getaddrinfo sorts them by RFC 6724).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DnsAnswer {
-    /// The addresses. Repeats are dropped and at most [`MAX_DNS_ADDRESSES`] are kept; an empty
-    /// list counts as [`DnsError::NotFound`].
+    /// The addresses. Repeats and addresses that name no single host (unspecified, broadcast,
+    /// multicast) are dropped, and at most [`MAX_DNS_ADDRESSES`] are kept; a list with none left
+    /// counts as [`DnsError::NotFound`].
     pub addresses: Vec<IpAddr>,
     /// The answer's time to live, when the resolver tells it (getaddrinfo does not; hickory and
     /// c-ares do). Clamped to [`DnsConfig::min_ttl`, `DnsConfig::max_ttl`]; `None` means
@@ -453,7 +454,10 @@ impl Dns {
             Ok(answer) => {
                 for ip in answer.addresses {
                     let ip = canonical_ip(ip);
-                    if addrs.len() < MAX_DNS_ADDRESSES && !addrs.contains(&ip) {
+                    // An address naming no single host (broadcast, multicast, unspecified) is
+                    // never a tracker's, whatever `allow_internal` says.
+                    let usable = crate::addr::not_unicast(ip).is_none();
+                    if usable && addrs.len() < MAX_DNS_ADDRESSES && !addrs.contains(&ip) {
                         addrs.push(ip);
                     }
                 }
