@@ -15,6 +15,7 @@ use bt_tracker::announce::{
 use bt_tracker::client::Client;
 use bt_tracker::{AddressFamily, InfoHash, PeerId, TrackerUrl};
 use common::udp::{announce_reply, connect_reply_with};
+use quickcheck::Arbitrary;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -517,4 +518,151 @@ fn client_tracker_edits_under_dual_stack_keep_both_families_in_step() {
             row(A, 0, true)
         ]
     );
+}
+
+/// One step of the edit property: an edit, or time passing (DNS answered, datagrams drained,
+/// nothing answered, so exchanges stay in flight and time out).
+#[derive(Debug, Clone)]
+enum EditStep {
+    Add { url: u8, tier: u8 },
+    Remove { url: u8, family: bool },
+    Replace(Vec<Vec<u8>>),
+    Wait { secs: u8 },
+}
+
+impl Arbitrary for EditStep {
+    fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+        let url = |g: &mut quickcheck::Gen| u8::arbitrary(g) % 6;
+        match u8::arbitrary(g) % 4 {
+            0 => EditStep::Add {
+                url: url(g),
+                tier: u8::arbitrary(g) % 4,
+            },
+            1 => EditStep::Remove {
+                url: url(g),
+                family: bool::arbitrary(g),
+            },
+            2 => {
+                let tiers = usize::arbitrary(g) % 4;
+                EditStep::Replace(
+                    (0..tiers)
+                        .map(|_| (0..usize::arbitrary(g) % 3).map(|_| url(g)).collect())
+                        .collect(),
+                )
+            }
+            _ => EditStep::Wait {
+                secs: u8::arbitrary(g),
+            },
+        }
+    }
+}
+
+fn edit_url(k: u8) -> String {
+    format!("udp://t{k}.example:6969/announce")
+}
+
+/// After every edit under dual-stack, the snapshot lists each URL of the user's list once per
+/// family, both rows in the URL's tier of the list, and nothing else.
+#[test]
+fn the_snapshot_under_dual_stack_follows_the_users_list_through_any_edits() {
+    fn prop(steps: Vec<EditStep>) -> bool {
+        let mut now = start();
+        let mut a = dual_with(Config::default(), &[&[&edit_url(0)]], now);
+        let mut model: Vec<Vec<String>> = vec![vec![edit_url(0)]];
+        for step in steps {
+            match step {
+                EditStep::Add { url, tier } => {
+                    let u = edit_url(url);
+                    let got = a.add_tracker(now, TrackerUrl::parse(&u).unwrap(), tier.into());
+                    assert!(got.is_ok(), "{got:?}");
+                    if !model.iter().flatten().any(|m| *m == u) {
+                        let t = usize::from(tier).min(model.len());
+                        if t == model.len() {
+                            model.push(Vec::new());
+                        }
+                        model[t].push(u);
+                    }
+                }
+                EditStep::Remove { url, family } => {
+                    let u = edit_url(url);
+                    let ids = ids_of(&a, &u);
+                    let listed = model.iter().flatten().any(|m| *m == u);
+                    let id = ids
+                        .get(usize::from(family))
+                        .copied()
+                        .unwrap_or(TrackerId(999));
+                    assert_eq!(a.remove_tracker(now, id), listed, "{u}");
+                    for tier in &mut model {
+                        tier.retain(|m| *m != u);
+                    }
+                }
+                EditStep::Replace(list) => {
+                    let mut seen = Vec::new();
+                    let mut tiers = Vec::new();
+                    for tier in list {
+                        let t: Vec<String> = tier
+                            .into_iter()
+                            .map(edit_url)
+                            .filter(|u| {
+                                let new = !seen.contains(u);
+                                seen.push(u.clone());
+                                new
+                            })
+                            .collect();
+                        if !t.is_empty() {
+                            tiers.push(t);
+                        }
+                    }
+                    let urls = tiers
+                        .iter()
+                        .map(|t| t.iter().map(|u| TrackerUrl::parse(u).unwrap()).collect())
+                        .collect();
+                    assert_eq!(a.replace_trackers(now, urls), Ok(()));
+                    model = tiers;
+                }
+                EditStep::Wait { secs } => {
+                    now += Duration::from_secs(secs.into());
+                    a.handle_timeout(now);
+                    while let Some(q) = a.poll_dns_query() {
+                        let answer = DnsAnswer {
+                            addresses: vec![addr(V4).ip(), addr(V6).ip()],
+                            ttl: None,
+                        };
+                        a.handle_dns_response(now, q.id, Ok(answer));
+                    }
+                    transmits(&mut a);
+                    while a.poll_event().is_some() {}
+                }
+            }
+            let mut want: Vec<(String, usize, Option<AddressFamily>)> = model
+                .iter()
+                .enumerate()
+                .flat_map(|(t, tier)| {
+                    tier.iter()
+                        .flat_map(move |u| [row(u, t, false), row(u, t, true)])
+                })
+                .collect();
+            let mut got = rows_of(&a);
+            let key = |r: &(String, usize, Option<AddressFamily>)| {
+                (r.0.clone(), r.1, r.2 == Some(AddressFamily::V6))
+            };
+            want.sort_by_key(key);
+            got.sort_by_key(key);
+            if got != want || a.tiers().count() != 2 * model.len() {
+                eprintln!("model {model:?}\nwant {want:?}\ngot {got:?}");
+                return false;
+            }
+            let ids: Vec<TrackerId> = a.trackers().map(|s| s.id).collect();
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != ids.len() {
+                return false;
+            }
+        }
+        true
+    }
+    quickcheck::QuickCheck::new()
+        .tests(300)
+        .quickcheck(prop as fn(Vec<EditStep>) -> bool);
 }
