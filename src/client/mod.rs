@@ -421,7 +421,8 @@ impl Client {
     /// [`Config::stop_timeout`] of its last `stopped` being admitted). Its record stays, so
     /// [`tracker_url`](Self::tracker_url) answers for its events, until that `Stopped` is drained
     /// from [`poll_event`](Self::poll_event); then its memory is freed, and its id never names
-    /// another torrent.
+    /// another torrent. Its info hash stays held until then: adding it again earlier fails with
+    /// [`ConfigError::DuplicateInfoHash`], so its `stopped` cannot unlist the new torrent.
     pub fn remove(&mut self, now: Instant, torrent: TorrentId) -> bool {
         let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
             return false;
