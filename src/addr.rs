@@ -43,6 +43,26 @@ pub fn canonical_addr(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// Why `ip` can never be the destination of a tracker request or a peer connection: it names no
+/// single host (unspecified, RFC 1122 "this network" 0.0.0.0/8, the limited broadcast address,
+/// multicast). `None` for an address that can name one host, loopback and private ones included
+/// (whether those may be reached is a policy: see
+/// [`is_internal_address`](crate::announce::is_internal_address)). Judged in canonical form, so
+/// `::ffff:255.255.255.255` is the broadcast address.
+pub(crate) fn not_unicast(ip: IpAddr) -> Option<&'static str> {
+    match canonical_ip(ip) {
+        IpAddr::V4(v4) if v4.is_unspecified() => Some("the unspecified address 0.0.0.0"),
+        IpAddr::V4(v4) if v4.octets()[0] == 0 => {
+            Some("a \"this network\" address (0.0.0.0/8, a source address only, RFC 1122)")
+        }
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address 255.255.255.255"),
+        IpAddr::V4(v4) if v4.is_multicast() => Some("a multicast address (224.0.0.0/4)"),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some("the unspecified address ::"),
+        IpAddr::V6(v6) if v6.is_multicast() => Some("a multicast address (ff00::/8)"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +86,40 @@ mod tests {
             ("2001:db8::ffff:c000:207", "2001:db8::ffff:c000:207"),
         ] {
             assert_eq!(canonical_ip(ip(given)), ip(canonical), "{given}");
+        }
+    }
+
+    #[test]
+    fn only_addresses_naming_no_single_host_are_not_unicast() {
+        for never in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "239.255.255.250",
+            "::",
+            "ff02::1",
+            "ff0e::fb",
+            "::ffff:255.255.255.255",
+            "::ffff:0.0.0.0",
+            "::ffff:224.0.0.1",
+        ] {
+            assert!(not_unicast(ip(never)).is_some(), "{never}");
+        }
+        for one_host in [
+            "127.0.0.1",
+            "10.0.0.255",
+            "192.168.1.255",
+            "1.0.0.0",
+            "223.255.255.255",
+            "240.0.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "2001:db8::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert_eq!(not_unicast(ip(one_host)), None, "{one_host}");
         }
     }
 

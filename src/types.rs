@@ -293,6 +293,18 @@ pub enum TrackerUrlError {
         /// What is wrong with the host.
         reason: String,
     },
+    /// The host is an IP address that names no single host (unspecified `0.0.0.0` or `[::]`,
+    /// 0.0.0.0/8, the broadcast `255.255.255.255`, multicast `224.0.0.0/4` or `ff00::/8`): no
+    /// tracker can be reached there, whatever the internal-address settings allow.
+    #[error(
+        "{url:?} names {kind}, which is no single host and so never a tracker's address; use the tracker's own address or host name"
+    )]
+    NotUnicast {
+        /// The text as given.
+        url: String,
+        /// Which kind of address it is.
+        kind: &'static str,
+    },
     /// A `udp://` URL without a port: UDP has no default port.
     #[error(
         "{0:?} has no port; UDP trackers have no default port, add one (for example udp://host:6969/announce)"
@@ -349,8 +361,9 @@ impl TrackerUrl {
     /// Parses and validates a tracker URL and writes it in its ASCII form (see the type's docs).
     ///
     /// Fails when the text is not a URL, uses another scheme, names no host or one that cannot be
-    /// looked up, has no port (`udp://`) or port 0, or contains whitespace, a control character or
-    /// a backslash.
+    /// looked up or an IP address that names no single host (broadcast, multicast, unspecified),
+    /// has no port (`udp://`) or port 0, or contains whitespace, a control character or a
+    /// backslash.
     pub fn parse(text: &str) -> Result<Self, TrackerUrlError> {
         let trimmed = text.trim();
         let raw = match trimmed.find('#') {
@@ -413,6 +426,12 @@ impl TrackerUrl {
             url::Host::Ipv4(a) => (a.to_string(), Some(IpAddr::V4(a))),
             url::Host::Ipv6(a) => (a.to_string(), Some(IpAddr::V6(a))),
         };
+        if let Some(kind) = ip.and_then(crate::addr::not_unicast) {
+            return Err(TrackerUrlError::NotUnicast {
+                url: text.to_owned(),
+                kind,
+            });
+        }
         let port = match parsed.port().or(scheme.default_port()) {
             Some(0) => return Err(TrackerUrlError::PortZero(text.to_owned())),
             Some(p) => p,

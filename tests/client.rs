@@ -6,7 +6,7 @@ mod sim;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bt_tracker::announce::{Config, Event, TorrentId};
+use bt_tracker::announce::{Config, ConfigError, Event, TorrentId};
 use bt_tracker::http::{HttpResponse, ScrapeFile, ScrapeQuery, encode_scrape};
 use bt_tracker::{InfoHash, TrackerUrl};
 use sim::client::{ClientSim, hash_of, max_per_minute, tracker_url};
@@ -374,4 +374,104 @@ fn the_same_seed_gives_the_same_run() {
     let (first, second) = (run(), run());
     assert!(first.0.len() > 300, "{} datagrams", first.0.len());
     assert_eq!(first, second);
+}
+
+// ----- one torrent per info hash -----
+
+fn plain_client() -> (bt_tracker::client::Client, std::time::Instant) {
+    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
+    let now = std::time::Instant::now();
+    let mut rng = <rand_chacha::ChaCha12Rng as rand_core::SeedableRng>::seed_from_u64(5);
+    let client = bt_tracker::client::Client::new(Config::default(), &mut rng, now).unwrap();
+    (client, now)
+}
+
+fn torrent_of(hash: u8) -> bt_tracker::announce::Torrent {
+    bt_tracker::announce::Torrent {
+        info_hash: InfoHash([hash; 20]),
+        peer_id: bt_tracker::PeerId(*b"-BT0100-duplicates01"),
+        port: 6881,
+        progress: bt_tracker::announce::Progress::default(),
+        key: None,
+    }
+}
+
+fn literal_tier() -> Vec<Vec<TrackerUrl>> {
+    one_tier(TrackerUrl::parse("udp://10.9.0.1:6969/announce").unwrap())
+}
+
+#[test]
+fn a_second_torrent_with_an_info_hash_already_held_is_refused_naming_the_first() {
+    let (mut client, now) = plain_client();
+    let first = client.add(now, torrent_of(1), literal_tier()).unwrap();
+    let err = client
+        .add(now, torrent_of(1), literal_tier())
+        .expect_err("one swarm, one torrent");
+    assert_eq!(
+        err,
+        ConfigError::DuplicateInfoHash {
+            info_hash: InfoHash([1; 20]),
+            existing: first,
+        }
+    );
+    let text = err.to_string();
+    assert!(text.contains(&"01".repeat(20)), "{text}");
+    assert!(text.contains(&first.to_string()), "{text}");
+    assert!(client.add(now, torrent_of(2), literal_tier()).is_ok());
+}
+
+#[test]
+fn a_hybrid_torrent_is_refused_when_either_hash_is_held_and_then_adds_nothing() {
+    let (mut client, now) = plain_client();
+    let held = client.add(now, torrent_of(1), literal_tier()).unwrap();
+    // The v2 hash collides: nothing is added, so the v1 hash stays free.
+    assert_eq!(
+        client.add_hybrid(now, torrent_of(2), InfoHash([1; 20]), literal_tier()),
+        Err(ConfigError::DuplicateInfoHash {
+            info_hash: InfoHash([1; 20]),
+            existing: held,
+        })
+    );
+    // The v1 hash collides.
+    assert_eq!(
+        client.add_hybrid(now, torrent_of(1), InfoHash([3; 20]), literal_tier()),
+        Err(ConfigError::DuplicateInfoHash {
+            info_hash: InfoHash([1; 20]),
+            existing: held,
+        })
+    );
+    assert_eq!(
+        client.len(),
+        1,
+        "a refused hybrid torrent adds neither swarm"
+    );
+    let ids = client
+        .add_hybrid(now, torrent_of(2), InfoHash([3; 20]), literal_tier())
+        .unwrap();
+    // A hybrid torrent's v2 swarm holds its hash against a plain torrent too.
+    assert_eq!(
+        client.add(now, torrent_of(3), literal_tier()),
+        Err(ConfigError::DuplicateInfoHash {
+            info_hash: InfoHash([3; 20]),
+            existing: ids.v2,
+        })
+    );
+}
+
+#[test]
+fn a_removed_torrent_holds_its_info_hash_until_its_stopped_is_drained() {
+    let (mut client, now) = plain_client();
+    let first = client.add(now, torrent_of(1), literal_tier()).unwrap();
+    assert!(client.remove(now, first));
+    assert!(matches!(
+        client.add(now, torrent_of(1), literal_tier()),
+        Err(ConfigError::DuplicateInfoHash { existing, .. }) if existing == first
+    ));
+    let mut stopped = false;
+    while let Some((id, event)) = client.poll_event() {
+        stopped |= id == first && event == Event::Stopped;
+    }
+    assert!(stopped, "never sent started: stopped at once");
+    let again = client.add(now, torrent_of(1), literal_tier()).unwrap();
+    assert_ne!(again, first, "a new id for the new torrent");
 }

@@ -32,8 +32,10 @@ fn an_idle_torrent_in_a_client_of_100k_holds_well_under_1_kib() {
     );
     // The target is 1 KiB. Measured: 702 bytes (main at b406cae); 532 once the rarely
     // used per-tracker state was boxed, the status record packed and the torrent table's spare
-    // capacity reduced to a pointer per slot.
-    assert!(large <= 545.0, "{large:.0} bytes per idle torrent");
+    // capacity reduced to a pointer per slot; 565 with the index of info hashes that refuses a
+    // duplicate torrent (`ConfigError::DuplicateInfoHash`: a 24-byte entry per torrent in a map
+    // sized to a power of two, 33 bytes a torrent at 100,000).
+    assert!(large <= 580.0, "{large:.0} bytes per idle torrent");
 }
 
 /// A client of `n` idle torrents, each announcing to one UDP and one HTTP tracker (four of each
@@ -102,6 +104,6 @@ fn an_idle_torrent_with_a_udp_and_an_http_tracker_holds_well_under_1_kib() {
         "idle torrent in a Client, one UDP and one HTTP tracker: {per:.0} heap bytes each in {allocs:.1} allocations ({n} torrents)"
     );
     // The target is 1 KiB. Measured: 1,007 bytes in 5 allocations (main at b406cae); 740
-    // in 6 (the session is boxed in its slot) after the same changes.
-    assert!(per <= 760.0, "{per:.0} bytes per idle torrent");
+    // in 6 (the session is boxed in its slot) after the same changes; 773 with the info-hash index.
+    assert!(per <= 790.0, "{per:.0} bytes per idle torrent");
 }

@@ -9,11 +9,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Announce, Cause, Config, DnsAnswer, DnsFailure, Event, Families, Progress, Torrent,
-    TrackerState, Transmit,
+    Announce, Cause, Config, DnsAnswer, DnsFailure, EditError, Event, Families, Progress, TierMode,
+    Torrent, TrackerId, TrackerState, Transmit,
 };
+use bt_tracker::client::Client;
 use bt_tracker::{AddressFamily, InfoHash, PeerId, TrackerUrl};
 use common::udp::{announce_reply, connect_reply_with};
+use quickcheck::Arbitrary;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -30,9 +32,17 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 fn dual(url: &str, now: Instant) -> Announce {
+    dual_with(Config::default(), &[&[url]], now)
+}
+
+fn dual_config() -> Config {
     let mut config = Config::default();
     config.families = Families::Both;
-    let torrent = Torrent {
+    config
+}
+
+fn torrent() -> Torrent {
+    Torrent {
         info_hash: InfoHash([7; 20]),
         peer_id: PeerId(*b"-BT0100-dualstack001"),
         port: 6881,
@@ -41,10 +51,21 @@ fn dual(url: &str, now: Instant) -> Announce {
             ..Progress::default()
         },
         key: None,
-    };
-    let tiers = vec![vec![TrackerUrl::parse(url).unwrap()]];
+    }
+}
+
+fn url_tiers(tiers: &[&[&str]]) -> Vec<Vec<TrackerUrl>> {
+    tiers
+        .iter()
+        .map(|t| t.iter().map(|u| TrackerUrl::parse(u).unwrap()).collect())
+        .collect()
+}
+
+/// A dual-stack machine over `tiers`, with `config`'s other knobs.
+fn dual_with(mut config: Config, tiers: &[&[&str]], now: Instant) -> Announce {
+    config.families = Families::Both;
     let mut rng = ChaCha12Rng::seed_from_u64(7);
-    Announce::new(config, torrent, tiers, &mut rng, now).unwrap()
+    Announce::new(config, torrent(), url_tiers(tiers), &mut rng, now).unwrap()
 }
 
 /// Answers the one DNS query with `ips`.
@@ -229,4 +250,419 @@ fn an_ip_literal_tracker_is_announced_over_its_own_family_only() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0.destination, addr(V4));
     assert_eq!(a.trackers().count(), 1);
+}
+
+// ----- tracker-list edits under dual-stack (one URL is one row of the user's list) -----
+
+const A: &str = "udp://tracker.example:6969/announce";
+const B: &str = "udp://backup.example:6969/announce";
+const C: &str = "udp://new.example:6969/announce";
+
+/// (url, tier, family) of every row of the snapshot.
+fn rows_of(a: &Announce) -> Vec<(String, usize, Option<AddressFamily>)> {
+    a.trackers()
+        .map(|s| (s.url.as_str().to_owned(), s.tier, s.family))
+        .collect()
+}
+
+fn ids_of(a: &Announce, url: &str) -> Vec<TrackerId> {
+    a.trackers()
+        .filter(|s| s.url.as_str() == url)
+        .map(|s| s.id)
+        .collect()
+}
+
+fn row(url: &str, tier: usize, v6: bool) -> (String, usize, Option<AddressFamily>) {
+    let family = if v6 {
+        AddressFamily::V6
+    } else {
+        AddressFamily::V4
+    };
+    (url.to_owned(), tier, Some(family))
+}
+
+/// The UDP `stopped` announces among `sent`, by destination, sorted.
+fn stopped_to(sent: &[(Transmit, Vec<u8>)]) -> Vec<SocketAddr> {
+    let mut to: Vec<SocketAddr> = sent
+        .iter()
+        .filter(|(_, b)| b.len() >= 98 && b[80..84] == 3u32.to_be_bytes())
+        .map(|(t, _)| t.destination)
+        .collect();
+    to.sort();
+    to
+}
+
+#[test]
+fn add_tracker_under_dual_stack_lists_the_url_once_per_family_in_the_tier_given() {
+    let now = start();
+    let mut a = dual_with(Config::default(), &[&[A]], now);
+    let id = a
+        .add_tracker(now, TrackerUrl::parse(B).unwrap(), 0)
+        .unwrap();
+    assert_eq!(
+        rows_of(&a),
+        vec![
+            row(A, 0, false),
+            row(B, 0, false),
+            row(A, 0, true),
+            row(B, 0, true)
+        ]
+    );
+    let b_ids = ids_of(&a, B);
+    assert_eq!(b_ids.len(), 2);
+    assert_eq!(b_ids[0], id, "the IPv4 tracker's id is returned");
+    assert_ne!(b_ids[0], b_ids[1], "each family has an id of its own");
+    // Listed already: the same id, nothing added.
+    assert_eq!(a.add_tracker(now, TrackerUrl::parse(B).unwrap(), 3), Ok(id));
+    // A tier past the last is a new last tier, in both families.
+    a.add_tracker(now, TrackerUrl::parse(C).unwrap(), 9)
+        .unwrap();
+    assert_eq!(
+        rows_of(&a),
+        vec![
+            row(A, 0, false),
+            row(B, 0, false),
+            row(C, 1, false),
+            row(A, 0, true),
+            row(B, 0, true),
+            row(C, 1, true),
+        ]
+    );
+    assert_eq!(a.tiers().count(), 4, "two tiers per family");
+}
+
+#[test]
+fn the_tracker_cap_counts_a_dual_stack_url_once() {
+    let now = start();
+    let mut config = Config::default();
+    config.max_trackers = 2;
+    let mut a = dual_with(config, &[&[A]], now);
+    a.add_tracker(now, TrackerUrl::parse(B).unwrap(), 0)
+        .unwrap();
+    assert_eq!(a.trackers().count(), 4, "two URLs, four trackers");
+    assert_eq!(
+        a.add_tracker(now, TrackerUrl::parse(C).unwrap(), 0),
+        Err(EditError::TooManyTrackers { count: 3, max: 2 })
+    );
+    let three = url_tiers(&[&[A, B, C]]);
+    assert_eq!(
+        a.replace_trackers(now, three),
+        Err(EditError::TooManyTrackers { count: 3, max: 2 })
+    );
+    let two = url_tiers(&[&[C], &[A]]);
+    assert_eq!(a.replace_trackers(now, two), Ok(()));
+    assert_eq!(a.trackers().count(), 4);
+}
+
+#[test]
+fn removing_a_dual_stack_url_stops_both_families_even_with_one_announce_in_flight() {
+    let now = start();
+    let mut a = dual(A, now);
+    let (a4, _a6) = both_started(&mut a, now);
+    // IPv4 answered; the IPv6 `started` is still in flight.
+    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
+    while a.poll_event().is_some() {}
+    let ids = ids_of(&a, A);
+    let v6_id = ids[1];
+    assert!(
+        a.remove_tracker(now, v6_id),
+        "either family's id removes the URL"
+    );
+    let events: Vec<Event> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert!(
+        matches!(&events[..], [Event::Failed(f)] if f.tracker == v6_id && f.cause == Cause::Cancelled),
+        "{events:?}"
+    );
+    // Each family was sent `started`: each gets its `stopped`, with its own connection id.
+    let sent = transmits(&mut a);
+    let mut want = vec![addr(V4), addr(V6)];
+    want.sort();
+    assert_eq!(stopped_to(&sent), want);
+    assert_eq!(
+        u64::from_be_bytes(sent_to(&sent, addr(V6))[0..8].try_into().unwrap()),
+        0x66
+    );
+    assert_eq!(a.trackers().count(), 0, "the row is gone at once");
+    assert!(!a.remove_tracker(now, ids[0]), "already removed");
+}
+
+#[test]
+fn removing_a_dual_stack_url_sends_nothing_over_a_family_never_contacted() {
+    let now = start();
+    let mut a = dual(A, now);
+    resolve(&mut a, now, &[addr(V4).ip()]); // no IPv6 address: that family fails unsent
+    let sent = transmits(&mut a);
+    assert!(a.handle_datagram(now, addr(V4), &connect_reply_with(&sent[0].1, 1)));
+    let sent = transmits(&mut a);
+    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&sent[0].1)));
+    while a.poll_event().is_some() {}
+    assert!(a.remove_tracker(now, ids_of(&a, A)[0]));
+    assert_eq!(stopped_to(&transmits(&mut a)), vec![addr(V4)]);
+}
+
+#[test]
+fn replace_trackers_under_dual_stack_keeps_both_families_state_for_a_url_that_stays() {
+    let now = start();
+    let mut a = dual_with(Config::default(), &[&[A], &[B]], now);
+    let (a4, a6) = both_started(&mut a, now);
+    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
+    while a.poll_event().is_some() {}
+    let a_ids = ids_of(&a, A);
+    let later = now + Duration::from_secs(5);
+    // B was never contacted and goes; A moves to tier 1; C is new in tier 0. The IPv6 `started`
+    // to A is still in flight and stays so.
+    a.replace_trackers(later, url_tiers(&[&[C], &[A]])).unwrap();
+    assert_eq!(
+        rows_of(&a),
+        vec![
+            row(C, 0, false),
+            row(A, 1, false),
+            row(C, 0, true),
+            row(A, 1, true)
+        ]
+    );
+    assert_eq!(ids_of(&a, A), a_ids, "ids stay");
+    assert!(a.poll_event().is_none(), "nothing of A was cancelled");
+    let states: Vec<_> = a
+        .trackers()
+        .filter(|s| s.url.as_str() == A)
+        .map(|s| (s.state, s.last_announce))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (TrackerState::Working, Some(now)),
+            (TrackerState::Updating, None),
+        ]
+    );
+    let q = a.poll_dns_query().expect("the new URL is asked for");
+    assert_eq!(q.host, "new.example");
+    let sent = transmits(&mut a);
+    assert!(
+        sent.iter().all(|(t, _)| t.destination != addr(V4)),
+        "A keeps its IPv4 schedule"
+    );
+    // The IPv6 reply to A's `started` still lands.
+    assert!(a.handle_datagram(later, addr(V6), &announce_reply(&a6)));
+    let v6 = a.trackers().find(|s| s.id == a_ids[1]).unwrap();
+    assert_eq!(v6.state, TrackerState::Working);
+}
+
+#[test]
+fn a_tier_added_under_dual_stack_in_all_tiers_mode_leaves_the_other_tiers_schedules() {
+    let now = start();
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTiers;
+    let mut a = dual_with(config, &[&[A]], now);
+    let (a4, a6) = both_started(&mut a, now);
+    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
+    assert!(a.handle_datagram(now, addr(V6), &announce_reply(&a6)));
+    while a.poll_event().is_some() {}
+    a.add_tracker(now, TrackerUrl::parse(B).unwrap(), 1)
+        .unwrap();
+    // The new tier's lanes (one per family) are due now; A's keep their interval.
+    let q = a.poll_dns_query().expect("the new tier is announced to");
+    assert_eq!(q.host, "backup.example");
+    let next: Vec<_> = a
+        .trackers()
+        .filter(|s| s.url.as_str() == A)
+        .map(|s| s.next_announce)
+        .collect();
+    let due = Some(now + Duration::from_secs(1800));
+    assert_eq!(next, vec![due, due]);
+    assert_eq!(
+        rows_of(&a),
+        vec![
+            row(A, 0, false),
+            row(B, 1, false),
+            row(A, 0, true),
+            row(B, 1, true)
+        ]
+    );
+}
+
+#[test]
+fn client_tracker_edits_under_dual_stack_keep_both_families_in_step() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(9);
+    let mut client = Client::new(dual_config(), &mut rng, now).unwrap();
+    let t = client.add(now, torrent(), url_tiers(&[&[A]])).unwrap();
+    let rows_c = |c: &Client| {
+        c.trackers(t)
+            .map(|s| (s.url.as_str().to_owned(), s.tier, s.family))
+            .collect::<Vec<_>>()
+    };
+    let b = client
+        .add_tracker(now, t, TrackerUrl::parse(B).unwrap(), 1)
+        .unwrap();
+    assert_eq!(
+        rows_c(&client),
+        vec![
+            row(A, 0, false),
+            row(B, 1, false),
+            row(A, 0, true),
+            row(B, 1, true)
+        ]
+    );
+    assert!(client.remove_tracker(now, t, b));
+    assert_eq!(rows_c(&client), vec![row(A, 0, false), row(A, 0, true)]);
+    client
+        .replace_trackers(now, t, url_tiers(&[&[C, A]]))
+        .unwrap();
+    assert_eq!(
+        rows_c(&client),
+        vec![
+            row(C, 0, false),
+            row(A, 0, false),
+            row(C, 0, true),
+            row(A, 0, true)
+        ]
+    );
+}
+
+/// One step of the edit property: an edit, or time passing (DNS answered, datagrams drained,
+/// nothing answered, so exchanges stay in flight and time out).
+#[derive(Debug, Clone)]
+enum EditStep {
+    Add { url: u8, tier: u8 },
+    Remove { url: u8, family: bool },
+    Replace(Vec<Vec<u8>>),
+    Wait { secs: u8 },
+}
+
+impl Arbitrary for EditStep {
+    fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+        let url = |g: &mut quickcheck::Gen| u8::arbitrary(g) % 6;
+        match u8::arbitrary(g) % 4 {
+            0 => EditStep::Add {
+                url: url(g),
+                tier: u8::arbitrary(g) % 4,
+            },
+            1 => EditStep::Remove {
+                url: url(g),
+                family: bool::arbitrary(g),
+            },
+            2 => {
+                let tiers = usize::arbitrary(g) % 4;
+                EditStep::Replace(
+                    (0..tiers)
+                        .map(|_| (0..usize::arbitrary(g) % 3).map(|_| url(g)).collect())
+                        .collect(),
+                )
+            }
+            _ => EditStep::Wait {
+                secs: u8::arbitrary(g),
+            },
+        }
+    }
+}
+
+fn edit_url(k: u8) -> String {
+    format!("udp://t{k}.example:6969/announce")
+}
+
+/// After every edit under dual-stack, the snapshot lists each URL of the user's list once per
+/// family, both rows in the URL's tier of the list, and nothing else.
+#[test]
+fn the_snapshot_under_dual_stack_follows_the_users_list_through_any_edits() {
+    fn prop(steps: Vec<EditStep>) -> bool {
+        let mut now = start();
+        let mut a = dual_with(Config::default(), &[&[&edit_url(0)]], now);
+        let mut model: Vec<Vec<String>> = vec![vec![edit_url(0)]];
+        for step in steps {
+            match step {
+                EditStep::Add { url, tier } => {
+                    let u = edit_url(url);
+                    let got = a.add_tracker(now, TrackerUrl::parse(&u).unwrap(), tier.into());
+                    assert!(got.is_ok(), "{got:?}");
+                    if !model.iter().flatten().any(|m| *m == u) {
+                        let t = usize::from(tier).min(model.len());
+                        if t == model.len() {
+                            model.push(Vec::new());
+                        }
+                        model[t].push(u);
+                    }
+                }
+                EditStep::Remove { url, family } => {
+                    let u = edit_url(url);
+                    let ids = ids_of(&a, &u);
+                    let listed = model.iter().flatten().any(|m| *m == u);
+                    let id = ids
+                        .get(usize::from(family))
+                        .copied()
+                        .unwrap_or(TrackerId(999));
+                    assert_eq!(a.remove_tracker(now, id), listed, "{u}");
+                    for tier in &mut model {
+                        tier.retain(|m| *m != u);
+                    }
+                }
+                EditStep::Replace(list) => {
+                    let mut seen = Vec::new();
+                    let mut tiers = Vec::new();
+                    for tier in list {
+                        let t: Vec<String> = tier
+                            .into_iter()
+                            .map(edit_url)
+                            .filter(|u| {
+                                let new = !seen.contains(u);
+                                seen.push(u.clone());
+                                new
+                            })
+                            .collect();
+                        if !t.is_empty() {
+                            tiers.push(t);
+                        }
+                    }
+                    let urls = tiers
+                        .iter()
+                        .map(|t| t.iter().map(|u| TrackerUrl::parse(u).unwrap()).collect())
+                        .collect();
+                    assert_eq!(a.replace_trackers(now, urls), Ok(()));
+                    model = tiers;
+                }
+                EditStep::Wait { secs } => {
+                    now += Duration::from_secs(secs.into());
+                    a.handle_timeout(now);
+                    while let Some(q) = a.poll_dns_query() {
+                        let answer = DnsAnswer {
+                            addresses: vec![addr(V4).ip(), addr(V6).ip()],
+                            ttl: None,
+                        };
+                        a.handle_dns_response(now, q.id, Ok(answer));
+                    }
+                    transmits(&mut a);
+                    while a.poll_event().is_some() {}
+                }
+            }
+            let mut want: Vec<(String, usize, Option<AddressFamily>)> = model
+                .iter()
+                .enumerate()
+                .flat_map(|(t, tier)| {
+                    tier.iter()
+                        .flat_map(move |u| [row(u, t, false), row(u, t, true)])
+                })
+                .collect();
+            let mut got = rows_of(&a);
+            let key = |r: &(String, usize, Option<AddressFamily>)| {
+                (r.0.clone(), r.1, r.2 == Some(AddressFamily::V6))
+            };
+            want.sort_by_key(key);
+            got.sort_by_key(key);
+            if got != want || a.tiers().count() != 2 * model.len() {
+                eprintln!("model {model:?}\nwant {want:?}\ngot {got:?}");
+                return false;
+            }
+            let ids: Vec<TrackerId> = a.trackers().map(|s| s.id).collect();
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != ids.len() {
+                return false;
+            }
+        }
+        true
+    }
+    quickcheck::QuickCheck::new()
+        .tests(300)
+        .quickcheck(prop as fn(Vec<EditStep>) -> bool);
 }

@@ -549,3 +549,62 @@ mod reports {
         assert_eq!(r.get(T).unwrap().stopped, Outcome::NotAsked);
     }
 }
+
+mod system_lookup_errors {
+    use std::io;
+
+    use bt_tracker::announce::DnsError;
+
+    use super::net::glue::resolver::{answer, error_of};
+
+    /// An error as std builds it from a getaddrinfo return code (`gai_strerror`'s text).
+    fn gai(text: &str) -> io::Error {
+        io::Error::other(format!("failed to lookup address information: {text}"))
+    }
+
+    #[test]
+    fn a_name_that_does_not_exist_or_has_no_address_is_not_found() {
+        for text in [
+            "Name or service not known",                    // glibc EAI_NONAME
+            "No address associated with hostname",          // glibc EAI_NODATA
+            "nodename nor servname provided, or not known", // macOS EAI_NONAME
+            "no address associated with nodename",          // BSD EAI_NODATA
+            "Name does not resolve",                        // musl EAI_NONAME
+            "Name has no usable address",                   // musl EAI_NODATA
+        ] {
+            assert_eq!(error_of(&gai(text)), DnsError::NotFound, "{text}");
+            let found: io::Result<std::vec::IntoIter<std::net::SocketAddr>> = Err(gai(text));
+            assert_eq!(answer(found), Err(DnsError::NotFound), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_resolver_that_failed_is_never_reported_as_a_missing_name() {
+        for text in [
+            "Temporary failure in name resolution", // glibc EAI_AGAIN: no network
+            "Non-recoverable failure in name resolution", // EAI_FAIL: SERVFAIL
+            "System error",
+            "Try again",
+            "Address family for hostname not supported",
+            "",
+        ] {
+            assert_eq!(error_of(&gai(text)), DnsError::Failed, "{text:?}");
+        }
+        // EAI_SYSTEM: std hands over the OS error itself.
+        let os = io::Error::from_raw_os_error(101); // ENETUNREACH on Linux
+        assert_eq!(error_of(&os), DnsError::Failed);
+        assert_eq!(
+            error_of(&io::Error::new(io::ErrorKind::TimedOut, "timed out")),
+            DnsError::Failed
+        );
+    }
+
+    #[test]
+    fn an_answer_without_addresses_is_not_found_and_one_with_them_is_kept() {
+        let none: io::Result<std::vec::IntoIter<std::net::SocketAddr>> = Ok(Vec::new().into_iter());
+        assert_eq!(answer(none), Err(DnsError::NotFound));
+        let addr: std::net::SocketAddr = "192.0.2.1:0".parse().unwrap();
+        let some: io::Result<std::vec::IntoIter<std::net::SocketAddr>> = Ok(vec![addr].into_iter());
+        assert_eq!(answer(some).map(|a| a.addresses), Ok(vec![addr.ip()]));
+    }
+}

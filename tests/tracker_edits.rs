@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Announce, Cause, Config, EditError, Event, HttpRequest, Progress, RequestKind, TierMode,
-    Torrent, TorrentId, TrackerId, TrackerState,
+    Announce, Cause, Config, EditError, Event, Families, HttpRequest, Progress, RequestKind,
+    TierMode, Torrent, TorrentId, TrackerId, TrackerState,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
-use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use bt_tracker::{AddressFamily, AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -541,4 +541,26 @@ fn announce_tracker_waits_for_retry_in() {
     a.handle_timeout(at);
     let r = a.poll_http_request().unwrap();
     assert_eq!(r.kind, RequestKind::Announce(AnnounceEvent::Started));
+}
+
+#[test]
+fn a_tracker_added_under_one_family_is_announced_over_that_family_only() {
+    let now = start();
+    for family in [AddressFamily::V4, AddressFamily::V6] {
+        let mut config = Config::default();
+        config.families = if family == AddressFamily::V4 {
+            Families::V4
+        } else {
+            Families::V6
+        };
+        let mut a = machine(&[1], config, now);
+        let added = TrackerUrl::parse("http://tracker.example/announce").unwrap();
+        let id = a.add_tracker(now, added, 0).unwrap();
+        let s = a.trackers().find(|s| s.id == id).unwrap();
+        assert_eq!(s.family, Some(family), "added");
+        let replaced = a
+            .replace_trackers(now, vec![vec![url(1), url(4)]])
+            .map(|()| a.trackers().map(|s| s.family).collect::<Vec<_>>());
+        assert_eq!(replaced, Ok(vec![Some(family), Some(family)]), "replaced");
+    }
 }

@@ -6,10 +6,11 @@ use std::time::Instant;
 mod common;
 
 use bt_tracker::announce::{
-    Announce, Cause, Config, ConfigError, Event, HttpRequest, Progress, Torrent,
+    Announce, Cause, Config, ConfigError, DnsError, DnsFailure, Event, HttpRequest, Progress,
+    Torrent,
 };
 use bt_tracker::http::HttpResponse;
-use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+use bt_tracker::{InfoHash, PeerId, TrackerUrl, TrackerUrlError};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -193,4 +194,151 @@ fn tracker_urls_that_prefill_announce_arguments_are_refused_up_front() {
         )
         .is_ok()
     );
+}
+
+/// IP literals that name no single host: unspecified, "this network", broadcast, multicast, in
+/// both families and in the IPv4-mapped form.
+const NO_SINGLE_HOST: [&str; 10] = [
+    "0.0.0.0",
+    "0.1.2.3",
+    "255.255.255.255",
+    "224.0.0.1",
+    "239.255.255.250",
+    "[::]",
+    "[ff02::1]",
+    "[ff0e::6969]",
+    "[::ffff:255.255.255.255]",
+    "[::ffff:0.0.0.0]",
+];
+
+#[test]
+fn tracker_urls_naming_no_single_host_are_refused_in_every_scheme() {
+    for host in NO_SINGLE_HOST {
+        for scheme in ["udp", "http", "https"] {
+            let text = format!("{scheme}://{host}:6969/announce");
+            let err = TrackerUrl::parse(&text).expect_err(&text);
+            assert!(
+                matches!(&err, TrackerUrlError::NotUnicast { url, .. } if *url == text),
+                "{text}: {err:?}"
+            );
+            let why = err.to_string();
+            assert!(why.contains("no single host"), "{why}");
+            assert!(why.contains("host name"), "says what to do: {why}");
+        }
+    }
+    // Loopback, private and the highest unicast addresses are a policy matter, not malformed.
+    for host in [
+        "127.0.0.1",
+        "10.0.0.255",
+        "223.255.255.255",
+        "[::1]",
+        "[fe80::1]",
+    ] {
+        let text = format!("udp://{host}:6969/announce");
+        assert!(TrackerUrl::parse(&text).is_ok(), "{text}");
+    }
+}
+
+#[test]
+fn a_redirect_to_an_address_naming_no_single_host_is_refused_even_when_internal_ones_are_allowed() {
+    for host in NO_SINGLE_HOST {
+        let target = format!("http://{host}/announce");
+        let mut open = Config::default();
+        open.allow_internal_redirects = true;
+        let cause = redirect("http://tracker.example/announce", &target, open)
+            .expect_err("never a tracker's address");
+        let Cause::Redirect(why) = &cause else {
+            panic!("{target}: {cause:?}")
+        };
+        assert!(why.contains("no single host"), "{target}: {why}");
+        assert!(
+            !why.contains("allow_internal_redirects"),
+            "no setting helps: {why}"
+        );
+    }
+}
+
+#[test]
+fn dns_answers_naming_no_single_host_are_dropped_even_when_internal_ones_are_allowed() {
+    let ips = |list: &[&str]| -> Vec<std::net::IpAddr> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    };
+    let mut open = Config::default();
+    open.dns.allow_internal = true;
+    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
+    let now = Instant::now();
+    let torrent = Torrent {
+        info_hash: InfoHash([7; 20]),
+        peer_id: PeerId(*b"-BT0100-policy-00001"),
+        port: 6881,
+        progress: Progress::default(),
+        key: None,
+    };
+    let tiers = || {
+        vec![vec![
+            TrackerUrl::parse("http://tracker.example/announce").unwrap(),
+        ]]
+    };
+    let mut rng = ChaCha12Rng::seed_from_u64(1);
+    let mut a = Announce::new(open.clone(), torrent.clone(), tiers(), &mut rng, now).unwrap();
+    let mixed = ips(&[
+        "255.255.255.255",
+        "224.0.0.1",
+        "0.0.0.0",
+        "::",
+        "ff02::1",
+        "::ffff:255.255.255.255",
+        "10.0.0.7",
+        "203.0.113.5",
+    ]);
+    common::answer_dns_with(&mut a, now, &mixed);
+    let request = a
+        .poll_http_request()
+        .expect("the usable addresses are tried");
+    let want: Vec<std::net::SocketAddr> = ["10.0.0.7:80", "203.0.113.5:80"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(request.addresses, want);
+
+    let mut a = Announce::new(open, torrent, tiers(), &mut rng, now).unwrap();
+    common::answer_dns_with(&mut a, now, &ips(&["255.255.255.255", "ff02::1", "::"]));
+    assert!(a.poll_http_request().is_none());
+    let failed = std::iter::from_fn(|| a.poll_event()).find_map(|e| match e {
+        Event::Failed(f) => Some(f.cause),
+        _ => None,
+    });
+    assert_eq!(
+        failed,
+        Some(Cause::Dns(DnsFailure::Resolver(DnsError::NotFound))),
+        "no usable address: as if the name had none"
+    );
+}
+
+#[test]
+fn an_announce_ip_naming_no_single_host_is_refused_up_front() {
+    for ip in ["255.255.255.255", "0.0.0.0", "224.0.0.1", "::", "ff02::1"] {
+        let mut config = Config::default();
+        config.announce_ip = Some(ip.parse().unwrap());
+        let err = announce("udp://203.0.113.5:6969/announce", config.clone()).expect_err(ip);
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    field: "announce_ip",
+                    ..
+                }
+            ),
+            "{ip}: {err:?}"
+        );
+        assert!(err.to_string().contains("reached at"), "{err}");
+        #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
+        let now = Instant::now();
+        let client =
+            bt_tracker::client::Client::new(config, &mut ChaCha12Rng::seed_from_u64(2), now);
+        assert!(client.is_err(), "{ip}: the Client checks it too");
+    }
+    let mut config = Config::default();
+    config.announce_ip = Some("192.0.2.9".parse().unwrap());
+    assert!(announce("udp://203.0.113.5:6969/announce", config).is_ok());
 }

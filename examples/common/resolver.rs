@@ -34,9 +34,42 @@ pub fn answer(found: std::io::Result<impl Iterator<Item = SocketAddr>>) -> DnsRe
                 })
             }
         }
-        // std does not say which failure it was: a name that does not exist and a network that
-        // is down look alike here.
-        Err(_) => Err(DnsError::Failed),
+        Err(e) => Err(error_of(&e)),
+    }
+}
+
+/// The texts getaddrinfo gives (through `gai_strerror`) for "this name does not exist" and "this
+/// name has no address", which std and tokio put in the `io::Error`'s message ("failed to lookup
+/// address information: ..."): glibc's EAI_NONAME and EAI_NODATA, macOS's and the BSDs', musl's.
+/// Lowercase.
+const NOT_FOUND_TEXTS: [&str; 6] = [
+    "name or service not known",                    // glibc EAI_NONAME
+    "no address associated with hostname",          // glibc EAI_NODATA
+    "nodename nor servname provided, or not known", // macOS, BSD EAI_NONAME
+    "no address associated with nodename",          // macOS, BSD EAI_NODATA
+    "name does not resolve",                        // musl EAI_NONAME
+    "name has no usable address",                   // musl EAI_NODATA
+];
+
+/// Which failure a system lookup's error was. std's `ToSocketAddrs` (and tokio's `lookup_host`,
+/// which runs it) gives no error kind for a getaddrinfo failure, only its text; Windows gives
+/// the Winsock error code. Only an answer that says the name does not exist or has no address is
+/// [`DnsError::NotFound`]; everything else (a temporary failure, no network, an unknown text) is
+/// [`DnsError::Failed`], so a failed resolver is never reported as a missing name.
+pub fn error_of(e: &std::io::Error) -> DnsError {
+    // WSAHOST_NOT_FOUND and WSANO_DATA.
+    if cfg!(windows) && matches!(e.raw_os_error(), Some(11001 | 11004)) {
+        return DnsError::NotFound;
+    }
+    // An EAI_SYSTEM failure carries the OS error, whose text is strerror's, not gai_strerror's.
+    if e.raw_os_error().is_some() {
+        return DnsError::Failed;
+    }
+    let text = e.to_string().to_ascii_lowercase();
+    if NOT_FOUND_TEXTS.iter().any(|t| text.contains(t)) {
+        DnsError::NotFound
+    } else {
+        DnsError::Failed
     }
 }
 

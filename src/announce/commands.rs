@@ -106,15 +106,6 @@ impl Session {
         }
     }
 
-    /// Tracker-list edits keep one tracker per URL; BEP 7 dual-stack keeps one per URL and family.
-    pub(crate) fn check_editable(&self, ctx: &Ctx) -> Result<(), EditError> {
-        self.check_running()?;
-        match ctx.cfg.families {
-            super::Families::Both => Err(EditError::DualStack),
-            _ => Ok(()),
-        }
-    }
-
     pub(crate) fn announce_tracker(
         &mut self,
         ctx: &mut Ctx,

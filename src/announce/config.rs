@@ -135,7 +135,8 @@ pub struct Config {
     /// HTTP: the `ip` parameter, the address to be listed under, for a client that knows its
     /// public address is not the one trackers see. Most trackers ignore it (opentracker honours it
     /// only when built with `WANT_IP_FROM_QUERY_STRING`). Over UDP the BEP 15 IP field stays 0
-    /// ("use the source address"). Default `None`.
+    /// ("use the source address"). An address that names no single host (unspecified, broadcast,
+    /// multicast) is refused by `Announce::new` and `Client::new`. Default `None`.
     pub announce_ip: Option<std::net::IpAddr>,
     /// The most UDP exchanges in flight with one tracker endpoint (transport, host, port) at
     /// once: the cap of its self-clocking window, 1 to 65,536. The window starts at 16, admits a
@@ -268,6 +269,15 @@ impl Torrent {
 impl Config {
     /// Checks the knobs; `Announce::new` and `Client::new` call this.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .announce_ip
+            .is_some_and(|ip| crate::addr::not_unicast(ip).is_some())
+        {
+            return Err(ConfigError::Invalid {
+                field: "announce_ip",
+                rule: "names no single host (unspecified, broadcast or multicast), so no peer could reach this client there; pass the public address this client is reached at, or None",
+            });
+        }
         let durations = [
             ("default_interval", self.default_interval),
             ("default_min_interval", self.default_min_interval),
@@ -429,6 +439,20 @@ pub enum ConfigError {
     TooManyTorrents {
         /// The cap.
         max: usize,
+    },
+    /// A [`Client`](crate::client::Client) already holds a torrent announcing this info hash (as
+    /// the v1 or the v2 hash of a hybrid torrent, or of a torrent being removed whose
+    /// [`Event::Stopped`](super::Event::Stopped) was not drained yet). Two torrents in one swarm
+    /// would announce with two `key`s, and trackers would count two clients (and the removed
+    /// one's `stopped` could unlist the new one).
+    #[error(
+        "info hash {info_hash} is already announced by {existing} of this client; use that torrent (a removed one holds its hash until its Event::Stopped is drained, then add it again)"
+    )]
+    DuplicateInfoHash {
+        /// The info hash given.
+        info_hash: InfoHash,
+        /// The torrent that announces it.
+        existing: super::TorrentId,
     },
 }
 

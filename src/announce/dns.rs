@@ -64,8 +64,9 @@ pub struct DnsQuery {
 /// resolver's order; getaddrinfo sorts them by RFC 6724).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DnsAnswer {
-    /// The addresses. Repeats are dropped and at most [`MAX_DNS_ADDRESSES`] are kept; an empty
-    /// list counts as [`DnsError::NotFound`].
+    /// The addresses. Repeats and addresses that name no single host (unspecified, broadcast,
+    /// multicast) are dropped, and at most [`MAX_DNS_ADDRESSES`] are kept; a list with none left
+    /// counts as [`DnsError::NotFound`].
     pub addresses: Vec<IpAddr>,
     /// The answer's time to live, when the resolver tells it (getaddrinfo does not; hickory and
     /// c-ares do). Clamped to [`DnsConfig::min_ttl`, `DnsConfig::max_ttl`]; `None` means
@@ -146,8 +147,10 @@ pub enum Families {
     /// state (`started`, `completed`, `stopped`), schedule and backoff, so one family's failure
     /// never undoes the other's success. Each family is a tracker of its own
     /// ([`TrackerStatus::family`](super::TrackerStatus::family) says which): the IPv4 ones in the
-    /// tiers as given, then the IPv6 ones in tiers of their own, walked by lanes of their own. An
-    /// IP-literal tracker is announced to over its own family only. Scrapes go out once per
+    /// tiers as given, then the IPv6 ones in tiers of their own, walked by lanes of their own (a
+    /// family keeps a tier with none of its trackers, so both number their tiers as given). An
+    /// IP-literal tracker is announced to over its own family only. Tracker-list edits name a URL
+    /// and keep its families in step (see [`Announce::add_tracker`](super::Announce::add_tracker)). Scrapes go out once per
     /// tracker, over IPv4 (the counts are the same).
     Both,
 }
@@ -554,7 +557,10 @@ impl Name {
             Ok(answer) => {
                 for ip in answer.addresses {
                     let ip = canonical_ip(ip);
-                    if addrs.len() < MAX_DNS_ADDRESSES && !addrs.contains(&ip) {
+                    // An address naming no single host (broadcast, multicast, unspecified) is
+                    // never a tracker's, whatever `allow_internal` says.
+                    let usable = crate::addr::not_unicast(ip).is_none();
+                    if usable && addrs.len() < MAX_DNS_ADDRESSES && !addrs.contains(&ip) {
                         addrs.push(ip);
                     }
                 }

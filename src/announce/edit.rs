@@ -11,10 +11,11 @@ use std::time::Instant;
 use super::Announce;
 use super::config::{TierMode, check_tracker};
 use super::ctx::Ctx;
+use super::dns::Families;
 use super::event::{Cause, RequestKind, TrackerId};
 use super::session::Session;
 use super::tracker::{Lane, LaneState, Members, SLOTS, Tracker, walk};
-use crate::{AnnounceEvent, TrackerUrl};
+use crate::{AddressFamily, AnnounceEvent, TrackerUrl};
 
 const STOPPED: RequestKind = RequestKind::Announce(AnnounceEvent::Stopped);
 
@@ -62,14 +63,6 @@ pub enum EditError {
     /// The torrent is stopping or stopped (after `stop` or `Client::remove`).
     #[error("the torrent is stopping or stopped; add it again to announce it")]
     Stopped,
-    /// Tracker-list edits are not supported (yet) while
-    /// [`Config::families`](super::Config::families) is [`Families::Both`](super::Families::Both):
-    /// each tracker is announced to per family, in tiers and lanes of its own, and an edit would
-    /// have to keep those in step.
-    #[error(
-        "tracker-list edits are not supported with Config::families = Both (BEP 7 dual-stack); remove the torrent and add it again with the new list"
-    )]
-    DualStack,
     /// The [`Client`](crate::client::Client) holds no such torrent (or it was removed).
     #[error("no such torrent in this client (removed, or never added); add it first")]
     UnknownTorrent,
@@ -96,12 +89,17 @@ impl Announce {
     /// returned. The new tracker is contacted when its tier's walk reaches it (at once in
     /// [`TierMode::AllTrackers`], or as a new tier in [`TierMode::AllTiers`]), with `started`.
     ///
+    /// BEP 7 dual-stack ([`Families::Both`]): a host-name URL becomes one tracker per family,
+    /// each in tier `tier` of its family's tiers, with an id of its own (see
+    /// [`TrackerStatus::family`](super::TrackerStatus::family)); the IPv4 one's id is returned. An
+    /// IP-literal URL is one tracker, of its own family.
+    ///
     /// BEP 27: a private torrent must announce only to its metainfo's trackers; adding others is
     /// the caller's decision.
     ///
     /// Fails when the URL cannot be announced to, when the torrent would list more than
-    /// [`Config::max_trackers`](super::Config::max_trackers), once stopping, and with
-    /// [`Families::Both`](super::Families::Both) ([`EditError::DualStack`]).
+    /// [`Config::max_trackers`](super::Config::max_trackers) URLs (a dual-stack URL counts once),
+    /// when no tracker id is free, and once stopping.
     pub fn add_tracker(
         &mut self,
         now: Instant,
@@ -115,10 +113,13 @@ impl Announce {
     /// each), and if it was sent `started` it gets `stopped` (its last event). It leaves its tier
     /// and the status snapshot at once. When it was the tracker its tier would ask next, the next
     /// one is asked now (BEP 12 walk), since the swarm was just told this client left. Returns
-    /// `false` for an unknown or already removed tracker, once stopping, and with
-    /// [`Families::Both`](super::Families::Both) (see [`EditError::DualStack`]).
+    /// `false` for an unknown or already removed tracker, and once stopping.
+    ///
+    /// BEP 7 dual-stack ([`Families::Both`]): the id of either family removes the URL, both
+    /// families, each as above (each gets its own `stopped` if it was sent `started`; a family
+    /// never contacted gets nothing).
     pub fn remove_tracker(&mut self, now: Instant, tracker: TrackerId) -> bool {
-        self.with(|s, ctx| s.remove_tracker(ctx, now, tracker).is_some())
+        self.with(|s, ctx| !s.remove_tracker(ctx, now, tracker).is_empty())
     }
 
     /// Replaces the whole tracker list (libtorrent's `replace_trackers`): a URL that stays keeps
@@ -128,9 +129,13 @@ impl Announce {
     /// every tier announces now, as libtorrent does (`min interval` still holds). An empty
     /// list is allowed: the torrent then announces nowhere until trackers are added.
     ///
-    /// Fails, changing nothing, when a URL cannot be announced to or there are more than
-    /// [`Config::max_trackers`](super::Config::max_trackers), once stopping, and with
-    /// [`Families::Both`](super::Families::Both) ([`EditError::DualStack`]).
+    /// BEP 7 dual-stack ([`Families::Both`]): a URL that stays keeps both families' ids and
+    /// state (event state, schedule, connection ids, tracker id), a new host-name URL gets a
+    /// tracker per family, and each family's tiers follow the list given.
+    ///
+    /// Fails, changing nothing, when a URL cannot be announced to, when there are more than
+    /// [`Config::max_trackers`](super::Config::max_trackers) URLs (a dual-stack URL counts once),
+    /// when no tracker id is free for the new ones, and once stopping.
     pub fn replace_trackers(
         &mut self,
         now: Instant,
@@ -138,6 +143,22 @@ impl Announce {
     ) -> Result<(), EditError> {
         self.with(|s, ctx| s.replace_trackers(ctx, now, tiers).map(|_| ()))
     }
+}
+
+/// The family groups of the tier list: IPv4 then IPv6 under BEP 7 dual-stack
+/// ([`Families::Both`]), one group otherwise. Under `Both` each group holds one tier per tier of
+/// the list as given, empty for a family none of its URLs is announced over (an IP literal of the
+/// other family), so tier `k` of each group is tier `k` of the list.
+fn groups(families: Families) -> &'static [Option<AddressFamily>] {
+    match families {
+        Families::Both => &[Some(AddressFamily::V4), Some(AddressFamily::V6)],
+        other => other.split(None),
+    }
+}
+
+/// The families a URL is announced over: both for a host name under `Both`, else one.
+fn families_of(families: Families, url: &TrackerUrl) -> &'static [Option<AddressFamily>] {
+    families.split(url.socket_addr().map(|a| AddressFamily::of(&a)))
 }
 
 impl Session {
@@ -148,50 +169,81 @@ impl Session {
         url: TrackerUrl,
         tier: usize,
     ) -> Result<TrackerId, EditError> {
-        self.check_editable(ctx)?;
+        self.check_running()?;
         check_tracker(&url)?;
         let now = ctx.advance(now);
-        if let Some(i) = self.listed(ctx, &url) {
+        if let Some(&i) = self.listed(ctx, &url).first() {
             return Ok(TrackerId(i as u16));
         }
-        let live = self.trackers.iter().filter(|t| !t.removed).count();
+        let live = self.listed_urls();
         if live >= ctx.cfg.max_trackers {
             return Err(EditError::TooManyTrackers {
                 count: live + 1,
                 max: ctx.cfg.max_trackers,
             });
         }
-        let tier = tier.min(self.tiers.len());
-        let i = self.new_slot(ctx, url, tier)?;
-        if tier == self.tiers.len() {
-            self.tiers.push(Vec::new());
+        let families = ctx.cfg.families;
+        let fams = families_of(families, &url);
+        if fams.len() > self.free_ids() {
+            return Err(EditError::NoFreeId);
         }
-        self.tiers[tier].push(i);
-        self.schedule_scrape(ctx, i, now);
-        self.relane(ctx.cfg.tier_mode, &[i], now);
+        let old_n = self.group_len(families);
+        let tier = tier.min(old_n);
+        if tier == old_n {
+            // A new last tier, in each family's group.
+            let g = groups(families).len();
+            for k in (1..=g).rev() {
+                self.tiers.insert(k * old_n, Vec::new());
+            }
+        }
+        let n = self.group_len(families);
+        let mut fresh = Vec::with_capacity(fams.len());
+        for &family in fams {
+            let t = group_of(families, family) * n + tier;
+            let i = self.new_slot(ctx, url.clone(), t, family)?;
+            if let Some(list) = self.tiers.get_mut(t) {
+                list.push(i);
+            }
+            self.schedule_scrape(ctx, i, now);
+            fresh.push(i);
+        }
+        self.relane(families, ctx.cfg.tier_mode, old_n, &fresh, now);
         self.drive(ctx, now);
-        Ok(TrackerId(i as u16))
+        fresh
+            .first()
+            .map(|&i| TrackerId(i as u16))
+            .ok_or(EditError::NoFreeId)
     }
 
-    /// Removes tracker `id`; returns its URL index when it was listed.
+    /// Removes tracker `id` with every family of its URL; returns the trackers removed (IPv4
+    /// first), with their URL index. Empty when `id` is not listed or the torrent is stopping.
     pub(crate) fn remove_tracker(
         &mut self,
         ctx: &mut Ctx,
         now: Instant,
         id: TrackerId,
-    ) -> Option<u32> {
-        self.check_editable(ctx).ok()?;
-        let i = self.live_index(id)?;
-        let now = ctx.advance(now);
-        let orphaned = self.lanes_picking(&[i]);
-        self.unlist(ctx, i, now);
-        for tier in &mut self.tiers {
-            tier.retain(|&j| j != i);
+    ) -> Vec<(TrackerId, u32)> {
+        if self.check_running().is_err() {
+            return Vec::new();
         }
-        self.relane(ctx.cfg.tier_mode, &[], now);
+        let Some(i) = self.live_index(id) else {
+            return Vec::new();
+        };
+        let now = ctx.advance(now);
+        let url = self.trackers[i].url;
+        let all: Vec<usize> = self.listed_url(url, ctx.cfg.families);
+        let orphaned = self.lanes_picking(&all);
+        for &j in &all {
+            self.unlist(ctx, j, now);
+        }
+        for tier in &mut self.tiers {
+            tier.retain(|j| !all.contains(j));
+        }
+        let n = self.group_len(ctx.cfg.families);
+        self.relane(ctx.cfg.families, ctx.cfg.tier_mode, n, &[], now);
         self.due_now(&orphaned, now);
         self.drive(ctx, now);
-        Some(self.trackers[i].url)
+        all.iter().map(|&j| (TrackerId(j as u16), url)).collect()
     }
 
     /// Replaces the list; returns the trackers removed, with their URL indices.
@@ -201,12 +253,21 @@ impl Session {
         now: Instant,
         tiers: Vec<Vec<TrackerUrl>>,
     ) -> Result<Vec<(TrackerId, u32)>, EditError> {
-        self.check_editable(ctx)?;
+        self.check_running()?;
+        // The list as given, without repeated URLs and empty tiers.
         let mut seen: Vec<&str> = Vec::new();
-        for url in tiers.iter().flatten() {
-            if !seen.contains(&url.as_str()) {
-                check_tracker(url)?;
-                seen.push(url.as_str());
+        let mut list: Vec<Vec<&TrackerUrl>> = Vec::new();
+        for tier in &tiers {
+            let mut urls = Vec::new();
+            for url in tier {
+                if !seen.contains(&url.as_str()) {
+                    check_tracker(url)?;
+                    seen.push(url.as_str());
+                    urls.push(url);
+                }
+            }
+            if !urls.is_empty() {
+                list.push(urls);
             }
         }
         if seen.len() > ctx.cfg.max_trackers {
@@ -215,67 +276,109 @@ impl Session {
                 max: ctx.cfg.max_trackers,
             });
         }
-        // Ids: those that stay, plus one free slot per new URL (checked before changing anything).
-        let staying: Vec<usize> = (0..self.trackers.len())
+        let families = ctx.cfg.families;
+        // Ids: those that stay, plus one free slot per new URL and family (checked before
+        // changing anything).
+        let gone: Vec<usize> = (0..self.trackers.len())
             .filter(|&i| {
                 let t = &self.trackers[i];
-                !t.removed && seen.contains(&ctx.endpoints.url(t.url).as_str())
+                !t.removed && !seen.contains(&ctx.endpoints.url(t.url).as_str())
             })
             .collect();
-        let gone: Vec<usize> = (0..self.trackers.len())
-            .filter(|&i| !self.trackers[i].removed && !staying.contains(&i))
-            .collect();
-        let new = seen.len() - staying.len();
-        let quiet = |s: &Session, i: usize| {
-            let t = &s.trackers[i];
-            t.removed && t.announce.is_none() && t.scrape.is_none()
-        };
-        let free = (0..self.trackers.len()).filter(|&i| quiet(self, i)).count()
-            + (usize::from(u16::MAX) + 1).saturating_sub(self.trackers.len());
-        if new > free {
+        let new: usize = list
+            .iter()
+            .flatten()
+            .filter(|url| self.listed(ctx, url).is_empty())
+            .map(|url| families_of(families, url).len())
+            .sum();
+        if new > self.free_ids() {
             return Err(EditError::NoFreeId);
         }
         let now = ctx.advance(now);
+        let old_n = self.group_len(families);
         let mut removed = Vec::new();
         for i in gone {
             self.unlist(ctx, i, now);
             removed.push((TrackerId(i as u16), self.trackers[i].url));
         }
-        let mut lists: Vec<Vec<usize>> = Vec::new();
+        let n = list.len();
+        let mut lists: Vec<Vec<usize>> = Vec::with_capacity(groups(families).len() * n);
         let mut fresh = Vec::new();
-        let mut placed: Vec<&str> = Vec::new();
-        for tier in &tiers {
-            let t = lists.len();
-            let mut list = Vec::new();
-            for url in tier {
-                if placed.contains(&url.as_str()) {
-                    continue;
-                }
-                placed.push(url.as_str());
-                let i = match self.listed(ctx, url) {
-                    Some(i) => i,
-                    None => {
-                        let i = self.new_slot(ctx, url.clone(), t)?;
-                        self.schedule_scrape(ctx, i, now);
-                        fresh.push(i);
-                        i
+        for &family in groups(families) {
+            for tier in &list {
+                let t = lists.len();
+                let mut ids = Vec::with_capacity(tier.len());
+                for &url in tier {
+                    if !families_of(families, url).contains(&family) {
+                        continue;
                     }
-                };
-                self.trackers[i].tier = t;
-                list.push(i);
-            }
-            if !list.is_empty() {
-                lists.push(list);
+                    let listed = self.listed(ctx, url);
+                    let i = match listed.iter().find(|&&i| self.trackers[i].family == family) {
+                        Some(&i) => i,
+                        None => {
+                            let i = self.new_slot(ctx, url.clone(), t, family)?;
+                            self.schedule_scrape(ctx, i, now);
+                            fresh.push(i);
+                            i
+                        }
+                    };
+                    ids.push(i);
+                }
+                lists.push(ids);
             }
         }
         self.tiers = lists;
-        self.relane(ctx.cfg.tier_mode, &fresh, now);
+        self.relane(families, ctx.cfg.tier_mode, old_n, &fresh, now);
         // As libtorrent does after `replace_trackers`: announce now to the new list (`min
         // interval` still holds for trackers that stay and owe no event).
         let all: Vec<usize> = (0..self.lanes.len()).collect();
         self.due_now(&all, now);
         self.drive(ctx, now);
         Ok(removed)
+    }
+
+    /// The tier of tracker `i` as the caller numbers them: its place in the list as given (under
+    /// BEP 7 dual-stack, the same for both families of a URL).
+    pub(crate) fn list_tier(&self, ctx: &Ctx, i: usize) -> usize {
+        let n = self.group_len(ctx.cfg.families).max(1);
+        self.trackers.get(i).map_or(0, |t| t.tier % n)
+    }
+
+    /// Tiers per family group.
+    fn group_len(&self, families: Families) -> usize {
+        self.tiers.len() / groups(families).len().max(1)
+    }
+
+    /// Distinct URLs listed (a dual-stack host name is one URL with two trackers).
+    fn listed_urls(&self) -> usize {
+        let mut urls: Vec<u32> = self
+            .trackers
+            .iter()
+            .filter(|t| !t.removed)
+            .map(|t| t.url)
+            .collect();
+        urls.sort_unstable();
+        urls.dedup();
+        urls.len()
+    }
+
+    /// Slots a new tracker can take: removed ones with nothing in flight, and room for new ones.
+    fn free_ids(&self) -> usize {
+        let quiet = self
+            .trackers
+            .iter()
+            .filter(|t| t.removed && t.announce.is_none() && t.scrape.is_none())
+            .count();
+        quiet + (usize::from(u16::MAX) + 1).saturating_sub(self.trackers.len())
+    }
+
+    /// The listed trackers of URL index `url`, in family-group order (IPv4 first).
+    fn listed_url(&self, url: u32, families: Families) -> Vec<usize> {
+        let mut all: Vec<usize> = (0..self.trackers.len())
+            .filter(|&i| !self.trackers[i].removed && self.trackers[i].url == url)
+            .collect();
+        all.sort_by_key(|&i| group_of(families, self.trackers[i].family));
+        all
     }
 
     /// The waiting lanes whose next round would go to one of `trackers`.
@@ -302,25 +405,33 @@ impl Session {
         }
     }
 
-    /// The listed tracker with this URL.
-    fn listed(&self, ctx: &Ctx, url: &TrackerUrl) -> Option<usize> {
-        self.trackers
+    /// The listed trackers with this URL (one per family under dual-stack), IPv4 first.
+    fn listed(&self, ctx: &Ctx, url: &TrackerUrl) -> Vec<usize> {
+        let found = self
+            .trackers
             .iter()
-            .position(|t| !t.removed && ctx.endpoints.url(t.url).as_str() == url.as_str())
+            .find(|t| !t.removed && ctx.endpoints.url(t.url).as_str() == url.as_str());
+        match found {
+            Some(t) => self.listed_url(t.url, ctx.cfg.families),
+            None => Vec::new(),
+        }
     }
 
-    /// A slot for a new tracker: the first removed one with nothing in flight, else a new one.
+    /// A slot for a new tracker in tier `tier` over `family`: the first removed one with nothing
+    /// in flight, else a new one.
     fn new_slot(
         &mut self,
         ctx: &mut Ctx,
         url: TrackerUrl,
         tier: usize,
+        family: Option<AddressFamily>,
     ) -> Result<usize, EditError> {
         let quiet = self
             .trackers
             .iter()
             .position(|t| t.removed && t.announce.is_none() && t.scrape.is_none());
-        let tracker = Tracker::new(ctx.endpoints.intern(url), tier);
+        let mut tracker = Tracker::new(ctx.endpoints.intern(url), tier);
+        tracker.family = family;
         match quiet {
             Some(i) => {
                 let old = std::mem::replace(&mut self.trackers[i], tracker);
@@ -367,19 +478,45 @@ impl Session {
     /// round in flight stays in flight at its tracker's new place), a lane whose round was cut
     /// short by a removal starts a new one now, a new lane (a new tier, or a tracker added in
     /// [`TierMode::AllTrackers`]) is due now, and a dead lane that gained a tracker comes back.
-    pub(crate) fn relane(&mut self, mode: TierMode, fresh: &[usize], now: Instant) {
-        let members: Vec<Members> = match mode {
-            TierMode::OneTracker => vec![Members::Tiers(0..self.tiers.len())],
+    /// `old_n` is the number of tiers per family group before the change: a lane takes over the
+    /// state of the lane that walked the same group, tier of the group or tracker.
+    pub(crate) fn relane(
+        &mut self,
+        families: Families,
+        mode: TierMode,
+        old_n: usize,
+        fresh: &[usize],
+        now: Instant,
+    ) {
+        let g = groups(families).len();
+        let n = self.group_len(families);
+        for (t, list) in self.tiers.iter().enumerate() {
+            for &i in list {
+                self.trackers[i].tier = t;
+            }
+        }
+        let (members, from): (Vec<Members>, Vec<Option<usize>>) = match mode {
+            TierMode::OneTracker => (0..g)
+                .map(|k| (Members::Tiers(k * n..(k + 1) * n), Some(k)))
+                .unzip(),
             TierMode::AllTiers => (0..self.tiers.len())
-                .map(|t| Members::Tiers(t..t + 1))
-                .collect(),
-            TierMode::AllTrackers => (0..self.trackers.len()).map(Members::One).collect(),
+                .map(|t| {
+                    let (k, j) = (t / n.max(1), t % n.max(1));
+                    (
+                        Members::Tiers(t..t + 1),
+                        (j < old_n).then_some(k * old_n + j),
+                    )
+                })
+                .unzip(),
+            TierMode::AllTrackers => (0..self.trackers.len())
+                .map(|i| (Members::One(i), Some(i)))
+                .unzip(),
         };
         // A round in flight follows its tracker to its lane (in all-trackers mode a tracker's
         // lane is its own slot, which never changes).
         for t in &mut self.trackers {
             let lane = match mode {
-                TierMode::OneTracker => 0,
+                TierMode::OneTracker => group_of(families, t.family),
                 TierMode::AllTiers => t.tier,
                 TierMode::AllTrackers => continue,
             };
@@ -397,10 +534,11 @@ impl Session {
                     .as_ref()
                     .is_some_and(|ex| ex.lane == Some(l))
             });
-            let (mut state, mut failures) = match old.get(l) {
-                Some(o) => (o.state, o.failures),
-                None => (LaneState::Idle { due: now }, 0),
-            };
+            let (mut state, mut failures) =
+                match from.get(l).copied().flatten().and_then(|o| old.get(o)) {
+                    Some(o) => (o.state, o.failures),
+                    None => (LaneState::Idle { due: now }, 0),
+                };
             if matches!(state, LaneState::Busy { .. }) {
                 state = LaneState::Idle { due: now };
             }
@@ -429,4 +567,12 @@ impl Session {
             });
         }
     }
+}
+
+/// The group of a family in the tier list (see [`groups`]).
+fn group_of(families: Families, family: Option<AddressFamily>) -> usize {
+    groups(families)
+        .iter()
+        .position(|&f| f == family)
+        .unwrap_or(0)
 }

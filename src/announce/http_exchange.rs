@@ -318,6 +318,9 @@ impl HttpExchange {
             ("https", "http") if !cfg.allow_https_downgrade => Err(format!(
                 "refusing the downgrade from https to {next} (set Config::allow_https_downgrade to allow it)"
             )),
+            // An address that names no single host is refused whatever the settings allow, with
+            // its own reason (TrackerUrlError::NotUnicast).
+            (_, "http" | "https") if names_no_host(&next) => request_url(next),
             (_, "http" | "https") if !self.internal_ok && is_internal_host(&next) => Err(format!(
                 "refusing the redirect to {next}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)"
             )),
@@ -325,6 +328,17 @@ impl HttpExchange {
             _ => Err(format!("Location {location:?} is not an http(s) URL")),
         }
     }
+}
+
+/// The host of a redirect's URL is an IP address that names no single host (broadcast,
+/// multicast, unspecified).
+fn names_no_host(url: &url::Url) -> bool {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+        _ => return false,
+    };
+    crate::addr::not_unicast(ip).is_some()
 }
 
 /// The URL of the next hop as a [`TrackerUrl`]: ASCII, the host in IDNA form, the bytes that may

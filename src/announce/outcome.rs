@@ -139,8 +139,8 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
         }
         let ip = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
         let port = u16::from_be_bytes([e[4], e[5]]);
-        // Ports 0 and 1, 0.0.0.0, multicast (224.0.0.0/4) and broadcast, as in `usable`.
-        if port <= 1 || ip == 0 || ip >> 28 == 0xe || ip == u32::MAX {
+        // Ports 0 and 1, 0.0.0.0/8, multicast (224.0.0.0/4) and broadcast, as in `usable`.
+        if port <= 1 || ip >> 24 == 0 || ip >> 28 == 0xe || ip == u32::MAX {
             continue;
         }
         keys[n] = (u64::from(ip) << 16) | u64::from(port);
@@ -167,10 +167,7 @@ pub(crate) fn usable_compact(peers: &CompactPeers<'_>, max: usize) -> Vec<Socket
 fn usable(peer: SocketAddr) -> Option<SocketAddr> {
     let peer = canonical_addr(peer);
     let ip = peer.ip();
-    let unusable = peer.port() <= 1
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    let unusable = peer.port() <= 1 || crate::addr::not_unicast(ip).is_some();
     (!unusable).then_some(peer)
 }
 
@@ -211,6 +208,8 @@ mod tests {
             "[::ffff:10.0.0.1]:6881",
             "10.0.0.2:0",
             "0.0.0.0:1",
+            "0.1.2.3:6881",
+            "[::ffff:255.255.255.255]:6881",
             "255.255.255.255:1",
             "224.0.0.1:1",
             "[::]:1",

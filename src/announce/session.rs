@@ -127,7 +127,9 @@ impl Session {
                     tracker.family = family;
                     trackers.push(tracker);
                 }
-                if list.is_empty() {
+                // Dual-stack keeps a family's empty tier (an IP literal of the other family), so
+                // tier k of each family's group is tier k of the list (edits rely on it).
+                if list.is_empty() && families != Families::Both {
                     continue;
                 }
                 for i in (1..list.len()).rev() {
@@ -668,7 +670,7 @@ impl Session {
         TrackerStatus {
             id: TrackerId(i as u16),
             url: ctx.endpoints.url(t.url),
-            tier: t.tier,
+            tier: self.list_tier(ctx, i),
             state,
             failures: r.failures,
             last_error: r.last_error(),

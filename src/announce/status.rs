@@ -59,7 +59,8 @@ pub struct TrackerStatus<'a> {
     pub id: TrackerId,
     /// Its URL.
     pub url: &'a TrackerUrl,
-    /// Its BEP 12 tier (0 is the first).
+    /// Its BEP 12 tier (0 is the first), as numbered in the list given: under BEP 7 dual-stack
+    /// both families of a URL show the same tier.
     pub tier: usize,
     /// Where it stands.
     pub state: TrackerState,

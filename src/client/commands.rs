@@ -97,7 +97,7 @@ impl Client {
     }
 
     /// Adds a tracker to a torrent's tier (see
-    /// [`Announce::add_tracker`](crate::Announce::add_tracker)).
+    /// [`Announce::add_tracker`](crate::Announce::add_tracker), dual-stack included).
     pub fn add_tracker(
         &mut self,
         now: Instant,
@@ -112,23 +112,22 @@ impl Client {
 
     /// Removes one of a torrent's trackers; it gets `stopped` if it was sent `started`, and a
     /// batched scrape of it waiting or in flight is cancelled (see
-    /// [`Announce::remove_tracker`](crate::Announce::remove_tracker)).
+    /// [`Announce::remove_tracker`](crate::Announce::remove_tracker); under BEP 7 dual-stack the
+    /// id of either family removes the URL with both families).
     pub fn remove_tracker(&mut self, now: Instant, torrent: TorrentId, tracker: TrackerId) -> bool {
         let removed = self.edit(torrent, now, |s, ctx, now| {
-            s.remove_tracker(ctx, now, tracker)
-                .ok_or(EditError::UnknownTorrent)
+            Ok(s.remove_tracker(ctx, now, tracker))
         });
-        match removed {
-            Ok(url) => {
-                self.scrapes
-                    .drop_member(&mut self.ctx, url, torrent, tracker);
-                true
-            }
-            Err(_) => false,
+        let removed = removed.unwrap_or_default();
+        for &(tracker, url) in &removed {
+            self.scrapes
+                .drop_member(&mut self.ctx, url, torrent, tracker);
         }
+        !removed.is_empty()
     }
 
-    /// Replaces a torrent's whole tracker list, keeping the state of the URLs that stay (see
+    /// Replaces a torrent's whole tracker list, keeping the state of the URLs that stay, both
+    /// families' under dual-stack (see
     /// [`Announce::replace_trackers`](crate::Announce::replace_trackers)).
     pub fn replace_trackers(
         &mut self,

@@ -26,7 +26,8 @@ impl Client {
     /// swarms. Peers come per swarm in each id's [`Event::Announced`](crate::announce::Event);
     /// [`hybrid_partner`](Self::hybrid_partner) names the other swarm, to merge them.
     ///
-    /// Fails as [`add`](Self::add) does, when the two hashes are equal, and when the client
+    /// Fails as [`add`](Self::add) does (either hash announced by a torrent of this client:
+    /// [`ConfigError::DuplicateInfoHash`]), when the two hashes are equal, and when the client
     /// cannot hold two more torrents (then nothing is added).
     pub fn add_hybrid(
         &mut self,
@@ -41,6 +42,8 @@ impl Client {
                 rule: "must differ from the v2 hash of a hybrid torrent; for a v1-only or v2-only torrent use Client::add",
             });
         }
+        self.check_new_hash(torrent.info_hash)?;
+        self.check_new_hash(v2)?;
         if self.free.len() + (MAX_TORRENTS - self.slots.len()) < 2 {
             return Err(ConfigError::TooManyTorrents { max: MAX_TORRENTS });
         }
@@ -83,5 +86,19 @@ impl Client {
         if let Some(e) = self.entry_of(b) {
             e.partner = Some(a);
         }
+    }
+}
+
+impl Client {
+    /// Refuses an info hash some torrent of this client announces (removed ones too, until freed).
+    pub(super) fn check_new_hash(&self, info_hash: InfoHash) -> Result<(), ConfigError> {
+        let Some(&slot) = self.hashes.get(&info_hash) else {
+            return Ok(());
+        };
+        let generation = self.slots.get(slot as usize).map_or(0, |s| s.generation);
+        Err(ConfigError::DuplicateInfoHash {
+            info_hash,
+            existing: super::torrent_id(slot, generation),
+        })
     }
 }

@@ -7,7 +7,7 @@ mod hybrid;
 mod scrape;
 mod timers;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -18,7 +18,6 @@ pub use self::hybrid::HybridIds;
 pub use self::scrape::MAX_UDP_SCRAPE_BATCH;
 use self::scrape::{BATCHES, Member, Scrapes};
 use self::timers::Timers;
-use crate::TrackerUrl;
 #[cfg(doc)]
 use crate::announce::Origin;
 use crate::announce::ctx::{Ctx, SLOT_MASK, owner_slot};
@@ -31,6 +30,7 @@ use crate::announce::{
 };
 use crate::http::HttpResponse;
 use crate::udp::peek_transaction_id;
+use crate::{InfoHash, TrackerUrl};
 
 /// Many torrents announcing through one UDP socket and one HTTP client, as a sans-IO state
 /// machine: the [`Announce`](crate::announce::Announce) machine for each torrent, plus what only
@@ -137,6 +137,9 @@ pub struct Client {
     /// Torrents that may have an HTTP request to start, each once.
     http_ready: VecDeque<u32>,
     scrapes: Scrapes,
+    /// The slot of the torrent announcing each info hash, until it is freed (a removed torrent
+    /// holds its hash until its `Stopped` is drained): one swarm, one torrent, one `key`.
+    hashes: HashMap<InfoHash, u32>,
 }
 
 /// A torrent's place in the table. The entry is boxed: the table grows by doubling, and its spare
@@ -192,6 +195,7 @@ impl Client {
             udp_ready: VecDeque::new(),
             http_ready: VecDeque::new(),
             scrapes: Scrapes::default(),
+            hashes: HashMap::new(),
         })
     }
 
@@ -199,6 +203,9 @@ impl Client {
     /// its window.
     /// `tiers` is its BEP 12 announce list; both are checked as by
     /// [`Announce::new`](crate::announce::Announce::new).
+    ///
+    /// Fails with [`ConfigError::DuplicateInfoHash`] when a torrent of this client (a removed one
+    /// too, until its [`Event::Stopped`] is drained) announces the same info hash.
     pub fn add(
         &mut self,
         now: Instant,
@@ -206,6 +213,7 @@ impl Client {
         tiers: Vec<Vec<TrackerUrl>>,
     ) -> Result<TorrentId, ConfigError> {
         torrent.validate()?;
+        self.check_new_hash(torrent.info_hash)?;
         let tiers = check_tiers(&self.ctx.cfg, tiers)?;
         let now = self.ctx.advance(now);
         let slot = match self.free.pop() {
@@ -219,6 +227,7 @@ impl Client {
             }
         };
         let id = torrent_id(slot, self.slots[slot as usize].generation);
+        self.hashes.insert(torrent.info_hash, slot);
         let session = Session::new(&mut self.ctx, id, torrent, tiers, now);
         self.slots[slot as usize].entry = Some(Box::new(Entry {
             session,
@@ -415,7 +424,8 @@ impl Client {
     /// [`Config::stop_timeout`] of its last `stopped` being admitted). Its record stays, so
     /// [`tracker_url`](Self::tracker_url) answers for its events, until that `Stopped` is drained
     /// from [`poll_event`](Self::poll_event); then its memory is freed, and its id never names
-    /// another torrent.
+    /// another torrent. Its info hash stays held until then: adding it again earlier fails with
+    /// [`ConfigError::DuplicateInfoHash`], so its `stopped` cannot unlist the new torrent.
     pub fn remove(&mut self, now: Instant, torrent: TorrentId) -> bool {
         let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
             return false;
@@ -736,6 +746,7 @@ impl Client {
         }
         entry.session.release(&mut self.ctx);
         let slot = slot_of(torrent).0;
+        self.hashes.remove(&entry.session.torrent.info_hash);
         let s = &mut self.slots[slot as usize];
         s.entry = None;
         s.generation = s.generation.wrapping_add(1);
