@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Config, Event, HttpRequest, HybridAnnounce, HybridPeers, Progress, RequestId, Swarm, Swarms,
-    Torrent, TrackerState, Transmit,
+    Config, DnsAnswer, Event, HttpRequest, HybridAnnounce, HybridPeers, Progress, RequestId, Swarm,
+    Swarms, Torrent, TrackerState, Transmit,
 };
 use bt_tracker::client::{Client, HybridIds};
 use bt_tracker::http::{HttpResponse, percent_encode};
@@ -535,4 +535,40 @@ fn a_hybrid_announce_refuses_equal_hashes() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("v2 hash"), "{err}");
+}
+
+#[test]
+fn both_swarms_share_one_dns_query_and_one_connect() {
+    let mut rng = ChaCha12Rng::seed_from_u64(3);
+    let url = TrackerUrl::parse("udp://tracker.example:6969/announce").unwrap();
+    let now = epoch();
+    let mut m = HybridAnnounce::new(
+        Config::default(),
+        torrent(),
+        v2(),
+        vec![vec![url]],
+        &mut rng,
+        now,
+    )
+    .unwrap();
+    let query = m.poll_dns_query().expect("the name is asked for");
+    assert_eq!(query.host, "tracker.example");
+    assert!(m.poll_dns_query().is_none(), "one query for both swarms");
+    let mut buf = Vec::new();
+    assert!(
+        m.poll_transmit(&mut buf).is_none(),
+        "both wait for the name"
+    );
+    let answer = DnsAnswer {
+        addresses: vec![addr(TRACKER).ip()],
+        ttl: None,
+    };
+    assert!(m.handle_dns_response(now, query.id, Ok(answer)));
+    let connect = m.poll_transmit(&mut buf).expect("the connect");
+    assert_eq!((connect.len, connect.destination), (16, addr(TRACKER)));
+    assert!(
+        m.poll_transmit(&mut buf).is_none(),
+        "one connect for both swarms"
+    );
+    assert_eq!(m.dns_queries_made(), 1);
 }
