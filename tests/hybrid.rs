@@ -572,3 +572,52 @@ fn both_swarms_share_one_dns_query_and_one_connect() {
     );
     assert_eq!(m.dns_queries_made(), 1);
 }
+
+#[test]
+fn reading_the_merged_peers_and_recording_a_reply_again_allocate_nothing() {
+    let mut link = Link::new(hybrid_announce("udp"));
+    populate(&mut link);
+    link.run_until(both_swarms(announced));
+    let m = &link.machine;
+    let mut seen = 0;
+    let info = allocation_counter::measure(|| {
+        seen += m.merged_peers().count();
+        seen += m.peers(Swarm::V1).len() + m.peers(Swarm::V2).len();
+        seen += m.trackers(Swarm::V2).count();
+    });
+    assert_eq!(seen, 3 + 4 + 1);
+    assert_eq!(info.count_total, 0, "{info:?}");
+    // A caller's own view: once its lists have grown, a new reply is recorded in place.
+    let mut peers = HybridPeers::new(10);
+    let reply = [addr(C), addr(A)];
+    let first = allocation_counter::measure(|| peers.record(Swarm::V1, &reply));
+    assert!(
+        first.count_total > 0,
+        "the counter sees the first list grow"
+    );
+    let info = allocation_counter::measure(|| peers.record(Swarm::V1, &reply[..1]));
+    assert_eq!(info.count_total, 0, "{info:?}");
+    assert_eq!(
+        peers.merged().collect::<Vec<_>>(),
+        vec![(addr(C), Swarms::V1)]
+    );
+}
+
+#[test]
+fn a_removed_swarm_is_no_longer_named_as_the_partner() {
+    let mut link = Link::new(in_client("http"));
+    link.run_until(both_swarms(announced));
+    let (v1, v2) = (link.machine.ids.v1, link.machine.ids.v2);
+    let now = link.now;
+    assert!(link.machine.client.remove(now, v1));
+    // Until its `Stopped` is drained the swarm is still held, and still the partner.
+    assert_eq!(link.machine.client.hybrid_partner(v2), Some(v1));
+    link.run_until(|events| {
+        events
+            .iter()
+            .any(|(s, e)| *s == Swarm::V1 && *e == Event::Stopped)
+    });
+    assert!(!link.machine.client.contains(v1));
+    assert_eq!(link.machine.client.hybrid_partner(v2), None);
+    assert_eq!(link.machine.client.hybrid_partner(v1), None);
+}

@@ -101,9 +101,10 @@ impl Client {
     }
 
     /// The other swarm of a hybrid torrent added with [`add_hybrid`](Self::add_hybrid); `None`
-    /// for a torrent added with [`add`](Self::add) or an unknown one.
+    /// for a torrent added with [`add`](Self::add), an unknown one, and once the other swarm is
+    /// gone (removed, and its `Stopped` drained: each swarm is removed by its own id).
     pub fn hybrid_partner(&self, torrent: TorrentId) -> Option<TorrentId> {
-        self.entry(torrent)?.partner
+        self.entry(torrent)?.partner.filter(|&p| self.contains(p))
     }
 
     fn pair(&mut self, a: TorrentId, b: TorrentId) {
