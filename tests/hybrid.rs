@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Config, DnsAnswer, Event, HttpRequest, HybridAnnounce, HybridPeers, Progress, RequestId, Swarm,
-    Swarms, Torrent, TrackerState, Transmit,
+    Swarms, Torrent, TrackerState, Transmit, TransportError,
 };
 use bt_tracker::client::{Client, HybridIds};
 use bt_tracker::http::{HttpResponse, percent_encode};
@@ -620,4 +620,51 @@ fn a_removed_swarm_is_no_longer_named_as_the_partner() {
     assert!(!link.machine.client.contains(v1));
     assert_eq!(link.machine.client.hybrid_partner(v2), None);
     assert_eq!(link.machine.client.hybrid_partner(v1), None);
+}
+
+#[test]
+fn hostile_input_to_a_hybrid_announce_never_panics_or_leaves_a_timer_in_the_past() {
+    use rand_core::Rng;
+    let mut rng = ChaCha12Rng::seed_from_u64(99);
+    for scheme in ["udp", "http"] {
+        let mut m = hybrid_announce(scheme);
+        let now = epoch();
+        let mut buf = Vec::new();
+        // The requests in flight: their transaction ids and request ids are what hostile input
+        // would aim at.
+        let mut txids = Vec::new();
+        while m.poll_transmit(&mut buf).is_some() {
+            txids.push(buf[12..16].to_vec());
+        }
+        let ids: Vec<RequestId> = std::iter::from_fn(|| m.poll_http_request())
+            .map(|r| r.id)
+            .collect();
+        for round in 0..2_000u64 {
+            let at = now + Duration::from_millis(round);
+            let mut bytes = vec![0u8; (rng.next_u32() % 120) as usize];
+            rng.fill_bytes(&mut bytes);
+            if bytes.len() >= 8 && !txids.is_empty() {
+                // Half the time, a real transaction id with garbage around it.
+                let k = rng.next_u32() as usize % (2 * txids.len());
+                if let Some(txid) = txids.get(k) {
+                    bytes[4..8].copy_from_slice(txid);
+                }
+            }
+            let _ = m.handle_datagram(at, addr(TRACKER), &bytes);
+            let id = ids
+                .get(rng.next_u32() as usize % (ids.len() + 1))
+                .copied()
+                .unwrap_or(RequestId(rng.next_u64()));
+            let _ = m.handle_http_response(at, id, &HttpResponse::new(200, None, &bytes));
+            let _ = m.handle_transport_error(at, RequestId(rng.next_u64()), TransportError::Other);
+            m.handle_timeout(at);
+            while m.poll_transmit(&mut buf).is_some() {}
+            while m.poll_http_request().is_some() {}
+            while m.poll_event().is_some() {}
+            assert!(
+                m.poll_timeout().is_none_or(|t| t > at),
+                "{scheme}: a timer in the past"
+            );
+        }
+    }
 }
