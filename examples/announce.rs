@@ -8,7 +8,8 @@
 //! cargo run --example announce -- <40-hex info hash> https://localhost:8443/announce --ca-file ca.pem
 //! ```
 //!
-//! Peers go to stdout (`ip:port`, IPv6 as `[addr]:port`), one tracker summary per line to stderr.
+//! Peers go to stdout (`ip:port`, IPv6 as `[addr]:port`), one tracker summary per line to stderr,
+//! drawn from the machine's status snapshot (`Announce::trackers`) as a client's tracker tab is.
 //! Every tracker is announced to in parallel. Each request made (the announce, `completed`, the
 //! scrape, `stopped`) is reported with its outcome: the answer, the failure, or "no answer within
 //! --timeout" when the run ended first. `stopped` is sent before exiting to every tracker that got
@@ -25,7 +26,7 @@ use bt_tracker::{InfoHash, TrackerUrl};
 use common::cli::{ANNOUNCE_USAGE, AnnounceArgs as Args, parse_announce};
 use common::driver::{Driver, Flow, Sockets};
 use common::embedded::{EmbeddedTracker, sample_peers};
-use common::report::{Asked, Outcome, Reports, TrackerReport};
+use common::report::{Asked, Reports, TrackerReport};
 use common::target::{self, Target};
 use common::{now, os_rng, random_peer_id};
 
@@ -118,13 +119,17 @@ fn run(args: &Args) -> Result<bool, String> {
     let announce_until = started + args.timeout - stop_timeout;
     driver.run(announce_until, |driver, event| {
         record(driver, event, &mut reports);
+        // The tracker lines come from the status snapshot, as a client's tracker tab draws them.
+        reports.observe(driver.announce.trackers());
         if reports.settled() {
             Flow::Break
         } else {
             Flow::Continue
         }
     });
-    // Whatever is still unanswered is reported as such (`stop` would only cancel it).
+    // Whatever is still unanswered is reported as such (`stop` would only cancel it). The status
+    // lines stay as the snapshot had them before `stop` (a `stopped` reply lists no peers).
+    reports.observe(driver.announce.trackers());
     let no_answer = format!("no answer within --timeout {} s", args.timeout.as_secs());
     reports.finish(&no_answer);
 
@@ -144,7 +149,8 @@ fn run(args: &Args) -> Result<bool, String> {
     )
 }
 
-/// Records one event in the reports, with the transport failure's text when there is one.
+/// Records what the snapshot does not hold of one event (peer lists, the outcomes of
+/// `completed`, the scrape and `stopped`), with the transport failure's text when there is one.
 fn record(driver: &Driver, event: Event, reports: &mut Reports) {
     let detail = match &event {
         Event::Failed(f) => driver.transport_detail(f.id),
@@ -170,13 +176,7 @@ fn print(args: &Args, reports: &[TrackerReport], demo: bool) -> Result<bool, Str
             println!("{}", r.to_json());
         }
     } else {
-        let peers: BTreeSet<_> = reports
-            .iter()
-            .flat_map(|r| match &r.announce {
-                Outcome::Done(a) => a.peers.as_slice(),
-                _ => &[],
-            })
-            .collect();
+        let peers: BTreeSet<_> = reports.iter().flat_map(|r| &r.peers).collect();
         for peer in peers {
             println!("{peer}");
         }

@@ -1,17 +1,23 @@
 //! The Client at scale, in the deterministic simulation: 100,000 torrents across four UDP swarm
 //! trackers (two tiers each, announced to both), over a lossy network, through a full cycle:
-//! start, announce, re-announce after the interval, stop. Run with `--nocapture` for the figures.
+//! start, announce, re-announce after the interval, stop. One torrent in a thousand gets the live
+//! edits and per-tracker commands of the `Announce` simulation meanwhile, and its
+//! `Client::trackers` snapshot is checked against its events after every step. Run with
+//! `--nocapture` for the figures.
 
 mod sim;
 
 use std::time::Duration;
 
 use bt_tracker::announce::{Config, TierMode, TorrentId};
+use sim::checks;
 use sim::client::{ClientSim, hash_of, max_per_minute, tracker_url};
 use sim::net::Link;
 
 const TORRENTS: u32 = 100_000;
 const TRACKERS: usize = 4;
+/// One torrent in this many is watched: edited, and its snapshot checked after every step.
+const WATCH_EVERY: u32 = 1000;
 
 #[test]
 fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket() {
@@ -32,7 +38,14 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
             let first = n as usize % TRACKERS;
             let second = (first + 1 + (n as usize / TRACKERS) % (TRACKERS - 1)) % TRACKERS;
             let tiers = vec![vec![tracker_url(first)], vec![tracker_url(second)]];
-            sim.add(n, tiers)
+            let id = sim.add(n, tiers.clone());
+            if n % WATCH_EVERY == 0 {
+                // Edits from 260 s (once every torrent started) to about 960 s (the last resume),
+                // so each re-announces after its interval before the second round's limit.
+                let edits_at = Duration::from_secs(260 + 3 * u64::from(n / WATCH_EVERY));
+                sim.watch(id, &tiers, edits_at);
+            }
+            id
         })
         .collect();
     assert_eq!(sim.client.len(), TORRENTS as usize);
@@ -59,8 +72,7 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
     let second_round = sim.now.duration_since(start);
 
     // Stop: every torrent sends `stopped` to both trackers and ends with `Stopped`.
-    sim.client.stop(sim.now);
-    sim.drain();
+    sim.stop();
     let stop_at = sim.now;
     let limit = sim.now + Duration::from_secs(400);
     let stopped = sim.run_until(limit, |s| s.done_count == all);
@@ -103,6 +115,20 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
         "{:?}",
         &sim.violations[..5.min(sim.violations.len())]
     );
+    // The watched torrents: their snapshot agreed with their events after every step, and the
+    // edits kept the `Announce` simulation's invariants.
+    let watched = sim.check_watched(|log| {
+        checks::status(log)?;
+        checks::cadence(log)?;
+        checks::liveness(log, true)
+    });
+    assert_eq!(watched, Ok(()));
+    let (watched, snapshots, commands) = sim.watched_counts();
+    assert_eq!(
+        commands,
+        watched * 7,
+        "six edits and commands, and stop, each"
+    );
 
     // Connects: a handful per endpoint per minute, not one per torrent.
     let mut connects = Vec::new();
@@ -129,7 +155,7 @@ fn a_hundred_thousand_torrents_announce_reannounce_and_stop_through_one_socket()
         .map(|s| s.started + s.regular + s.stopped)
         .sum();
     println!(
-        "{TORRENTS} torrents, {TRACKERS} trackers, 5% loss: all started by {:.0} s, all re-announced by {:.0} s, stop took {:.0} s; {announces} announces received; connects per tracker (total, most in a minute): {connects:?}; stopped received {received} of {wanted}",
+        "{TORRENTS} torrents, {TRACKERS} trackers, 5% loss: all started by {:.0} s, all re-announced by {:.0} s, stop took {:.0} s; {announces} announces received; connects per tracker (total, most in a minute): {connects:?}; stopped received {received} of {wanted}; {watched} torrents edited, {snapshots} of their snapshots checked",
         first_round.as_secs_f64(),
         second_round.as_secs_f64(),
         stop_took.as_secs_f64(),

@@ -285,11 +285,12 @@ mod reports {
 
     use bt_tracker::AnnounceEvent;
     use bt_tracker::announce::{
-        Announced, Cause, Event, Failed, RequestId, RequestKind, Scraped, TrackerId, TransportError,
+        Announced, Cause, Event, Failed, RequestId, RequestKind, Scraped, TrackerId, TrackerState,
+        TransportError,
     };
     use serde_json::json;
 
-    use crate::net::glue::report::{Asked, Outcome, Reports};
+    use crate::net::glue::report::{Asked, Outcome, Reports, Row};
 
     const T: TrackerId = TrackerId(0);
     const NO_ANSWER: &str = "no answer within --timeout 8 s";
@@ -320,6 +321,26 @@ mod reports {
         })
     }
 
+    /// The snapshot's row of a tracker that answered `announced`'s reply.
+    fn working() -> Row {
+        Row {
+            state: TrackerState::Working,
+            peers: Some(1),
+            seeders: Some(1),
+            leechers: Some(2),
+            interval: Some(Duration::from_secs(1800)),
+            min_interval: Some(Duration::from_secs(60)),
+            warning: None,
+            error: None,
+        }
+    }
+
+    /// `started` was answered: its event (the peer list) and the snapshot's row.
+    fn started(r: &mut Reports) {
+        r.record(&announced(AnnounceEvent::Started), None);
+        r.apply(T, working());
+    }
+
     fn failed(request: RequestKind, cause: Cause) -> Event {
         Event::Failed(Failed {
             id: RequestId(2),
@@ -330,9 +351,62 @@ mod reports {
     }
 
     #[test]
+    fn the_status_line_is_drawn_from_the_machines_snapshot() {
+        use bt_tracker::announce::{Announce, Config, Progress, Torrent};
+        use bt_tracker::http::HttpResponse;
+        use bt_tracker::{InfoHash, PeerId, TrackerUrl};
+        use rand_core::SeedableRng;
+
+        #[allow(clippy::disallowed_methods)] // an arbitrary origin for the machine's time
+        let now = std::time::Instant::now();
+        let url = "http://192.0.2.1:6969/announce";
+        let torrent = Torrent {
+            info_hash: InfoHash([1; 20]),
+            peer_id: PeerId(*b"-BT0001-report000001"),
+            port: 6881,
+            progress: Progress {
+                left: 1,
+                ..Progress::default()
+            },
+            key: None,
+        };
+        let tiers = vec![vec![TrackerUrl::parse(url).unwrap()]];
+        let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(1);
+        let mut a = Announce::new(Config::default(), torrent, tiers, &mut rng, now).unwrap();
+        let request = a.poll_http_request().unwrap();
+        let body = b"d8:completei1e10:incompletei2e8:intervali1800e12:min intervali60e\
+                     5:peers6:\xc6\x33\x64\x07\x1a\xe1e";
+        assert!(a.handle_http_response(now, request.id, &HttpResponse::new(200, None, body)));
+        let mut r = Reports::new([(T, url.to_owned())], Asked::default());
+        // Only the snapshot: no event recorded, and the line is whole.
+        r.observe(a.trackers());
+        assert_eq!(
+            r.get(T).unwrap().summary(),
+            format!("{url}: 1 peers, 1 seeders, 2 leechers, interval 1800 s (min 60 s)")
+        );
+        // A failure's cause comes from the snapshot, with the OS's text from the event.
+        a.announce_now(now + Duration::from_secs(1800));
+        a.handle_timeout(now + Duration::from_secs(1800));
+        let request = a.poll_http_request().unwrap();
+        let refused = TransportError::ConnectionRefused;
+        assert!(a.handle_transport_error(now + Duration::from_secs(1800), request.id, refused));
+        while let Some(event) = a.poll_event() {
+            r.record(&event, Some("connect: Connection refused"));
+        }
+        r.observe(a.trackers());
+        assert_eq!(
+            r.get(T).unwrap().announce,
+            Outcome::Failed(format!(
+                "{} (connect: Connection refused)",
+                Cause::Transport(refused)
+            ))
+        );
+    }
+
+    #[test]
     fn a_scrape_unanswered_when_the_run_ends_is_reported_as_not_answered() {
         let mut r = reports(scrape_asked());
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         assert!(!r.settled(), "the run must wait for the scrape");
         r.finish(NO_ANSWER);
         let report = r.get(T).unwrap();
@@ -365,7 +439,7 @@ mod reports {
     #[test]
     fn a_failed_scrape_is_reported_with_its_cause_in_text_and_json() {
         let mut r = reports(scrape_asked());
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         r.record(&failed(RequestKind::Scrape, Cause::ScrapeUnsupported), None);
         assert!(r.settled(), "a failed scrape has its outcome");
         r.finish(NO_ANSWER);
@@ -403,7 +477,7 @@ mod reports {
     #[test]
     fn an_answered_scrape_is_ok_with_its_counts() {
         let mut r = reports(scrape_asked());
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         r.record(
             &Event::Scraped(Scraped {
                 id: RequestId(3),
@@ -432,7 +506,7 @@ mod reports {
     #[test]
     fn without_scrape_there_is_no_scrape_key_or_text() {
         let mut r = reports(Asked::default());
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         assert!(r.settled());
         r.finish(NO_ANSWER);
         let report = r.get(T).unwrap();
@@ -443,7 +517,7 @@ mod reports {
     #[test]
     fn cancellation_by_stop_keeps_the_reason_already_given() {
         let mut r = reports(scrape_asked());
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         r.finish(NO_ANSWER);
         r.record(&failed(RequestKind::Scrape, Cause::Cancelled), None);
         assert_eq!(
@@ -459,7 +533,7 @@ mod reports {
             scrape: false,
         };
         let mut r = reports(asked);
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         assert!(!r.settled(), "the run must wait for completed");
         r.finish(NO_ANSWER);
         let report = r.get(T).unwrap();
@@ -484,7 +558,7 @@ mod reports {
             scrape: false,
         };
         let mut r = reports(asked);
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         let completed = RequestKind::Announce(AnnounceEvent::Completed);
         r.record(&failed(completed, Cause::HttpStatus(500)), None);
         assert!(r.settled());
@@ -499,7 +573,7 @@ mod reports {
     #[test]
     fn a_stopped_is_reported_acknowledged_or_not_answered() {
         let mut r = reports(Asked::default());
-        r.record(&announced(AnnounceEvent::Started), None);
+        started(&mut r);
         r.finish(NO_ANSWER);
         r.stopping();
         assert_eq!(r.get(T).unwrap().stopped, Outcome::Pending);
@@ -538,7 +612,17 @@ mod reports {
     fn a_disabled_tracker_settles_and_its_open_requests_say_why() {
         let mut r = reports(scrape_asked());
         r.record(&failed(RequestKind::Scrape, Cause::Gone), None);
-        r.record(&Event::TrackerDisabled { tracker: T }, None);
+        let disabled = Row {
+            state: TrackerState::Disabled,
+            peers: None,
+            seeders: None,
+            leechers: None,
+            interval: None,
+            min_interval: None,
+            warning: None,
+            error: None,
+        };
+        r.apply(T, disabled);
         assert!(r.settled(), "nothing more can come from a disabled tracker");
         r.finish(NO_ANSWER);
         assert_eq!(

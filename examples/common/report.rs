@@ -1,13 +1,25 @@
 //! What the examples print: one result per tracker, as a line of text or a JSON object.
 //!
 //! Every request a run makes appears with its final outcome: answered, failed and why, or not
-//! answered when the run ended. [`Reports`] builds the results from the machine's events and
-//! [`Reports::finish`] gives every request still open an outcome, so none vanishes from the output.
+//! answered when the run ended. [`Reports::finish`] gives every request still open an outcome, so
+//! none vanishes from the output.
+//!
+//! Where each part comes from:
+//! - the tracker's own line (state, peers, seeders, leechers, interval, `min interval`, warning,
+//!   why it failed) is drawn from the machine's status snapshot (`Announce::trackers`) with
+//!   [`Reports::observe`], the way a client's "Trackers" tab is drawn, with no event bookkeeping;
+//! - what the snapshot does not hold comes from the events: the peer lists themselves, and the
+//!   outcome of each extra request the run made (`completed`, the scrape, `stopped`), which a
+//!   tracker tab does not show.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use bt_tracker::AnnounceEvent;
-use bt_tracker::announce::{Announced, Cause, Event, RequestKind, Scraped, TrackerId};
+use bt_tracker::announce::{
+    Cause, Event, RequestKind, Scraped, TrackerId, TrackerState, TrackerStatus,
+};
 use serde_json::{Value, json};
 
 /// The outcome of one kind of request to one tracker.
@@ -81,13 +93,63 @@ impl<T> Outcome<T> {
     }
 }
 
-/// One tracker's results: its announce (and `completed`, scrape and `stopped`, when made).
+/// One row of the machine's status snapshot ([`TrackerStatus`]), owned so that it outlives the
+/// borrow of the machine. Times are relative to the tracker's last answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Where the tracker stands.
+    pub state: TrackerState,
+    /// Peers in its last announce reply.
+    pub peers: Option<u32>,
+    /// Seeders from its last announce or scrape reply.
+    pub seeders: Option<u32>,
+    /// Leechers from its last announce or scrape reply.
+    pub leechers: Option<u32>,
+    /// From its last answer to its next announce: the `interval` in force.
+    pub interval: Option<Duration>,
+    /// From its last answer to the earliest announce it allows: the `min interval` in force.
+    pub min_interval: Option<Duration>,
+    /// Its `warning message`, when it works.
+    pub warning: Option<String>,
+    /// Why its last announce failed, when it does not work.
+    pub error: Option<Cause>,
+}
+
+impl Row {
+    /// Copies what the summary shows from one row of the snapshot.
+    pub fn of(status: &TrackerStatus<'_>) -> Self {
+        let since_answer = |at: Option<std::time::Instant>| {
+            let (at, last) = (at?, status.last_announce?);
+            Some(at.saturating_duration_since(last))
+        };
+        let error = status.last_error.map(|(cause, _)| cause.clone());
+        Row {
+            state: status.state,
+            peers: status.peers,
+            seeders: status.counts.and_then(|c| c.seeders),
+            leechers: status.counts.and_then(|c| c.leechers),
+            interval: since_answer(status.next_announce),
+            min_interval: since_answer(status.min_announce),
+            warning: status
+                .message
+                .filter(|_| error.is_none())
+                .map(str::to_owned),
+            error,
+        }
+    }
+}
+
+/// One tracker's results: its status line (and `completed`, scrape and `stopped`, when made).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerReport {
     /// The tracker URL.
     pub tracker: String,
-    /// The tracker's latest answer with a peer list (possibly empty), or why none came.
-    pub announce: Outcome<Announced>,
+    /// The tracker's status when it answered (from the snapshot), or why it did not.
+    pub announce: Outcome<Row>,
+    /// The peers of its latest announce reply (from the event: the snapshot counts them only).
+    pub peers: Vec<SocketAddr>,
+    /// The OS's text for its latest failed announce, added to the cause.
+    transport_detail: Option<String>,
     /// The `completed` announce (`--event completed`): acknowledged, or why not.
     pub completed: Outcome<()>,
     /// The scrape (`--scrape`): its counts, or why none came.
@@ -104,12 +166,19 @@ fn shown(n: Option<u32>, unknown: &str) -> String {
     n.map_or(unknown.to_owned(), |n| n.to_string())
 }
 
+/// Whole seconds, or `?` when the snapshot has no such time.
+fn secs(d: Option<Duration>) -> String {
+    d.map_or("?".to_owned(), |d| d.as_secs().to_string())
+}
+
 impl TrackerReport {
     /// A tracker with its announce asked for and not answered yet, and nothing else asked.
     pub fn pending(tracker: &str) -> Self {
         TrackerReport {
             tracker: tracker.to_owned(),
             announce: Outcome::Pending,
+            peers: Vec::new(),
+            transport_detail: None,
             completed: Outcome::NotAsked,
             scrape: Outcome::NotAsked,
             stopped: Outcome::NotAsked,
@@ -140,11 +209,11 @@ impl TrackerReport {
             Outcome::Done(a) => {
                 line.push_str(&format!(
                     "{} peers, {} seeders, {} leechers, interval {} s (min {} s)",
-                    a.peers.len(),
+                    shown(a.peers, "?"),
                     shown(a.seeders, "?"),
                     shown(a.leechers, "?"),
-                    a.interval.as_secs(),
-                    a.min_interval.as_secs()
+                    secs(a.interval),
+                    secs(a.min_interval)
                 ));
                 if let Some(w) = &a.warning {
                     line.push_str(&format!(", warning: {w}"));
@@ -186,9 +255,9 @@ impl TrackerReport {
         let mut v = json!({
             "tracker": self.tracker,
             "ok": self.ok(),
-            "peers": a.map_or(Vec::new(), |a| a.peers.iter().map(ToString::to_string).collect()),
-            "interval": a.map(|a| a.interval.as_secs()),
-            "min_interval": a.map(|a| a.min_interval.as_secs()),
+            "peers": self.peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "interval": a.and_then(|a| a.interval).map(|d| d.as_secs()),
+            "min_interval": a.and_then(|a| a.min_interval).map(|d| d.as_secs()),
             "seeders": a.and_then(|a| a.seeders),
             "leechers": a.and_then(|a| a.leechers),
             "warning": a.and_then(|a| a.warning.as_deref()),
@@ -232,7 +301,8 @@ pub struct Asked {
     pub scrape: bool,
 }
 
-/// The reports of one run, one per tracker, built from the machine's events.
+/// The reports of one run, one per tracker: status lines from the machine's snapshot, peer lists
+/// and extra requests' outcomes from its events.
 #[derive(Debug, Clone)]
 pub struct Reports {
     trackers: BTreeMap<TrackerId, TrackerReport>,
@@ -253,8 +323,9 @@ impl Reports {
         Reports { trackers }
     }
 
-    /// Records one event. `transport_detail` is the caller's text for a transport failure (what
-    /// the OS said), added to the cause.
+    /// Records what the snapshot does not hold from one event: the peer list of an announce
+    /// reply, and the outcome of `completed`, the scrape and `stopped`. `transport_detail` is the
+    /// caller's text for a transport failure (what the OS said), added to the cause.
     pub fn record(&mut self, event: &Event, transport_detail: Option<&str>) {
         match event {
             Event::Announced(a) => {
@@ -267,7 +338,7 @@ impl Reports {
                         if event == AnnounceEvent::Completed {
                             r.completed = Outcome::Done(());
                         }
-                        r.announce = Outcome::Done(a.clone());
+                        r.peers.clone_from(&a.peers);
                     }
                 }
             }
@@ -300,13 +371,42 @@ impl Reports {
                         if event == AnnounceEvent::Completed {
                             fail(&mut r.completed, &why, cancelled);
                         }
-                        fail(&mut r.announce, &why, cancelled);
+                        if !cancelled {
+                            r.transport_detail = transport_detail.map(str::to_owned);
+                        }
                     }
                 }
             }
-            Event::TrackerDisabled { tracker } => {
-                if let Some(r) = self.trackers.get_mut(tracker) {
-                    r.disabled = true;
+            _ => {}
+        }
+    }
+
+    /// Takes each tracker's status line from the machine's snapshot (`Announce::trackers`): a
+    /// working tracker's counts and intervals, a failing one's cause, a disabled one. Call it
+    /// while announcing (a `stopped` reply changes the snapshot: the run's summary is the one
+    /// before `stop`).
+    pub fn observe<'a>(&mut self, snapshot: impl Iterator<Item = TrackerStatus<'a>>) {
+        for status in snapshot {
+            self.apply(status.id, Row::of(&status));
+        }
+    }
+
+    /// Takes one tracker's status line (see [`observe`](Self::observe)). A tracker with an
+    /// announce in flight keeps the line it had: its outcome is not known yet.
+    pub fn apply(&mut self, tracker: TrackerId, row: Row) {
+        let Some(r) = self.trackers.get_mut(&tracker) else {
+            return;
+        };
+        match row.state {
+            TrackerState::Working => r.announce = Outcome::Done(row),
+            TrackerState::NotWorking | TrackerState::Disabled => {
+                r.disabled |= row.state == TrackerState::Disabled;
+                if let Some(cause) = &row.error {
+                    let why = match (cause, &r.transport_detail) {
+                        (Cause::Transport(_), Some(detail)) => format!("{cause} ({detail})"),
+                        _ => cause.to_string(),
+                    };
+                    r.announce = Outcome::Failed(why);
                 }
             }
             _ => {}

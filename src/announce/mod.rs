@@ -11,6 +11,7 @@ pub(crate) mod endpoint;
 mod event;
 pub(crate) mod events;
 pub(crate) mod http_exchange;
+mod hybrid;
 pub(crate) mod outcome;
 pub(crate) mod policy;
 pub(crate) mod schedule;
@@ -18,6 +19,7 @@ mod scrape_schedule;
 mod send_log;
 pub(crate) mod session;
 mod status;
+mod swarms;
 pub(crate) mod tracker;
 pub(crate) mod udp_exchange;
 pub(crate) mod window;
@@ -38,9 +40,11 @@ pub use event::{
     Announced, Cause, Event, Failed, HttpRequest, Origin, RequestId, RequestKind, Scraped,
     TorrentId, TrackerId, Transmit, TransportError,
 };
+pub use hybrid::HybridAnnounce;
 pub use outcome::MAX_TRACKER_ID_LEN;
 pub use policy::is_internal_address;
 pub use status::{CountsSource, SwarmCounts, TrackerState, TrackerStatus};
+pub use swarms::{HybridPeers, MergedPeers, Swarm, Swarms};
 
 use self::ctx::Ctx;
 use self::session::{Session, check_tiers};

@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use super::{Client, MAX_TORRENTS};
-use crate::announce::{ConfigError, Torrent, TorrentId};
+#[cfg(doc)]
+use crate::announce::HybridPeers;
+use crate::announce::{ConfigError, Swarm, Torrent, TorrentId};
 use crate::{InfoHash, TrackerUrl};
 
 /// The two swarms of a hybrid torrent in a [`Client`]: each has its own [`TorrentId`], events,
@@ -18,13 +20,41 @@ pub struct HybridIds {
     pub v2: TorrentId,
 }
 
+impl HybridIds {
+    /// The swarm `torrent` is of this hybrid torrent (`None` for another torrent): to tag each
+    /// [`Client::poll_event`] with its swarm, and [`HybridPeers::record`] each swarm's peers.
+    pub fn swarm_of(&self, torrent: TorrentId) -> Option<Swarm> {
+        if torrent == self.v1 {
+            Some(Swarm::V1)
+        } else if torrent == self.v2 {
+            Some(Swarm::V2)
+        } else {
+            None
+        }
+    }
+
+    /// The torrent of one swarm.
+    pub fn torrent(&self, swarm: Swarm) -> TorrentId {
+        match swarm {
+            Swarm::V1 => self.v1,
+            Swarm::V2 => self.v2,
+        }
+    }
+}
+
 impl Client {
     /// Adds a BEP 52 hybrid torrent: `torrent.info_hash` is its v1 hash, `v2` its v2 hash as
     /// trackers take it ([`InfoHash::from_v2`]). Each swarm is a torrent of its own (announced,
     /// scraped, paused, edited and removed by its own id), and both send the same peer id and the
     /// same `key` (drawn once when `torrent.key` is `None`), so a tracker sees one client in two
-    /// swarms. Peers come per swarm in each id's [`Event::Announced`](crate::announce::Event);
-    /// [`hybrid_partner`](Self::hybrid_partner) names the other swarm, to merge them.
+    /// swarms. One DNS query per tracker name and one UDP connect per endpoint serve both.
+    ///
+    /// Peers come per swarm in each id's [`Event::Announced`](crate::announce::Event). The client
+    /// keeps no peers (its memory does not grow with what trackers send); for the merged view of
+    /// both swarms (each address once, with the swarms that listed it), keep a [`HybridPeers`]
+    /// per hybrid torrent and [`record`](HybridPeers::record) each swarm's `Announced` peers
+    /// into it, the swarm given by [`HybridIds::swarm_of`].
+    /// [`hybrid_partner`](Self::hybrid_partner) names the other swarm of an id.
     ///
     /// Fails as [`add`](Self::add) does (either hash announced by a torrent of this client:
     /// [`ConfigError::DuplicateInfoHash`]), when the two hashes are equal, and when the client
@@ -74,9 +104,10 @@ impl Client {
     }
 
     /// The other swarm of a hybrid torrent added with [`add_hybrid`](Self::add_hybrid); `None`
-    /// for a torrent added with [`add`](Self::add) or an unknown one.
+    /// for a torrent added with [`add`](Self::add), an unknown one, and once the other swarm is
+    /// gone (removed, and its `Stopped` drained: each swarm is removed by its own id).
     pub fn hybrid_partner(&self, torrent: TorrentId) -> Option<TorrentId> {
-        self.entry(torrent)?.partner
+        self.entry(torrent)?.partner.filter(|&p| self.contains(p))
     }
 
     fn pair(&mut self, a: TorrentId, b: TorrentId) {

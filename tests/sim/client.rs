@@ -2,13 +2,21 @@
 //! network, a virtual clock that jumps to the next deadline or delivery. Events are folded into
 //! per-torrent tallies as they come (100,000 torrents do not keep their events), and every datagram
 //! the client sends is checked: no transaction id is in flight for two requests at once.
+//!
+//! A few torrents can be watched ([`ClientSim::watch`]): each gets the live edits and per-tracker
+//! commands the `Announce` simulation runs (announce to one tracker, scrape one tracker, remove a
+//! tracker and add it back, pause, resume), and everything that crosses the client's boundary for
+//! it is recorded in a [`Log`] of its own, with its `Client::trackers` snapshot after every drain
+//! that touched it, so the `Announce` simulation's checks (`checks::status`, `checks::cadence`,
+//! `checks::liveness`) apply to it unchanged ([`ClientSim::check_watched`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Config, DnsConfig, Event, HttpRequest, Progress, RequestId, Torrent, TorrentId, TrackerId,
+    Config, DnsConfig, Event, HttpRequest, Origin, Progress, RequestId, Torrent, TorrentId,
+    TrackerId,
 };
 use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
@@ -17,9 +25,9 @@ use rand_chacha::{ChaCha8Rng, ChaCha12Rng};
 use rand_core::SeedableRng;
 
 use super::dns::DnsModel;
-use super::epoch;
 use super::net::{Datagram, Link, Net};
 use super::swarm::{SwarmTracker, peers_for, seeders_for};
+use super::{Log, Record, StatusRow, epoch};
 
 /// What one torrent saw.
 #[derive(Debug, Default, Clone, Copy)]
@@ -36,6 +44,42 @@ pub struct Tally {
     pub failed: u32,
     /// `Event::Stopped` arrived.
     pub done: bool,
+}
+
+/// A command the simulation gives one watched torrent, named as in the `Announce` simulation's
+/// log (`checks` reads the names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Command {
+    /// `announce_tracker` to its first tracker.
+    AnnounceTracker,
+    /// `scrape_tracker` of its first tracker.
+    ScrapeTracker,
+    /// `remove_tracker` of its last tracker.
+    RemoveLast,
+    /// `add_tracker` of the removed URL, back into its tier (its id must come back with it).
+    AddBack,
+    Pause,
+    Resume,
+}
+
+impl Command {
+    fn name(self) -> &'static str {
+        match self {
+            Command::AnnounceTracker => "announce_tracker",
+            Command::ScrapeTracker => "scrape_tracker",
+            Command::RemoveLast => "remove_last",
+            Command::AddBack => "add_back",
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+        }
+    }
+}
+
+/// A watched torrent: its own log, its last tracker (tier, URL, id), and its last snapshot.
+struct Watched {
+    log: Log,
+    last: (usize, TrackerUrl, TrackerId),
+    rows: Vec<StatusRow>,
 }
 
 /// An HTTP tracker played by a closure: the request in, the response out (after 10 ms).
@@ -93,6 +137,12 @@ pub struct ClientSim {
     /// HTTP requests handed out and not yet answered, and the most at once.
     http_live: usize,
     pub peak_http: usize,
+    config: Config,
+    /// Watched torrents (see the module docs), and those a drain touched.
+    watched: BTreeMap<TorrentId, Watched>,
+    touched: Vec<TorrentId>,
+    /// Commands for watched torrents, by time.
+    commands: BTreeMap<(Instant, u64), (TorrentId, Command)>,
 }
 
 /// The URL of swarm tracker `i`.
@@ -114,7 +164,7 @@ impl ClientSim {
         let now = epoch();
         let mut seed_rng = ChaCha12Rng::seed_from_u64(seed);
         let dns_config = config.dns.clone();
-        let client = Client::new(config, &mut seed_rng, now).unwrap();
+        let client = Client::new(config.clone(), &mut seed_rng, now).unwrap();
         ClientSim {
             client,
             now,
@@ -155,6 +205,188 @@ impl ClientSim {
             announces: Vec::new(),
             http_live: 0,
             peak_http: 0,
+            config,
+            watched: BTreeMap::new(),
+            touched: Vec::new(),
+            commands: BTreeMap::new(),
+        }
+    }
+
+    /// Watches a torrent added with `tiers`: its boundary is logged from now on, and from `edits_at`
+    /// it gets the `Announce` simulation's edits and commands (see [`Command`]): announce to its
+    /// first tracker, scrape it 5 s later, remove its last tracker at +10 s and add it back at
+    /// +70 s, pause at +200 s, resume at +400 s.
+    pub fn watch(&mut self, id: TorrentId, tiers: &[Vec<TrackerUrl>], edits_at: Duration) {
+        let hash = self.hashes[&id];
+        let count = tiers.iter().map(Vec::len).sum::<usize>();
+        let tier = tiers.len() - 1;
+        let url = tiers[tier].last().expect("a tier with a tracker").clone();
+        let log = Log {
+            seed: 0,
+            config: self.config.clone(),
+            records: Vec::new(),
+            true_peers: vec![peers_for(&hash); count],
+            stopped_at: None,
+            final_timeout: None,
+            events_superseded: 0,
+            undrained: 0,
+        };
+        let last = (tier, url, TrackerId(count as u16 - 1));
+        self.watched.insert(
+            id,
+            Watched {
+                log,
+                last,
+                rows: Vec::new(),
+            },
+        );
+        let at = self.now + edits_at;
+        let secs = Duration::from_secs;
+        for (after, command) in [
+            (secs(0), Command::AnnounceTracker),
+            (secs(5), Command::ScrapeTracker),
+            (secs(10), Command::RemoveLast),
+            (secs(70), Command::AddBack),
+            (secs(200), Command::Pause),
+            (secs(400), Command::Resume),
+        ] {
+            self.seq += 1;
+            self.commands.insert((at + after, self.seq), (id, command));
+        }
+        self.touched.push(id);
+        self.snapshot();
+    }
+
+    /// Stops the client (every torrent), logged as `stop` for the watched ones.
+    pub fn stop(&mut self) {
+        let at = self.now - epoch();
+        for w in self.watched.values_mut() {
+            w.log.records.push(Record::Command { at, name: "stop" });
+        }
+        self.client.stop(self.now);
+        self.drain();
+    }
+
+    /// Applies `check` to every watched torrent's log; the first failure names the torrent.
+    pub fn check_watched(&self, check: impl Fn(&Log) -> Result<(), String>) -> Result<(), String> {
+        for (id, w) in &self.watched {
+            check(&w.log).map_err(|e| format!("{id}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Watched torrents, the status snapshots recorded for them and the commands they were given.
+    pub fn watched_counts(&self) -> (usize, usize, usize) {
+        let count = |pick: fn(&Record) -> bool| {
+            self.watched
+                .values()
+                .map(|w| w.log.records.iter().filter(|r| pick(r)).count())
+                .sum()
+        };
+        (
+            self.watched.len(),
+            count(|r| matches!(r, Record::Status { .. })),
+            count(|r| matches!(r, Record::Command { .. })),
+        )
+    }
+
+    /// Runs the commands due now.
+    fn run_commands(&mut self) {
+        while let Some((&(at, seq), _)) = self.commands.first_key_value() {
+            if at > self.now {
+                break;
+            }
+            let (id, command) = self.commands.remove(&(at, seq)).unwrap();
+            let now = self.now;
+            let Some(w) = self.watched.get_mut(&id) else {
+                continue;
+            };
+            let name = command.name();
+            w.log.records.push(Record::Command {
+                at: now - epoch(),
+                name,
+            });
+            let (tier, url, last) = w.last.clone();
+            let client = &mut self.client;
+            match command {
+                Command::AnnounceTracker => {
+                    let _ = client.announce_tracker(now, id, TrackerId(0));
+                }
+                Command::ScrapeTracker => {
+                    client.scrape_tracker(now, id, TrackerId(0));
+                }
+                Command::RemoveLast => {
+                    client.remove_tracker(now, id, last);
+                }
+                Command::AddBack => match client.add_tracker(now, id, url, tier) {
+                    // Its slot is free again (its `stopped` ended long ago): same id.
+                    Ok(got) if got != last => self.violations.push(format!(
+                        "{id}: the tracker added back got {got}, not {last}"
+                    )),
+                    Ok(_) => {}
+                    Err(e) => self
+                        .violations
+                        .push(format!("{id}: adding the tracker back failed: {e}")),
+                },
+                Command::Pause => {
+                    client.pause(now, id);
+                }
+                Command::Resume => {
+                    client.resume(now, id);
+                }
+            }
+            self.touched.push(id);
+            self.drain();
+        }
+    }
+
+    /// Logs what a datagram or HTTP request of `origin` was, for the watched torrents it is of.
+    fn log_request(
+        &mut self,
+        origin: Origin,
+        request: RequestId,
+        record: impl Fn(TorrentId, TrackerId) -> Record,
+    ) {
+        let members: Vec<(TorrentId, TrackerId)> = match origin {
+            Origin::Tracker { torrent, .. } if !self.watched.contains_key(&torrent) => return,
+            Origin::Tracker { torrent, tracker } => vec![(torrent, tracker)],
+            Origin::ScrapeBatch { .. } => self
+                .client
+                .batch_members(request)
+                .map(|m| m.filter(|(t, _)| self.watched.contains_key(t)).collect())
+                .unwrap_or_default(),
+        };
+        for (torrent, tracker) in members {
+            if let Some(w) = self.watched.get_mut(&torrent) {
+                w.log.records.push(record(torrent, tracker));
+                self.touched.push(torrent);
+            }
+        }
+    }
+
+    /// Records the snapshot of each watched torrent a drain touched, when it changed.
+    fn snapshot(&mut self) {
+        let at = self.now - epoch();
+        let rel = |t: Option<Instant>| t.map(|t| t - epoch());
+        for id in std::mem::take(&mut self.touched) {
+            let Some(w) = self.watched.get_mut(&id) else {
+                continue;
+            };
+            let rows: Vec<StatusRow> = self
+                .client
+                .trackers(id)
+                .map(|t| StatusRow {
+                    id: t.id,
+                    state: t.state,
+                    failures: t.failures,
+                    last_announce: rel(t.last_announce),
+                    next_announce: rel(t.next_announce),
+                })
+                .collect();
+            if rows != w.rows {
+                w.rows.clone_from(&rows);
+                w.log.records.push(Record::Status { at, rows });
+            }
         }
     }
 
@@ -212,6 +444,16 @@ impl ClientSim {
                 ));
             }
             self.check_txid(t.request, &bytes);
+            if !self.watched.is_empty() {
+                let at = self.now - epoch();
+                self.log_request(t.origin, t.request, |_, tracker| Record::Sent {
+                    at,
+                    request: t.request,
+                    tracker,
+                    to: Some(to),
+                    bytes: bytes.clone(),
+                });
+            }
             let previous = self.udp_outstanding.insert(t.request, to);
             if previous != Some(to) {
                 // A request that moved on to the tracker's next address left the first.
@@ -272,6 +514,15 @@ impl ClientSim {
         }
         while let Some(request) = self.client.poll_http_request() {
             self.in_flight.insert(request.id);
+            if !self.watched.is_empty() {
+                let at = self.now - epoch();
+                self.log_request(request.origin, request.id, |torrent, tracker| {
+                    // A batch's request, as the member's own.
+                    let mut request = request.clone();
+                    request.origin = Origin::Tracker { torrent, tracker };
+                    Record::HttpSent { at, request }
+                });
+            }
             let Some(handler) = self.http.as_mut() else {
                 continue;
             };
@@ -284,7 +535,21 @@ impl ClientSim {
                 .insert((at, self.seq), (request.id, response));
         }
         while let Some((id, event)) = self.client.poll_event() {
+            if let Some(w) = self.watched.get_mut(&id) {
+                let at = self.now - epoch();
+                if event == Event::Stopped {
+                    w.log.stopped_at = Some(at);
+                }
+                w.log.records.push(Record::Event {
+                    at,
+                    event: event.clone(),
+                });
+                self.touched.push(id);
+            }
             self.on_event(id, event);
+        }
+        if !self.touched.is_empty() {
+            self.snapshot();
         }
     }
 
@@ -300,6 +565,7 @@ impl ClientSim {
                 self.net.next_delivery(),
                 self.http_queue.keys().next().map(|&(at, _)| at),
                 self.dns.next_answer(),
+                self.commands.keys().next().map(|&(at, _)| at),
             ]
             .into_iter()
             .flatten()
@@ -316,6 +582,7 @@ impl ClientSim {
     /// Delivers everything due now and fires the client's timers.
     fn step(&mut self) {
         let now = self.now;
+        self.run_commands();
         while let Some((id, result)) = self.dns.pop_due(now) {
             self.client.handle_dns_response(now, id, result);
             self.drain();
