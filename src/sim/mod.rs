@@ -59,7 +59,8 @@
 //! let tiers = vec![vec![TrackerUrl::parse("udp://10.0.0.1:6969/announce")?]];
 //! let mut announce = Announce::new(Config::default(), torrent, tiers, &mut ChaCha8Rng::seed_from_u64(seed), start)?;
 //!
-//! let (mut now, mut buf, mut peers) = (start, Vec::new(), Vec::new());
+//! let stop_at = start + Duration::from_secs(600);
+//! let (mut now, mut buf, mut peers, mut stopping) = (start, Vec::new(), Vec::new(), false);
 //! for _ in 0..100_000 {
 //!     // 1. Drain: datagrams and HTTP requests into the world, events into the test.
 //!     while let Some(t) = announce.poll_transmit(&mut buf) {
@@ -71,7 +72,6 @@
 //!     while let Some(event) = announce.poll_event() {
 //!         match event {
 //!             Event::Announced(a) if peers.is_empty() => peers = a.peers,
-//!             Event::Stopped => break,
 //!             _ => {}
 //!         }
 //!     }
@@ -79,14 +79,16 @@
 //!         break;
 //!     }
 //!     // 2. Stop after ten virtual minutes.
-//!     if now >= start + Duration::from_secs(600) && !announce.is_stopped() {
+//!     if now >= stop_at && !stopping {
 //!         announce.stop(now);
+//!         stopping = true;
 //!         continue;
 //!     }
 //!     // 3. Jump to the next thing that happens, deliver what is due, fire the timer.
-//!     let Some(next) = [announce.poll_timeout(), world.next_time(), Some(start + Duration::from_secs(600))]
-//!         .into_iter().flatten().filter(|&t| t >= now).min() else { break };
-//!     now = next;
+//!     let stop = (!stopping).then_some(stop_at);
+//!     let Some(next) = [announce.poll_timeout(), world.next_time(), stop].into_iter().flatten().min()
+//!     else { break };
+//!     now = now.max(next);
 //!     while let Some(delivery) = world.poll_delivery(now) {
 //!         match delivery {
 //!             Delivery::Datagram(d) => { announce.handle_datagram(now, d.from, &d.bytes); }
