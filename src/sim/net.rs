@@ -13,7 +13,7 @@ use rand_core::Rng;
 pub const MAX_IN_FLIGHT: usize = 1 << 18;
 
 /// How one direction of traffic behaves (turmoil calls these the fail rate and the message
-/// latency). Probabilities are clamped to `[0, 1]` where they are drawn.
+/// latency). A probability of 0 or below never happens, 1 or above always does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Link {
     /// Probability that a datagram (or an HTTP request) is lost.

@@ -146,7 +146,8 @@ impl World {
     /// gives nothing. The answer arrives one round trip (twice the link delay, plus jitter) after
     /// the tracker's [`HttpAnswer::send_at`].
     pub fn send_http(&mut self, now: Instant, from: SocketAddr, request: &HttpRequest) {
-        let rtt = self.link.delay.saturating_mul(2) + upto(&mut self.rng, self.link.jitter);
+        let rtt = (self.link.delay.saturating_mul(2))
+            .saturating_add(upto(&mut self.rng, self.link.jitter));
         let lost = chance(&mut self.rng) < self.link.loss;
         let answer = match request.addresses.first().copied() {
             _ if lost => {
@@ -220,7 +221,8 @@ impl World {
         while let Some(t) = tracker.poll_transmit(&mut self.buf) {
             let at = t.send_at.max(now);
             if chance(&mut self.rng) < self.spoof {
-                let mut forged = self.buf[..t.len].to_vec();
+                // The tracker wrote exactly the datagram into the cleared buffer.
+                let mut forged = self.buf.clone();
                 if let Some(first) = forged.get_mut(20..26) {
                     first.copy_from_slice(&FORGED_PEER);
                 }
@@ -238,7 +240,7 @@ impl World {
             let reply = Datagram {
                 from: addr,
                 to: t.to,
-                bytes: self.buf[..t.len].to_vec(),
+                bytes: self.buf.clone(),
                 spoofed: false,
             };
             self.net.send(at, &self.link, &mut self.rng, reply);
