@@ -117,6 +117,23 @@ fn a_delay_past_what_an_instant_holds_drops_the_datagram_without_a_panic() {
     assert!(net.is_empty());
 }
 
+#[test]
+fn a_world_whose_link_delay_overflows_an_instant_drops_datagrams_and_exchanges_without_a_panic() {
+    let t0 = origin();
+    let mut world = world_with_tracker(4, Behaviour::honest(), t0);
+    world.set_link(Link {
+        delay: Duration::MAX,
+        jitter: Duration::MAX,
+        ..Link::perfect()
+    });
+    world.set_spoof(1.0);
+    world.send_datagram(t0, addr("10.9.9.9:6881"), addr("10.0.0.1:6969"), &connect());
+    let url = "http://10.0.0.1:6969/scrape?info_hash=aaaaaaaaaaaaaaaaaaaa";
+    world.send_http(t0, addr("10.9.9.9:6881"), &http_request(url, "10.0.0.1:6969"));
+    assert!(world.is_idle());
+    assert_eq!(world.next_time(), None);
+}
+
 fn connect() -> Vec<u8> {
     let mut buf = [0u8; 16];
     let n = ConnectRequest { transaction_id: 7 }
