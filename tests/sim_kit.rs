@@ -129,7 +129,11 @@ fn a_world_whose_link_delay_overflows_an_instant_drops_datagrams_and_exchanges_w
     world.set_spoof(1.0);
     world.send_datagram(t0, addr("10.9.9.9:6881"), addr("10.0.0.1:6969"), &connect());
     let url = "http://10.0.0.1:6969/scrape?info_hash=aaaaaaaaaaaaaaaaaaaa";
-    world.send_http(t0, addr("10.9.9.9:6881"), &http_request(url, "10.0.0.1:6969"));
+    world.send_http(
+        t0,
+        addr("10.9.9.9:6881"),
+        &http_request(url, "10.0.0.1:6969"),
+    );
     assert!(world.is_idle());
     assert_eq!(world.next_time(), None);
 }
