@@ -87,6 +87,9 @@
 //! - [`limits`]: every cap on what a tracker can make the crate hold, with its default.
 //! - `tracker` (cargo feature `tracker`, off by default): a sans-IO UDP and HTTP tracker with
 //!   switchable misbehaviours and real-tracker quirks, for tests and simulations.
+//! - `sim` (cargo feature `sim`, off by default, brings in `tracker`): a deterministic simulation
+//!   kit, a seeded lossy in-memory network and simulated trackers on virtual time, to run an
+//!   `Announce` or a `Client` against in a test.
 //!
 //! ## Examples
 //!
@@ -95,7 +98,9 @@
 //! non-blocking UDP socket (`https://` through rustls's sans-IO connection); `examples/tokio.rs`
 //! does the same on a tokio runtime (HTTP through reqwest), and `examples/game_loop.rs` inside a
 //! fixed 16 ms frame. Each answers the machine's DNS queries off its loop and starts an embedded
-//! loopback tracker when run without arguments.
+//! loopback tracker when run without arguments. `examples/simulate.rs` runs an `Announce` against
+//! simulated trackers over 1,000 seeds with the `sim` kit and prints the command that replays a
+//! failing seed.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -107,6 +112,8 @@ pub mod client;
 mod compact;
 pub mod http;
 pub mod limits;
+#[cfg(feature = "sim")]
+pub mod sim;
 #[cfg(feature = "tracker")]
 pub mod tracker;
 mod types;

@@ -400,3 +400,66 @@ fn status_rejects_a_snapshot_that_disagrees_with_the_events() {
     bad.records.retain(|r| !matches!(r, Record::Status { .. }));
     assert!(checks::status(&bad).is_err());
 }
+
+/// `examples/simulate.rs`, written from the `bt_tracker::sim` docs alone, compiled in here so its
+/// pass and fail paths are tested.
+#[path = "../examples/simulate.rs"]
+#[allow(dead_code)]
+mod simulate_example;
+
+#[test]
+fn the_simulate_example_holds_on_a_thousand_seeds() {
+    for seed in 0..1000 {
+        let run = simulate_example::run_seed(seed, false, sim::epoch());
+        assert!(
+            run.failure.is_none(),
+            "{:?}\n{}",
+            run.failure,
+            run.trace.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_simulate_example_strict_check_fails_a_seed_and_its_replay_line_reproduces_it() {
+    let (seed, why) = (0..1000)
+        .find_map(|seed| {
+            let run = simulate_example::run_seed(seed, true, sim::epoch());
+            run.failure.map(|why| (seed, why))
+        })
+        .expect("--strict fails some seed of 1,000");
+    assert!(
+        why.starts_with("--strict: the first peers came at"),
+        "{why}"
+    );
+    // The printed line replays it: same arguments, same failure.
+    let line = simulate_example::replay_command(seed, true);
+    assert_eq!(
+        line,
+        format!("cargo run --example simulate -- --strict --seed {seed}")
+    );
+    let args = line
+        .split(" -- ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .map(String::from);
+    let args = simulate_example::parse_args(args).unwrap();
+    assert_eq!((args.one, args.strict), (Some(seed), true));
+    let again = simulate_example::run_seed(seed, args.strict, sim::epoch());
+    assert_eq!(again.failure.as_deref(), Some(why.as_str()));
+    // Without --strict the same seed passes: the failure is the stricter property's.
+    assert!(
+        simulate_example::run_seed(seed, false, sim::epoch())
+            .failure
+            .is_none()
+    );
+}
+
+#[test]
+fn the_simulate_example_refuses_a_bad_argument_with_its_usage() {
+    let bad = simulate_example::parse_args(["--seed".to_owned(), "x".to_owned()].into_iter());
+    assert_eq!(bad.unwrap_err(), "--seed takes a whole number, not \"x\"");
+    let unknown = simulate_example::parse_args(["--fast".to_owned()].into_iter());
+    assert!(unknown.unwrap_err().contains("usage: simulate"));
+}

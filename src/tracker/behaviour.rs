@@ -57,6 +57,11 @@ pub enum Redirect {
     /// A relative redirect (302) to this path with the request's query, e.g. `/real/announce`;
     /// requests whose path already starts with it are answered normally.
     To(String),
+    /// A relative redirect (302) to the same path and query under this prefix, so announces and
+    /// scrapes each land on their own kind: with `/real`, `/announce?...` goes to
+    /// `/real/announce?...` and `/scrape?...` to `/real/scrape?...`. Requests whose path already
+    /// starts with the prefix are answered normally.
+    Under(String),
     /// A 302 back to the request target itself, forever.
     Loop,
 }

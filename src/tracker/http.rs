@@ -140,6 +140,14 @@ impl Tracker {
                 }
                 return answer(302, Some(to), Vec::new());
             }
+            Some(Redirect::Under(prefix)) if !path.starts_with(prefix.as_bytes()) => {
+                let mut to = prefix.trim_end_matches('/').to_owned();
+                if !target.starts_with(b"/") {
+                    to.push('/');
+                }
+                to.push_str(&String::from_utf8_lossy(target));
+                return answer(302, Some(to), Vec::new());
+            }
             _ => {}
         }
         if let Some(status) = self.behaviour.http_status {

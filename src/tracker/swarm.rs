@@ -90,8 +90,18 @@ impl Swarms {
         let fits = |addr: &SocketAddr| families.contains(&AddressFamily::of(addr));
         let mut peers: Vec<SocketAddr> = Vec::new();
         if a.event != AnnounceEvent::Stopped {
-            let extra = config.extra_peers.iter().map(|p| canonical_addr(*p));
-            peers.extend(extra.filter(fits).take(a.numwant));
+            // A plain loop with the room reserved: a flood lists thousands of extra peers per
+            // announce, and the iterator chain grew the vector one peer at a time.
+            peers.reserve_exact(a.numwant.min(config.extra_peers.len()));
+            for &p in &config.extra_peers {
+                if peers.len() >= a.numwant {
+                    break;
+                }
+                let p = canonical_addr(p);
+                if fits(&p) {
+                    peers.push(p);
+                }
+            }
         }
         let Some(swarm) = self.swarm_for(now, config, a.info_hash) else {
             return Answer {

@@ -1,5 +1,7 @@
 //! The deterministic simulation: one `Announce` against simulated trackers over a seeded in-memory
-//! network, with a virtual clock that jumps to the next deadline or delivery. A run records
+//! network, with a virtual clock that jumps to the next deadline or delivery. The network, the
+//! trackers and the HTTP exchanges are the public kit's (`bt_tracker::sim::World` hosting
+//! `bt_tracker::tracker::Tracker`s); this driver adds the scenarios and the recording. A run records
 //! everything that crossed the machine's boundary in a [`Log`]; `checks` holds one function per
 //! invariant of `reference/sansio.md` section 2.
 #![allow(dead_code)]
@@ -11,22 +13,21 @@ pub mod net;
 pub mod swarm;
 pub mod trackers;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Announce, Config, Event, HttpRequest, Progress, RequestId, TierMode, Torrent, TrackerId,
-    TrackerState, TransportError,
+    TrackerState,
 };
-use bt_tracker::http::HttpResponse;
+use bt_tracker::sim::{Delivery, World};
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use net::{Datagram, Link, Net, chance, upto};
-use trackers::{HttpBehaviour, HttpTracker, UdpBehaviour, UdpTracker};
+use net::{Datagram, Link, chance, upto};
+use trackers::{HttpBehaviour, UdpBehaviour, http_tracker, udp_tracker};
 
 /// One instant shared by every run in the process, so two runs of a seed see the same times.
 pub fn epoch() -> Instant {
@@ -256,22 +257,15 @@ const CLIENT_V4: &str = "10.9.9.9:6881";
 const CLIENT_V6: &str = "[fd00::9]:6881";
 const MAX_STEPS: usize = 200_000;
 
-enum Server {
-    Udp(UdpTracker),
-    Http(HttpTracker),
-}
-
 /// The simulation of one scenario.
 pub struct Sim {
     s: Scenario,
     pub now: Instant,
     pub announce: Announce,
-    net: Net,
-    rng: ChaCha8Rng,
-    servers: Vec<Server>,
-    /// HTTP answers in flight: delivery time → (request, response or failure).
-    http: BTreeMap<(Instant, u64), (RequestId, Result<HttpResponse<'static>, TransportError>)>,
-    seq: u64,
+    /// The trackers, the network and the HTTP exchanges in flight.
+    world: World,
+    /// Each tracker's URL, by tracker id.
+    urls: Vec<TrackerUrl>,
     pub log: Log,
     commands: Vec<(Duration, &'static str)>,
     /// The next drain follows `handle_timeout`.
@@ -281,40 +275,44 @@ pub struct Sim {
 impl Sim {
     pub fn new(s: &Scenario) -> Self {
         let start = epoch();
-        let rng = ChaCha8Rng::seed_from_u64(s.seed);
-        let mut servers = Vec::new();
+        let mut world = World::new(s.seed, s.link);
+        world.set_spoof(s.spoof);
+        let mut urls = Vec::new();
+        let mut true_peers = Vec::new();
         let mut tiers = Vec::new();
         for tier in &s.tiers {
             let mut list = Vec::new();
             for spec in tier {
-                let k = servers.len();
-                let url = match spec {
+                let k = urls.len();
+                let (addr, url, (tracker, peers)): (SocketAddr, _, _) = match spec {
                     Spec::Udp(b) => {
                         let addr: SocketAddr = if s.ipv6 {
                             format!("[fd00::{}]:6969", k + 1).parse().unwrap()
                         } else {
                             format!("10.0.0.{}:6969", k + 1).parse().unwrap()
                         };
-                        servers.push(Server::Udp(UdpTracker::new(k, addr, *b, s.interval)));
-                        format!("udp://{addr}/announce?k={k}")
+                        let url = format!("udp://{addr}/announce?k={k}");
+                        let made = udp_tracker(k, *b, s.interval, s.ipv6, world.rng(), start);
+                        (addr, url, made)
                     }
                     Spec::Http(b) => {
-                        servers.push(Server::Http(HttpTracker::new(k, *b, i64::from(s.interval))));
-                        format!("http://10.0.1.{}:80/announce", k + 1)
+                        let addr = format!("10.0.1.{}:80", k + 1).parse().unwrap();
+                        let url = format!("http://{addr}/announce");
+                        (
+                            addr,
+                            url,
+                            http_tracker(k, *b, s.interval, world.rng(), start),
+                        )
                     }
                 };
+                assert!(world.add_tracker(addr, tracker));
+                true_peers.push(peers);
                 let url = TrackerUrl::parse(&url).unwrap();
+                urls.push(url.clone());
                 list.push(url);
             }
             tiers.push(list);
         }
-        let true_peers = servers
-            .iter()
-            .map(|srv| match srv {
-                Server::Udp(u) => u.peers.clone(),
-                Server::Http(h) => h.peers.clone(),
-            })
-            .collect();
         let torrent = Torrent {
             info_hash: InfoHash([0xab; 20]),
             peer_id: PeerId(*b"-BT0001-simulation00"),
@@ -348,11 +346,8 @@ impl Sim {
             s: s.clone(),
             now: start,
             announce,
-            net: Net::default(),
-            rng,
-            servers,
-            http: BTreeMap::new(),
-            seq: 0,
+            world,
+            urls,
             log: Log {
                 seed: s.seed,
                 config: s.config.clone(),
@@ -394,18 +389,7 @@ impl Sim {
             let from: SocketAddr = if to.is_ipv6() { CLIENT_V6 } else { CLIENT_V4 }
                 .parse()
                 .unwrap();
-            let link = self.s.link;
-            self.net.send(
-                self.now,
-                &link,
-                &mut self.rng,
-                Datagram {
-                    from,
-                    to,
-                    bytes,
-                    spoofed: false,
-                },
-            );
+            self.world.send_datagram(self.now, from, to, &bytes);
         }
         while let Some(request) = self.announce.poll_http_request() {
             outputs += 1;
@@ -413,7 +397,8 @@ impl Sim {
                 at,
                 request: request.clone(),
             });
-            self.serve_http(request);
+            let from = CLIENT_V4.parse().unwrap();
+            self.world.send_http(self.now, from, &request);
         }
         let timeout = self.announce.poll_timeout();
         let after_timeout = std::mem::take(&mut self.after_timeout);
@@ -462,42 +447,11 @@ impl Sim {
         }
     }
 
-    fn serve_http(&mut self, request: HttpRequest) {
-        let tracker = request.origin.tracker();
-        let k = usize::from(
-            tracker
-                .expect("an Announce's requests name their tracker")
-                .0,
-        );
-        let Server::Http(tracker) = &mut self.servers[k] else {
-            panic!("HTTP request to a UDP tracker")
-        };
-        let rtt = self.s.link.delay * 2 + upto(&mut self.rng, self.s.link.jitter);
-        let answer = if chance(&mut self.rng) < self.s.link.loss {
-            // A lost request: half the time the connection is reset, half the time nothing comes.
-            if chance(&mut self.rng) < 0.5 {
-                Some((Err(TransportError::ConnectionReset), Duration::ZERO))
-            } else {
-                None
-            }
-        } else {
-            tracker
-                .handle(request.url.as_str())
-                .map(|(r, extra)| (Ok(r), extra))
-        };
-        if let Some((answer, extra)) = answer {
-            self.seq += 1;
-            self.http
-                .insert((self.now + rtt + extra, self.seq), (request.id, answer));
-        }
-    }
-
     fn next_time(&self) -> Option<Instant> {
         let command = self.commands.first().map(|&(t, _)| epoch() + t);
         [
             self.announce.poll_timeout(),
-            self.net.next_delivery(),
-            self.http.keys().next().map(|k| k.0),
+            self.world.next_time(),
             command,
         ]
         .into_iter()
@@ -505,56 +459,13 @@ impl Sim {
         .min()
     }
 
+    /// A datagram for the client (the world hands datagrams for a tracker to it).
     fn deliver(&mut self, d: Datagram) {
         let at = self.at();
-        let client_side = d.to.port() == 6881;
-        if !client_side {
-            let Some(Server::Udp(tracker)) = self
-                .servers
-                .iter_mut()
-                .find(|s| matches!(s, Server::Udp(u) if u.addr == d.to))
-            else {
-                return;
-            };
-            let Some(reply) = tracker.handle(self.now, d.from, &d.bytes) else {
-                return;
-            };
-            let from = tracker.addr;
-            let link = self.s.link;
-            if chance(&mut self.rng) < self.s.spoof {
-                // A forgery: same transaction id, another source, other peers.
-                let mut forged = reply.clone();
-                if forged.len() >= 26 {
-                    forged[20..26].copy_from_slice(&[66, 66, 66, 66, 2, 154]);
-                }
-                let other = SocketAddr::new(from.ip(), from.port() + 1);
-                self.net.inject(
-                    self.now + link.delay / 2,
-                    Datagram {
-                        from: other,
-                        to: d.from,
-                        bytes: forged,
-                        spoofed: true,
-                    },
-                );
-            }
-            self.net.send(
-                self.now,
-                &link,
-                &mut self.rng,
-                Datagram {
-                    from,
-                    to: d.from,
-                    bytes: reply,
-                    spoofed: false,
-                },
-            );
-            return;
-        }
         let accepted = self.announce.handle_datagram(self.now, d.from, &d.bytes);
-        if accepted && chance(&mut self.rng) < self.s.replay {
-            self.net
-                .inject(self.now + Duration::from_secs(100), d.clone());
+        if accepted && chance(self.world.rng()) < self.s.replay {
+            let at = self.now + Duration::from_secs(100);
+            self.world.net_mut().inject(at, d.clone());
         }
         self.log.records.push(Record::Delivered {
             at,
@@ -570,31 +481,18 @@ impl Sim {
     /// The last tracker's tier and URL, as built by [`Sim::new`].
     fn last_tracker(&self) -> (usize, TrackerUrl) {
         let tier = self.s.tiers.len() - 1;
-        let k = self.servers.len() - 1;
-        let url = match self.s.tiers[tier].last() {
-            Some(Spec::Udp(_)) => {
-                let Server::Udp(u) = &self.servers[k] else {
-                    unreachable!()
-                };
-                format!("udp://{}/announce?k={k}", u.addr)
-            }
-            _ => format!("http://10.0.1.{}:80/announce", k + 1),
-        };
-        (tier, TrackerUrl::parse(&url).unwrap())
+        (tier, self.urls[self.urls.len() - 1].clone())
     }
 
     /// Runs until the machine stopped (or the step bound, which fails the run as a livelock).
     pub fn run(mut self) -> Log {
         self.drain();
         for _ in 0..MAX_STEPS {
-            if self.announce.is_stopped()
-                && self.net.next_delivery().is_none()
-                && self.http.is_empty()
-            {
+            if self.announce.is_stopped() && self.world.is_idle() {
                 break;
             }
             let Some(next) = self.next_time() else { break };
-            if self.s.early_timeouts && chance(&mut self.rng) < 0.2 {
+            if self.s.early_timeouts && chance(self.world.rng()) < 0.2 {
                 // Halfway to the next thing that happens, so no delivery is made late.
                 if let Some(deadline) = self.announce.poll_timeout() {
                     let early = self.now + (next - self.now) / 2;
@@ -630,7 +528,7 @@ impl Sim {
                         let _ = self.announce.announce_tracker(self.now, TrackerId(0));
                     }
                     "remove_last" => {
-                        let last = TrackerId(self.servers.len() as u16 - 1);
+                        let last = TrackerId(self.urls.len() as u16 - 1);
                         self.announce.remove_tracker(self.now, last);
                     }
                     "add_back" => {
@@ -640,7 +538,7 @@ impl Sim {
                         if let Ok(id) = got {
                             assert_eq!(
                                 usize::from(id.0),
-                                self.servers.len() - 1,
+                                self.urls.len() - 1,
                                 "seed {}",
                                 self.s.seed
                             );
@@ -660,18 +558,19 @@ impl Sim {
                 });
                 self.drain();
             }
-            while let Some(d) = self.net.pop_due(self.now) {
-                self.deliver(d);
-            }
-            while let Some((&key, _)) = self.http.first_key_value() {
-                if key.0 > self.now {
-                    break;
-                }
-                let (id, answer) = self.http.remove(&key).unwrap();
+            while let Some(delivery) = self.world.poll_delivery(self.now) {
+                let (id, answer) = match delivery {
+                    Delivery::Datagram(d) => {
+                        self.deliver(d);
+                        continue;
+                    }
+                    Delivery::Http { request, answer } => (request, answer),
+                };
                 let (status, accepted) = match &answer {
-                    Ok(r) => (
-                        Some(r.status),
-                        self.announce.handle_http_response(self.now, id, r),
+                    Ok(a) => (
+                        Some(a.status),
+                        self.announce
+                            .handle_http_response(self.now, id, &a.response()),
                     ),
                     Err(e) => (None, self.announce.handle_transport_error(self.now, id, *e)),
                 };

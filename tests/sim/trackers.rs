@@ -1,18 +1,16 @@
-//! Simulated UDP and HTTP trackers built on the crate's own tracker-side codecs, with misbehaviours
-//! to switch on.
+//! The simulation's trackers: `bt_tracker::tracker::Tracker`s with the misbehaviours the scenarios
+//! pick, each handing out its own peers (no two trackers share one), so the checks know which
+//! peers are true.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bt_tracker::http::{
-    AnnounceQuery, AnnounceSuccess, Failure, HttpResponse, Peers, RetryIn, ScrapeFile, ScrapeQuery,
-    encode_scrape,
+use bt_tracker::http::RetryIn;
+use bt_tracker::tracker::{
+    BadConnectionId, Behaviour, ConnectionIds, OPENTRACKER_BAD_ID, Redirect as Redirection,
+    Tracker, TrackerConfig,
 };
-use bt_tracker::udp::{
-    AnnounceResponse, ConnectResponse, ErrorResponse, Reply, Request, ScrapeResponse, ScrapeStats,
-};
-use bt_tracker::{AddressFamily, CompactPeers};
+use rand_chacha::ChaCha8Rng;
 
 /// What a simulated UDP tracker does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,248 +60,102 @@ pub enum HttpBehaviour {
     Slow,
 }
 
-/// Where the simulated trackers' peers come from: `index` picks a disjoint set per tracker.
-pub fn peers_of(index: usize, n: usize) -> Vec<SocketAddr> {
+/// Where the simulated trackers' peers come from: `index` picks a disjoint set per tracker, in
+/// the family of `ipv6`.
+pub fn peers_of(index: usize, n: usize, ipv6: bool) -> Vec<SocketAddr> {
     (0..n)
         .map(|k| {
             let k = k as u32;
-            let ip = std::net::Ipv4Addr::from(0x0b00_0000 | ((index as u32) << 16) | (k + 1));
-            SocketAddr::new(ip.into(), 1000 + (k % 60_000) as u16)
+            let low = ((index as u32) << 16) | (k + 1);
+            let ip: IpAddr = if ipv6 {
+                Ipv6Addr::new(0xfd0b, 0, 0, 0, 0, 0, (low >> 16) as u16, low as u16).into()
+            } else {
+                Ipv4Addr::from(0x0b00_0000 | low).into()
+            };
+            SocketAddr::new(ip, 1000 + (k % 60_000) as u16)
         })
         .collect()
 }
 
-/// A simulated UDP tracker.
-#[derive(Debug)]
-pub struct UdpTracker {
-    pub addr: SocketAddr,
-    pub behaviour: UdpBehaviour,
-    pub peers: Vec<SocketAddr>,
-    pub interval: u32,
-    index: u64,
-    next_id: u64,
-    /// Issued connection ids and when.
-    issued: HashMap<u64, Instant>,
+/// The settings every simulated tracker shares: this interval, `min interval` half of it, these
+/// peers listed first (the client is the only announcer, so they are all it gets), and the
+/// misbehaviour's own settings.
+fn config(interval: u32, peers: Vec<SocketAddr>) -> TrackerConfig {
+    let mut c = TrackerConfig::default();
+    c.interval = interval;
+    c.min_interval = Some(interval / 2);
+    c.extra_peers = peers;
+    c.tracker_id = Some(b"sim-id".to_vec());
+    c
 }
 
-impl UdpTracker {
-    pub fn new(index: usize, addr: SocketAddr, behaviour: UdpBehaviour, interval: u32) -> Self {
-        let n = if behaviour == UdpBehaviour::Flood {
-            5000
-        } else {
-            5
-        };
-        UdpTracker {
-            addr,
-            behaviour,
-            peers: peers_of(index, n),
-            interval: match behaviour {
-                UdpBehaviour::IntervalZero => 0,
-                UdpBehaviour::IntervalHuge => u32::MAX,
-                _ => interval,
-            },
-            index: index as u64,
-            next_id: 0,
-            issued: HashMap::new(),
+/// A simulated UDP tracker, `index` of the scenario, and the peers it hands out.
+pub fn udp_tracker(
+    index: usize,
+    behaviour: UdpBehaviour,
+    interval: u32,
+    ipv6: bool,
+    rng: &mut ChaCha8Rng,
+    now: Instant,
+) -> (Tracker, Vec<SocketAddr>) {
+    use UdpBehaviour::*;
+    let n = if behaviour == Flood { 5000 } else { 5 };
+    let peers = peers_of(index, n, ipv6);
+    let interval = match behaviour {
+        IntervalZero => 0,
+        IntervalHuge => u32::MAX,
+        _ => interval,
+    };
+    let mut c = config(interval, peers.clone());
+    // opentracker's answer to an id it did not issue.
+    let mut b = Behaviour::honest();
+    b.bad_connection_id = BadConnectionId::Error(OPENTRACKER_BAD_ID.to_vec());
+    match behaviour {
+        Silent => b.silent = true,
+        ErrorReply => b.failure = Some((b"Info hash not allowed".to_vec(), None)),
+        Refuse8 => b.refuse_announces = true,
+        RotatingIds => b.connection_ids = ConnectionIds::Rotating,
+        ExpiringIds => c.connection_id_lifetime = Duration::from_secs(10),
+        Flood => {
+            b.ignore_numwant = true;
+            c.max_numwant = 5000;
+            c.max_numwant_v6 = 5000;
         }
+        Honest | IntervalZero | IntervalHuge => {}
     }
-
-    /// The reply to a datagram, if any.
-    pub fn handle(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
-        use UdpBehaviour::*;
-        if self.behaviour == Silent {
-            return None;
-        }
-        let request = Request::parse(bytes).ok()?;
-        let family = AddressFamily::of(&from);
-        let mut out = vec![0u8; 65_535];
-        let (connection_id, txid) = match &request {
-            Request::Connect(c) => {
-                self.next_id += 1;
-                let id = (self.index << 32) | self.next_id;
-                self.issued.insert(id, now);
-                let len = ConnectResponse {
-                    transaction_id: c.transaction_id,
-                    connection_id: id,
-                }
-                .encode(&mut out)
-                .ok()?;
-                out.truncate(len);
-                return Some(out);
-            }
-            Request::Announce(a) => (a.connection_id, a.transaction_id),
-            Request::Scrape(s) => (s.connection_id, s.transaction_id),
-        };
-        let lifetime = Duration::from_secs(if self.behaviour == ExpiringIds {
-            10
-        } else {
-            120
-        });
-        let valid = self
-            .issued
-            .get(&connection_id)
-            .is_some_and(|&at| now.duration_since(at) <= lifetime);
-        if self.behaviour == RotatingIds {
-            self.issued.remove(&connection_id);
-        }
-        let reply = if !valid {
-            Reply::Error(ErrorResponse {
-                transaction_id: txid,
-                message: b"Connection ID missmatch.\0",
-            })
-        } else {
-            match (&request, self.behaviour) {
-                (_, ErrorReply) => Reply::Error(ErrorResponse {
-                    transaction_id: txid,
-                    message: b"Info hash not allowed",
-                }),
-                (Request::Announce(_), Refuse8) => Reply::AnnounceRefused {
-                    transaction_id: txid,
-                },
-                (Request::Announce(_), _) => Reply::Announce(AnnounceResponse {
-                    transaction_id: txid,
-                    interval: self.interval,
-                    leechers: 1,
-                    seeders: 2,
-                    peers: CompactPeers::from_addrs(&self.peers),
-                }),
-                _ => {
-                    let rows = [ScrapeStats {
-                        seeders: 2,
-                        completed: 3,
-                        leechers: 1,
-                    }];
-                    return encode(
-                        Reply::Scrape(ScrapeResponse {
-                            transaction_id: txid,
-                            rows: rows[..].into(),
-                        }),
-                        family,
-                        out,
-                    );
-                }
-            }
-        };
-        encode(reply, family, out)
-    }
+    (Tracker::new(c, b, rng, now), peers)
 }
 
-fn encode(reply: Reply<'_>, family: AddressFamily, mut out: Vec<u8>) -> Option<Vec<u8>> {
-    let len = reply.encode(family, &mut out).ok()?;
-    out.truncate(len);
-    Some(out)
-}
-
-/// A simulated HTTP tracker.
-#[derive(Debug)]
-pub struct HttpTracker {
-    pub behaviour: HttpBehaviour,
-    pub peers: Vec<SocketAddr>,
-    pub interval: i64,
-    pub min_interval: i64,
-}
-
-impl HttpTracker {
-    pub fn new(index: usize, behaviour: HttpBehaviour, interval: i64) -> Self {
-        let zero = behaviour == HttpBehaviour::IntervalZero;
-        HttpTracker {
-            behaviour,
-            peers: peers_of(index, 5),
-            interval: if zero { 0 } else { interval },
-            min_interval: if zero { 0 } else { interval / 2 },
-        }
+/// A simulated HTTP tracker, `index` of the scenario, and the peers it hands out.
+pub fn http_tracker(
+    index: usize,
+    behaviour: HttpBehaviour,
+    interval: u32,
+    rng: &mut ChaCha8Rng,
+    now: Instant,
+) -> (Tracker, Vec<SocketAddr>) {
+    use HttpBehaviour::*;
+    let peers = peers_of(index, 5, false);
+    let interval = if behaviour == IntervalZero {
+        0
+    } else {
+        interval
+    };
+    let c = config(interval, peers.clone());
+    let fail = |retry_in| Behaviour::failing(&b"torrent not registered"[..], Some(retry_in));
+    let mut b = match behaviour {
+        Silent => Behaviour::silent(),
+        FailRetryIn => fail(RetryIn::Minutes(5)),
+        FailNever => fail(RetryIn::Never),
+        _ => Behaviour::honest(),
+    };
+    match behaviour {
+        Gone => b.http_status = Some(410),
+        ServerError => b.http_status = Some(500),
+        Redirect => b.redirect = Some(Redirection::Under("/real".into())),
+        RedirectLoop => b.redirect = Some(Redirection::Loop),
+        Slow => b.delay = Duration::from_secs(40),
+        _ => {}
     }
-
-    /// The response to a GET of `url`, or `None` for no answer at all; the extra delay for slow
-    /// answers comes with it.
-    pub fn handle(&mut self, url: &str) -> Option<(HttpResponse<'static>, Duration)> {
-        use HttpBehaviour::*;
-        let (path, query) = url
-            .split_once("://")?
-            .1
-            .split_once('/')?
-            .1
-            .split_once('?')?;
-        let reply = |status, body: Vec<u8>| HttpResponse {
-            status,
-            location: None,
-            body: body.into(),
-        };
-        let mut body = Vec::new();
-        if path.starts_with("scrape") {
-            let q = ScrapeQuery::parse(query.as_bytes()).ok()?;
-            let files: Vec<_> = q
-                .info_hashes
-                .iter()
-                .map(|h| {
-                    (
-                        *h,
-                        ScrapeFile {
-                            complete: 2,
-                            incomplete: 1,
-                            downloaded: 3,
-                            downloaders: None,
-                        },
-                    )
-                })
-                .collect();
-            encode_scrape(&files, None, &mut body);
-            return Some((reply(200, body), Duration::ZERO));
-        }
-        // A query the tracker cannot parse gets no answer, as a real tracker drops it.
-        AnnounceQuery::parse(query.as_bytes()).ok()?;
-        let failure = |retry_in| Failure {
-            reason: b"torrent not registered",
-            retry_in,
-            interval: None,
-            min_interval: None,
-        };
-        let response = match self.behaviour {
-            Silent => return None,
-            FailRetryIn => {
-                failure(Some(RetryIn::Minutes(5))).encode(&mut body);
-                reply(200, body)
-            }
-            FailNever => {
-                failure(Some(RetryIn::Never)).encode(&mut body);
-                reply(200, body)
-            }
-            Gone => reply(410, b"gone".to_vec()),
-            ServerError => reply(500, b"<html>oops</html>".to_vec()),
-            Redirect | RedirectLoop
-                if self.behaviour == RedirectLoop || !path.starts_with("real/") =>
-            {
-                HttpResponse {
-                    status: 302,
-                    location: Some(format!("/real/announce?{query}").into()),
-                    body: Vec::new().into(),
-                }
-            }
-            _ => {
-                let v4: Vec<SocketAddr> = self.peers.clone();
-                AnnounceSuccess {
-                    interval: Some(self.interval),
-                    min_interval: Some(self.min_interval),
-                    warning: None,
-                    tracker_id: Some(b"sim-id"),
-                    complete: Some(2),
-                    incomplete: Some(1),
-                    downloaded: None,
-                    peers: Peers::Compact(CompactPeers::from_addrs(&v4)),
-                    peers6: CompactPeers::empty(),
-                    external_ip: None,
-                    crypto_flags: None,
-                }
-                .encode(&mut body)
-                .ok()?;
-                reply(200, body)
-            }
-        };
-        let delay = if self.behaviour == Slow {
-            Duration::from_secs(40)
-        } else {
-            Duration::ZERO
-        };
-        Some((response, delay))
-    }
+    (Tracker::new(c, b, rng, now), peers)
 }
