@@ -121,7 +121,9 @@ fn run(s: &Scenario) -> Run {
     let log = Log::default();
     let tracker = tracker_host::Shared::default();
     let (seed, shared) = (s.seed, Rc::clone(&tracker));
-    sim.host("tracker", move || tracker_host::serve(seed, Rc::clone(&shared)));
+    sim.host("tracker", move || {
+        tracker_host::serve(seed, Rc::clone(&shared))
+    });
     if let Some(p) = s.partition {
         let log = log.clone();
         sim.client("chaos", async move {
@@ -154,13 +156,11 @@ fn run(s: &Scenario) -> Run {
     let swarms = {
         let guard = tracker.borrow();
         let machine = guard.as_ref().expect("the tracker host started");
-        (0..s.torrents).map(|k| machine.swarm(&info_hash(k))).collect()
+        (0..s.torrents)
+            .map(|k| machine.swarm(&info_hash(k)))
+            .collect()
     };
-    drop(sim);
-    let peers = records
-        .into_iter()
-        .map(|r| Rc::try_unwrap(r).map(RefCell::into_inner).unwrap_or_default())
-        .collect();
+    let peers = records.iter().map(|r| r.take()).collect();
     let log = log.0.borrow().clone();
     Run { log, peers, swarms }
 }
@@ -269,7 +269,11 @@ fn every_torrent_gets_started_answered_with_the_other_hosts_as_peers_and_stopped
                 .collect();
             assert_eq!(seen, other_peers(&run, i, k), "peer{i} torrent {k}");
             let stopped = announced(events, AnnounceEvent::Stopped);
-            assert_eq!(stopped.len(), 1, "peer{i} torrent {k}: stopped acknowledged");
+            assert_eq!(
+                stopped.len(),
+                1,
+                "peer{i} torrent {k}: stopped acknowledged"
+            );
             assert!(stopped[0].0 >= s.stop_at);
         }
     }
@@ -289,8 +293,16 @@ fn the_same_seed_replays_the_same_event_log() {
     let s = Scenario::troubled(7);
     let first = run(&s);
     let again = run(&s);
-    let stopped = first.log.iter().filter(|l| l.ends_with(": Stopped")).count();
-    assert_eq!(stopped, s.peers * s.torrents, "the log records every torrent's end");
+    let stopped = first
+        .log
+        .iter()
+        .filter(|l| l.ends_with(": Stopped"))
+        .count();
+    assert_eq!(
+        stopped,
+        s.peers * s.torrents,
+        "the log records every torrent's end"
+    );
     assert_eq!(first.log, again.log);
     // The log follows the seed: another seed loses other datagrams and draws other jitter.
     assert_ne!(first.log, run(&Scenario::troubled(8)).log);
@@ -303,6 +315,18 @@ fn under_loss_and_a_partition_every_announce_ends_answered_or_failed_and_every_t
         let partition = s.partition.expect("a partition");
         let run = run(&s);
         check_nothing_lost(&run, &s);
+        // The loss was felt beyond the partition: some other host's announce failed too.
+        let failed_elsewhere = run
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != partition.peer)
+            .flat_map(|(_, p)| p.events.iter().flatten())
+            .any(|(at, e)| *at < s.stop_at && matches!(e, Event::Failed(_)));
+        assert!(
+            failed_elsewhere,
+            "seed {seed}: no loss outside the partition"
+        );
         for (i, peer) in run.peers.iter().enumerate() {
             for (k, events) in peer.events.iter().enumerate() {
                 let name = format!("seed {seed}: peer{i} torrent {k}");
@@ -333,7 +357,10 @@ fn under_loss_and_a_partition_every_announce_ends_answered_or_failed_and_every_t
                             && matches!(e, Event::Failed(f)
                                 if f.request == RequestKind::Announce(AnnounceEvent::Started))
                     });
-                    assert!(failed_first, "{name}: the partition failed its first started");
+                    assert!(
+                        failed_first,
+                        "{name}: the partition failed its first started"
+                    );
                 }
                 // The stop ends acknowledged or timed out, just before the torrent's end.
                 let n = events.len();

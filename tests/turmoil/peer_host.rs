@@ -71,7 +71,7 @@ pub struct Peer {
 /// The tracker URL of torrent `k`: even ones announce over UDP, odd ones over HTTP, to the
 /// host name "tracker" (resolved through the machine's DNS queries).
 pub fn tracker_url(k: usize) -> String {
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         format!("udp://tracker:{UDP_PORT}/announce")
     } else {
         format!("http://tracker:{HTTP_PORT}/announce")
@@ -100,7 +100,7 @@ impl Peer {
         let mut config = Config::default();
         // turmoil's hosts have private addresses (192.168.0.0/16), as a LAN tracker does.
         config.dns.allow_internal = true;
-        let mut rng = ChaCha12Rng::seed_from_u64(self.seed ^ (self.index as u64 + 1) << 32);
+        let mut rng = ChaCha12Rng::seed_from_u64(self.seed ^ ((self.index as u64 + 1) << 32));
         let mut client = Client::new(config, &mut rng, start)?;
         let socket = UdpSocket::bind((IpAddr::from(Ipv4Addr::UNSPECIFIED), 0)).await?;
         let mut ids: Vec<TorrentId> = Vec::new();
@@ -133,7 +133,11 @@ impl Peer {
             let now = virtual_now();
             while let Some(query) = client.poll_dns_query() {
                 let ip = turmoil::lookup(query.host.as_str());
-                log.line(format!("{name} {:?} dns {} -> {ip}", since(now), query.host));
+                log.line(format!(
+                    "{name} {:?} dns {} -> {ip}",
+                    since(now),
+                    query.host
+                ));
                 dns_answers.push((query.id, ip));
             }
             for (id, ip) in dns_answers.drain(..) {
@@ -148,12 +152,25 @@ impl Peer {
                 let _ = socket.try_send_to(&out, t.destination);
             }
             while let Some(request) = client.poll_http_request() {
-                note_request(&record, &ids, request.id, request.origin.torrent(), Some(request.kind));
-                log.line(format!("{name} {:?} http {}", since(now), request.url.as_str()));
+                note_request(
+                    &record,
+                    &ids,
+                    request.id,
+                    request.origin.torrent(),
+                    Some(request.kind),
+                );
+                log.line(format!(
+                    "{name} {:?} http {}",
+                    since(now),
+                    request.url.as_str()
+                ));
                 tokio::task::spawn_local(get(request, tx.clone()));
             }
             while let Some((torrent, event)) = client.poll_event() {
-                let k = ids.iter().position(|id| *id == torrent).unwrap_or(usize::MAX);
+                let k = ids
+                    .iter()
+                    .position(|id| *id == torrent)
+                    .unwrap_or(usize::MAX);
                 log.line(format!("{name} {:?} torrent {k}: {event:?}", since(now)));
                 if let Some(events) = record.borrow_mut().events.get_mut(k) {
                     events.push((since(now), event));
