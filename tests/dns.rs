@@ -337,6 +337,58 @@ fn a_late_answer_to_a_query_two_queries_ago_is_ignored() {
     assert_eq!(sent_to(&mut c, "203.0.113.6:6969"), 1);
 }
 
+/// When a query's first answer comes, relative to its deadline.
+#[derive(Clone, Copy, Debug)]
+enum Timing {
+    InTime,
+    PastTheDeadlineBeforeTheTimeout,
+    AfterTheTimeout,
+}
+
+#[test]
+fn a_query_is_answered_at_most_once_whatever_its_first_answer_was() {
+    // The fuzzer found a late failure that let a second, successful answer to the same id in.
+    // Every first answer (success or failure; in time, late before the machine's timeout ran,
+    // late after it) closes the id: a second answer is ignored and never reaches the wire.
+    let failure = || Err(DnsError::NotFound);
+    let success = || answer(ips(&["203.0.113.5"]), None);
+    let firsts: [(&str, fn() -> Result<DnsAnswer, DnsError>); 2] =
+        [("failure", failure), ("success", success)];
+    for timing in [
+        Timing::InTime,
+        Timing::PastTheDeadlineBeforeTheTimeout,
+        Timing::AfterTheTimeout,
+    ] {
+        for (kind, first) in firsts {
+            let now = start();
+            let mut c = client(Config::default(), now);
+            c.add(now, torrent(0), tiers(TRACKER)).unwrap();
+            let q = queries(&mut c).remove(0);
+            let t = match timing {
+                Timing::InTime => now + Duration::from_secs(1),
+                Timing::PastTheDeadlineBeforeTheTimeout => q.deadline + Duration::from_secs(1),
+                Timing::AfterTheTimeout => {
+                    c.handle_timeout(q.deadline);
+                    q.deadline + Duration::from_secs(1)
+                }
+            };
+            let _ = c.handle_dns_response(t, q.id, first());
+            let _ = (events(&mut c), transmits(&mut c));
+            let again = answer(ips(&["203.0.113.6"]), None);
+            assert!(
+                !c.handle_dns_response(t, q.id, again),
+                "{timing:?} {kind}: a second answer to one query was used"
+            );
+            c.add(t, torrent(1), tiers(TRACKER)).unwrap();
+            assert_eq!(
+                sent_to(&mut c, "203.0.113.6:6969"),
+                0,
+                "{timing:?} {kind}: the second answer's address reached the wire"
+            );
+        }
+    }
+}
+
 #[test]
 fn late_answers_are_remembered_for_cached_names_only() {
     // 200 names each lose their query at the deadline; the cache keeps 8 names, so at most the

@@ -498,13 +498,14 @@ impl Dns {
             let Some(name) = self.names.get_mut(&host) else {
                 return false;
             };
-            if !late_success || name.expired != Some(id) {
-                if name.expired == Some(id) {
-                    self.expired.insert(id.0, host);
-                }
+            if name.expired != Some(id) {
                 return false;
             }
+            // Answered now, whatever the answer: a second answer to this id is ignored.
             name.expired = None;
+            if !late_success {
+                return false;
+            }
             return name.accept(cfg, now, result, woken);
         }
         let Some(host) = self.in_flight.remove(&id.0) else {
