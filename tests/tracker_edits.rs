@@ -328,6 +328,44 @@ fn remove_tracker_cancels_its_request_sends_stopped_and_others_keep_their_ids() 
 }
 
 #[test]
+fn a_removed_trackers_id_is_not_reused_while_its_outcome_waits_to_be_drained() {
+    // Found by the announce_machine fuzz target: with its `stopped` answered but not drained, the
+    // removed tracker's slot took a new tracker, whose first outcome then replaced the waiting
+    // `stopped` outcome under the same id. Every outcome is drained, whatever the caller edits
+    // in between.
+    let now = start();
+    let mut a = started(&[1, 2, 3], now);
+    assert!(a.remove_tracker(now, TrackerId(0)));
+    let stopped = requests(&mut a).remove(0);
+    assert_eq!(tracker_of(&stopped), TrackerId(0));
+    assert!(a.handle_http_response(now, stopped.id, &ok()));
+    // The outcome waits: id 0 is not free, the new tracker takes a new id.
+    let fresh = a.add_tracker(now, url(4), 0).unwrap();
+    assert_eq!(fresh, TrackerId(3));
+    assert_eq!(a.announce_tracker(now, fresh), Some(now));
+    for r in requests(&mut a) {
+        assert!(a.handle_http_response(now, r.id, &ok()));
+    }
+    let announced: Vec<_> = events(&mut a)
+        .iter()
+        .filter_map(|e| match e {
+            Event::Announced(x) => Some((x.tracker, x.event)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        announced.contains(&(TrackerId(0), AnnounceEvent::Stopped)),
+        "the removed tracker's stopped outcome was lost: {announced:?}"
+    );
+    assert!(
+        announced.contains(&(fresh, AnnounceEvent::Started)),
+        "{announced:?}"
+    );
+    // Drained, id 0 is free again.
+    assert_eq!(a.add_tracker(now, url(5), 0), Ok(TrackerId(0)));
+}
+
+#[test]
 fn a_removed_tracker_never_sent_started_gets_nothing() {
     let now = start();
     let mut a = started(&[1, 2], now);

@@ -184,7 +184,7 @@ impl Session {
         }
         let families = ctx.cfg.families;
         let fams = families_of(families, &url);
-        if fams.len() > self.free_ids() {
+        if fams.len() > self.free_ids(ctx) {
             return Err(EditError::NoFreeId);
         }
         let old_n = self.group_len(families);
@@ -291,7 +291,7 @@ impl Session {
             .filter(|url| self.listed(ctx, url).is_empty())
             .map(|url| families_of(families, url).len())
             .sum();
-        if new > self.free_ids() {
+        if new > self.free_ids(ctx) {
             return Err(EditError::NoFreeId);
         }
         let now = ctx.advance(now);
@@ -362,12 +362,21 @@ impl Session {
         urls.len()
     }
 
-    /// Slots a new tracker can take: removed ones with nothing in flight, and room for new ones.
-    fn free_ids(&self) -> usize {
-        let quiet = self
-            .trackers
-            .iter()
-            .filter(|t| t.removed && t.announce.is_none() && t.scrape.is_none())
+    /// Whether slot `i` can take a new tracker: removed, nothing in flight, and no event of it
+    /// waiting to be drained (a new tracker's outcome would otherwise take the place of the
+    /// removed one's, say its `stopped`, under the same id).
+    fn is_quiet(&self, ctx: &Ctx, i: usize) -> bool {
+        let t = &self.trackers[i];
+        t.removed
+            && t.announce.is_none()
+            && t.scrape.is_none()
+            && !ctx.events.waits_for(self.me, TrackerId(i as u16))
+    }
+
+    /// Slots a new tracker can take: quiet removed ones, and room for new ones.
+    fn free_ids(&self, ctx: &Ctx) -> usize {
+        let quiet = (0..self.trackers.len())
+            .filter(|&i| self.is_quiet(ctx, i))
             .count();
         quiet + (usize::from(u16::MAX) + 1).saturating_sub(self.trackers.len())
     }
@@ -417,8 +426,8 @@ impl Session {
         }
     }
 
-    /// A slot for a new tracker in tier `tier` over `family`: the first removed one with nothing
-    /// in flight, else a new one.
+    /// A slot for a new tracker in tier `tier` over `family`: the first quiet removed one, else a
+    /// new one.
     fn new_slot(
         &mut self,
         ctx: &mut Ctx,
@@ -426,10 +435,7 @@ impl Session {
         tier: usize,
         family: Option<AddressFamily>,
     ) -> Result<usize, EditError> {
-        let quiet = self
-            .trackers
-            .iter()
-            .position(|t| t.removed && t.announce.is_none() && t.scrape.is_none());
+        let quiet = (0..self.trackers.len()).find(|&i| self.is_quiet(ctx, i));
         let mut tracker = Tracker::new(ctx.endpoints.intern(url), tier);
         tracker.family = family;
         match quiet {

@@ -107,6 +107,22 @@ impl EventQueue {
         self.indexed = true;
     }
 
+    /// Whether an event of `tracker` of `torrent` waits to be drained: its id is not free for
+    /// another tracker until then, or a later outcome of the new one would take the waiting one's
+    /// place. A scan: edits are rare and a waiting queue is drained after each input.
+    pub(crate) fn waits_for(&self, torrent: TorrentId, tracker: TrackerId) -> bool {
+        self.queue.iter().any(|(t, e)| {
+            *t == torrent
+                && match e {
+                    Event::Announced(a) => a.tracker == tracker,
+                    Event::Scraped(s) => s.tracker == tracker,
+                    Event::Failed(f) => f.tracker == tracker,
+                    Event::TrackerDisabled { tracker: d } => *d == tracker,
+                    _ => false,
+                }
+        })
+    }
+
     /// Events waiting.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
