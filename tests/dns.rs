@@ -352,8 +352,8 @@ fn a_query_is_answered_at_most_once_whatever_its_first_answer_was() {
     // late after it) closes the id: a second answer is ignored and never reaches the wire.
     let failure = || Err(DnsError::NotFound);
     let success = || answer(ips(&["203.0.113.5"]), None);
-    let firsts: [(&str, fn() -> Result<DnsAnswer, DnsError>); 2] =
-        [("failure", failure), ("success", success)];
+    type Answer = fn() -> Result<DnsAnswer, DnsError>;
+    let firsts: [(&str, Answer); 2] = [("failure", failure), ("success", success)];
     for timing in [
         Timing::InTime,
         Timing::PastTheDeadlineBeforeTheTimeout,

@@ -23,7 +23,9 @@ use bt_tracker::client::Client;
 use bt_tracker::http::HttpResponse;
 use bt_tracker::udp::MAX_REQUEST_LEN;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
-use common::{Bytes, Queries, check_http_addresses, dns_result, from_dns_only, reply, source};
+use common::{
+    Bytes, DrainKeys, Queries, check_http_addresses, dns_result, from_dns_only, reply, source,
+};
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -236,8 +238,10 @@ fn drain(client: &mut Client, now: Instant, seen: &mut Seen, timed_out: bool) {
         );
     }
     let mut events = 0;
+    let mut keys = DrainKeys::default();
     while let Some((id, event)) = client.poll_event() {
         events += 1;
+        keys.check(id, &event);
         // At most 3 per tracker and one Stopped per torrent ever added: the documented bound.
         assert!(
             events <= (3 * seen.max_trackers + 1) * seen.ids.len(),

@@ -3,10 +3,13 @@
 //! or a spoofed port, and answers to the machine's DNS queries (addresses of both families,
 //! internal ones among them, failures, TTLs; a query the bytes never pick is never answered).
 
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bt_tracker::announce::{DnsAnswer, DnsError, DnsQuery, DnsQueryId};
+use bt_tracker::announce::{
+    DnsAnswer, DnsError, DnsQuery, DnsQueryId, Event, RequestKind, TorrentId, TrackerId,
+};
 
 /// The fuzz bytes as a stream of small decisions; exhausted means zeros.
 pub struct Bytes<'a>(pub &'a [u8]);
@@ -178,5 +181,29 @@ impl Queries {
         let before = self.0.len();
         self.0.retain(|q| q.id != id);
         (id, self.0.len() < before)
+    }
+}
+
+/// The event queue's documented bound, checked on one drain: at most one announce outcome, one
+/// scrape outcome and one `TrackerDisabled` per torrent and tracker id, and one `Stopped` per
+/// torrent (a later outcome of the same tracker and kind takes a waiting one's place). Holds
+/// however many trackers were added and removed between drains.
+#[derive(Default)]
+pub struct DrainKeys(HashSet<(TorrentId, Option<TrackerId>, u8)>);
+
+impl DrainKeys {
+    pub fn check(&mut self, torrent: TorrentId, event: &Event) {
+        let key = match event {
+            Event::Announced(a) => (Some(a.tracker), 0),
+            Event::Failed(f) if f.request == RequestKind::Scrape => (Some(f.tracker), 1),
+            Event::Failed(f) => (Some(f.tracker), 0),
+            Event::Scraped(s) => (Some(s.tracker), 1),
+            Event::TrackerDisabled { tracker } => (Some(*tracker), 2),
+            _ => (None, 3),
+        };
+        assert!(
+            self.0.insert((torrent, key.0, key.1)),
+            "two events of one kind for one tracker waited in one drain: {event:?}"
+        );
     }
 }
