@@ -38,7 +38,6 @@ use common::http::{TransportFailure, USER_AGENT, framing_kind, io_kind};
 use common::now;
 use tokio::net::{UdpSocket, lookup_host};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
-use tokio::time::{Instant as TokioInstant, sleep_until};
 
 fn main() -> ExitCode {
     common::main_with(
@@ -104,20 +103,11 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
 
         // Sleep until input or the earliest deadline: a timer of the client, the next status
         // table, or the end of the run.
-        let deadline = [
+        let sleep = common::wait::until_earliest([
             client.poll_timeout(),
             next_status,
             (!stopping).then_some(end),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let sleep = async {
-            match deadline {
-                Some(at) => sleep_until(TokioInstant::from_std(at)).await,
-                None => std::future::pending().await,
-            }
-        };
+        ]);
         tokio::select! {
             r = recv(sockets.v4.as_ref(), &mut buf4) => {
                 if let Ok((n, from)) = r {

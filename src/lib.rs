@@ -114,6 +114,8 @@ pub mod http;
 pub mod limits;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(test)]
+mod test_origin;
 #[cfg(feature = "tracker")]
 pub mod tracker;
 mod types;

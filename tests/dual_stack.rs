@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
     Announce, Cause, Config, DnsAnswer, DnsFailure, EditError, Event, Families, Progress, TierMode,
-    Torrent, TrackerId, TrackerState, Transmit,
+    Torrent, TrackerId, TrackerState, TrackerStatus, Transmit,
 };
 use bt_tracker::client::Client;
 use bt_tracker::{AddressFamily, InfoHash, PeerId, TrackerUrl};
@@ -122,6 +122,34 @@ fn both_started(a: &mut Announce, now: Instant) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
+/// [`both_started`], with both families' `started` answered and the events drained.
+fn both_announced(a: &mut Announce, now: Instant) {
+    let (a4, a6) = both_started(a, now);
+    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
+    assert!(a.handle_datagram(now, addr(V6), &announce_reply(&a6)));
+    while a.poll_event().is_some() {}
+}
+
+/// [`both_started`], with only the IPv4 `started` answered and the events drained; returns the
+/// IPv6 `started`, still in flight.
+fn v4_announced(a: &mut Announce, now: Instant) -> Vec<u8> {
+    let (a4, a6) = both_started(a, now);
+    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
+    while a.poll_event().is_some() {}
+    a6
+}
+
+/// The UDP `stopped` announces among `sent`, by destination, sorted.
+fn stopped_to(sent: &[(Transmit, Vec<u8>)]) -> Vec<SocketAddr> {
+    let mut to: Vec<SocketAddr> = sent
+        .iter()
+        .filter(|(_, b)| b.len() >= 98 && b[80..84] == 3u32.to_be_bytes())
+        .map(|(t, _)| t.destination)
+        .collect();
+    to.sort();
+    to
+}
+
 #[test]
 fn each_family_is_announced_with_its_own_connection_id_and_the_same_key() {
     let now = start();
@@ -224,21 +252,12 @@ fn one_familys_failure_never_undoes_the_others_success() {
 fn stop_sends_stopped_over_each_family_that_was_started() {
     let now = start();
     let mut a = dual("udp://tracker.example:6969/announce", now);
-    let (a4, a6) = both_started(&mut a, now);
-    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
-    assert!(a.handle_datagram(now, addr(V6), &announce_reply(&a6)));
-    while a.poll_event().is_some() {}
+    both_announced(&mut a, now);
     a.stop(now);
     let sent = transmits(&mut a);
-    let mut stopped: Vec<SocketAddr> = sent
-        .iter()
-        .filter(|(_, b)| b.len() >= 98 && b[80..84] == 3u32.to_be_bytes())
-        .map(|(t, _)| t.destination)
-        .collect();
-    stopped.sort();
     let mut want = vec![addr(V4), addr(V6)];
     want.sort();
-    assert_eq!(stopped, want);
+    assert_eq!(stopped_to(&sent), want);
 }
 
 #[test]
@@ -258,11 +277,18 @@ const A: &str = "udp://tracker.example:6969/announce";
 const B: &str = "udp://backup.example:6969/announce";
 const C: &str = "udp://new.example:6969/announce";
 
-/// (url, tier, family) of every row of the snapshot.
-fn rows_of(a: &Announce) -> Vec<(String, usize, Option<AddressFamily>)> {
-    a.trackers()
+/// One row of the snapshot: (url, tier, family).
+type Row = (String, usize, Option<AddressFamily>);
+
+/// The rows of a snapshot (an `Announce`'s or a `Client` torrent's `trackers()`).
+fn rows<'a>(snapshot: impl Iterator<Item = TrackerStatus<'a>>) -> Vec<Row> {
+    snapshot
         .map(|s| (s.url.as_str().to_owned(), s.tier, s.family))
         .collect()
+}
+
+fn rows_of(a: &Announce) -> Vec<Row> {
+    rows(a.trackers())
 }
 
 fn ids_of(a: &Announce, url: &str) -> Vec<TrackerId> {
@@ -272,7 +298,7 @@ fn ids_of(a: &Announce, url: &str) -> Vec<TrackerId> {
         .collect()
 }
 
-fn row(url: &str, tier: usize, v6: bool) -> (String, usize, Option<AddressFamily>) {
+fn row(url: &str, tier: usize, v6: bool) -> Row {
     let family = if v6 {
         AddressFamily::V6
     } else {
@@ -281,15 +307,13 @@ fn row(url: &str, tier: usize, v6: bool) -> (String, usize, Option<AddressFamily
     (url.to_owned(), tier, Some(family))
 }
 
-/// The UDP `stopped` announces among `sent`, by destination, sorted.
-fn stopped_to(sent: &[(Transmit, Vec<u8>)]) -> Vec<SocketAddr> {
-    let mut to: Vec<SocketAddr> = sent
-        .iter()
-        .filter(|(_, b)| b.len() >= 98 && b[80..84] == 3u32.to_be_bytes())
-        .map(|(t, _)| t.destination)
-        .collect();
-    to.sort();
-    to
+/// The rows dual-stack lists for `list` of (url, tier): every IPv4 row in order, then every IPv6
+/// row.
+fn per_family(list: &[(&str, usize)]) -> Vec<Row> {
+    [false, true]
+        .into_iter()
+        .flat_map(|v6| list.iter().map(move |&(url, tier)| row(url, tier, v6)))
+        .collect()
 }
 
 #[test]
@@ -299,15 +323,7 @@ fn add_tracker_under_dual_stack_lists_the_url_once_per_family_in_the_tier_given(
     let id = a
         .add_tracker(now, TrackerUrl::parse(B).unwrap(), 0)
         .unwrap();
-    assert_eq!(
-        rows_of(&a),
-        vec![
-            row(A, 0, false),
-            row(B, 0, false),
-            row(A, 0, true),
-            row(B, 0, true)
-        ]
-    );
+    assert_eq!(rows_of(&a), per_family(&[(A, 0), (B, 0)]));
     let b_ids = ids_of(&a, B);
     assert_eq!(b_ids.len(), 2);
     assert_eq!(b_ids[0], id, "the IPv4 tracker's id is returned");
@@ -317,17 +333,7 @@ fn add_tracker_under_dual_stack_lists_the_url_once_per_family_in_the_tier_given(
     // A tier past the last is a new last tier, in both families.
     a.add_tracker(now, TrackerUrl::parse(C).unwrap(), 9)
         .unwrap();
-    assert_eq!(
-        rows_of(&a),
-        vec![
-            row(A, 0, false),
-            row(B, 0, false),
-            row(C, 1, false),
-            row(A, 0, true),
-            row(B, 0, true),
-            row(C, 1, true),
-        ]
-    );
+    assert_eq!(rows_of(&a), per_family(&[(A, 0), (B, 0), (C, 1)]));
     assert_eq!(a.tiers().count(), 4, "two tiers per family");
 }
 
@@ -358,10 +364,8 @@ fn the_tracker_cap_counts_a_dual_stack_url_once() {
 fn removing_a_dual_stack_url_stops_both_families_even_with_one_announce_in_flight() {
     let now = start();
     let mut a = dual(A, now);
-    let (a4, _a6) = both_started(&mut a, now);
     // IPv4 answered; the IPv6 `started` is still in flight.
-    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
-    while a.poll_event().is_some() {}
+    v4_announced(&mut a, now);
     let ids = ids_of(&a, A);
     let v6_id = ids[1];
     assert!(
@@ -404,23 +408,13 @@ fn removing_a_dual_stack_url_sends_nothing_over_a_family_never_contacted() {
 fn replace_trackers_under_dual_stack_keeps_both_families_state_for_a_url_that_stays() {
     let now = start();
     let mut a = dual_with(Config::default(), &[&[A], &[B]], now);
-    let (a4, a6) = both_started(&mut a, now);
-    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
-    while a.poll_event().is_some() {}
+    let a6 = v4_announced(&mut a, now);
     let a_ids = ids_of(&a, A);
     let later = now + Duration::from_secs(5);
     // B was never contacted and goes; A moves to tier 1; C is new in tier 0. The IPv6 `started`
     // to A is still in flight and stays so.
     a.replace_trackers(later, url_tiers(&[&[C], &[A]])).unwrap();
-    assert_eq!(
-        rows_of(&a),
-        vec![
-            row(C, 0, false),
-            row(A, 1, false),
-            row(C, 0, true),
-            row(A, 1, true)
-        ]
-    );
+    assert_eq!(rows_of(&a), per_family(&[(C, 0), (A, 1)]));
     assert_eq!(ids_of(&a, A), a_ids, "ids stay");
     assert!(a.poll_event().is_none(), "nothing of A was cancelled");
     let states: Vec<_> = a
@@ -454,10 +448,7 @@ fn a_tier_added_under_dual_stack_in_all_tiers_mode_leaves_the_other_tiers_schedu
     let mut config = Config::default();
     config.tier_mode = TierMode::AllTiers;
     let mut a = dual_with(config, &[&[A]], now);
-    let (a4, a6) = both_started(&mut a, now);
-    assert!(a.handle_datagram(now, addr(V4), &announce_reply(&a4)));
-    assert!(a.handle_datagram(now, addr(V6), &announce_reply(&a6)));
-    while a.poll_event().is_some() {}
+    both_announced(&mut a, now);
     a.add_tracker(now, TrackerUrl::parse(B).unwrap(), 1)
         .unwrap();
     // The new tier's lanes (one per family) are due now; A's keep their interval.
@@ -470,15 +461,7 @@ fn a_tier_added_under_dual_stack_in_all_tiers_mode_leaves_the_other_tiers_schedu
         .collect();
     let due = Some(now + Duration::from_secs(1800));
     assert_eq!(next, vec![due, due]);
-    assert_eq!(
-        rows_of(&a),
-        vec![
-            row(A, 0, false),
-            row(B, 1, false),
-            row(A, 0, true),
-            row(B, 1, true)
-        ]
-    );
+    assert_eq!(rows_of(&a), per_family(&[(A, 0), (B, 1)]));
 }
 
 #[test]
@@ -487,37 +470,17 @@ fn client_tracker_edits_under_dual_stack_keep_both_families_in_step() {
     let mut rng = ChaCha12Rng::seed_from_u64(9);
     let mut client = Client::new(dual_config(), &mut rng, now).unwrap();
     let t = client.add(now, torrent(), url_tiers(&[&[A]])).unwrap();
-    let rows_c = |c: &Client| {
-        c.trackers(t)
-            .map(|s| (s.url.as_str().to_owned(), s.tier, s.family))
-            .collect::<Vec<_>>()
-    };
+    let rows_c = |c: &Client| rows(c.trackers(t));
     let b = client
         .add_tracker(now, t, TrackerUrl::parse(B).unwrap(), 1)
         .unwrap();
-    assert_eq!(
-        rows_c(&client),
-        vec![
-            row(A, 0, false),
-            row(B, 1, false),
-            row(A, 0, true),
-            row(B, 1, true)
-        ]
-    );
+    assert_eq!(rows_c(&client), per_family(&[(A, 0), (B, 1)]));
     assert!(client.remove_tracker(now, t, b));
-    assert_eq!(rows_c(&client), vec![row(A, 0, false), row(A, 0, true)]);
+    assert_eq!(rows_c(&client), per_family(&[(A, 0)]));
     client
         .replace_trackers(now, t, url_tiers(&[&[C, A]]))
         .unwrap();
-    assert_eq!(
-        rows_c(&client),
-        vec![
-            row(C, 0, false),
-            row(A, 0, false),
-            row(C, 0, true),
-            row(A, 0, true)
-        ]
-    );
+    assert_eq!(rows_c(&client), per_family(&[(C, 0), (A, 0)]));
 }
 
 /// One step of the edit property: an edit, or time passing (DNS answered, datagrams drained,
@@ -634,18 +597,14 @@ fn the_snapshot_under_dual_stack_follows_the_users_list_through_any_edits() {
                     while a.poll_event().is_some() {}
                 }
             }
-            let mut want: Vec<(String, usize, Option<AddressFamily>)> = model
+            let listed: Vec<(&str, usize)> = model
                 .iter()
                 .enumerate()
-                .flat_map(|(t, tier)| {
-                    tier.iter()
-                        .flat_map(move |u| [row(u, t, false), row(u, t, true)])
-                })
+                .flat_map(|(t, tier)| tier.iter().map(move |u| (u.as_str(), t)))
                 .collect();
+            let mut want = per_family(&listed);
             let mut got = rows_of(&a);
-            let key = |r: &(String, usize, Option<AddressFamily>)| {
-                (r.0.clone(), r.1, r.2 == Some(AddressFamily::V6))
-            };
+            let key = |r: &Row| (r.0.clone(), r.1, r.2 == Some(AddressFamily::V6));
             want.sort_by_key(key);
             got.sort_by_key(key);
             if got != want || a.tiers().count() != 2 * model.len() {

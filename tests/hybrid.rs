@@ -3,6 +3,8 @@
 //! in-memory link with a virtual clock, over UDP and HTTP: each swarm's peers, the merged view,
 //! `stopped` for both swarms, and scrapes of both hashes.
 
+mod machine;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,7 @@ use bt_tracker::http::{HttpResponse, percent_encode};
 use bt_tracker::tracker::{Behaviour, Tracker, TrackerConfig};
 use bt_tracker::udp::Request;
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use machine::{Delivery, OtherPeer, addr, epoch, http_target};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -25,16 +28,6 @@ const PEER_ID: PeerId = PeerId(*b"-BT0100-hybrid-00001");
 
 fn v2() -> InfoHash {
     InfoHash::from_v2(&[0x22; 32])
-}
-
-fn epoch() -> Instant {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    #[allow(clippy::disallowed_methods)] // the one clock read: an arbitrary origin
-    *EPOCH.get_or_init(Instant::now)
-}
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
 }
 
 fn torrent() -> Torrent {
@@ -180,11 +173,6 @@ struct Seen {
     scraped_hashes: Vec<InfoHash>,
 }
 
-enum Delivery {
-    Datagram(Vec<u8>),
-    Http(RequestId, bt_tracker::tracker::HttpAnswer),
-}
-
 /// The machine and the tracker on an in-memory link; time jumps to the next due thing.
 struct Link<M> {
     now: Instant,
@@ -214,19 +202,9 @@ impl<M: Machine> Link<M> {
 
     /// Another peer announces `hash` straight to the tracker over HTTP.
     fn other_peer(&mut self, hash: InfoHash, from: &str, n: u8, left: u64) {
-        let mut peer_id = *b"-XX0001-other-000000";
-        peer_id[19] = n;
-        let target = format!(
-            "/announce?info_hash={}&peer_id={}&port={}&uploaded=0&downloaded=0&left={left}&event=started&compact=1",
-            percent_encode(&hash.0),
-            percent_encode(&peer_id),
-            addr(from).port(),
-        );
-        let answer = self
-            .tracker
-            .handle_http(self.now, addr(from), target.as_bytes())
-            .expect("the tracker answers");
-        assert_eq!(answer.status, 200);
+        let peer = OtherPeer { from, n, left };
+        let status = peer.announce(&mut self.tracker, self.now, hash, "started");
+        assert_eq!(status, 200);
     }
 
     fn exchange(&mut self, events: &mut Vec<(Swarm, Event)>) {
@@ -258,11 +236,9 @@ impl<M: Machine> Link<M> {
                 moved = true;
                 let url = request.url.as_str();
                 self.note_http(url);
-                let target = &url[url.find("://").unwrap() + 3..];
-                let target = &target[target.find('/').unwrap()..];
                 let answer = self
                     .tracker
-                    .handle_http(self.now, addr(ME), target.as_bytes())
+                    .handle_http(self.now, addr(ME), http_target(url).as_bytes())
                     .expect("the honest tracker answers");
                 self.pending
                     .push((answer.send_at, Delivery::Http(request.id, answer)));

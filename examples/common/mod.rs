@@ -14,6 +14,7 @@ pub mod resolver;
 pub mod status;
 pub mod target;
 pub mod tls;
+pub mod wait;
 
 use std::process::ExitCode;
 use std::time::Instant;

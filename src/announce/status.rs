@@ -230,12 +230,12 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_origin::test_origin;
     use std::time::Duration;
 
     #[test]
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for the test's times
     fn the_packed_record_gives_back_every_count_and_source_it_was_given() {
-        let t0 = Instant::now();
+        let t0 = test_origin();
         let mut r = Record::default();
         assert_eq!((r.peers(), r.counts()), (None, None));
         r.announced(t0, 7, Some(u32::MAX), None, None);

@@ -356,12 +356,12 @@ pub(crate) fn walk<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_origin::test_origin;
     use std::time::Duration;
 
     #[test]
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for the test's times
     fn rare_state_is_boxed_only_while_some_of_it_is_set() {
-        let now = Instant::now();
+        let now = test_origin();
         let mut t = Tracker::new(0, 0);
         t.set_forced(None);
         t.set_retry_after(None);

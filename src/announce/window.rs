@@ -538,6 +538,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_origin::test_origin;
 
     fn cfg() -> Config {
         Config::default()
@@ -576,10 +577,9 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for the test's times
     fn heavy_loss_is_seen_before_the_timeout_and_cuts_the_window() {
         let cfg = cfg();
-        let now = Instant::now();
+        let now = test_origin();
         let rtt = Duration::from_millis(40);
         let mut w = Window::default();
         let mut woken = Vec::new();

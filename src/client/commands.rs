@@ -4,14 +4,127 @@
 
 use std::time::Instant;
 
-use super::Client;
 use super::scrape::Member;
+use super::{Client, running, torrent_id};
 use crate::announce::ctx::Ctx;
 use crate::announce::session::Session;
-use crate::announce::{EditError, TorrentId, TrackerId};
+use crate::announce::{
+    Cause, EditError, Event, Failed, Progress, RequestKind, TorrentId, TrackerId,
+};
+#[cfg(doc)]
+use crate::announce::{Config, ConfigError};
 use crate::{PeerId, TrackerUrl};
 
 impl Client {
+    /// Updates the counters a torrent sends with its next announces.
+    pub fn set_progress(&mut self, torrent: TorrentId, progress: Progress) -> bool {
+        if !self.live(torrent) {
+            return false;
+        }
+        self.on_session(torrent, |s, _| s.set_progress(progress))
+            .is_some()
+    }
+
+    /// The torrent finished downloading: its trackers get `completed` now.
+    pub fn completed(&mut self, now: Instant, torrent: TorrentId) -> bool {
+        if !self.live(torrent) {
+            return false;
+        }
+        self.command(torrent, now, |s, ctx, now| s.completed(ctx, now))
+    }
+
+    /// Re-announces the torrent now, honouring each tracker's `min interval`. Returns when its next
+    /// announce goes out, as [`Announce::announce_now`](crate::Announce::announce_now) does
+    /// (`None` also for an unknown torrent).
+    pub fn announce_now(&mut self, now: Instant, torrent: TorrentId) -> Option<Instant> {
+        let now = self.ctx.advance(now);
+        if !self.live(torrent) {
+            return None;
+        }
+        let at = self.on_session(torrent, |s, ctx| s.announce_now(ctx, now));
+        self.wake(now);
+        at.flatten()
+    }
+
+    /// Scrapes the torrent on every tracker that is not disabled. Scrapes of many torrents on one
+    /// tracker URL are batched (see the type's docs); each torrent gets its own
+    /// [`Event::Scraped`] or [`Event::Failed`], whose `id` is the batch's request.
+    pub fn scrape(&mut self, now: Instant, torrent: TorrentId) -> bool {
+        let now = self.ctx.advance(now);
+        self.queue_scrapes(torrent, |_| true, now).is_some()
+    }
+
+    /// Queues the torrent's scrape on each scrapable tracker `pick` accepts, batched per tracker
+    /// URL (a tracker without a scrape URL gets its [`Cause::ScrapeUnsupported`] failure at
+    /// once). Returns how many trackers were picked; `None` for an unknown or removed torrent.
+    pub(crate) fn queue_scrapes(
+        &mut self,
+        torrent: TorrentId,
+        pick: impl Fn(TrackerId) -> bool,
+        now: Instant,
+    ) -> Option<usize> {
+        let entry = self.entry_of(torrent).filter(|e| !e.removing)?;
+        let hash = entry.session.info_hash();
+        let trackers: Vec<(TrackerId, u32)> = entry
+            .session
+            .scrapable()
+            .filter(|&(t, _)| pick(t))
+            .collect();
+        for &(tracker, url) in &trackers {
+            let member = Member {
+                torrent,
+                tracker,
+                hash,
+            };
+            if !self.scrapes.request(&mut self.ctx, url, member, now) {
+                let id = self.ctx.request_id(torrent);
+                let event = Event::Failed(Failed {
+                    id,
+                    tracker,
+                    request: RequestKind::Scrape,
+                    cause: Cause::ScrapeUnsupported,
+                });
+                self.ctx.push_event(torrent, event);
+            }
+        }
+        Some(trackers.len())
+    }
+
+    /// Removes a torrent: requests in flight are cancelled, every tracker that was sent `started`
+    /// (answered or not) gets `stopped`, ahead of other torrents' announces still waiting for a
+    /// place in the endpoint's window, and the torrent's last event is [`Event::Stopped`] (within
+    /// [`Config::stop_timeout`] of its last `stopped` being admitted). Its record stays, so
+    /// [`tracker_url`](Self::tracker_url) answers for its events, until that `Stopped` is drained
+    /// from [`poll_event`](Self::poll_event); then its memory is freed, and its id never names
+    /// another torrent. Its info hash stays held until then: adding it again earlier fails with
+    /// [`ConfigError::DuplicateInfoHash`], so its `stopped` cannot unlist the new torrent.
+    pub fn remove(&mut self, now: Instant, torrent: TorrentId) -> bool {
+        let Some(entry) = self.entry_of(torrent).filter(|e| !e.removing) else {
+            return false;
+        };
+        entry.removing = true;
+        let done = self.command(torrent, now, |s, ctx, now| s.stop(ctx, now));
+        self.scrapes
+            .drop_orphans(&mut self.ctx, &running(&self.slots));
+        done
+    }
+
+    /// Removes every torrent (shutdown): what is in flight or waiting is cancelled and gives its
+    /// place back, and the `stopped` announces go out through each endpoint's window; each
+    /// torrent ends with its [`Event::Stopped`] as for [`remove`](Self::remove).
+    pub fn stop(&mut self, now: Instant) {
+        let ids: Vec<TorrentId> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.entry.as_deref().is_some_and(|e| !e.removing))
+            .map(|(i, s)| torrent_id(i as u32, s.generation))
+            .collect();
+        for id in ids {
+            self.remove(now, id);
+        }
+    }
+
     /// Announces a torrent to one of its trackers now (see
     /// [`Announce::announce_tracker`](crate::Announce::announce_tracker)). Returns when it goes
     /// out; `None` for an unknown torrent or tracker, a disabled tracker or a paused torrent.
@@ -30,7 +143,7 @@ impl Client {
 
     /// Scrapes a torrent on one of its trackers, batched with the other scrapes of that tracker
     /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown torrent or tracker, or a
-    /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`](crate::announce::Cause::ScrapeUnsupported)
+    /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`]
     /// failure.
     pub fn scrape_tracker(&mut self, now: Instant, torrent: TorrentId, tracker: TrackerId) -> bool {
         let now = self.ctx.advance(now);

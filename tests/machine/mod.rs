@@ -1,5 +1,6 @@
 //! One `Announce` against one `bt_tracker::tracker::Tracker` on an in-memory link with a virtual
-//! clock, for the tracker machine's tests.
+//! clock, for the tracker machine's tests; its clock origin, deliveries and other peers' announces
+//! serve the hybrid torrent's link (tests/hybrid.rs) too.
 #![allow(dead_code)] // each test file uses part of it
 
 use std::net::SocketAddr;
@@ -149,9 +150,7 @@ impl Link {
             }
             while let Some(request) = self.announce.poll_http_request() {
                 moved = true;
-                let url = request.url.as_str();
-                let target = &url[url.find("://").unwrap() + 3..];
-                let target = &target[target.find('/').unwrap_or(target.len())..];
+                let target = http_target(request.url.as_str());
                 if let Some(answer) =
                     self.tracker
                         .handle_http(self.now, self.client, target.as_bytes())
@@ -258,17 +257,46 @@ impl Link {
 
     /// [`other_peer`](Self::other_peer), returning the status of the tracker's answer.
     pub fn try_other_peer(&mut self, from: &str, n: u8, left: u64, event: &str) -> u16 {
+        let peer = OtherPeer { from, n, left };
+        peer.announce(&mut self.tracker, self.now, HASH, event)
+    }
+}
+
+/// The request target of an HTTP tracker URL: its path and query, `/announce?...`.
+pub fn http_target(url: &str) -> &str {
+    let target = &url[url.find("://").unwrap() + 3..];
+    &target[target.find('/').unwrap_or(target.len())..]
+}
+
+/// Another peer, announcing straight to the tracker over HTTP: at `from`, with the peer id
+/// `-XX0001-other-00000` and then byte `n`, with `left` bytes left.
+pub struct OtherPeer<'a> {
+    pub from: &'a str,
+    pub n: u8,
+    pub left: u64,
+}
+
+impl OtherPeer<'_> {
+    /// Announces `hash` with `event` (`started`, `completed`, `stopped`) to `tracker`; returns
+    /// the status of its answer.
+    pub fn announce(
+        &self,
+        tracker: &mut Tracker,
+        now: Instant,
+        hash: InfoHash,
+        event: &str,
+    ) -> u16 {
         let mut peer_id = *b"-XX0001-other-000000";
-        peer_id[19] = n;
+        peer_id[19] = self.n;
         let target = format!(
-            "/announce?info_hash={}&peer_id={}&port={}&uploaded=0&downloaded=0&left={left}&event={event}&compact=1",
-            percent_encode(&HASH.0),
+            "/announce?info_hash={}&peer_id={}&port={}&uploaded=0&downloaded=0&left={}&event={event}&compact=1",
+            percent_encode(&hash.0),
             percent_encode(&peer_id),
-            addr(from).port(),
+            addr(self.from).port(),
+            self.left,
         );
-        let answer = self
-            .tracker
-            .handle_http(self.now, addr(from), target.as_bytes())
+        let answer = tracker
+            .handle_http(now, addr(self.from), target.as_bytes())
             .expect("the tracker answers");
         answer.status
     }

@@ -28,10 +28,14 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
-use tokio::time::{Instant as TokioInstant, sleep_until, timeout_at};
+use tokio::time::{Instant as TokioInstant, timeout_at};
 use turmoil::net::{TcpStream, UdpSocket};
 
 use super::tracker_host::{HTTP_PORT, UDP_PORT};
+
+/// The loop's wait, shared with `examples/tokio.rs`.
+#[path = "../../examples/common/wait.rs"]
+mod wait;
 use super::{Log, virtual_now};
 
 /// Loop turns a host may take: far more than a run needs (a few per datagram), so only a
@@ -184,16 +188,8 @@ impl Peer {
             }
 
             let stop_at = start + self.stop_at;
-            let deadline = [client.poll_timeout(), (!stopping).then_some(stop_at)]
-                .into_iter()
-                .flatten()
-                .min();
-            let sleep = async {
-                match deadline {
-                    Some(at) => sleep_until(TokioInstant::from_std(at)).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let sleep =
+                wait::until_earliest([client.poll_timeout(), (!stopping).then_some(stop_at)]);
             tokio::select! {
                 biased;
                 received = socket.recv_from(&mut datagram) => {
