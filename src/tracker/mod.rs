@@ -105,7 +105,14 @@ pub use http::HttpAnswer;
 pub use swarm::SwarmStats;
 
 use connection_id::Ids;
-use swarm::Swarms;
+use swarm::{ExtraPeers, Swarms};
+
+/// Spare reply buffers kept for reuse, so that a tracker answering steadily allocates nothing per
+/// reply.
+const SPARE_BUFFERS: usize = 8;
+
+/// The largest spare buffer kept: room for the largest UDP payload.
+const SPARE_CAPACITY: usize = 1 << 17;
 
 /// The longest [`Behaviour::delay`] honoured (a longer one is cut to it), so that no due time can
 /// overflow an `Instant`.
@@ -142,6 +149,12 @@ pub struct Tracker {
     ids: Ids,
     swarms: Swarms,
     queue: VecDeque<Queued>,
+    /// [`TrackerConfig::extra_peers`], pre-written.
+    extra: ExtraPeers,
+    /// The swarm peers of the reply being built (kept to reuse its room).
+    scratch: Vec<SocketAddr>,
+    /// Emptied reply buffers to build the next replies in.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Tracker {
@@ -156,11 +169,14 @@ impl Tracker {
         let mut secret = [0u8; 32];
         rng.fill_bytes(&mut secret);
         Tracker {
+            extra: ExtraPeers::new(&config.extra_peers),
             config,
             behaviour,
             ids: Ids::new(secret, now),
             swarms: Swarms::default(),
             queue: VecDeque::new(),
+            scratch: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -173,12 +189,16 @@ impl Tracker {
     /// The next reply datagram, written into `buf` (cleared first); `None` when none is waiting.
     /// Replies come out in the order they were queued.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<TrackerTransmit> {
-        let q = self.queue.pop_front()?;
-        buf.clear();
-        buf.extend_from_slice(&q.bytes);
+        let mut q = self.queue.pop_front()?;
+        // The reply's buffer goes to the caller and the caller's to the spares: no copy.
+        std::mem::swap(buf, &mut q.bytes);
+        if self.spare.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&q.bytes.capacity()) {
+            q.bytes.clear();
+            self.spare.push(q.bytes);
+        }
         Some(TrackerTransmit {
             to: q.to,
-            len: q.bytes.len(),
+            len: buf.len(),
             send_at: q.send_at,
         })
     }

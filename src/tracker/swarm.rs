@@ -51,11 +51,42 @@ pub struct SwarmStats {
     pub completed: u32,
 }
 
-/// What an announce is answered with: peers of the wanted families and the swarm's counts.
+/// The configured [`TrackerConfig::extra_peers`] pre-written as compact entries per family
+/// (canonical, in configured order): a UDP reply copies the bytes it lists instead of collecting
+/// and re-encoding thousands of addresses per announce (a flooding tracker lists 5,000).
 #[derive(Debug, Default)]
-pub(crate) struct Answer {
-    pub(crate) peers: Vec<SocketAddr>,
-    pub(crate) stats: SwarmStats,
+pub(crate) struct ExtraPeers {
+    /// The IPv4 ones as 6-byte entries.
+    v4: Vec<u8>,
+    /// The IPv6 ones as 18-byte entries.
+    v6: Vec<u8>,
+}
+
+impl ExtraPeers {
+    pub(crate) fn new(peers: &[SocketAddr]) -> Self {
+        let mut extra = ExtraPeers::default();
+        for &p in peers {
+            match canonical_addr(p) {
+                SocketAddr::V4(a) => {
+                    extra.v4.extend_from_slice(&a.ip().octets());
+                    extra.v4.extend_from_slice(&a.port().to_be_bytes());
+                }
+                SocketAddr::V6(a) => {
+                    extra.v6.extend_from_slice(&a.ip().octets());
+                    extra.v6.extend_from_slice(&a.port().to_be_bytes());
+                }
+            }
+        }
+        extra
+    }
+
+    /// The extra peers of `family` as compact entries of that family, in configured order.
+    pub(crate) fn compact(&self, family: AddressFamily) -> &[u8] {
+        match family {
+            AddressFamily::V4 => &self.v4,
+            AddressFamily::V6 => &self.v6,
+        }
+    }
 }
 
 /// One announce as the tracker reads it, from either transport.
@@ -67,7 +98,6 @@ pub(crate) struct Announcement {
     pub(crate) addr: SocketAddr,
     pub(crate) left: u64,
     pub(crate) event: AnnounceEvent,
-    pub(crate) numwant: usize,
 }
 
 /// Every swarm, within [`TrackerConfig::max_swarms`] and
@@ -78,43 +108,25 @@ pub(crate) struct Swarms {
 }
 
 impl Swarms {
-    /// Registers the announce (or removes the peer on `stopped`) and picks its peers: `families`
-    /// says which address families the reply can carry.
+    /// Registers the announce (or removes the peer on `stopped`), appends up to `room` of the
+    /// swarm's peers of `families` to `peers` (none on `stopped`), and returns the swarm's counts
+    /// (zeros when the swarm cannot be stored). The caller lists the extra peers itself.
     pub(crate) fn announce(
         &mut self,
         now: Instant,
         config: &TrackerConfig,
         a: &Announcement,
         families: &[AddressFamily],
-    ) -> Answer {
+        room: usize,
+        peers: &mut Vec<SocketAddr>,
+    ) -> SwarmStats {
         let fits = |addr: &SocketAddr| families.contains(&AddressFamily::of(addr));
-        let mut peers: Vec<SocketAddr> = Vec::new();
-        if a.event != AnnounceEvent::Stopped {
-            // A plain loop with the room reserved: a flood lists thousands of extra peers per
-            // announce, and the iterator chain grew the vector one peer at a time.
-            peers.reserve_exact(a.numwant.min(config.extra_peers.len()));
-            for &p in &config.extra_peers {
-                if peers.len() >= a.numwant {
-                    break;
-                }
-                let p = canonical_addr(p);
-                if fits(&p) {
-                    peers.push(p);
-                }
-            }
-        }
         let Some(swarm) = self.swarm_for(now, config, a.info_hash) else {
-            return Answer {
-                peers,
-                stats: SwarmStats::default(),
-            };
+            return SwarmStats::default();
         };
         if a.event == AnnounceEvent::Stopped {
             swarm.members.remove(&a.peer_id);
-            return Answer {
-                peers: Vec::new(),
-                stats: swarm.stats(),
-            };
+            return swarm.stats();
         }
         if a.event == AnnounceEvent::Completed {
             swarm.completed = swarm.completed.saturating_add(1);
@@ -140,7 +152,6 @@ impl Swarms {
         if config.max_peers_per_swarm > 0 {
             swarm.members.insert(a.peer_id, member);
         }
-        let room = a.numwant.saturating_sub(peers.len());
         peers.extend(
             swarm
                 .members
@@ -149,10 +160,7 @@ impl Swarms {
                 .map(|(_, m)| m.addr)
                 .take(room),
         );
-        Answer {
-            peers,
-            stats: swarm.stats(),
-        }
+        swarm.stats()
     }
 
     /// The counts of `hash` after expiry; `None` for a hash no live peer announced.
