@@ -5,13 +5,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use crate::bencode::{put_bytes, put_bytes_entry, put_int_entry};
-use crate::{canonical_addr, canonical_ip};
 use crate::compact::CompactPeers;
 use crate::http::{
     AnnounceQuery, AnnounceSuccess, Failure, HttpResponse, Peers, RetryIn, ScrapeFile, ScrapeQuery,
     encode_scrape,
 };
 use crate::types::{AddressFamily, AnnounceEvent, InfoHash};
+use crate::{canonical_addr, canonical_ip};
 
 use super::Tracker;
 use super::behaviour::{NOT_WHITELISTED, Redirect};
@@ -227,8 +227,7 @@ impl Tracker {
             self.dict_reply(&peers, stats, external_ip, &mut body);
             return body;
         }
-        let (v4, v6): (Vec<SocketAddr>, Vec<SocketAddr>) =
-            peers.iter().partition(|p| p.is_ipv4());
+        let (v4, v6): (Vec<SocketAddr>, Vec<SocketAddr>) = peers.iter().partition(|p| p.is_ipv4());
         let reply = AnnounceSuccess {
             interval: Some(i64::from(self.config.interval)),
             min_interval: self.config.min_interval.map(i64::from),

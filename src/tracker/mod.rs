@@ -238,8 +238,41 @@ impl Tracker {
         &self.config
     }
 
+    /// Changes the settings from the next request on, as a tracker reconfigured while running
+    /// (swarms and connection ids are kept). A shorter
+    /// [`connection_id_lifetime`](TrackerConfig::connection_id_lifetime) refuses ids issued
+    /// before it that are now too old; smaller caps apply to swarms and peers added from now on.
+    pub fn set_config(&mut self, config: TrackerConfig) {
+        self.extra = ExtraPeers::new(&config.extra_peers);
+        self.config = config;
+    }
+
+    /// Puts a peer into the swarm of `info_hash` as if it had announced from `addr` at `now` with
+    /// nothing left (`seeder`) or something left to download: it is listed to other announcers,
+    /// counted by scrapes, and expires after [`TrackerConfig::peer_timeout`] unless added again.
+    /// For a test that wants a populated swarm without announcing for every member. `addr` is
+    /// stored in canonical form (an IPv4-mapped address is its IPv4 address).
+    ///
+    /// Returns false when nothing was stored: the tracker holds
+    /// [`TrackerConfig::max_swarms`] swarms already, or keeps no peers
+    /// ([`TrackerConfig::max_peers_per_swarm`] 0). Within the caps, a peer beyond a full swarm
+    /// replaces the one that announced least recently, as an announce does.
+    pub fn add_peer(
+        &mut self,
+        now: Instant,
+        info_hash: crate::InfoHash,
+        peer_id: crate::PeerId,
+        addr: SocketAddr,
+        seeder: bool,
+    ) -> bool {
+        let addr = crate::canonical_addr(addr);
+        self.swarms
+            .add_peer(now, &self.config, info_hash, peer_id, addr, seeder)
+    }
+
     /// The counts of one swarm as they stand (peers past their timeout are dropped only when the
-    /// swarm is next announced to or scraped); `None` when no one announced it.
+    /// swarm is next announced to or scraped); `None` when no one announced it. Reads without
+    /// allocating, so a simulation can check every swarm after every step.
     pub fn swarm(&self, info_hash: &crate::InfoHash) -> Option<SwarmStats> {
         self.swarms.peek(info_hash)
     }

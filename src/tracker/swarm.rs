@@ -17,25 +17,55 @@ struct Member {
 }
 
 /// One info hash's peers (ordered by peer id, so replies are deterministic) and its completions.
+///
+/// A sorted vector, not a map: most swarms of a test hold a few peers, and a map's smallest node
+/// holds room for eleven (a simulation of 100,000 torrents keeps 200,000 swarms).
 #[derive(Debug, Default)]
 struct Swarm {
-    members: BTreeMap<PeerId, Member>,
+    members: Vec<(PeerId, Member)>,
     completed: u32,
 }
 
 impl Swarm {
     fn expire(&mut self, now: Instant, config: &TrackerConfig) {
         self.members
-            .retain(|_, m| now.saturating_duration_since(m.seen) < config.peer_timeout);
+            .retain(|(_, m)| now.saturating_duration_since(m.seen) < config.peer_timeout);
     }
 
     fn stats(&self) -> SwarmStats {
-        let seeders = self.members.values().filter(|m| m.seeder).count();
+        let seeders = self.members.iter().filter(|(_, m)| m.seeder).count();
         let leechers = self.members.len() - seeders;
         SwarmStats {
             seeders: u32::try_from(seeders).unwrap_or(u32::MAX),
             leechers: u32::try_from(leechers).unwrap_or(u32::MAX),
             completed: self.completed,
+        }
+    }
+
+    fn remove(&mut self, id: &PeerId) {
+        if let Ok(i) = self.members.binary_search_by(|(k, _)| k.cmp(id)) {
+            self.members.remove(i);
+        }
+    }
+
+    /// Adds or refreshes the peer `id`. A new peer in a full swarm replaces the one that
+    /// announced least recently; with room for none, nothing is kept.
+    fn join(&mut self, id: PeerId, member: Member, config: &TrackerConfig) {
+        match self.members.binary_search_by(|(k, _)| k.cmp(&id)) {
+            Ok(i) => self.members[i].1 = member,
+            Err(_) if config.max_peers_per_swarm == 0 => {}
+            Err(mut i) => {
+                if self.members.len() >= config.max_peers_per_swarm {
+                    let oldest = (0..self.members.len()).min_by_key(|&j| self.members[j].1.seen);
+                    if let Some(j) = oldest {
+                        self.members.remove(j);
+                        if j < i {
+                            i -= 1;
+                        }
+                    }
+                }
+                self.members.insert(i, (id, member));
+            }
         }
     }
 }
@@ -125,7 +155,7 @@ impl Swarms {
             return SwarmStats::default();
         };
         if a.event == AnnounceEvent::Stopped {
-            swarm.members.remove(&a.peer_id);
+            swarm.remove(&a.peer_id);
             return swarm.stats();
         }
         if a.event == AnnounceEvent::Completed {
@@ -136,31 +166,39 @@ impl Swarms {
             seeder: a.left == 0,
             seen: now,
         };
-        if !swarm.members.contains_key(&a.peer_id)
-            && swarm.members.len() >= config.max_peers_per_swarm
-        {
-            // Full: the peer that announced least recently makes room.
-            let oldest = swarm
-                .members
-                .iter()
-                .min_by_key(|(_, m)| m.seen)
-                .map(|(id, _)| *id);
-            if let Some(id) = oldest {
-                swarm.members.remove(&id);
-            }
-        }
-        if config.max_peers_per_swarm > 0 {
-            swarm.members.insert(a.peer_id, member);
-        }
+        swarm.join(a.peer_id, member, config);
         peers.extend(
             swarm
                 .members
                 .iter()
-                .filter(|(id, m)| (config.include_announcer || **id != a.peer_id) && fits(&m.addr))
+                .filter(|(id, m)| (config.include_announcer || *id != a.peer_id) && fits(&m.addr))
                 .map(|(_, m)| m.addr)
                 .take(room),
         );
         swarm.stats()
+    }
+
+    /// Puts a peer into the swarm of `hash` (created if there is room) as a regular announce
+    /// from `addr` would, listing nothing. False when the swarm cannot be stored or holds no peer.
+    pub(crate) fn add_peer(
+        &mut self,
+        now: Instant,
+        config: &TrackerConfig,
+        hash: InfoHash,
+        peer_id: PeerId,
+        addr: SocketAddr,
+        seeder: bool,
+    ) -> bool {
+        let Some(swarm) = self.swarm_for(now, config, hash) else {
+            return false;
+        };
+        let member = Member {
+            addr,
+            seeder,
+            seen: now,
+        };
+        swarm.join(peer_id, member, config);
+        config.max_peers_per_swarm > 0
     }
 
     /// The counts of `hash` after expiry; `None` for a hash no live peer announced.
