@@ -173,7 +173,9 @@ impl Tracker {
             config,
             behaviour,
             ids: Ids::new(secret, now),
-            swarms: Swarms::default(),
+            swarms: Swarms::new(u64::from_le_bytes(
+                secret[24..].try_into().unwrap_or_default(),
+            )),
             queue: VecDeque::new(),
             scratch: Vec::new(),
             spare: Vec::new(),

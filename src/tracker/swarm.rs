@@ -1,6 +1,7 @@
 //! Swarms: the peers announcing each info hash, with expiry and caps.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, DefaultHasher, Hasher};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -130,14 +131,38 @@ pub(crate) struct Announcement {
     pub(crate) event: AnnounceEvent,
 }
 
+/// Hashes info hashes for [`Swarms`]: SipHash keyed with part of the tracker's secret, so the map
+/// neither depends on process randomness (a seeded run is the same every time) nor lets a client
+/// that does not know the secret pick info hashes that collide.
+#[derive(Debug, Clone, Copy)]
+struct Keyed(u64);
+
+impl BuildHasher for Keyed {
+    type Hasher = DefaultHasher;
+
+    fn build_hasher(&self) -> DefaultHasher {
+        let mut h = DefaultHasher::new();
+        h.write_u64(self.0);
+        h
+    }
+}
+
 /// Every swarm, within [`TrackerConfig::max_swarms`] and
-/// [`TrackerConfig::max_peers_per_swarm`].
-#[derive(Debug, Default)]
+/// [`TrackerConfig::max_peers_per_swarm`]. A hash map: a simulation's tracker holds 100,000
+/// swarms and looks one up per announce. Nothing depends on its order.
+#[derive(Debug)]
 pub(crate) struct Swarms {
-    swarms: BTreeMap<InfoHash, Swarm>,
+    swarms: HashMap<InfoHash, Swarm, Keyed>,
 }
 
 impl Swarms {
+    /// No swarms; `key` keys the map's hash (see [`Keyed`]).
+    pub(crate) fn new(key: u64) -> Self {
+        Swarms {
+            swarms: HashMap::with_hasher(Keyed(key)),
+        }
+    }
+
     /// Registers the announce (or removes the peer on `stopped`), appends up to `room` of the
     /// swarm's peers of `families` to `peers` (none on `stopped`), and returns the swarm's counts
     /// (zeros when the swarm cannot be stored). The caller lists the extra peers itself.
@@ -230,7 +255,7 @@ impl Swarms {
         config: &TrackerConfig,
         hash: InfoHash,
     ) -> Option<&mut Swarm> {
-        if !self.swarms.contains_key(&hash) && self.swarms.len() >= config.max_swarms {
+        if self.swarms.len() >= config.max_swarms && !self.swarms.contains_key(&hash) {
             // Full: drop the swarms whose peers all expired, then look again.
             self.swarms.retain(|_, s| {
                 s.expire(now, config);

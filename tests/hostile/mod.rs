@@ -233,11 +233,7 @@ pub fn seed_swarm(machine: &Mutex<Tracker>, hash: InfoHash, n: u8) {
         machine.add_peer(now(), hash, bt_tracker::PeerId(id), from, true);
     }
     let seeders = machine.swarm(&hash).map(|s| s.seeders);
-    assert_eq!(
-        seeders,
-        Some(u32::from(n)),
-        "the seeders were taken"
-    );
+    assert_eq!(seeders, Some(u32::from(n)), "the seeders were taken");
 }
 
 /// The transaction id of a request datagram.
