@@ -35,7 +35,8 @@ pub fn seeders_for(hash: &InfoHash) -> u32 {
     u32::from(hash.0[3] % 3)
 }
 
-/// What the tracker answered of one info hash: announces by event, and scrapes.
+/// What the tracker answered of one info hash: announces by event, and scrapes (all zero for a
+/// hash it was asked about and did not answer).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Seen {
     pub started: u32,
@@ -147,70 +148,77 @@ impl SwarmTracker {
             config.connection_id_lifetime = self.lifetime;
             self.tracker.set_config(config);
         }
+        // Each info hash's record is made with its swarm, so one look-up finds both.
+        let tracker = &mut self.tracker;
+        let mut announced = None;
         match &request {
             Request::Connect(_) => {}
-            Request::Announce(a) => self.populate(now, a.info_hash),
-            Request::Scrape(s) => s.info_hashes.iter().for_each(|h| self.populate(now, h)),
+            Request::Announce(a) => {
+                let seen = self.seen.entry(a.info_hash).or_insert_with(|| {
+                    populate(tracker, now, a.info_hash);
+                    Seen::default()
+                });
+                announced = Some((seen, a.event));
+            }
+            Request::Scrape(s) => {
+                for h in s.info_hashes.iter() {
+                    self.seen.entry(h).or_insert_with(|| {
+                        populate(tracker, now, h);
+                        Seen::default()
+                    });
+                }
+            }
         }
         let fail = self.error_next && !matches!(request, Request::Connect(_));
         if fail {
-            let mut behaviour = self.tracker.behaviour().clone();
+            let mut behaviour = tracker.behaviour().clone();
             behaviour.failure = Some((TRY_AGAIN.to_vec(), None));
-            self.tracker.set_behaviour(behaviour);
+            tracker.set_behaviour(behaviour);
         }
-        self.tracker.handle_datagram(now, from, bytes);
+        tracker.handle_datagram(now, from, bytes);
         let mut out = Vec::new();
-        let sent = self.tracker.poll_transmit(&mut out).is_some();
+        let sent = tracker.poll_transmit(&mut out).is_some();
         if fail {
-            let mut behaviour = self.tracker.behaviour().clone();
+            let mut behaviour = tracker.behaviour().clone();
             behaviour.failure = None;
-            self.tracker.set_behaviour(behaviour);
+            tracker.set_behaviour(behaviour);
         }
         if !sent {
             return None;
         }
-        self.record(now, &request, &out, AddressFamily::of(&from));
-        Some(out)
-    }
-
-    /// Gives a swarm the tracker has not seen its two [`peers_for`] peers, [`seeders_for`] of
-    /// them seeding.
-    fn populate(&mut self, now: Instant, hash: InfoHash) {
-        if self.tracker.swarm(&hash).is_some() {
-            return;
-        }
-        let seeders = seeders_for(&hash) as usize;
-        for (k, addr) in peers_for(&hash).into_iter().enumerate() {
-            let mut id = [0u8; 20];
-            id[..8].copy_from_slice(b"-SW0001-");
-            id[8..12].copy_from_slice(&hash.0[..4]);
-            id[12] = k as u8;
-            self.tracker
-                .add_peer(now, hash, PeerId(id), addr, k < seeders);
-        }
-    }
-
-    /// Notes what the machine answered to `request` with `reply`.
-    fn record(&mut self, now: Instant, request: &Request<'_>, reply: &[u8], family: AddressFamily) {
-        match (request, Reply::parse(reply, family)) {
-            (Request::Connect(_), Ok(Reply::Connect(_))) => self.connects.push(now),
-            (Request::Announce(a), Ok(Reply::Announce(_))) => {
-                let seen = self.seen.entry(a.info_hash).or_default();
-                match a.event {
-                    AnnounceEvent::Started => seen.started += 1,
-                    AnnounceEvent::Completed => seen.completed += 1,
-                    AnnounceEvent::Stopped => seen.stopped += 1,
-                    _ => seen.regular += 1,
+        match (Reply::parse(&out, AddressFamily::of(&from)), &request) {
+            (Ok(Reply::Connect(_)), _) => self.connects.push(now),
+            (Ok(Reply::Announce(_)), _) => {
+                if let Some((seen, event)) = announced {
+                    match event {
+                        AnnounceEvent::Started => seen.started += 1,
+                        AnnounceEvent::Completed => seen.completed += 1,
+                        AnnounceEvent::Stopped => seen.stopped += 1,
+                        _ => seen.regular += 1,
+                    }
                 }
             }
-            (Request::Scrape(s), Ok(Reply::Scrape(_))) => {
+            (Ok(Reply::Scrape(_)), Request::Scrape(s)) => {
                 self.scrape_sizes.push(s.info_hashes.len());
                 for h in s.info_hashes.iter() {
                     self.seen.entry(h).or_default().scraped += 1;
                 }
             }
-            (_, Ok(Reply::Error(e))) if e.message == TRY_AGAIN => self.error_next = false,
+            (Ok(Reply::Error(e)), _) if e.message == TRY_AGAIN => self.error_next = false,
             _ => {}
         }
+        Some(out)
+    }
+}
+
+/// Gives the new swarm of `hash` its two [`peers_for`] peers, [`seeders_for`] of them seeding.
+fn populate(tracker: &mut Tracker, now: Instant, hash: InfoHash) {
+    let seeders = seeders_for(&hash) as usize;
+    for (k, addr) in peers_for(&hash).into_iter().enumerate() {
+        let mut id = [0u8; 20];
+        id[..8].copy_from_slice(b"-SW0001-");
+        id[8..12].copy_from_slice(&hash.0[..4]);
+        id[12] = k as u8;
+        tracker.add_peer(now, hash, PeerId(id), addr, k < seeders);
     }
 }
