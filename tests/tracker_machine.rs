@@ -591,3 +591,186 @@ fn a_udp_reply_never_exceeds_one_datagram_whatever_max_numwant_says() {
     // 10,914 peers of 6 bytes after the 20-byte header: 65,504 bytes.
     assert_eq!(link.announced().peers.len(), 10_914);
 }
+
+#[test]
+fn a_udp_reply_lists_the_extra_peers_of_its_family_in_order_then_the_swarm_up_to_numwant() {
+    use bt_tracker::AnnounceEvent::{Started, Stopped};
+    use bt_tracker::udp::{AnnounceRequest, ConnectRequest, Reply};
+    use bt_tracker::{AddressFamily, AnnounceEvent};
+    let now = epoch();
+    let mut config = TrackerConfig::default();
+    config.extra_peers = vec![
+        addr("192.0.2.1:1001"),
+        addr("[2001:db8::1]:1002"),
+        addr("[::ffff:192.0.2.3]:1003"),
+        addr("[2001:db8::4]:1004"),
+        addr("192.0.2.5:1005"),
+    ];
+    let mut tracker = Tracker::new(
+        config,
+        Behaviour::honest(),
+        &mut ChaCha12Rng::seed_from_u64(8),
+        now,
+    );
+    // One buffer for every reply, as a server loop keeps one.
+    let mut reply = Vec::new();
+    let mut announce = |from: &str, id: u8, num_want: i32, event: AnnounceEvent| {
+        let from = addr(from);
+        let family = AddressFamily::of(&from);
+        let mut request = [0u8; 98];
+        let n = ConnectRequest { transaction_id: 1 }
+            .encode(&mut request)
+            .unwrap();
+        tracker.handle_datagram(now, from, &request[..n]);
+        let t = tracker.poll_transmit(&mut reply).unwrap();
+        let Ok(Reply::Connect(c)) = Reply::parse(&reply[..t.len], family) else {
+            panic!("{reply:?}")
+        };
+        let n = AnnounceRequest {
+            connection_id: c.connection_id,
+            transaction_id: 2,
+            info_hash: HASH,
+            peer_id: PeerId([id; 20]),
+            downloaded: 0,
+            left: 1,
+            uploaded: 0,
+            event,
+            ip: None,
+            key: 0,
+            num_want,
+            port: 7000 + u16::from(id),
+            url_data: None,
+        }
+        .encode(&mut request)
+        .unwrap();
+        tracker.handle_datagram(now, from, &request[..n]);
+        let t = tracker.poll_transmit(&mut reply).unwrap();
+        assert_eq!(t.len, reply.len());
+        let Ok(Reply::Announce(a)) = Reply::parse(&reply, family) else {
+            panic!("{reply:?}")
+        };
+        let peers = a.peers.iter().collect::<Vec<SocketAddr>>();
+        assert!(tracker.poll_transmit(&mut reply).is_none());
+        peers
+    };
+    let v4_extras = [
+        addr("192.0.2.1:1001"),
+        addr("192.0.2.3:1003"),
+        addr("192.0.2.5:1005"),
+    ];
+    let v6_extras = [addr("[2001:db8::1]:1002"), addr("[2001:db8::4]:1004")];
+    // Two peers of each family join the swarm.
+    announce("198.51.100.1:1", 1, 50, Started);
+    announce("198.51.100.2:1", 2, 50, Started);
+    announce("[2001:db8:1::1]:1", 3, 50, Started);
+    announce("[2001:db8:1::2]:1", 4, 50, Started);
+    let v4_swarm = [addr("198.51.100.1:7001"), addr("198.51.100.2:7002")];
+    let v6_swarm = [addr("[2001:db8:1::1]:7003"), addr("[2001:db8:1::2]:7004")];
+    // The extras of the family first, in configured order, then the swarm (by peer id).
+    let all_v4: Vec<SocketAddr> = [&v4_extras[..], &v4_swarm[..]].concat();
+    let all_v6: Vec<SocketAddr> = [&v6_extras[..], &v6_swarm[..]].concat();
+    assert_eq!(announce("198.51.100.9:1", 9, 50, Started), all_v4);
+    assert_eq!(announce("[2001:db8:1::9]:1", 9, 50, Started), all_v6);
+    // numwant cuts inside the extras, at their end, and inside the swarm.
+    for k in 1..=5usize {
+        let want = all_v4[..k].to_vec();
+        assert_eq!(
+            announce("198.51.100.9:1", 9, k as i32, Started),
+            want,
+            "{k}"
+        );
+        let want = all_v6[..k.min(4)].to_vec();
+        assert_eq!(
+            announce("[2001:db8:1::9]:1", 9, k as i32, Started),
+            want,
+            "{k}"
+        );
+    }
+    // `stopped` is answered with no peers at all, not even the extras.
+    assert_eq!(announce("198.51.100.9:1", 9, 50, Stopped), vec![]);
+    assert_eq!(announce("[2001:db8:1::9]:1", 9, 50, Stopped), vec![]);
+}
+
+#[test]
+fn a_peer_added_without_announcing_is_listed_counted_and_expires_like_an_announcer() {
+    let mut config = TrackerConfig::default();
+    config.peer_timeout = Duration::from_secs(600);
+    config.max_swarms = 1;
+    for scheme in ["udp", "http"] {
+        let mut link = Link::new(
+            scheme,
+            V4_TRACKER,
+            V4_CLIENT,
+            config.clone(),
+            Behaviour::honest(),
+            client_config(),
+        );
+        let now = link.now;
+        let (seeder, leecher) = (addr("[::ffff:192.0.2.7]:7007"), addr("192.0.2.8:7008"));
+        assert!(
+            link.tracker
+                .add_peer(now, HASH, PeerId([7; 20]), seeder, true)
+        );
+        assert!(
+            link.tracker
+                .add_peer(now, HASH, PeerId([8; 20]), leecher, false)
+        );
+        // Beyond max_swarms nothing is stored.
+        assert!(
+            !link
+                .tracker
+                .add_peer(now, InfoHash([9; 20]), PeerId([9; 20]), leecher, false)
+        );
+        assert_eq!(link.tracker.swarm(&InfoHash([9; 20])), None, "{scheme}");
+        let seen = link.announced();
+        // Listed (the IPv4-mapped address as IPv4) and counted, the client as a leecher.
+        assert_eq!(
+            seen.peers,
+            sorted(vec![addr("192.0.2.7:7007"), leecher]),
+            "{scheme}"
+        );
+        assert_eq!(
+            (seen.seeders, seen.leechers),
+            (Some(1), Some(2)),
+            "{scheme}"
+        );
+        // They never announce again: gone after the peer timeout, as announcers would be.
+        link.wait(Duration::from_secs(1700));
+        assert_eq!(link.announced().peers, Vec::<SocketAddr>::new(), "{scheme}");
+        let stats = link.tracker.swarm(&HASH).unwrap();
+        assert_eq!((stats.seeders, stats.leechers), (0, 1), "{scheme}");
+    }
+}
+
+#[test]
+fn a_connection_id_lifetime_set_while_running_applies_to_ids_issued_before() {
+    let mut link = Link::udp(Behaviour::honest());
+    link.announced();
+    // Within the default 120 s the cached id is used.
+    link.wait(Duration::from_secs(30));
+    assert!(link.scraped().is_ok());
+    // A zero lifetime accepts no id, not even one of this second: the cached id is refused, and
+    // the reconnect's id is refused too, until the client gives the scrape up.
+    let mut config = link.tracker.config().clone();
+    config.connection_id_lifetime = Duration::ZERO;
+    link.tracker.set_config(config);
+    let _ = link.scraped();
+    let actions: Vec<u32> = link.requests.iter().map(|r| r.0).collect();
+    assert_eq!(
+        &actions[..3],
+        [0, 1, 2],
+        "connect, announce, scrape with the id"
+    );
+    assert_eq!(
+        actions[3..5],
+        [2, 0],
+        "the cached id refused, then a reconnect"
+    );
+    assert!(actions[5..].iter().all(|&a| a != 1), "{actions:?}");
+    // Set back: ids are accepted again.
+    let mut config = link.tracker.config().clone();
+    config.connection_id_lifetime = Duration::from_secs(120);
+    link.tracker.set_config(config);
+    link.wait(Duration::from_secs(1));
+    assert!(link.scraped().is_ok());
+}

@@ -44,7 +44,10 @@ pub struct TrackerConfig {
     /// Peers kept per swarm. A new peer beyond it replaces the one that announced least
     /// recently. Default 1,000.
     pub max_peers_per_swarm: usize,
-    /// How long a UDP connection id is accepted after it was issued. Default 120 s (BEP 15).
+    /// How long a UDP connection id is accepted after it was issued, in whole seconds (an id is
+    /// accepted until its age in whole seconds exceeds this). Zero accepts no id at all: every
+    /// announce and scrape gets the [`Behaviour::bad_connection_id`](super::Behaviour::bad_connection_id)
+    /// answer. Default 120 s (BEP 15).
     pub connection_id_lifetime: Duration,
     /// List the announcer in its own peer list (opentracker and webtorrent do; aquatic does not).
     /// Default `false`.

@@ -53,7 +53,9 @@ impl Ids {
         (u64::from(issued) << 32) | u64::from(self.tag(issued, ip))
     }
 
-    /// Whether `id` was issued to `ip` by this tracker no longer than `lifetime` before `now`.
+    /// Whether `id` was issued to `ip` by this tracker no longer than `lifetime` before `now`, in
+    /// whole seconds. A zero lifetime accepts no id: ids carry whole seconds, and "the second it
+    /// was issued in" would accept an id for up to a second.
     pub(crate) fn check(
         &self,
         mode: ConnectionIds,
@@ -64,6 +66,9 @@ impl Ids {
     ) -> bool {
         if mode == ConnectionIds::ProtocolMagic {
             return id == PROTOCOL_ID;
+        }
+        if lifetime.is_zero() {
+            return false;
         }
         let issued = (id >> 32) as u32;
         let age = u64::from(self.seconds(now).saturating_sub(issued));
@@ -126,6 +131,19 @@ mod tests {
         // An id claiming to be issued in the future is refused.
         let future = ids.issue(ConnectionIds::Keyed, at(60), ip);
         assert!(!ids.check(ConnectionIds::Keyed, at(10), ip, future, LIFE));
+    }
+
+    #[test]
+    fn a_zero_lifetime_accepts_no_id_even_in_the_second_it_was_issued() {
+        let t0 = origin();
+        let ids = ids(t0);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let id = ids.issue(ConnectionIds::Keyed, t0, ip);
+        assert!(!ids.check(ConnectionIds::Keyed, t0, ip, id, Duration::ZERO));
+        assert!(ids.check(ConnectionIds::Keyed, t0, ip, id, Duration::from_secs(1)));
+        // The protocol magic is no issued id: it is accepted whatever the lifetime.
+        let magic = ids.issue(ConnectionIds::ProtocolMagic, t0, ip);
+        assert!(ids.check(ConnectionIds::ProtocolMagic, t0, ip, magic, Duration::ZERO));
     }
 
     #[test]

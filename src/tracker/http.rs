@@ -5,13 +5,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use crate::bencode::{put_bytes, put_bytes_entry, put_int_entry};
-use crate::canonical_ip;
 use crate::compact::CompactPeers;
 use crate::http::{
     AnnounceQuery, AnnounceSuccess, Failure, HttpResponse, Peers, RetryIn, ScrapeFile, ScrapeQuery,
     encode_scrape,
 };
-use crate::types::{AddressFamily, InfoHash};
+use crate::types::{AddressFamily, AnnounceEvent, InfoHash};
+use crate::{canonical_addr, canonical_ip};
 
 use super::Tracker;
 use super::behaviour::{NOT_WHITELISTED, Redirect};
@@ -194,36 +194,47 @@ impl Tracker {
             Some(n) => n,
             None => self.config.default_numwant,
         };
+        let numwant = wanted.min(self.config.max_numwant) as usize;
         let announcement = Announcement {
             info_hash: q.info_hash,
             peer_id: q.peer_id,
             addr: self.peer_addr(from.ip(), q.port),
             left: q.left,
             event: q.event,
-            numwant: wanted.min(self.config.max_numwant) as usize,
         };
+        // The extra peers first (none for `stopped`), then the swarm's, both families.
+        let mut peers: Vec<SocketAddr> = Vec::new();
+        if q.event != AnnounceEvent::Stopped {
+            let extra = &self.config.extra_peers;
+            peers.extend(extra.iter().take(numwant).map(|&p| canonical_addr(p)));
+        }
+        let room = numwant - peers.len();
         let families = [AddressFamily::V4, AddressFamily::V6];
-        let answer = self
-            .swarms
-            .announce(now, &self.config, &announcement, &families);
+        let stats = self.swarms.announce(
+            now,
+            &self.config,
+            &announcement,
+            &families,
+            room,
+            &mut peers,
+        );
         let external_ip = self
             .config
             .send_external_ip
             .then(|| canonical_ip(from.ip()));
         let mut body = Vec::new();
         if q.compact == Some(false) {
-            self.dict_reply(&answer.peers, answer.stats, external_ip, &mut body);
+            self.dict_reply(&peers, stats, external_ip, &mut body);
             return body;
         }
-        let (v4, v6): (Vec<SocketAddr>, Vec<SocketAddr>) =
-            answer.peers.iter().partition(|p| p.is_ipv4());
+        let (v4, v6): (Vec<SocketAddr>, Vec<SocketAddr>) = peers.iter().partition(|p| p.is_ipv4());
         let reply = AnnounceSuccess {
             interval: Some(i64::from(self.config.interval)),
             min_interval: self.config.min_interval.map(i64::from),
             warning: None,
             tracker_id: self.config.tracker_id.as_deref(),
-            complete: Some(i64::from(answer.stats.seeders)),
-            incomplete: Some(i64::from(answer.stats.leechers)),
+            complete: Some(i64::from(stats.seeders)),
+            incomplete: Some(i64::from(stats.leechers)),
             downloaded: None,
             peers: Peers::Compact(CompactPeers::from_addrs(&v4)),
             peers6: CompactPeers::from_addrs(&v6),

@@ -105,7 +105,14 @@ pub use http::HttpAnswer;
 pub use swarm::SwarmStats;
 
 use connection_id::Ids;
-use swarm::Swarms;
+use swarm::{ExtraPeers, Swarms};
+
+/// Spare reply buffers kept for reuse, so that a tracker answering steadily allocates nothing per
+/// reply.
+const SPARE_BUFFERS: usize = 8;
+
+/// The largest spare buffer kept: room for the largest UDP payload.
+const SPARE_CAPACITY: usize = 1 << 17;
 
 /// The longest [`Behaviour::delay`] honoured (a longer one is cut to it), so that no due time can
 /// overflow an `Instant`.
@@ -142,6 +149,12 @@ pub struct Tracker {
     ids: Ids,
     swarms: Swarms,
     queue: VecDeque<Queued>,
+    /// [`TrackerConfig::extra_peers`], pre-written.
+    extra: ExtraPeers,
+    /// The swarm peers of the reply being built (kept to reuse its room).
+    scratch: Vec<SocketAddr>,
+    /// Emptied reply buffers to build the next replies in.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Tracker {
@@ -156,11 +169,16 @@ impl Tracker {
         let mut secret = [0u8; 32];
         rng.fill_bytes(&mut secret);
         Tracker {
+            extra: ExtraPeers::new(&config.extra_peers),
             config,
             behaviour,
             ids: Ids::new(secret, now),
-            swarms: Swarms::default(),
+            swarms: Swarms::new(u64::from_le_bytes(
+                secret[24..].try_into().unwrap_or_default(),
+            )),
             queue: VecDeque::new(),
+            scratch: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -173,12 +191,16 @@ impl Tracker {
     /// The next reply datagram, written into `buf` (cleared first); `None` when none is waiting.
     /// Replies come out in the order they were queued.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<TrackerTransmit> {
-        let q = self.queue.pop_front()?;
-        buf.clear();
-        buf.extend_from_slice(&q.bytes);
+        let mut q = self.queue.pop_front()?;
+        // The reply's buffer goes to the caller and the caller's to the spares: no copy.
+        std::mem::swap(buf, &mut q.bytes);
+        if self.spare.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&q.bytes.capacity()) {
+            q.bytes.clear();
+            self.spare.push(q.bytes);
+        }
         Some(TrackerTransmit {
             to: q.to,
-            len: q.bytes.len(),
+            len: buf.len(),
             send_at: q.send_at,
         })
     }
@@ -218,8 +240,41 @@ impl Tracker {
         &self.config
     }
 
+    /// Changes the settings from the next request on, as a tracker reconfigured while running
+    /// (swarms and connection ids are kept). A shorter
+    /// [`connection_id_lifetime`](TrackerConfig::connection_id_lifetime) refuses ids issued
+    /// before it that are now too old; smaller caps apply to swarms and peers added from now on.
+    pub fn set_config(&mut self, config: TrackerConfig) {
+        self.extra = ExtraPeers::new(&config.extra_peers);
+        self.config = config;
+    }
+
+    /// Puts a peer into the swarm of `info_hash` as if it had announced from `addr` at `now` with
+    /// nothing left (`seeder`) or something left to download: it is listed to other announcers,
+    /// counted by scrapes, and expires after [`TrackerConfig::peer_timeout`] unless added again.
+    /// For a test that wants a populated swarm without announcing for every member. `addr` is
+    /// stored in canonical form (an IPv4-mapped address is its IPv4 address).
+    ///
+    /// Returns false when nothing was stored: the tracker holds
+    /// [`TrackerConfig::max_swarms`] swarms already, or keeps no peers
+    /// ([`TrackerConfig::max_peers_per_swarm`] 0). Within the caps, a peer beyond a full swarm
+    /// replaces the one that announced least recently, as an announce does.
+    pub fn add_peer(
+        &mut self,
+        now: Instant,
+        info_hash: crate::InfoHash,
+        peer_id: crate::PeerId,
+        addr: SocketAddr,
+        seeder: bool,
+    ) -> bool {
+        let addr = crate::canonical_addr(addr);
+        self.swarms
+            .add_peer(now, &self.config, info_hash, peer_id, addr, seeder)
+    }
+
     /// The counts of one swarm as they stand (peers past their timeout are dropped only when the
-    /// swarm is next announced to or scraped); `None` when no one announced it.
+    /// swarm is next announced to or scraped); `None` when no one announced it. Reads without
+    /// allocating, so a simulation can check every swarm after every step.
     pub fn swarm(&self, info_hash: &crate::InfoHash) -> Option<SwarmStats> {
         self.swarms.peek(info_hash)
     }

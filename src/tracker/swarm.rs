@@ -1,6 +1,7 @@
 //! Swarms: the peers announcing each info hash, with expiry and caps.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, DefaultHasher, Hasher};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -17,25 +18,55 @@ struct Member {
 }
 
 /// One info hash's peers (ordered by peer id, so replies are deterministic) and its completions.
+///
+/// A sorted vector, not a map: most swarms of a test hold a few peers, and a map's smallest node
+/// holds room for eleven (a simulation of 100,000 torrents keeps 200,000 swarms).
 #[derive(Debug, Default)]
 struct Swarm {
-    members: BTreeMap<PeerId, Member>,
+    members: Vec<(PeerId, Member)>,
     completed: u32,
 }
 
 impl Swarm {
     fn expire(&mut self, now: Instant, config: &TrackerConfig) {
         self.members
-            .retain(|_, m| now.saturating_duration_since(m.seen) < config.peer_timeout);
+            .retain(|(_, m)| now.saturating_duration_since(m.seen) < config.peer_timeout);
     }
 
     fn stats(&self) -> SwarmStats {
-        let seeders = self.members.values().filter(|m| m.seeder).count();
+        let seeders = self.members.iter().filter(|(_, m)| m.seeder).count();
         let leechers = self.members.len() - seeders;
         SwarmStats {
             seeders: u32::try_from(seeders).unwrap_or(u32::MAX),
             leechers: u32::try_from(leechers).unwrap_or(u32::MAX),
             completed: self.completed,
+        }
+    }
+
+    fn remove(&mut self, id: &PeerId) {
+        if let Ok(i) = self.members.binary_search_by(|(k, _)| k.cmp(id)) {
+            self.members.remove(i);
+        }
+    }
+
+    /// Adds or refreshes the peer `id`. A new peer in a full swarm replaces the one that
+    /// announced least recently; with room for none, nothing is kept.
+    fn join(&mut self, id: PeerId, member: Member, config: &TrackerConfig) {
+        match self.members.binary_search_by(|(k, _)| k.cmp(&id)) {
+            Ok(i) => self.members[i].1 = member,
+            Err(_) if config.max_peers_per_swarm == 0 => {}
+            Err(mut i) => {
+                if self.members.len() >= config.max_peers_per_swarm {
+                    let oldest = (0..self.members.len()).min_by_key(|&j| self.members[j].1.seen);
+                    if let Some(j) = oldest {
+                        self.members.remove(j);
+                        if j < i {
+                            i -= 1;
+                        }
+                    }
+                }
+                self.members.insert(i, (id, member));
+            }
         }
     }
 }
@@ -51,11 +82,42 @@ pub struct SwarmStats {
     pub completed: u32,
 }
 
-/// What an announce is answered with: peers of the wanted families and the swarm's counts.
+/// The configured [`TrackerConfig::extra_peers`] pre-written as compact entries per family
+/// (canonical, in configured order): a UDP reply copies the bytes it lists instead of collecting
+/// and re-encoding thousands of addresses per announce (a flooding tracker lists 5,000).
 #[derive(Debug, Default)]
-pub(crate) struct Answer {
-    pub(crate) peers: Vec<SocketAddr>,
-    pub(crate) stats: SwarmStats,
+pub(crate) struct ExtraPeers {
+    /// The IPv4 ones as 6-byte entries.
+    v4: Vec<u8>,
+    /// The IPv6 ones as 18-byte entries.
+    v6: Vec<u8>,
+}
+
+impl ExtraPeers {
+    pub(crate) fn new(peers: &[SocketAddr]) -> Self {
+        let mut extra = ExtraPeers::default();
+        for &p in peers {
+            match canonical_addr(p) {
+                SocketAddr::V4(a) => {
+                    extra.v4.extend_from_slice(&a.ip().octets());
+                    extra.v4.extend_from_slice(&a.port().to_be_bytes());
+                }
+                SocketAddr::V6(a) => {
+                    extra.v6.extend_from_slice(&a.ip().octets());
+                    extra.v6.extend_from_slice(&a.port().to_be_bytes());
+                }
+            }
+        }
+        extra
+    }
+
+    /// The extra peers of `family` as compact entries of that family, in configured order.
+    pub(crate) fn compact(&self, family: AddressFamily) -> &[u8] {
+        match family {
+            AddressFamily::V4 => &self.v4,
+            AddressFamily::V6 => &self.v6,
+        }
+    }
 }
 
 /// One announce as the tracker reads it, from either transport.
@@ -67,54 +129,59 @@ pub(crate) struct Announcement {
     pub(crate) addr: SocketAddr,
     pub(crate) left: u64,
     pub(crate) event: AnnounceEvent,
-    pub(crate) numwant: usize,
+}
+
+/// Hashes info hashes for [`Swarms`]: SipHash keyed with part of the tracker's secret, so the map
+/// neither depends on process randomness (a seeded run is the same every time) nor lets a client
+/// that does not know the secret pick info hashes that collide.
+#[derive(Debug, Clone, Copy)]
+struct Keyed(u64);
+
+impl BuildHasher for Keyed {
+    type Hasher = DefaultHasher;
+
+    fn build_hasher(&self) -> DefaultHasher {
+        let mut h = DefaultHasher::new();
+        h.write_u64(self.0);
+        h
+    }
 }
 
 /// Every swarm, within [`TrackerConfig::max_swarms`] and
-/// [`TrackerConfig::max_peers_per_swarm`].
-#[derive(Debug, Default)]
+/// [`TrackerConfig::max_peers_per_swarm`]. A hash map: a simulation's tracker holds 100,000
+/// swarms and looks one up per announce. Nothing depends on its order.
+#[derive(Debug)]
 pub(crate) struct Swarms {
-    swarms: BTreeMap<InfoHash, Swarm>,
+    swarms: HashMap<InfoHash, Swarm, Keyed>,
 }
 
 impl Swarms {
-    /// Registers the announce (or removes the peer on `stopped`) and picks its peers: `families`
-    /// says which address families the reply can carry.
+    /// No swarms; `key` keys the map's hash (see [`Keyed`]).
+    pub(crate) fn new(key: u64) -> Self {
+        Swarms {
+            swarms: HashMap::with_hasher(Keyed(key)),
+        }
+    }
+
+    /// Registers the announce (or removes the peer on `stopped`), appends up to `room` of the
+    /// swarm's peers of `families` to `peers` (none on `stopped`), and returns the swarm's counts
+    /// (zeros when the swarm cannot be stored). The caller lists the extra peers itself.
     pub(crate) fn announce(
         &mut self,
         now: Instant,
         config: &TrackerConfig,
         a: &Announcement,
         families: &[AddressFamily],
-    ) -> Answer {
+        room: usize,
+        peers: &mut Vec<SocketAddr>,
+    ) -> SwarmStats {
         let fits = |addr: &SocketAddr| families.contains(&AddressFamily::of(addr));
-        let mut peers: Vec<SocketAddr> = Vec::new();
-        if a.event != AnnounceEvent::Stopped {
-            // A plain loop with the room reserved: a flood lists thousands of extra peers per
-            // announce, and the iterator chain grew the vector one peer at a time.
-            peers.reserve_exact(a.numwant.min(config.extra_peers.len()));
-            for &p in &config.extra_peers {
-                if peers.len() >= a.numwant {
-                    break;
-                }
-                let p = canonical_addr(p);
-                if fits(&p) {
-                    peers.push(p);
-                }
-            }
-        }
         let Some(swarm) = self.swarm_for(now, config, a.info_hash) else {
-            return Answer {
-                peers,
-                stats: SwarmStats::default(),
-            };
+            return SwarmStats::default();
         };
         if a.event == AnnounceEvent::Stopped {
-            swarm.members.remove(&a.peer_id);
-            return Answer {
-                peers: Vec::new(),
-                stats: swarm.stats(),
-            };
+            swarm.remove(&a.peer_id);
+            return swarm.stats();
         }
         if a.event == AnnounceEvent::Completed {
             swarm.completed = swarm.completed.saturating_add(1);
@@ -124,35 +191,39 @@ impl Swarms {
             seeder: a.left == 0,
             seen: now,
         };
-        if !swarm.members.contains_key(&a.peer_id)
-            && swarm.members.len() >= config.max_peers_per_swarm
-        {
-            // Full: the peer that announced least recently makes room.
-            let oldest = swarm
-                .members
-                .iter()
-                .min_by_key(|(_, m)| m.seen)
-                .map(|(id, _)| *id);
-            if let Some(id) = oldest {
-                swarm.members.remove(&id);
-            }
-        }
-        if config.max_peers_per_swarm > 0 {
-            swarm.members.insert(a.peer_id, member);
-        }
-        let room = a.numwant.saturating_sub(peers.len());
+        swarm.join(a.peer_id, member, config);
         peers.extend(
             swarm
                 .members
                 .iter()
-                .filter(|(id, m)| (config.include_announcer || **id != a.peer_id) && fits(&m.addr))
+                .filter(|(id, m)| (config.include_announcer || *id != a.peer_id) && fits(&m.addr))
                 .map(|(_, m)| m.addr)
                 .take(room),
         );
-        Answer {
-            peers,
-            stats: swarm.stats(),
-        }
+        swarm.stats()
+    }
+
+    /// Puts a peer into the swarm of `hash` (created if there is room) as a regular announce
+    /// from `addr` would, listing nothing. False when the swarm cannot be stored or holds no peer.
+    pub(crate) fn add_peer(
+        &mut self,
+        now: Instant,
+        config: &TrackerConfig,
+        hash: InfoHash,
+        peer_id: PeerId,
+        addr: SocketAddr,
+        seeder: bool,
+    ) -> bool {
+        let Some(swarm) = self.swarm_for(now, config, hash) else {
+            return false;
+        };
+        let member = Member {
+            addr,
+            seeder,
+            seen: now,
+        };
+        swarm.join(peer_id, member, config);
+        config.max_peers_per_swarm > 0
     }
 
     /// The counts of `hash` after expiry; `None` for a hash no live peer announced.
@@ -184,7 +255,7 @@ impl Swarms {
         config: &TrackerConfig,
         hash: InfoHash,
     ) -> Option<&mut Swarm> {
-        if !self.swarms.contains_key(&hash) && self.swarms.len() >= config.max_swarms {
+        if self.swarms.len() >= config.max_swarms && !self.swarms.contains_key(&hash) {
             // Full: drop the swarms whose peers all expired, then look again.
             self.swarms.retain(|_, s| {
                 s.expire(now, config);

@@ -7,7 +7,7 @@ use byteorder::{BigEndian, ByteOrder};
 
 use crate::canonical_addr;
 use crate::compact::CompactPeers;
-use crate::types::AddressFamily;
+use crate::types::{AddressFamily, AnnounceEvent};
 use crate::udp::{
     ANNOUNCE_RESPONSE_HEADER_LEN, AnnounceResponse, CONNECT_LEN, ConnectResponse, ErrorResponse,
     MAX_SCRAPE_HASHES, REPLY_HEADER_LEN, Reply, Request, ScrapeResponse, ScrapeStats,
@@ -24,19 +24,15 @@ fn max_reply_peers(family: AddressFamily) -> usize {
     (65_507 - ANNOUNCE_RESPONSE_HEADER_LEN) / family.compact_stride()
 }
 
-/// A reply datagram's bytes.
-fn encoded(reply: &Reply<'_>, family: AddressFamily) -> Option<Vec<u8>> {
-    let len = match reply {
+/// Bytes `reply` takes in `family`.
+fn encoded_len(reply: &Reply<'_>, family: AddressFamily) -> usize {
+    match reply {
         Reply::Connect(_) => CONNECT_LEN,
         Reply::Announce(r) => r.encoded_len(family),
         Reply::AnnounceRefused { .. } => REPLY_HEADER_LEN,
         Reply::Scrape(r) => r.encoded_len(),
         Reply::Error(r) => REPLY_HEADER_LEN + r.message.len(),
-    };
-    let mut out = vec![0u8; len];
-    let len = reply.encode(family, &mut out).ok()?;
-    out.truncate(len);
-    Some(out)
+    }
 }
 
 impl Tracker {
@@ -117,20 +113,18 @@ impl Tracker {
                     return self.queue_reply(now, from, &reply, family);
                 }
                 let v4_only = family == AddressFamily::V6 && self.behaviour.ipv4_entries_over_ipv6;
-                let (cap, families, write_as) = match family {
-                    _ if v4_only => (
-                        self.config.max_numwant,
-                        [AddressFamily::V4],
-                        AddressFamily::V4,
-                    ),
-                    AddressFamily::V4 => (self.config.max_numwant, [family], family),
-                    AddressFamily::V6 => (self.config.max_numwant_v6, [family], family),
+                let (cap, write_as) = match family {
+                    _ if v4_only => (self.config.max_numwant, AddressFamily::V4),
+                    AddressFamily::V4 => (self.config.max_numwant, family),
+                    AddressFamily::V6 => (self.config.max_numwant_v6, family),
                 };
                 let wanted = match u32::try_from(a.num_want) {
                     _ if self.behaviour.ignore_numwant => cap,
                     Ok(n) if n > 0 => n,
                     _ => self.config.default_numwant,
                 };
+                // A reply never exceeds the largest IPv4 UDP payload (65,507 bytes).
+                let numwant = (wanted.min(cap) as usize).min(max_reply_peers(write_as));
                 let announcement = Announcement {
                     info_hash: a.info_hash,
                     peer_id: a.peer_id,
@@ -138,20 +132,8 @@ impl Tracker {
                     // A negative `left` is no promise of completion: a leecher.
                     left: u64::try_from(a.left).unwrap_or(u64::MAX),
                     event: a.event,
-                    // A reply never exceeds the largest IPv4 UDP payload (65,507 bytes).
-                    numwant: (wanted.min(cap) as usize).min(max_reply_peers(write_as)),
                 };
-                let answer = self
-                    .swarms
-                    .announce(now, &self.config, &announcement, &families);
-                let reply = Reply::Announce(AnnounceResponse {
-                    transaction_id: txid,
-                    interval: self.config.interval,
-                    leechers: answer.stats.leechers,
-                    seeders: answer.stats.seeders,
-                    peers: CompactPeers::from_addrs(&answer.peers),
-                });
-                self.queue_reply(now, from, &reply, write_as);
+                self.announce_reply(now, from, txid, &announcement, numwant, write_as);
             }
             Request::Scrape(s) => {
                 let rows: Vec<ScrapeStats> = s
@@ -184,6 +166,58 @@ impl Tracker {
         }
     }
 
+    /// Registers an announce and queues its reply, written straight into a reply buffer: the
+    /// header, then the pre-written extra peers (none for `stopped`), then up to the rest of
+    /// `numwant` swarm peers, all of the family `write_as` the reply is written in.
+    fn announce_reply(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        txid: u32,
+        a: &Announcement,
+        numwant: usize,
+        write_as: AddressFamily,
+    ) {
+        let stride = write_as.compact_stride();
+        let extra = if a.event == AnnounceEvent::Stopped {
+            &[][..]
+        } else {
+            self.extra.compact(write_as)
+        };
+        let listed = (extra.len() / stride).min(numwant);
+        let mut swarm_peers = std::mem::take(&mut self.scratch);
+        swarm_peers.clear();
+        let stats = self.swarms.announce(
+            now,
+            &self.config,
+            a,
+            &[write_as],
+            numwant - listed,
+            &mut swarm_peers,
+        );
+        let head = AnnounceResponse {
+            transaction_id: txid,
+            interval: self.config.interval,
+            leechers: stats.leechers,
+            seeders: stats.seeders,
+            peers: CompactPeers::empty(),
+        };
+        let mut out = self.spare.pop().unwrap_or_default();
+        out.clear();
+        out.resize(ANNOUNCE_RESPONSE_HEADER_LEN, 0);
+        let written = head.encode(write_as, &mut out).is_ok();
+        out.extend_from_slice(&extra[..listed * stride]);
+        let start = out.len();
+        let peers = CompactPeers::from_addrs(&swarm_peers);
+        out.resize(start + peers.encoded_len(write_as), 0);
+        // The swarm peers are canonical and of `write_as`, so writing them cannot fail.
+        let written = written && peers.write(write_as, &mut out[start..]).is_ok();
+        self.scratch = swarm_peers;
+        if written {
+            self.queue(now, from, out);
+        }
+    }
+
     /// Where other peers reach an announcer at `ip`: its canonical address and announced port,
     /// rewritten when the tracker rewrites loopback announcers.
     pub(super) fn peer_addr(&self, ip: IpAddr, port: u16) -> SocketAddr {
@@ -201,8 +235,12 @@ impl Tracker {
         reply: &Reply<'_>,
         family: AddressFamily,
     ) {
-        if let Some(bytes) = encoded(reply, family) {
-            self.queue(now, to, bytes);
+        let mut out = self.spare.pop().unwrap_or_default();
+        out.clear();
+        out.resize(encoded_len(reply, family), 0);
+        if let Ok(len) = reply.encode(family, &mut out) {
+            out.truncate(len);
+            self.queue(now, to, out);
         }
     }
 

@@ -223,23 +223,17 @@ pub fn machine_http_tracker(machine: Arc<Mutex<Tracker>>) -> Server {
     })
 }
 
-/// `n` seeders announce `hash` to `machine` over HTTP (so a scrape reports `n` seeders).
+/// `n` seeders join the swarm of `hash` in `machine` (so a scrape reports `n` seeders).
 pub fn seed_swarm(machine: &Mutex<Tracker>, hash: InfoHash, n: u8) {
     let mut machine = machine.lock().unwrap_or_else(|e| e.into_inner());
     for i in 0..n {
-        let target = format!(
-            "/announce?info_hash={}&peer_id=-XX0001-seeder-000{i:02}&port=6881&uploaded=0&downloaded=0&left=0",
-            bt_tracker::http::percent_encode(&hash.0)
-        );
+        let mut id = *b"-XX0001-seeder-00000";
+        id[19] = i;
         let from = SocketAddr::from(([198, 18, 255, i], 6881));
-        machine.handle_http(now(), from, target.as_bytes());
+        machine.add_peer(now(), hash, bt_tracker::PeerId(id), from, true);
     }
     let seeders = machine.swarm(&hash).map(|s| s.seeders);
-    assert_eq!(
-        seeders,
-        Some(u32::from(n)),
-        "the seeders' announces were taken"
-    );
+    assert_eq!(seeders, Some(u32::from(n)), "the seeders were taken");
 }
 
 /// The transaction id of a request datagram.

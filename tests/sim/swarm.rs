@@ -1,17 +1,24 @@
-//! A simulated UDP tracker for many torrents, built on the crate's tracker-side codecs. Its peers
-//! and scrape counts are derived from each info hash, so a reply routed to the wrong torrent shows
-//! up as wrong peers. It records what it saw per info hash and every connect it answered.
+//! The Client simulation's UDP tracker: a `bt_tracker::tracker::Tracker` holding a swarm for every
+//! torrent, with two peers of its own in each (see [`peers_for`]), so a reply routed to the wrong
+//! torrent shows up as wrong peers and a scrape row given to the wrong torrent as the wrong number
+//! of seeders. Around the machine it only watches: it records what it answered per info hash and
+//! every connect, and can put a rate limit in front of it (a proxy dropping what is over the rate).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bt_tracker::udp::{
-    AnnounceResponse, ConnectResponse, ErrorResponse, Reply, Request, ScrapeResponse, ScrapeStats,
-};
-use bt_tracker::{AddressFamily, AnnounceEvent, CompactPeers, InfoHash};
+use bt_tracker::tracker::{BadConnectionId, Behaviour, OPENTRACKER_BAD_ID, Tracker, TrackerConfig};
+use bt_tracker::udp::{Reply, Request};
+use bt_tracker::{AddressFamily, AnnounceEvent, InfoHash, PeerId};
+use rand_chacha::ChaCha12Rng;
+use rand_core::SeedableRng;
 
-/// The peers a swarm tracker returns for `hash`: two addresses no other hash gets.
+/// The text of the error reply [`SwarmTracker::error_next`] asks for.
+const TRY_AGAIN: &[u8] = b"try again later";
+
+/// The peers a swarm tracker lists for `hash` (its swarm's members besides the client): two
+/// addresses no other hash gets.
 pub fn peers_for(hash: &InfoHash) -> Vec<SocketAddr> {
     let b = hash.0;
     (0..2u8)
@@ -22,12 +29,14 @@ pub fn peers_for(hash: &InfoHash) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// The seeders a swarm tracker reports for `hash` in a scrape.
+/// The seeders a swarm tracker reports for `hash` in a scrape: how many of the [`peers_for`]
+/// peers seed (0, 1 or 2, changing from one torrent to the next; the client leeches).
 pub fn seeders_for(hash: &InfoHash) -> u32 {
-    u32::from_be_bytes([0, 0, hash.0[1], hash.0[2]])
+    u32::from(hash.0[3] % 3)
 }
 
-/// What the tracker saw of one info hash.
+/// What the tracker answered of one info hash: announces by event, and scrapes (all zero for a
+/// hash it was asked about and did not answer).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Seen {
     pub started: u32,
@@ -41,16 +50,14 @@ pub struct Seen {
 #[derive(Debug)]
 pub struct SwarmTracker {
     pub addr: SocketAddr,
-    pub interval: u32,
-    /// How long a connection id is accepted.
+    /// How long a connection id is accepted (the machine's `connection_id_lifetime`).
     pub lifetime: Duration,
-    /// Answer the next announce or scrape with an error reply.
+    /// Answer the next announce or scrape that has a valid connection id with an error reply.
     pub error_next: bool,
-    next_id: u64,
-    issued: HashMap<u64, Instant>,
+    tracker: Tracker,
     /// When each connect was answered.
     pub connects: Vec<Instant>,
-    /// Info hashes per scrape packet received.
+    /// Info hashes per scrape answered.
     pub scrape_sizes: Vec<usize>,
     pub seen: HashMap<InfoHash, Seen>,
     /// A slow tracker: at most this many requests a second (a token bucket holding `burst`),
@@ -96,20 +103,35 @@ impl RateLimit {
 }
 
 impl SwarmTracker {
+    /// A tracker on `addr` answering with this interval: opentracker's text for a connection id
+    /// it does not accept, room for every torrent of a scale run, and peers that never expire
+    /// (a run is hours of virtual time).
     pub fn new(addr: SocketAddr, interval: u32) -> Self {
+        let mut config = TrackerConfig::default();
+        config.interval = interval;
+        config.max_swarms = 1 << 20;
+        config.peer_timeout = Duration::from_secs(365 * 24 * 3600);
+        let mut behaviour = Behaviour::honest();
+        behaviour.bad_connection_id = BadConnectionId::Error(OPENTRACKER_BAD_ID.to_vec());
+        let lifetime = config.connection_id_lifetime;
+        // The secret of its connection ids, from its address: the same in every run.
+        let mut rng = ChaCha12Rng::seed_from_u64(u64::from(addr.port()) ^ 0x5744_524d);
         SwarmTracker {
             addr,
-            interval,
-            lifetime: Duration::from_secs(120),
+            lifetime,
             error_next: false,
-            next_id: 0,
-            issued: HashMap::new(),
+            tracker: Tracker::new(config, behaviour, &mut rng, super::epoch()),
             connects: Vec::new(),
             scrape_sizes: Vec::new(),
             seen: HashMap::new(),
             rate_limit: None,
             dropped: 0,
         }
+    }
+
+    /// The tracker machine inside.
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
     }
 
     /// The reply to a datagram, if any.
@@ -121,83 +143,82 @@ impl SwarmTracker {
             self.dropped += 1;
             return None;
         }
-        let out = vec![0u8; 2048];
-        let (connection_id, txid) = match &request {
-            Request::Connect(c) => {
-                self.next_id += 1;
-                self.issued.insert(self.next_id, now);
-                self.connects.push(now);
-                let reply = Reply::Connect(ConnectResponse {
-                    transaction_id: c.transaction_id,
-                    connection_id: self.next_id,
-                });
-                return encode(reply, &from, out);
-            }
-            Request::Announce(a) => (a.connection_id, a.transaction_id),
-            Request::Scrape(s) => (s.connection_id, s.transaction_id),
-        };
-        let valid = self
-            .issued
-            .get(&connection_id)
-            .is_some_and(|&at| now.duration_since(at) <= self.lifetime);
-        if !valid || std::mem::take(&mut self.error_next) {
-            let message: &[u8] = if valid {
-                b"try again later"
-            } else {
-                b"Connection ID missmatch.\0"
-            };
-            let reply = Reply::Error(ErrorResponse {
-                transaction_id: txid,
-                message,
-            });
-            return encode(reply, &from, out);
+        if self.lifetime != self.tracker.config().connection_id_lifetime {
+            let mut config = self.tracker.config().clone();
+            config.connection_id_lifetime = self.lifetime;
+            self.tracker.set_config(config);
         }
-        match request {
+        // Each info hash's record is made with its swarm, so one look-up finds both.
+        let tracker = &mut self.tracker;
+        let mut announced = None;
+        match &request {
+            Request::Connect(_) => {}
             Request::Announce(a) => {
-                let seen = self.seen.entry(a.info_hash).or_default();
-                match a.event {
-                    AnnounceEvent::Started => seen.started += 1,
-                    AnnounceEvent::Completed => seen.completed += 1,
-                    AnnounceEvent::Stopped => seen.stopped += 1,
-                    _ => seen.regular += 1,
-                }
-                let peers = peers_for(&a.info_hash);
-                let reply = Reply::Announce(AnnounceResponse {
-                    transaction_id: txid,
-                    interval: self.interval,
-                    leechers: 1,
-                    seeders: seeders_for(&a.info_hash),
-                    peers: CompactPeers::from_addrs(&peers),
+                let seen = self.seen.entry(a.info_hash).or_insert_with(|| {
+                    populate(tracker, now, a.info_hash);
+                    Seen::default()
                 });
-                encode(reply, &from, out)
+                announced = Some((seen, a.event));
             }
             Request::Scrape(s) => {
-                self.scrape_sizes.push(s.info_hashes.len());
-                let rows: Vec<ScrapeStats> = s
-                    .info_hashes
-                    .iter()
-                    .map(|h| {
-                        self.seen.entry(h).or_default().scraped += 1;
-                        ScrapeStats {
-                            seeders: seeders_for(&h),
-                            completed: 7,
-                            leechers: 1,
-                        }
-                    })
-                    .collect();
-                let reply = Reply::Scrape(ScrapeResponse {
-                    transaction_id: txid,
-                    rows: rows[..].into(),
-                });
-                encode(reply, &from, out)
+                for h in s.info_hashes.iter() {
+                    self.seen.entry(h).or_insert_with(|| {
+                        populate(tracker, now, h);
+                        Seen::default()
+                    });
+                }
             }
-            Request::Connect(_) => None,
         }
+        let fail = self.error_next && !matches!(request, Request::Connect(_));
+        if fail {
+            let mut behaviour = tracker.behaviour().clone();
+            behaviour.failure = Some((TRY_AGAIN.to_vec(), None));
+            tracker.set_behaviour(behaviour);
+        }
+        tracker.handle_datagram(now, from, bytes);
+        let mut out = Vec::new();
+        let sent = tracker.poll_transmit(&mut out).is_some();
+        if fail {
+            let mut behaviour = tracker.behaviour().clone();
+            behaviour.failure = None;
+            tracker.set_behaviour(behaviour);
+        }
+        if !sent {
+            return None;
+        }
+        match (Reply::parse(&out, AddressFamily::of(&from)), &request) {
+            (Ok(Reply::Connect(_)), _) => self.connects.push(now),
+            (Ok(Reply::Announce(_)), _) => {
+                if let Some((seen, event)) = announced {
+                    match event {
+                        AnnounceEvent::Started => seen.started += 1,
+                        AnnounceEvent::Completed => seen.completed += 1,
+                        AnnounceEvent::Stopped => seen.stopped += 1,
+                        _ => seen.regular += 1,
+                    }
+                }
+            }
+            (Ok(Reply::Scrape(_)), Request::Scrape(s)) => {
+                self.scrape_sizes.push(s.info_hashes.len());
+                for h in s.info_hashes.iter() {
+                    self.seen.entry(h).or_default().scraped += 1;
+                }
+            }
+            (Ok(Reply::Error(e)), _) if e.message == TRY_AGAIN => self.error_next = false,
+            _ => {}
+        }
+        Some(out)
     }
 }
 
-fn encode(reply: Reply<'_>, to: &SocketAddr, mut out: Vec<u8>) -> Option<Vec<u8>> {
-    let len = reply.encode(AddressFamily::of(to), &mut out).ok()?;
-    out.truncate(len);
-    Some(out)
+/// Gives the new swarm of `hash` its two [`peers_for`] peers, [`seeders_for`] of them seeding.
+fn populate(tracker: &mut Tracker, now: Instant, hash: InfoHash) {
+    let seeders = seeders_for(&hash) as usize;
+    for (k, addr) in peers_for(&hash).into_iter().enumerate() {
+        let mut id = [0u8; 20];
+        id[..8].copy_from_slice(b"-SW0001-");
+        id[8..12].copy_from_slice(&hash.0[..4]);
+        id[12] = k as u8;
+        tracker.add_peer(now, hash, PeerId(id), addr, k < seeders);
+    }
 }
