@@ -96,11 +96,7 @@ mod tests {
 
     const LIFE: Duration = Duration::from_secs(120);
 
-    /// An arbitrary origin for the tests' times (the only clock read, in a test).
-    #[allow(clippy::disallowed_methods)]
-    fn origin() -> Instant {
-        Instant::now()
-    }
+    use crate::test_origin::test_origin as origin;
 
     fn ids(now: Instant) -> Ids {
         Ids::new([7; 32], now)
