@@ -68,7 +68,9 @@ pub struct TrackerStatus<'a> {
     pub failures: u32,
     /// Why its last failed announce failed, and when.
     pub last_error: Option<(&'a Cause, Instant)>,
-    /// The tracker's last words: its `warning message`, or the text of its last refusal.
+    /// The tracker's last words: its `warning message`, or the text of its last refusal, at most
+    /// [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes (a longer text is cut
+    /// at a character boundary).
     pub message: Option<&'a str>,
     /// When its last announce was answered.
     pub last_announce: Option<Instant>,
