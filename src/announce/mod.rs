@@ -345,7 +345,8 @@ impl Announce {
 
     /// The tiers in their current order (shuffled once at construction, then the tracker that
     /// answered moved to the front of its tier; edits change them at once). A tier emptied by
-    /// [`remove_tracker`](Self::remove_tracker) stays, empty, so tier numbers do not shift. Under
+    /// [`remove_tracker`](Self::remove_tracker) goes away and the later tiers move up, so there
+    /// are never more tiers (per family under dual-stack) than trackers listed. Under
     /// BEP 7 dual-stack ([`Families::Both`]) the IPv4 trackers' tiers come first, then as many
     /// tiers of IPv6 trackers, tier `k` of each being tier `k` of the list.
     pub fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {

@@ -60,7 +60,9 @@ pub struct TrackerStatus<'a> {
     /// Its URL.
     pub url: &'a TrackerUrl,
     /// Its BEP 12 tier (0 is the first), as numbered in the list given: under BEP 7 dual-stack
-    /// both families of a URL show the same tier.
+    /// both families of a URL show the same tier. Tiers are places in the list as it is now: when
+    /// [`remove_tracker`](super::Announce::remove_tracker) empties a tier, the later tiers move up
+    /// by one.
     pub tier: usize,
     /// Where it stands.
     pub state: TrackerState,
