@@ -47,6 +47,7 @@ pub use status::{CountsSource, SwarmCounts, TrackerState, TrackerStatus};
 pub use swarms::{HybridPeers, MergedPeers, Swarm, Swarms};
 
 use self::ctx::Ctx;
+pub(crate) use self::schedule::is_never;
 use self::session::{Session, check_tiers};
 use crate::TrackerUrl;
 use crate::http::HttpResponse;
@@ -163,6 +164,7 @@ impl Announce {
         torrent.validate()?;
         let tiers = check_tiers(&config, tiers)?;
         let mut ctx = Ctx::new(config, ChaCha12Rng::from_rng(rng), now);
+        let now = ctx.now;
         let session = Session::new(&mut ctx, TorrentId(0), torrent, tiers, now);
         ctx.woken.clear();
         Ok(Announce { ctx, session })
@@ -320,9 +322,13 @@ impl Announce {
     /// When to call [`handle_timeout`](Self::handle_timeout) next. After a full drain it is `None`
     /// or later than the last `now` given; `None` once stopped (or when every tracker is disabled
     /// and nothing is in flight).
+    ///
+    /// Near the end of `Instant`'s range a deadline that would fall past it saturates and never
+    /// comes: it is not reported, so this is `None` rather than the largest `Instant`, and a
+    /// retransmission, backoff or `stop` timeout that far out does not happen.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
+        self.session.poll_timeout().filter(|&t| !is_never(t))
     }
 
     /// The next event, oldest first.

@@ -23,7 +23,7 @@ impl Client {
         id: DnsQueryId,
         result: Result<DnsAnswer, DnsError>,
     ) -> bool {
-        let now = self.ctx.now.max(now);
+        let now = self.ctx.at(now);
         let ctx = &mut self.ctx;
         let used = ctx
             .dns

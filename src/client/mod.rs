@@ -273,7 +273,7 @@ impl Client {
         batch: impl FnOnce(&mut Scrapes, &mut Ctx, Instant, &dyn Fn(TorrentId) -> bool) -> bool,
         session: impl FnOnce(&mut Session, &mut Ctx, Instant) -> bool,
     ) -> bool {
-        let now = self.ctx.now.max(now);
+        let now = self.ctx.at(now);
         let used = match owner {
             None => batch(&mut self.scrapes, &mut self.ctx, now, &running(&self.slots)),
             Some(slot) => self
