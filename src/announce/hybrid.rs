@@ -184,6 +184,9 @@ impl HybridAnnounce {
         id: DnsQueryId,
         result: Result<DnsAnswer, DnsError>,
     ) -> bool {
+        if self.is_stopped() {
+            return false; // nothing would use it
+        }
         let now = self.ctx.advance(now);
         let ctx = &mut self.ctx;
         let used = ctx

@@ -190,13 +190,17 @@ impl Announce {
     /// latest query with no answer since: the addresses are cached, the cached failure goes, and
     /// the requests now waiting for the name go on (the others use the addresses on their next
     /// try). A late failure changes nothing. An answer to an older query (two queries ago), a
-    /// repeated or an unknown id is ignored and returns `false`.
+    /// repeated or an unknown id is ignored and returns `false`, and so is every answer once the
+    /// torrent is stopped ([`is_stopped`](Self::is_stopped)): nothing would use it.
     pub fn handle_dns_response(
         &mut self,
         now: Instant,
         id: DnsQueryId,
         result: Result<DnsAnswer, DnsError>,
     ) -> bool {
+        if self.session.is_stopped() {
+            return false;
+        }
         let now = self.ctx.advance(now);
         let ctx = &mut self.ctx;
         let used = ctx
