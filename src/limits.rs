@@ -15,6 +15,7 @@
 //! | HTTP body, raw and after gzip/deflate | [`DEFAULT_MAX_BODY_LEN`] (1 MiB), per reader | [`http::ResponseReader::new`](crate::http::ResponseReader::new), [`http::decode_content`](crate::http::decode_content) | `FramingError::BodyTooLarge`, checked on `Content-Length`, on bytes received and while inflating |
 //! | bencode nesting | [`MAX_DEPTH`] (100) | every reply decoder | a decode error; the decoder is iterative, so no stack is at risk |
 //! | `tracker id` kept to echo | [`MAX_TRACKER_ID_LEN`] bytes | the machine | a longer one is ignored |
+//! | a tracker's text (`failure reason`, `warning message`, a UDP error reply's message, a refused redirect's reason, which quotes the `Location`) | [`MAX_TRACKER_TEXT_LEN`] bytes (1 KiB) | every [`Cause`](crate::announce::Cause), [`Announced::warning`](crate::announce::Announced::warning), [`TrackerStatus::message`](crate::announce::TrackerStatus::message) and the codecs' `*_text` methods | cut at the last UTF-8 character boundary at or below the cap (a character the cut splits is left out; a refused redirect's reason keeps its start and end around `" [...] "`); the raw bytes stay in the borrowed reply. So the events waiting for one tracker hold at most 3 such texts |
 //! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
 //! | events waiting for `poll_event` | 3 per tracker + 1 per torrent (an announce and a scrape outcome and a `TrackerDisabled` per tracker, one `Stopped`); a removed torrent keeps its slot until its `Stopped` is drained | [`Client::poll_event`](crate::client::Client::poll_event) | never dropped: an outcome still waiting is replaced in place by a later outcome of the same tracker and kind, counted in `events_superseded` |
 //! | UDP exchanges in flight with one tracker endpoint | a self-clocking window from 16 up to 92; `stopped`, `completed` and `announce_now` ahead of the backlog | [`Config::tracker_window`](crate::announce::Config::tracker_window) (see below) | later exchanges wait in order; a place that comes free is filled in the same drain; a cancelled waiting exchange just leaves the queue |
@@ -23,6 +24,7 @@
 //! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP (at most 100, so the URL stays under 8,000 bytes), halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
 //! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
 //! | trackers per torrent (and so UDP connection ids cached: one per tracker address, at most 16 per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
+//! | BEP 12 tiers per torrent | at most the trackers listed (so at most [`Config::max_trackers`](crate::announce::Config::max_trackers), per family under dual-stack) | [`Announce::remove_tracker`](crate::announce::Announce::remove_tracker) | a tier a removal empties goes away and the later tiers move up |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
 //! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
 //! | a silent or slow HTTP tracker | 30 s per request, redirects included | [`Config::http_timeout`](crate::announce::Config::http_timeout) | `Cause::Timeout`; a later answer is ignored |
@@ -74,8 +76,110 @@
 //! [`HttpRequest::may_reach_internal`](crate::announce::HttpRequest::may_reach_internal) and
 //! [`Config::allow_internal_redirects`](crate::announce::Config::allow_internal_redirects).
 
+use std::borrow::Cow;
+
+/// The longest text from a tracker the crate keeps or hands out, in bytes of UTF-8: a
+/// `failure reason`, a `warning message`, the message of a UDP error reply, the text of a refused
+/// redirect. A longer text is cut at the last character boundary at or below this length.
+///
+/// 1 KiB is a screenful for a tracker tab and about ten times the longest text real trackers send
+/// (opentracker's and the npm `bittorrent-tracker`'s run to a few dozen bytes); libtorrent and
+/// Transmission keep the whole text, bounded only by their reply buffers (libtorrent's HTTP
+/// receive buffer is 4 MiB), which lets one tracker pin megabytes per torrent in their status.
+/// Here every copy (the event, the failure cause, the tracker status) is at most this long, so a
+/// tracker can make a torrent hold at most a few KiB of its text whatever it sends.
+pub const MAX_TRACKER_TEXT_LEN: usize = 1024;
+
+/// `bytes` from a tracker as text: lossy UTF-8, cut to at most [`MAX_TRACKER_TEXT_LEN`] bytes at a
+/// character boundary. Borrowed when the bytes are valid UTF-8 up to the cut.
+pub(crate) fn tracker_text(bytes: &[u8]) -> Cow<'_, str> {
+    let cut = bytes.len() > MAX_TRACKER_TEXT_LEN;
+    let head = &bytes[..bytes.len().min(MAX_TRACKER_TEXT_LEN)];
+    if let Ok(text) = std::str::from_utf8(head) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(head.len());
+    let mut chunks = head.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        out.push_str(chunk.valid());
+        // Bytes the cut left at the very end are a split character, not the tracker's error.
+        let split = cut && chunks.peek().is_none();
+        if !chunk.invalid().is_empty() && !split {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    // Each replacement character is 3 bytes for 1 to 3 invalid ones: the text may have grown.
+    Cow::Owned(cut_text(out))
+}
+
+/// A text the crate composed around tracker bytes (a refused redirect's reason quotes the
+/// `Location` header), at most [`MAX_TRACKER_TEXT_LEN`] bytes: a longer one keeps its start and its
+/// end (which says what happened) around `" [...] "`.
+pub(crate) fn elide_middle(text: String) -> String {
+    const MARK: &str = " [...] ";
+    if text.len() <= MAX_TRACKER_TEXT_LEN {
+        return text;
+    }
+    let keep = (MAX_TRACKER_TEXT_LEN - MARK.len()) / 2;
+    let mut head = keep;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - keep;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}{MARK}{}", &text[..head], &text[tail..])
+}
+
+/// `text` cut to at most [`MAX_TRACKER_TEXT_LEN`] bytes at a character boundary.
+fn cut_text(mut text: String) -> String {
+    let mut end = text.len().min(MAX_TRACKER_TEXT_LEN);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text
+}
+
 pub use crate::announce::{MAX_DNS_ADDRESSES, MAX_NUM_WANT, MAX_TRACKER_ID_LEN};
 pub use crate::bencode::MAX_DEPTH;
 pub use crate::client::{MAX_TORRENTS, MAX_UDP_SCRAPE_BATCH};
 pub use crate::http::{DEFAULT_MAX_BODY_LEN, MAX_HEAD_LEN, MAX_HEADERS};
 pub use crate::udp::{MAX_REQUEST_LEN, MAX_SCRAPE_HASHES, MAX_URL_DATA_LEN};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_elided_text_fits_the_cap_keeps_both_ends_and_cuts_only_between_characters() {
+        let text = format!("start {} end", "€".repeat(2_000));
+        let short = elide_middle(text.clone());
+        assert!(short.len() <= MAX_TRACKER_TEXT_LEN, "{}", short.len());
+        assert!(
+            short.starts_with("start €") && short.ends_with("€ end"),
+            "{short}"
+        );
+        assert!(short.contains(" [...] "));
+        assert_eq!(elide_middle("short".into()), "short");
+    }
+
+    #[test]
+    fn a_text_at_the_cap_is_kept_whole_and_one_byte_more_is_cut() {
+        let at = "a".repeat(MAX_TRACKER_TEXT_LEN);
+        assert!(matches!(tracker_text(at.as_bytes()), Cow::Borrowed(t) if t == at));
+        let over = format!("{at}b");
+        assert_eq!(tracker_text(over.as_bytes()), at);
+        // A character the cut splits is left out, not replaced.
+        let split = format!("{}é", "a".repeat(MAX_TRACKER_TEXT_LEN - 1));
+        assert_eq!(
+            tracker_text(split.as_bytes()),
+            "a".repeat(MAX_TRACKER_TEXT_LEN - 1)
+        );
+        // An invalid byte before the cut is replaced, and the split one after it left out.
+        let mixed = [b"\xFF".as_slice(), split.as_bytes()].concat();
+        let text = tracker_text(&mixed);
+        assert!(text.starts_with('\u{FFFD}') && text.len() <= MAX_TRACKER_TEXT_LEN);
+    }
+}

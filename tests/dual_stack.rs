@@ -558,6 +558,8 @@ fn the_snapshot_under_dual_stack_follows_the_users_list_through_any_edits() {
                     for tier in &mut model {
                         tier.retain(|m| *m != u);
                     }
+                    // A tier the removal empties goes; the later ones move up.
+                    model.retain(|tier| !tier.is_empty());
                 }
                 EditStep::Replace(list) => {
                     let mut seen = Vec::new();

@@ -276,12 +276,13 @@ impl Model {
     }
 }
 
-/// The machine's only tier, as tracker indices.
+/// The machine's only tier, as tracker indices (none once its last tracker is removed: an
+/// emptied tier goes away).
 fn tier_order(machine: &Announce) -> Vec<u16> {
     machine
         .tiers()
         .next()
-        .unwrap()
+        .unwrap_or_default()
         .iter()
         .map(|t| t.0)
         .collect()

@@ -316,8 +316,9 @@ fn remove_tracker_cancels_its_request_sends_stopped_and_others_keep_their_ids() 
             (TrackerId(1), RequestKind::Announce(AnnounceEvent::Started)),
         ]
     );
+    // Tier 0 is empty now: it goes, and the later tiers move up.
     let ids: Vec<_> = a.trackers().map(|s| (s.id, s.tier)).collect();
-    assert_eq!(ids, [(TrackerId(1), 1), (TrackerId(2), 2)]);
+    assert_eq!(ids, [(TrackerId(1), 0), (TrackerId(2), 1)]);
     // The removed tracker's `stopped` answer still names it.
     assert!(a.handle_http_response(now, r[0].id, &ok()));
     assert!(

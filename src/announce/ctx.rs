@@ -15,6 +15,7 @@ use super::endpoint::Endpoints;
 use super::event::{Event, RequestId, TorrentId, TrackerId};
 use super::events::EventQueue;
 use super::outcome::ScrapeCounts;
+use super::schedule::clock;
 use super::tracker::Io;
 use super::udp_exchange::UdpExchange;
 use super::window::Slots;
@@ -62,6 +63,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn new(cfg: Config, rng: ChaCha12Rng, now: Instant) -> Self {
+        let now = clock(now);
         Ctx {
             cfg,
             rng,
@@ -81,10 +83,16 @@ impl Ctx {
         }
     }
 
-    /// Moves the clock to `now` unless that is in the past, and returns the clock.
+    /// Moves the clock to `now` unless that is in the past, and returns the clock (which stops
+    /// short of the largest `Instant`: see [`clock`]).
     pub(crate) fn advance(&mut self, now: Instant) -> Instant {
-        self.now = self.now.max(now);
+        self.now = self.at(now);
         self.now
+    }
+
+    /// The clock [`advance`](Self::advance) would move to, without moving it.
+    pub(crate) fn at(&self, now: Instant) -> Instant {
+        self.now.max(clock(now))
     }
 
     /// A new request id for `owner`: its slot in the top 24 bits, a sequence number below (never

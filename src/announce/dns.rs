@@ -537,6 +537,12 @@ impl Dns {
         name.accept(cfg, now, result, woken)
     }
 
+    /// Whether [`answer`](Self::answer) could use an answer to `id`: a query in flight, or an
+    /// expired one a late success may still answer.
+    pub(crate) fn knows(&self, id: DnsQueryId) -> bool {
+        self.in_flight.contains_key(&id.0) || self.expired.contains_key(&id.0)
+    }
+
     /// Queries handed out since the machine was made (for measurements and tests).
     pub(crate) fn queries_made(&self) -> u64 {
         self.made

@@ -85,7 +85,7 @@ impl From<super::ConfigError> for EditError {
 
 impl Announce {
     /// Adds a tracker at the end of tier `tier` (0 is the first; a tier past the last becomes a
-    /// new last tier) and returns its id. A URL already listed is not added twice: its id is
+    /// new last tier, numbered one past the last) and returns its id. A URL already listed is not added twice: its id is
     /// returned. The new tracker is contacted when its tier's walk reaches it (at once in
     /// [`TierMode::AllTrackers`], or as a new tier in [`TierMode::AllTiers`]), with `started`.
     ///
@@ -114,6 +114,13 @@ impl Announce {
     /// and the status snapshot at once. When it was the tracker its tier would ask next, the next
     /// one is asked now (BEP 12 walk), since the swarm was just told this client left. Returns
     /// `false` for an unknown or already removed tracker, and once stopping.
+    ///
+    /// A tier the removal leaves empty goes away and the later tiers move up by one, keeping
+    /// their trackers, order and schedule: tier numbers are always places in the list as it is
+    /// now (the list [`replace_trackers`](Self::replace_trackers) would be given to rebuild it),
+    /// so there are never more tiers than trackers and edits stay as cheap as the list is short.
+    /// (libtorrent instead keeps the number each tracker was added with, gaps included; a tracker
+    /// tab that shows tiers reads them again from [`trackers`](Self::trackers) after an edit.)
     ///
     /// BEP 7 dual-stack ([`Families::Both`]): the id of either family removes the URL, both
     /// families, each as above (each gets its own `stopped` if it was sent `started`; a family
@@ -207,7 +214,8 @@ impl Session {
             self.schedule_scrape(ctx, i, now);
             fresh.push(i);
         }
-        self.relane(families, ctx.cfg.tier_mode, old_n, &fresh, now);
+        let origin = |j: usize| (j < old_n).then_some(j);
+        self.relane(families, ctx.cfg.tier_mode, old_n, &origin, &fresh, now);
         self.drive(ctx, now);
         fresh
             .first()
@@ -240,7 +248,21 @@ impl Session {
             tier.retain(|j| !all.contains(j));
         }
         let n = self.group_len(ctx.cfg.families);
-        self.relane(ctx.cfg.families, ctx.cfg.tier_mode, n, &[], now);
+        let kept = self.close_empty_tiers(ctx.cfg.families);
+        let origin = |j: usize| kept.get(j).copied();
+        self.relane(ctx.cfg.families, ctx.cfg.tier_mode, n, &origin, &[], now);
+        // In all-tiers mode a lane is a tier: its index moved up with it (or went with it).
+        let orphaned: Vec<usize> = match ctx.cfg.tier_mode {
+            TierMode::AllTiers => orphaned
+                .into_iter()
+                .filter_map(|l| {
+                    let (k, j) = (l / n.max(1), l % n.max(1));
+                    let p = kept.iter().position(|&o| o == j)?;
+                    Some(k * kept.len() + p)
+                })
+                .collect(),
+            _ => orphaned,
+        };
         self.due_now(&orphaned, now);
         self.drive(ctx, now);
         all.iter().map(|&j| (TrackerId(j as u16), url)).collect()
@@ -328,7 +350,8 @@ impl Session {
             }
         }
         self.tiers = lists;
-        self.relane(families, ctx.cfg.tier_mode, old_n, &fresh, now);
+        let origin = |j: usize| (j < old_n).then_some(j);
+        self.relane(families, ctx.cfg.tier_mode, old_n, &origin, &fresh, now);
         // As libtorrent does after `replace_trackers`: announce now to the new list (`min
         // interval` still holds for trackers that stay and owe no event).
         let all: Vec<usize> = (0..self.lanes.len()).collect();
@@ -342,6 +365,26 @@ impl Session {
     pub(crate) fn list_tier(&self, ctx: &Ctx, i: usize) -> usize {
         let n = self.group_len(ctx.cfg.families).max(1);
         self.trackers.get(i).map_or(0, |t| t.tier % n)
+    }
+
+    /// Drops every tier of the list that no listed tracker is in any more (under BEP 7
+    /// dual-stack, empty in every family's group), so later tiers move up and the tier count
+    /// never exceeds the URLs listed. Returns, for each tier left, the tier it was before.
+    fn close_empty_tiers(&mut self, families: Families) -> Vec<usize> {
+        let g = groups(families).len().max(1);
+        let n = self.group_len(families);
+        let kept: Vec<usize> = (0..n)
+            .filter(|&j| (0..g).any(|k| self.tiers.get(k * n + j).is_some_and(|t| !t.is_empty())))
+            .collect();
+        if kept.len() < n {
+            let mut old = std::mem::take(&mut self.tiers);
+            for k in 0..g {
+                for &j in &kept {
+                    self.tiers.push(std::mem::take(&mut old[k * n + j]));
+                }
+            }
+        }
+        kept
     }
 
     /// Tiers per family group.
@@ -484,13 +527,15 @@ impl Session {
     /// round in flight stays in flight at its tracker's new place), a lane whose round was cut
     /// short by a removal starts a new one now, a new lane (a new tier, or a tracker added in
     /// [`TierMode::AllTrackers`]) is due now, and a dead lane that gained a tracker comes back.
-    /// `old_n` is the number of tiers per family group before the change: a lane takes over the
+    /// `old_n` is the number of tiers per family group before the change, and `origin` gives for
+    /// a tier of a group now the tier it was before (`None` for a new one): a lane takes over the
     /// state of the lane that walked the same group, tier of the group or tracker.
     pub(crate) fn relane(
         &mut self,
         families: Families,
         mode: TierMode,
         old_n: usize,
+        origin: &dyn Fn(usize) -> Option<usize>,
         fresh: &[usize],
         now: Instant,
     ) {
@@ -510,7 +555,7 @@ impl Session {
                     let (k, j) = (t / n.max(1), t % n.max(1));
                     (
                         Members::Tiers(t..t + 1),
-                        (j < old_n).then_some(k * old_n + j),
+                        origin(j).filter(|&o| o < old_n).map(|o| k * old_n + o),
                     )
                 })
                 .unzip(),
@@ -521,6 +566,13 @@ impl Session {
         // A round in flight follows its tracker to its lane (in all-trackers mode a tracker's
         // lane is its own slot, which never changes).
         for t in &mut self.trackers {
+            if t.removed {
+                // Off the list, so in no lane's walk: its last exchange (a `stopped`) ends alone.
+                if let Some(ex) = t.announce.as_deref_mut() {
+                    ex.lane = None;
+                }
+                continue;
+            }
             let lane = match mode {
                 TierMode::OneTracker => group_of(families, t.family),
                 TierMode::AllTiers => t.tier,

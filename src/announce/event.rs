@@ -227,7 +227,8 @@ pub struct Announced {
     pub seeders: Option<u32>,
     /// Leechers (`incomplete`), when sent.
     pub leechers: Option<u32>,
-    /// The tracker's `warning message` (lossy UTF-8).
+    /// The tracker's `warning message`: lossy UTF-8, cut to at most
+    /// [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes at a character boundary.
     pub warning: Option<String>,
     /// BEP 24 `external ip`: this client's address as the tracker saw it, in canonical form
     /// ([`canonical_ip`](crate::canonical_ip)).
@@ -270,7 +271,8 @@ pub struct Failed {
 #[non_exhaustive]
 pub enum Cause {
     /// The tracker refused with this text (`failure reason` over HTTP, an error reply over UDP),
-    /// verbatim as lossy UTF-8.
+    /// as lossy UTF-8 cut to at most [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN)
+    /// bytes at a character boundary.
     Tracker {
         /// The tracker's text.
         reason: String,
@@ -290,12 +292,14 @@ pub enum Cause {
     Gone,
     /// BEP 31 `retry in: never`: the tracker is disabled for this torrent.
     RetryNever {
-        /// The tracker's text.
+        /// The tracker's text, cut as [`Cause::Tracker`]'s.
         reason: String,
     },
     /// A reply that could not be understood.
     BadReply(String),
-    /// A redirect that was not followed.
+    /// A redirect that was not followed, and why. The reason may quote the `Location` header: a
+    /// reason longer than [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes
+    /// keeps its start and end around `" [...] "`.
     Redirect(String),
     /// The tracker URL has no scrape URL: its last path segment does not start with `announce`
     /// (BEP 48) and its path does not end in `/announce/<key>`; see

@@ -14,6 +14,7 @@ use super::policy::is_internal_host;
 use super::schedule::{intervals, later, retry_in};
 use super::window::{Place, Slots};
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
+use crate::limits::elide_middle;
 use crate::{AddressFamily, InfoHash, TrackerUrl};
 
 /// The state of one HTTP exchange (all its redirect hops).
@@ -235,7 +236,7 @@ impl HttpExchange {
                     self.pending = !self.resolving;
                     Step::Continue
                 }
-                Err(why) => Step::Done(Outcome::failed(Cause::Redirect(why))),
+                Err(why) => Step::Done(Outcome::failed(Cause::Redirect(elide_middle(why)))),
             };
         }
         if status == 410 {

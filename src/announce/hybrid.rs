@@ -81,6 +81,7 @@ impl HybridAnnounce {
         let tiers = check_tiers(&config, tiers)?;
         let max_peers = config.max_peers_per_reply;
         let mut ctx = Ctx::new(config, ChaCha12Rng::from_rng(rng), now);
+        let now = ctx.now;
         let key = torrent.key.unwrap_or_else(|| ctx.rng.next_u32());
         let v2_torrent = Torrent {
             info_hash: v2,
@@ -183,6 +184,9 @@ impl HybridAnnounce {
         id: DnsQueryId,
         result: Result<DnsAnswer, DnsError>,
     ) -> bool {
+        if self.is_stopped() {
+            return false; // nothing would use it
+        }
         let now = self.ctx.advance(now);
         let ctx = &mut self.ctx;
         let used = ctx
@@ -357,6 +361,7 @@ impl HybridAnnounce {
             .poll_timeout()
             .into_iter()
             .chain(self.v2.poll_timeout())
+            .filter(|&t| !super::is_never(t))
             .min()
     }
 

@@ -47,6 +47,7 @@ pub use status::{CountsSource, SwarmCounts, TrackerState, TrackerStatus};
 pub use swarms::{HybridPeers, MergedPeers, Swarm, Swarms};
 
 use self::ctx::Ctx;
+pub(crate) use self::schedule::is_never;
 use self::session::{Session, check_tiers};
 use crate::TrackerUrl;
 use crate::http::HttpResponse;
@@ -163,6 +164,7 @@ impl Announce {
         torrent.validate()?;
         let tiers = check_tiers(&config, tiers)?;
         let mut ctx = Ctx::new(config, ChaCha12Rng::from_rng(rng), now);
+        let now = ctx.now;
         let session = Session::new(&mut ctx, TorrentId(0), torrent, tiers, now);
         ctx.woken.clear();
         Ok(Announce { ctx, session })
@@ -188,13 +190,17 @@ impl Announce {
     /// latest query with no answer since: the addresses are cached, the cached failure goes, and
     /// the requests now waiting for the name go on (the others use the addresses on their next
     /// try). A late failure changes nothing. An answer to an older query (two queries ago), a
-    /// repeated or an unknown id is ignored and returns `false`.
+    /// repeated or an unknown id is ignored and returns `false`, and so is every answer once the
+    /// torrent is stopped ([`is_stopped`](Self::is_stopped)): nothing would use it.
     pub fn handle_dns_response(
         &mut self,
         now: Instant,
         id: DnsQueryId,
         result: Result<DnsAnswer, DnsError>,
     ) -> bool {
+        if self.session.is_stopped() {
+            return false;
+        }
         let now = self.ctx.advance(now);
         let ctx = &mut self.ctx;
         let used = ctx
@@ -320,9 +326,13 @@ impl Announce {
     /// When to call [`handle_timeout`](Self::handle_timeout) next. After a full drain it is `None`
     /// or later than the last `now` given; `None` once stopped (or when every tracker is disabled
     /// and nothing is in flight).
+    ///
+    /// Near the end of `Instant`'s range a deadline that would fall past it saturates and never
+    /// comes: it is not reported, so this is `None` rather than the largest `Instant`, and a
+    /// retransmission, backoff or `stop` timeout that far out does not happen.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
+        self.session.poll_timeout().filter(|&t| !is_never(t))
     }
 
     /// The next event, oldest first.
@@ -345,7 +355,8 @@ impl Announce {
 
     /// The tiers in their current order (shuffled once at construction, then the tracker that
     /// answered moved to the front of its tier; edits change them at once). A tier emptied by
-    /// [`remove_tracker`](Self::remove_tracker) stays, empty, so tier numbers do not shift. Under
+    /// [`remove_tracker`](Self::remove_tracker) goes away and the later tiers move up, so there
+    /// are never more tiers (per family under dual-stack) than trackers listed. Under
     /// BEP 7 dual-stack ([`Families::Both`]) the IPv4 trackers' tiers come first, then as many
     /// tiers of IPv6 trackers, tier `k` of each being tier `k` of the list.
     pub fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {

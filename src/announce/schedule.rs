@@ -7,10 +7,55 @@ use rand_core::Rng;
 
 use super::config::Config;
 
-/// `now + d` without a panic on overflow. Durations are capped at a year by [`Config::validate`],
-/// so the fallback is only reachable with an `Instant` at the very end of its range.
+/// `now + d`, saturating at the largest `Instant` ([`is_never`]: a deadline past the end of the
+/// clock's range never comes). Durations are capped at a year by [`Config::validate`], so the
+/// saturation is only reachable with an `Instant` near the very end of its range; there a
+/// deadline still never lands before `now + d` would, so nothing that waits is due again at once.
 pub(crate) fn later(now: Instant, d: Duration) -> Instant {
-    now.checked_add(d).unwrap_or(now)
+    now.checked_add(d).unwrap_or_else(|| end_of_time(now))
+}
+
+/// The largest `Instant` (found from `from` by bisection on `checked_add`; no clock is read).
+fn end_of_time(from: Instant) -> Instant {
+    let fits = |d: Duration| from.checked_add(d).is_some();
+    let (mut lo, mut hi) = (0u64, u64::MAX);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(Duration::from_secs(mid)) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let (mut nlo, mut nhi) = (0u32, 999_999_999u32);
+    while nlo < nhi {
+        let mid = nlo + (nhi - nlo).div_ceil(2);
+        if fits(Duration::new(lo, mid)) {
+            nlo = mid;
+        } else {
+            nhi = mid - 1;
+        }
+    }
+    from.checked_add(Duration::new(lo, nlo)).unwrap_or(from)
+}
+
+const NANO: Duration = Duration::from_nanos(1);
+
+/// Whether `deadline` is the largest `Instant`: where [`later`] saturates, so it stands for a time
+/// past the clock's range, which never comes. The machine's clock stops one nanosecond short of it
+/// ([`clock`]), and `poll_timeout` reports no such deadline.
+pub(crate) fn is_never(deadline: Instant) -> bool {
+    deadline.checked_add(NANO).is_none()
+}
+
+/// The machine's clock at the caller's `now`: `now`, except the largest `Instant`, which stands
+/// for "never" ([`is_never`]) and so is never reached: the clock stops a nanosecond before it.
+pub(crate) fn clock(now: Instant) -> Instant {
+    if is_never(now) {
+        now.checked_sub(NANO).unwrap_or(now)
+    } else {
+        now
+    }
 }
 
 /// The re-announce period and `min interval` in force after a reply: defaults for absent or

@@ -60,7 +60,9 @@ pub struct TrackerStatus<'a> {
     /// Its URL.
     pub url: &'a TrackerUrl,
     /// Its BEP 12 tier (0 is the first), as numbered in the list given: under BEP 7 dual-stack
-    /// both families of a URL show the same tier.
+    /// both families of a URL show the same tier. Tiers are places in the list as it is now: when
+    /// [`remove_tracker`](super::Announce::remove_tracker) empties a tier, the later tiers move up
+    /// by one.
     pub tier: usize,
     /// Where it stands.
     pub state: TrackerState,
@@ -68,7 +70,9 @@ pub struct TrackerStatus<'a> {
     pub failures: u32,
     /// Why its last failed announce failed, and when.
     pub last_error: Option<(&'a Cause, Instant)>,
-    /// The tracker's last words: its `warning message`, or the text of its last refusal.
+    /// The tracker's last words: its `warning message`, or the text of its last refusal, at most
+    /// [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes (a longer text is cut
+    /// at a character boundary).
     pub message: Option<&'a str>,
     /// When its last announce was answered.
     pub last_announce: Option<Instant>,

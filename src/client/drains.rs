@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use super::Client;
-use crate::announce::fill_transmit;
 use crate::announce::{DnsQuery, Event, HttpRequest, TorrentId, Transmit};
+use crate::announce::{fill_transmit, is_never};
 
 impl Client {
     /// The next host name to resolve, as
@@ -72,12 +72,19 @@ impl Client {
     /// torrent (the top of a heap) or scrape batch. An input drives only the torrent it is for, so
     /// this may be at or before the `now` of that input when other torrents fell due meanwhile:
     /// call `handle_timeout` then. After `handle_timeout(now)` and a full drain it is later than
-    /// `now`, or `None` when no torrent has anything scheduled.
+    /// `now`, or `None` when no torrent has anything scheduled. A deadline past the end of
+    /// `Instant`'s range never comes and is not reported (as
+    /// [`Announce::poll_timeout`](crate::announce::Announce::poll_timeout)).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let torrents = self.timers.peek();
         let batches = self.scrapes.poll_timeout();
-        torrents.into_iter().chain(batches).min()
+        // A deadline past the clock's range never comes (see `schedule::later`).
+        torrents
+            .into_iter()
+            .chain(batches)
+            .filter(|&t| !is_never(t))
+            .min()
     }
 
     /// The next event and the torrent it belongs to, oldest first.

@@ -16,14 +16,20 @@ impl Client {
     /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response): cached, and every
     /// torrent (and scrape batch) that waited for the name goes on. Returns `true` when the answer
     /// was used; a late success is used, a late failure is not (the rule is on
-    /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response)).
+    /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response)). The cache serves
+    /// every torrent of the client, so an answer is used while any torrent runs (is neither
+    /// removed nor stopped), and ignored, returning `false`, once none does.
     pub fn handle_dns_response(
         &mut self,
         now: Instant,
         id: DnsQueryId,
         result: Result<DnsAnswer, DnsError>,
     ) -> bool {
-        let now = self.ctx.now.max(now);
+        // Checked only for a query the cache waits for: one scan per query handed out.
+        if !self.ctx.dns.knows(id) || !self.any_running() {
+            return false;
+        }
+        let now = self.ctx.at(now);
         let ctx = &mut self.ctx;
         let used = ctx
             .dns

@@ -273,7 +273,7 @@ impl Client {
         batch: impl FnOnce(&mut Scrapes, &mut Ctx, Instant, &dyn Fn(TorrentId) -> bool) -> bool,
         session: impl FnOnce(&mut Session, &mut Ctx, Instant) -> bool,
     ) -> bool {
-        let now = self.ctx.now.max(now);
+        let now = self.ctx.at(now);
         let used = match owner {
             None => batch(&mut self.scrapes, &mut self.ctx, now, &running(&self.slots)),
             Some(slot) => self
@@ -411,6 +411,17 @@ fn entry_in(slots: &mut [Slot], id: TorrentId) -> Option<&mut Entry> {
 }
 
 /// Whether a torrent exists and is not being removed: it still wants scrape results.
+impl Client {
+    /// Whether any torrent runs: not removed, not stopped.
+    fn any_running(&self) -> bool {
+        self.slots.iter().any(|s| {
+            s.entry
+                .as_deref()
+                .is_some_and(|e| !e.removing && !e.session.is_stopped())
+        })
+    }
+}
+
 fn running(slots: &[Slot]) -> impl Fn(TorrentId) -> bool + '_ {
     move |id| {
         let (slot, generation) = slot_of(id);

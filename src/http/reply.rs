@@ -83,9 +83,10 @@ impl RetryIn {
     }
 }
 
-/// Text a tracker sent (failure reason, warning): raw bytes, shown as lossy UTF-8.
+/// Text a tracker sent (failure reason, warning): raw bytes, shown as lossy UTF-8 cut to
+/// [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN).
 fn text(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    crate::limits::tracker_text(bytes)
 }
 
 /// A reply with `failure reason`: the announce failed, whatever else the reply holds.
@@ -102,7 +103,9 @@ pub struct Failure<'a> {
 }
 
 impl<'a> Failure<'a> {
-    /// The reason as text (lossy UTF-8).
+    /// The reason as text: lossy UTF-8, cut to at most
+    /// [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes at a character
+    /// boundary ([`reason`](Self::reason) has every byte).
     pub fn reason_text(&self) -> Cow<'a, str> {
         text(self.reason)
     }
@@ -471,7 +474,9 @@ impl Iterator for PeerAddrs<'_> {
 }
 
 impl<'a> AnnounceSuccess<'a> {
-    /// The warning as text (lossy UTF-8).
+    /// The warning as text: lossy UTF-8, cut to at most
+    /// [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes at a character
+    /// boundary ([`warning`](Self::warning) has every byte).
     pub fn warning_text(&self) -> Option<Cow<'a, str>> {
         self.warning.map(text)
     }

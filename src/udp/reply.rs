@@ -205,14 +205,16 @@ pub struct ErrorResponse<'a> {
 }
 
 impl<'a> ErrorResponse<'a> {
-    /// The message as text: lossy UTF-8 with trailing NULs removed. Borrowed when already valid.
+    /// The message as text: lossy UTF-8 with trailing NULs removed, cut to at most
+    /// [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes at a character
+    /// boundary ([`message`](Self::message) has every byte). Borrowed when already valid.
     pub fn message_text(&self) -> Cow<'a, str> {
         let end = self
             .message
             .iter()
             .rposition(|&b| b != 0)
             .map_or(0, |i| i + 1);
-        String::from_utf8_lossy(&self.message[..end])
+        crate::limits::tracker_text(&self.message[..end])
     }
 
     /// Writes the reply.
