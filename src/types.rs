@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 mod tracker_url;
 
+pub(crate) use tracker_url::redact;
 pub use tracker_url::{Scheme, TrackerUrl, TrackerUrlError};
 
 /// A torrent's 20-byte info hash, as trackers see it.

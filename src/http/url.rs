@@ -41,7 +41,7 @@ pub enum UrlError {
 /// Checks that an HTTP tracker URL's query sets none of [`RESERVED_PARAMETERS`].
 pub fn check_tracker_query(url: &TrackerUrl) -> Result<(), UrlError> {
     if url.scheme() == Scheme::Udp {
-        return Err(UrlError::NotHttp(url.as_str().to_owned()));
+        return Err(UrlError::NotHttp(url.to_string()));
     }
     let query = url.as_str().split_once('?').map_or("", |(_, q)| q);
     for pair in query.split('&') {
@@ -51,7 +51,7 @@ pub fn check_tracker_query(url: &TrackerUrl) -> Result<(), UrlError> {
             .any(|r| r.eq_ignore_ascii_case(name))
         {
             return Err(UrlError::ReservedParameter {
-                url: url.as_str().to_owned(),
+                url: url.to_string(),
                 name: name.to_owned(),
             });
         }

@@ -1,6 +1,7 @@
 //! [`TrackerUrl`]: a validated `udp://`, `http://` or `https://` tracker URL in one canonical
 //! ASCII form, so that two spellings of one tracker compare equal.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -99,6 +100,11 @@ pub enum TrackerUrlError {
     /// Port 0 cannot be contacted.
     #[error("{0:?} names port 0, which cannot be contacted; use the tracker's real port")]
     PortZero(String),
+    /// A `udp://` URL with a user name or password: BEP 15 has no field to send them in.
+    #[error(
+        "{0:?} carries a user name or password, which a udp:// tracker cannot be sent (BEP 15 has no authentication); remove the part before '@', and put a passkey the tracker gave you in the path, as in udp://host:port/announce?passkey=... (sent as BEP 41 URL data)"
+    )]
+    UdpUserinfo(String),
     /// Whitespace, a control byte or a backslash: the URL could not be sent verbatim.
     #[error(
         "{url:?} contains the character {ch:?}, which cannot be sent in a request line; percent-encode it"
@@ -113,25 +119,51 @@ pub enum TrackerUrlError {
 
 /// A validated `udp://`, `http://` or `https://` tracker URL, held as ASCII text ready for the wire.
 ///
-/// The text is the URL as given, with four changes and no others:
+/// The text is the URL as given, written in one canonical form, so that every spelling of one
+/// tracker gives the same text and the URLs compare (and hash) equal. The changes, and no others:
 /// - a `#fragment` is removed;
 /// - the scheme is lowercased;
 /// - the host is written in the form a resolver looks up, the same for every scheme: a name goes
-///   through IDNA (UTS 46, as WHATWG does for `http`), so `udp://трекер.example:6969`,
-///   `udp://ТРЕКЕР.example:6969` and `udp://%D1%82%D1%80%D0%B5%D0%BA%D0%B5%D1%80.example:6969` all
-///   become `udp://xn--e1aaowdh.example:6969`; IP literals are written canonically (`[2001:db8::1]`,
-///   and WHATWG's IPv4 forms such as `0x7f.1` as `127.0.0.1`); an explicit port is written in
-///   decimal;
+///   through IDNA (UTS 46, as WHATWG does for `http`), which lowercases it, so
+///   `udp://трекер.example:6969`, `udp://ТРЕКЕР.example:6969` and
+///   `udp://%D1%82%D1%80%D0%B5%D0%BA%D0%B5%D1%80.example:6969` all become
+///   `udp://xn--e1aaowdh.example:6969`; a final root dot is dropped (`tracker.example.` is
+///   `tracker.example`: TLS SNI and, as curl sends it, the `Host` header carry the name without
+///   it); IP literals are written canonically (`[2001:db8::1]` for `[2001:DB8:0:0::1]`,
+///   WHATWG's IPv4 forms such as `0x7f.1` as `127.0.0.1`, and an IPv4-mapped IPv6 address
+///   `[::ffff:1.2.3.4]` as the IPv4 address `1.2.3.4` it names, as
+///   [`socket_addr`](Self::socket_addr) does);
+/// - an explicit port is written in decimal, and left out when it is the scheme's default (80 for
+///   `http`, 443 for `https`; RFC 3986 section 6.2.3): `http://h:80/announce` is
+///   `http://h/announce`;
+/// - an empty path is `/` when something follows it: `http://h` is `http://h/` and `http://h?k=1`
+///   is `http://h/?k=1` (the request target is `/` either way), `udp://h:6969?k=1` is
+///   `udp://h:6969/?k=1` (BEP 41 URL data `/?k=1`, what libtorrent sends for it). A `udp://` URL
+///   whose path and query are just `/` has an empty path instead: `udp://h:6969/` is
+///   `udp://h:6969`, because neither sends BEP 41 URL data (PROTOCOL.md section 8);
 /// - in the userinfo, path and query, every byte that may not appear raw in a URL (RFC 3986) is
 ///   percent-encoded as uppercase `%HH`: non-ASCII characters (as their UTF-8 bytes), `"`, `<`, `>`,
-///   `[`, `]`, `^`, `` ` ``, `{`, `|`, `}`, and a `%` not followed by two hex digits (as `%25`).
+///   `[`, `]`, `^`, `` ` ``, `{`, `|`, `}`, and a `%` not followed by two hex digits (as `%25`);
+///   existing escapes get uppercase hex digits (`%2f` is `%2F`; RFC 3986 section 6.2.2.1: the
+///   same byte, so a tracker that decodes the query sees the same passkey);
+/// - an empty userinfo or password is dropped (`http://@h/` is `http://h/`, `http://u:@h/` is
+///   `http://u@h/`).
 ///
-/// Everything else is kept byte for byte: existing `%HH` escapes (whatever the case of their hex
-/// digits), `+`, `/`, `;` and the order of the query. Nothing is decoded, re-escaped or normalised
+/// Everything else is kept byte for byte: which bytes are escaped (`%41` stays `%41`), `+`, `/`,
+/// `;`, the case of the path and the order of the query. Nothing is decoded or re-escaped
 /// otherwise, because private trackers compare passkeys byte for byte. So [`as_str`](Self::as_str),
 /// [`host`](Self::host), [`path_and_query`](Self::path_and_query) and everything built from them
-/// (announce and scrape URLs, request lines, `Host` headers, BEP 41 URL data) are ASCII, and two
-/// spellings of one tracker compare equal.
+/// (announce and scrape URLs, request lines, `Host` headers, BEP 41 URL data) are ASCII.
+///
+/// **Credentials.** An `http://` or `https://` URL may carry `user:password@` (HTTP basic
+/// authentication, as libtorrent and curl take it): [`as_str`](Self::as_str) keeps them, so an
+/// HTTP client given the URL sends them (reqwest and curl do), and
+/// [`write_get_request`](crate::http::write_get_request) sends them as an `Authorization: Basic`
+/// header. They go only to this URL's host: a redirect to an absolute URL carries the
+/// `Location`'s own userinfo, if any. [`Display`](fmt::Display), [`Debug`](fmt::Debug) and every
+/// error of this crate show the password as `xxxxx` (Go's `URL.Redacted`), so logs do not leak it;
+/// [`as_str`](Self::as_str) is the only way to the password. A `udp://` URL with a userinfo is
+/// refused ([`TrackerUrlError::UdpUserinfo`]): BEP 15 has no way to send one.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TrackerUrl {
     raw: String,
@@ -161,7 +193,7 @@ impl TrackerUrl {
             .find(|c| c.is_whitespace() || c.is_control() || *c == '\\')
         {
             return Err(TrackerUrlError::InvalidCharacter {
-                url: text.to_owned(),
+                url: shown(text),
                 ch,
             });
         }
@@ -172,7 +204,7 @@ impl TrackerUrl {
             }
             Err(url::ParseError::RelativeUrlWithoutBase) | Ok(_) => {
                 return Err(TrackerUrlError::MissingScheme {
-                    url: text.to_owned(),
+                    url: shown(text),
                     suggestion: format!("udp://{raw}"),
                 });
             }
@@ -184,7 +216,7 @@ impl TrackerUrl {
             "https" => Scheme::Https,
             other => {
                 return Err(TrackerUrlError::UnsupportedScheme {
-                    url: text.to_owned(),
+                    url: shown(text),
                     scheme: other.to_owned(),
                 });
             }
@@ -196,39 +228,45 @@ impl TrackerUrl {
                 url::Host::parse(d).map_err(|e| parse_error(text, e))?
             }
             (_, Some(h)) => h.to_owned(),
-            (_, None) => return Err(TrackerUrlError::MissingHost(text.to_owned())),
+            (_, None) => return Err(TrackerUrlError::MissingHost(shown(text))),
         };
         let (host, ip) = match host {
             url::Host::Domain(d) if d.is_empty() => {
-                return Err(TrackerUrlError::MissingHost(text.to_owned()));
+                return Err(TrackerUrlError::MissingHost(shown(text)));
             }
             url::Host::Domain(d) => {
                 check_dns_name(&d).map_err(|reason| TrackerUrlError::InvalidHost {
-                    url: text.to_owned(),
+                    url: shown(text),
                     reason,
                 })?;
-                (d, None)
+                // The root dot names the same host (and cannot go in TLS SNI, RFC 6066).
+                let name = d.strip_suffix('.').unwrap_or(&d).to_owned();
+                (name, None)
             }
+            // `[::ffff:1.2.3.4]` is the IPv4 host 1.2.3.4: one spelling, as `socket_addr` gives.
             url::Host::Ipv4(a) => (a.to_string(), Some(IpAddr::V4(a))),
-            url::Host::Ipv6(a) => (a.to_string(), Some(IpAddr::V6(a))),
+            url::Host::Ipv6(a) => {
+                let ip = crate::canonical_ip(IpAddr::V6(a));
+                (ip.to_string(), Some(ip))
+            }
         };
         if let Some(kind) = ip.and_then(crate::addr::not_unicast) {
             return Err(TrackerUrlError::NotUnicast {
-                url: text.to_owned(),
+                url: shown(text),
                 kind,
             });
         }
         let port = match parsed.port().or(scheme.default_port()) {
-            Some(0) => return Err(TrackerUrlError::PortZero(text.to_owned())),
+            Some(0) => return Err(TrackerUrlError::PortZero(shown(text))),
             Some(p) => p,
-            None => return Err(TrackerUrlError::MissingUdpPort(text.to_owned())),
+            None => return Err(TrackerUrlError::MissingUdpPort(shown(text))),
         };
         // The text itself must read `scheme://authority`: WHATWG parsing repairs `http:/h` and
         // `http:///h`, but requests are built from the text, so both must agree.
         let after_scheme = parsed.scheme().len() + 3;
         if raw.get(after_scheme - 3..after_scheme) != Some("://") {
             return Err(TrackerUrlError::Malformed {
-                url: text.to_owned(),
+                url: shown(text),
                 reason: "expected two slashes after the scheme".to_owned(),
             });
         }
@@ -236,14 +274,16 @@ impl TrackerUrl {
             .find(['/', '?'])
             .map_or(raw.len(), |i| after_scheme + i);
         if raw_path_start == after_scheme {
-            return Err(TrackerUrlError::MissingHost(text.to_owned()));
+            return Err(TrackerUrlError::MissingHost(shown(text)));
         }
         // The authority is `[userinfo@]host[:port]`; WHATWG splits the userinfo at the last `@`.
         let authority = &raw[after_scheme..raw_path_start];
-        let (userinfo, host_port) = match authority.rfind('@') {
-            Some(at) => (&authority[..at], &authority[at + 1..]),
-            None => ("", authority),
-        };
+        let userinfo = authority.rfind('@').map_or("", |at| &authority[..at]);
+        // An empty password or userinfo says nothing: `u:@h` is `u@h`, `:@h` and `@h` are `h`.
+        let userinfo = userinfo.strip_suffix(':').unwrap_or(userinfo);
+        if scheme == Scheme::Udp && !userinfo.is_empty() {
+            return Err(TrackerUrlError::UdpUserinfo(shown(text)));
+        }
         let mut out = String::with_capacity(raw.len() + 16);
         out.push_str(parsed.scheme());
         out.push_str("://");
@@ -258,12 +298,12 @@ impl TrackerUrl {
         } else {
             out.push_str(&host);
         }
-        if has_port(host_port) {
+        if Some(port) != scheme.default_port() {
             out.push(':');
             out.push_str(&port.to_string());
         }
         let path_start = out.len();
-        push_url_text(&raw[raw_path_start..], false, &mut out);
+        push_path_and_query(scheme, &raw[raw_path_start..], &mut out);
         Ok(TrackerUrl {
             raw: out,
             scheme,
@@ -274,7 +314,8 @@ impl TrackerUrl {
         })
     }
 
-    /// The URL in its ASCII form (see the type's docs): what HTTP requests are built from.
+    /// The URL in its ASCII form (see the type's docs): what HTTP requests are built from. It holds
+    /// the password of an `http://user:password@host` URL: log [`Display`](fmt::Display) instead.
     pub fn as_str(&self) -> &str {
         &self.raw
     }
@@ -285,7 +326,8 @@ impl TrackerUrl {
     }
 
     /// The host to resolve, in ASCII: a name (IDNA `xn--` labels for an internationalised one,
-    /// lowercase), or an IP literal (IPv6 without brackets).
+    /// lowercase, without a final root dot), or an IP literal (IPv6 without brackets; an
+    /// IPv4-mapped IPv6 address as its IPv4 address).
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -303,14 +345,15 @@ impl TrackerUrl {
             .map(|ip| SocketAddr::new(crate::canonical_ip(ip), self.port))
     }
 
-    /// Everything after `host:port`: the path and query (`/announce?passkey=x`), possibly empty,
-    /// ASCII and kept as given except for the percent-encoding the type's docs describe. This is
-    /// what BEP 41 URL data carries over UDP.
+    /// Everything after `host:port`: the path and query (`/announce?passkey=x`), ASCII and kept as
+    /// given except for the changes the type's docs describe. It starts with `/`, except for a
+    /// `udp://` URL without a path, where it is empty. This is what BEP 41 URL data carries over
+    /// UDP (nothing when empty).
     pub fn path_and_query(&self) -> &str {
         &self.raw[self.path_start..]
     }
 
-    /// `scheme://authority`, in ASCII.
+    /// `scheme://authority`, in ASCII (with the userinfo, password included).
     pub fn origin(&self) -> &str {
         &self.raw[..self.path_start]
     }
@@ -322,13 +365,14 @@ impl TrackerUrl {
     pub(crate) fn with_path_and_query(&self, path_and_query: &str) -> TrackerUrl {
         let mut raw = String::with_capacity(self.path_start + 1 + path_and_query.len());
         raw.push_str(self.origin());
-        if !(path_and_query.is_empty()
-            || path_and_query.starts_with('/')
-            || path_and_query.starts_with('?'))
-        {
-            raw.push('/');
+        // The canonical form's path rules, on text that is already encoded.
+        let udp_root = self.scheme == Scheme::Udp && matches!(path_and_query, "" | "/");
+        if !udp_root {
+            if !path_and_query.starts_with('/') {
+                raw.push('/');
+            }
+            raw.push_str(path_and_query);
         }
-        raw.push_str(path_and_query);
         TrackerUrl {
             raw,
             scheme: self.scheme,
@@ -362,20 +406,20 @@ fn looks_like_host(raw: &str) -> bool {
 fn parse_error(text: &str, e: url::ParseError) -> TrackerUrlError {
     use url::ParseError as E;
     match e {
-        E::EmptyHost => TrackerUrlError::MissingHost(text.to_owned()),
+        E::EmptyHost => TrackerUrlError::MissingHost(shown(text)),
         E::InvalidIpv6Address if text.contains('%') => TrackerUrlError::InvalidHost {
-            url: text.to_owned(),
+            url: shown(text),
             reason: "invalid IPv6 address; zone ids such as %25eth0 are not supported".to_owned(),
         },
         E::IdnaError
         | E::InvalidIpv4Address
         | E::InvalidIpv6Address
         | E::InvalidDomainCharacter => TrackerUrlError::InvalidHost {
-            url: text.to_owned(),
+            url: shown(text),
             reason: e.to_string(),
         },
         other => TrackerUrlError::Malformed {
-            url: text.to_owned(),
+            url: shown(text),
             reason: other.to_string(),
         },
     }
@@ -402,24 +446,20 @@ fn check_dns_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the text after the host of `host[:port]` names a port (a bare `:` does not).
-fn has_port(host_port: &str) -> bool {
-    let after_host = if host_port.starts_with('[') {
-        host_port.find(']').map_or("", |i| &host_port[i + 1..])
-    } else {
-        host_port.find(':').map_or("", |i| &host_port[i..])
-    };
-    after_host.len() > 1
-}
-
 /// Appends `text` (a userinfo, or a path and query) with every byte that may not appear raw there
 /// percent-encoded as uppercase `%HH`: non-ASCII bytes, ASCII outside RFC 3986's unreserved,
 /// sub-delims, `:`, `@`, `/` and `?` (and `@` in a userinfo), and a `%` that does not start a
-/// `%HH` escape. Existing escapes are kept as written.
+/// `%HH` escape. Existing escapes are kept, with uppercase hex digits.
 fn push_url_text(text: &str, userinfo: bool, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = text.as_bytes();
+    let mut escape_digits = 0;
     for (i, &b) in bytes.iter().enumerate() {
+        if escape_digits > 0 {
+            escape_digits -= 1;
+            out.push(char::from(b.to_ascii_uppercase()));
+            continue;
+        }
         let raw = match b {
             b'%' => bytes
                 .get(i + 1..i + 3)
@@ -431,6 +471,9 @@ fn push_url_text(text: &str, userinfo: bool, out: &mut String) {
             _ => false,
         };
         if raw {
+            if b == b'%' {
+                escape_digits = 2;
+            }
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -440,6 +483,47 @@ fn push_url_text(text: &str, userinfo: bool, out: &mut String) {
     }
 }
 
+/// Appends a path and query in the canonical form (see [`TrackerUrl`]): encoded by
+/// [`push_url_text`], with `/` for an empty path before a query (and for an empty HTTP path), and
+/// nothing for a UDP path and query of just `/`.
+fn push_path_and_query(scheme: Scheme, text: &str, out: &mut String) {
+    let udp = scheme == Scheme::Udp;
+    if udp && matches!(text, "" | "/") {
+        return;
+    }
+    if !text.starts_with('/') {
+        out.push('/');
+    }
+    push_url_text(text, false, out);
+}
+
+/// `text` (a URL, or what was given as one) with the password of its userinfo written as `xxxxx`,
+/// for display: `http://u:secret@h/a` shows as `http://u:xxxxx@h/a`. A text without a password
+/// is returned as it is.
+pub(crate) fn redact(text: &str) -> Cow<'_, str> {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| start + i);
+    let authority = &text[start..end];
+    let Some(at) = authority.rfind('@') else {
+        return Cow::Borrowed(text);
+    };
+    match authority[..at].find(':') {
+        Some(colon) if colon + 1 < at => Cow::Owned(format!(
+            "{}xxxxx{}",
+            &text[..start + colon + 1],
+            &text[start + at..]
+        )),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+/// What an error shows of the text given: all of it but a password.
+fn shown(text: &str) -> String {
+    redact(text).into_owned()
+}
+
 impl FromStr for TrackerUrl {
     type Err = TrackerUrlError;
     fn from_str(s: &str) -> Result<Self, TrackerUrlError> {
@@ -447,17 +531,19 @@ impl FromStr for TrackerUrl {
     }
 }
 
-/// Writes the ASCII form, [`TrackerUrl::as_str`]: an international host shows as its `xn--`
-/// labels, which is also how a person can check what is looked up and sent.
+/// Writes the ASCII form, [`TrackerUrl::as_str`], with a password shown as `xxxxx`: an
+/// international host shows as its `xn--` labels, which is also how a person can check what is
+/// looked up and sent, and the text is safe to log.
 impl fmt::Display for TrackerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(&redact(&self.raw))
     }
 }
 
+/// `TrackerUrl("...")` with the [`Display`](fmt::Display) text: a password shows as `xxxxx`.
 impl fmt::Debug for TrackerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TrackerUrl({:?})", self.raw)
+        write!(f, "TrackerUrl({:?})", redact(&self.raw))
     }
 }
 
@@ -470,11 +556,21 @@ mod tests {
         let tracker = TrackerUrl::parse("https://u@t.example:8443/announce?k=1").unwrap();
         for (path_and_query, text) in [
             ("/scrape?k=1", "https://u@t.example:8443/scrape?k=1"),
-            ("?a=%41", "https://u@t.example:8443?a=%41"),
-            ("", "https://u@t.example:8443"),
+            ("?a=%41", "https://u@t.example:8443/?a=%41"),
+            ("", "https://u@t.example:8443/"),
             ("evil.example/x", "https://u@t.example:8443/evil.example/x"),
         ] {
             let url = tracker.with_path_and_query(path_and_query);
+            assert_eq!(url.as_str(), text);
+            assert_eq!(url, TrackerUrl::parse(text).unwrap(), "{text}");
+        }
+        let udp = TrackerUrl::parse("udp://t.example:6969/announce").unwrap();
+        for (path_and_query, text) in [
+            ("/", "udp://t.example:6969"),
+            ("", "udp://t.example:6969"),
+            ("?k=1", "udp://t.example:6969/?k=1"),
+        ] {
+            let url = udp.with_path_and_query(path_and_query);
             assert_eq!(url.as_str(), text);
             assert_eq!(url, TrackerUrl::parse(text).unwrap(), "{text}");
         }
