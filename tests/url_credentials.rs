@@ -183,7 +183,7 @@ fn errors_about_a_url_with_a_password_do_not_show_it() {
         .unwrap_err()
         .to_string();
     assert!(!message.contains(SECRET), "{message}");
-    let message = announce(prefilled).err().expect(prefilled).to_string();
+    let message = announce(prefilled).expect_err(prefilled).to_string();
     assert!(!message.contains(SECRET), "{message}");
     assert!(message.contains("user:xxxxx@t.example"), "{message}");
 }
