@@ -223,6 +223,43 @@ fn an_ipv4_mapped_literal_keeps_one_socket_address_and_host() {
     assert_eq!(u.socket_addr(), Some("10.0.0.1:6969".parse().unwrap()));
 }
 
+fn torrent() -> Torrent {
+    Torrent {
+        info_hash: InfoHash([1; 20]),
+        peer_id: PeerId(*b"-BT0100-spellings-01"),
+        port: 6881,
+        progress: Progress {
+            left: 1,
+            ..Progress::default()
+        },
+        key: None,
+    }
+}
+
+#[test]
+fn adding_another_spelling_of_a_listed_tracker_gives_the_listed_one() {
+    let tiers = vec![
+        vec![url("http://10.0.0.1/announce")],
+        vec![url("udp://10.0.0.2:6969")],
+    ];
+    let mut rng = ChaCha12Rng::seed_from_u64(2);
+    let now = test_now();
+    let mut a = Announce::new(Config::default(), torrent(), tiers, &mut rng, now).unwrap();
+    let listed: Vec<_> = a.trackers().map(|s| s.id).collect();
+    for (text, index) in [
+        ("http://10.0.0.1:80/announce", 0),
+        ("HTTP://[::ffff:10.0.0.1]/announce", 0),
+        ("udp://10.0.0.2:6969/", 1),
+    ] {
+        assert_eq!(
+            a.add_tracker(now, url(text), 5),
+            Ok(listed[index]),
+            "{text}"
+        );
+    }
+    assert_eq!(a.trackers().count(), 2);
+}
+
 #[test]
 fn duplicate_spellings_in_a_tracker_list_become_one_tracker() {
     let spelled = |texts: &[&str]| texts.iter().map(|t| url(t)).collect::<Vec<_>>();
@@ -237,18 +274,8 @@ fn duplicate_spellings_in_a_tracker_list_become_one_tracker() {
         ]),
         spelled(&["udp://t.example.:6969/a%2f", "udp://T.EXAMPLE:6969/a%2F"]),
     ];
-    let torrent = Torrent {
-        info_hash: InfoHash([1; 20]),
-        peer_id: PeerId(*b"-BT0100-spellings-01"),
-        port: 6881,
-        progress: Progress {
-            left: 1,
-            ..Progress::default()
-        },
-        key: None,
-    };
     let mut rng = ChaCha12Rng::seed_from_u64(1);
-    let a = Announce::new(Config::default(), torrent, tiers, &mut rng, test_now()).unwrap();
+    let a = Announce::new(Config::default(), torrent(), tiers, &mut rng, test_now()).unwrap();
     // The second tier held only a duplicate of the first: it is dropped, as an empty tier is.
     let mut urls: Vec<_> = a
         .trackers()
