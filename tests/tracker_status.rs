@@ -150,3 +150,76 @@ fn a_clients_batched_scrape_gives_each_member_its_counts() {
     assert_eq!((counts.source, counts.at), (CountsSource::Scrape, at));
     assert_eq!(s[0].state, TrackerState::Working);
 }
+
+/// The reply to `stopped` as many trackers send it: no peers, zero counts.
+const STOPPED_ANSWER: &[u8] = b"d8:intervali1800e8:completei0e10:incompletei0e5:peers0:e";
+
+#[test]
+fn the_reply_to_stopped_keeps_the_last_peers_and_counts_of_the_swarm() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(5);
+    let tiers = urls(&["http://10.0.0.1/announce"]);
+    let mut a = Announce::new(Config::default(), torrent(), tiers, &mut rng, now).unwrap();
+    let started = a.poll_http_request().unwrap();
+    assert!(a.handle_http_response(now, started.id, &ok(ANSWER)));
+    let later = now + Duration::from_secs(30);
+    a.stop(later);
+    let stopped = a.poll_http_request().unwrap();
+    assert!(stopped.url.as_str().contains("event=stopped"));
+    assert!(a.handle_http_response(later, stopped.id, &ok(STOPPED_ANSWER)));
+    assert!(a.is_stopped());
+    let s = statuses(&a)[0];
+    assert_eq!(s.peers, Some(1));
+    let counts = s.counts.unwrap();
+    assert_eq!((counts.seeders, counts.leechers), (Some(5), Some(3)));
+    // Still the started reply's counts, and they say how old they are.
+    assert_eq!((counts.source, counts.at), (CountsSource::Announce, now));
+    // The stopped reply was an answer all the same.
+    assert_eq!(
+        (s.state, s.last_announce),
+        (TrackerState::Working, Some(later))
+    );
+}
+
+#[test]
+fn a_paused_torrent_shows_paused_on_every_tracker_until_it_resumes() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(6);
+    let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
+    let id = client
+        .add(
+            now,
+            torrent(),
+            urls(&["http://10.0.0.1/announce", "http://10.0.0.2/announce"]),
+        )
+        .unwrap();
+    let started = client.poll_http_request().unwrap();
+    assert!(client.handle_http_response(now, started.id, &ok(ANSWER)));
+    assert!(client.trackers(id).all(|s| !s.paused));
+    let at = now + Duration::from_secs(10);
+    assert!(client.pause(at, id));
+    // While the pause's `stopped` is in flight the answered tracker is updating, and paused.
+    let s: Vec<TrackerStatus<'_>> = client.trackers(id).collect();
+    assert!(
+        s.iter().all(|s| s.paused && s.next_announce.is_none()),
+        "{s:?}"
+    );
+    assert_eq!(s[0].state, TrackerState::Updating);
+    let stopped = client.poll_http_request().unwrap();
+    assert!(stopped.url.as_str().contains("event=stopped"));
+    assert!(client.handle_http_response(at, stopped.id, &ok(STOPPED_ANSWER)));
+    let s: Vec<TrackerStatus<'_>> = client.trackers(id).collect();
+    assert!(
+        s.iter().all(|s| s.paused && s.next_announce.is_none()),
+        "{s:?}"
+    );
+    assert_eq!(
+        (s[0].state, s[0].peers, s[0].counts.map(|c| c.seeders)),
+        (TrackerState::Working, Some(1), Some(Some(5)))
+    );
+    assert_eq!(s[1].state, TrackerState::NotContacted);
+    let resumed = at + Duration::from_secs(10);
+    assert!(client.resume(resumed, id));
+    let s: Vec<TrackerStatus<'_>> = client.trackers(id).collect();
+    assert!(s.iter().all(|s| !s.paused), "{s:?}");
+}

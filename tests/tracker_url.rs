@@ -18,13 +18,14 @@ fn udp_url_with_path_and_query_keeps_them_verbatim() {
 }
 
 #[test]
-fn udp_url_without_path_has_empty_path_and_query() {
+fn udp_url_without_path_has_empty_path_and_query_and_a_bare_query_gets_a_slash() {
     let url = TrackerUrl::parse("udp://[::1]:6969").unwrap();
     assert_eq!(url.host(), "::1");
     assert_eq!(url.path_and_query(), "");
     assert_eq!(url.socket_addr(), Some("[::1]:6969".parse().unwrap()));
     let q = TrackerUrl::parse("udp://127.0.0.1:80?x=1").unwrap();
-    assert_eq!(q.path_and_query(), "?x=1");
+    // BEP 41 URL data `/?x=1`, as libtorrent sends it.
+    assert_eq!(q.path_and_query(), "/?x=1");
 }
 
 #[test]

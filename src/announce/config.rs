@@ -460,7 +460,7 @@ pub enum ConfigError {
 /// URL data that fits over UDP.
 pub(crate) fn check_tracker(url: &TrackerUrl) -> Result<(), ConfigError> {
     let bad = |why: String| ConfigError::BadTrackerUrl {
-        url: url.as_str().to_owned(),
+        url: url.to_string(), // Display: without the password
         why,
     };
     match url.scheme() {

@@ -15,6 +15,7 @@ use super::schedule::{intervals, later, retry_in};
 use super::window::{Place, Slots};
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
 use crate::limits::elide_middle;
+use crate::types::redact;
 use crate::{AddressFamily, InfoHash, TrackerUrl};
 
 /// The state of one HTTP exchange (all its redirect hops).
@@ -314,19 +315,24 @@ impl HttpExchange {
             url::Url::parse(self.url.as_str()).map_err(|e| format!("bad request URL: {e}"))?;
         let next = base
             .join(location)
-            .map_err(|e| format!("Location {location:?} is not a URL: {e}"))?;
+            .map_err(|e| format!("Location {:?} is not a URL: {e}", redact(location)))?;
         match (base.scheme(), next.scheme()) {
             ("https", "http") if !cfg.allow_https_downgrade => Err(format!(
-                "refusing the downgrade from https to {next} (set Config::allow_https_downgrade to allow it)"
+                "refusing the downgrade from https to {} (set Config::allow_https_downgrade to allow it)",
+                redact(next.as_str())
             )),
             // An address that names no single host is refused whatever the settings allow, with
             // its own reason (TrackerUrlError::NotUnicast).
             (_, "http" | "https") if names_no_host(&next) => request_url(next),
             (_, "http" | "https") if !self.internal_ok && is_internal_host(&next) => Err(format!(
-                "refusing the redirect to {next}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)"
+                "refusing the redirect to {}: it leads from a public tracker to a loopback, private or link-local address (set Config::allow_internal_redirects to allow it)",
+                redact(next.as_str())
             )),
             (_, "http" | "https") if next.host_str().is_some() => request_url(next),
-            _ => Err(format!("Location {location:?} is not an http(s) URL")),
+            _ => Err(format!(
+                "Location {:?} is not an http(s) URL",
+                redact(location)
+            )),
         }
     }
 }
@@ -349,7 +355,7 @@ fn names_no_host(url: &url::Url) -> bool {
 fn request_url(mut next: url::Url) -> Result<TrackerUrl, String> {
     next.set_fragment(None);
     let text = next.as_str().replace('\\', "%5C");
-    TrackerUrl::parse(&text).map_err(|e| format!("refusing the redirect to {next}: {e}"))
+    TrackerUrl::parse(&text).map_err(|e| format!("refusing the redirect to {}: {e}", redact(&text)))
 }
 
 /// A `failure reason` reply, with what it says about retrying.

@@ -682,6 +682,7 @@ impl Session {
             counts: r.counts(),
             has_tracker_id: t.tracker_id().is_some(),
             family: t.family,
+            paused: self.paused,
         }
     }
 
@@ -1160,8 +1161,14 @@ impl Session {
                 let url = ctx.endpoints.url(t.url);
                 drop_self(&mut peers, self.torrent.port, url, reply.external_ip);
                 let warning = reply.warning.as_deref();
-                t.record
-                    .announced(now, peers.len(), reply.seeders, reply.leechers, warning);
+                t.record.announced(
+                    now,
+                    event,
+                    peers.len(),
+                    reply.seeders,
+                    reply.leechers,
+                    warning,
+                );
                 let event = Event::Announced(Announced {
                     id: ex.current_id(),
                     tracker: id,

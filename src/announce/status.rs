@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::event::{Cause, TrackerId};
-use crate::TrackerUrl;
+use crate::{AnnounceEvent, TrackerUrl};
 
 /// Where a tracker stands, as a tracker list shows it (libtorrent's `announce_entry`,
 /// Transmission's `tr_tracker_view`).
@@ -16,7 +16,8 @@ pub enum TrackerState {
     NotContacted,
     /// An announce to it is in flight (or waiting for a place in its endpoint's window).
     Updating,
-    /// Its last announce was answered.
+    /// Its last announce was answered. A paused torrent's trackers keep the state of their last
+    /// announce: see [`TrackerStatus::paused`].
     Working,
     /// Its last announce failed (see [`TrackerStatus::last_error`] and
     /// [`TrackerStatus::failures`]); it will be tried again.
@@ -81,9 +82,13 @@ pub struct TrackerStatus<'a> {
     pub next_announce: Option<Instant>,
     /// The earliest announce without an event it allows (`min interval`).
     pub min_announce: Option<Instant>,
-    /// Peers in its last announce reply (after dropping unusable entries and this client).
+    /// Peers in its last announce reply other than a `stopped` one (after dropping unusable entries
+    /// and this client). The reply to `stopped` (from [`stop`](super::Announce::stop), `pause` or
+    /// a removal) lists no peers and, from many trackers, zero counts, which says nothing about the
+    /// swarm: it is not shown here, so a stopped or paused torrent keeps what its tracker last said.
     pub peers: Option<u32>,
-    /// The swarm's size from its last announce or scrape reply, whichever came later.
+    /// The swarm's size from its last announce or scrape reply, whichever came later, leaving out
+    /// the reply to `stopped` as [`peers`](Self::peers) does; see [`SwarmCounts::at`] for its age.
     pub counts: Option<SwarmCounts>,
     /// It sent a `tracker id`, which is echoed on every announce.
     pub has_tracker_id: bool,
@@ -91,6 +96,12 @@ pub struct TrackerStatus<'a> {
     /// [`Families`](super::Families) other than `Any` (in dual-stack mode a tracker named by a host
     /// name appears once per family, each with its own id, state and schedule); `None`: any.
     pub family: Option<crate::AddressFamily>,
+    /// The torrent is paused ([`Announce::pause`](super::Announce::pause),
+    /// [`Client::pause`](crate::client::Client::pause)): nothing is announced to this tracker until
+    /// it is resumed, so [`next_announce`](Self::next_announce) is `None`. [`state`](Self::state)
+    /// keeps what the last announce said ([`Updating`](TrackerState::Updating) while the pause's
+    /// `stopped` is in flight); a tracker tab shows "paused" over it.
+    pub paused: bool,
 }
 
 /// What the machine remembers of a tracker for its status; updated where outcomes are applied.
@@ -127,10 +138,12 @@ pub(crate) struct Detail {
 }
 
 impl Record {
-    /// An announce was answered.
+    /// An announce with `event` was answered. The reply to `stopped` leaves the peers and counts
+    /// alone: it describes this client leaving, not the swarm.
     pub(crate) fn announced(
         &mut self,
         now: Instant,
+        event: AnnounceEvent,
         peers: usize,
         seeders: Option<u32>,
         leechers: Option<u32>,
@@ -138,9 +151,11 @@ impl Record {
     ) {
         self.last_announce = Some(now);
         self.failures = 0;
-        self.peers = u32::try_from(peers).unwrap_or(u32::MAX);
-        self.flags |= HAS_PEERS;
-        if seeders.is_some() || leechers.is_some() {
+        if event != AnnounceEvent::Stopped {
+            self.peers = u32::try_from(peers).unwrap_or(u32::MAX);
+            self.flags |= HAS_PEERS;
+        }
+        if event != AnnounceEvent::Stopped && (seeders.is_some() || leechers.is_some()) {
             self.set_counts(now, seeders, leechers, None, CountsSource::Announce);
         }
         if let Some(warning) = warning {
@@ -242,7 +257,7 @@ mod tests {
         let t0 = test_origin();
         let mut r = Record::default();
         assert_eq!((r.peers(), r.counts()), (None, None));
-        r.announced(t0, 7, Some(u32::MAX), None, None);
+        r.announced(t0, AnnounceEvent::Started, 7, Some(u32::MAX), None, None);
         assert_eq!(r.peers(), Some(7));
         let counts = SwarmCounts {
             seeders: Some(u32::MAX),
@@ -263,7 +278,12 @@ mod tests {
         };
         assert_eq!((r.peers(), r.counts()), (Some(7), Some(scraped)));
         // An announce without counts keeps the scrape's.
-        r.announced(t1, 0, None, None, None);
-        assert_eq!((r.peers(), r.counts()), (Some(0), Some(scraped)));
+        r.announced(t1, AnnounceEvent::Regular, 4, None, None, None);
+        assert_eq!((r.peers(), r.counts()), (Some(4), Some(scraped)));
+        // The reply to `stopped` keeps both.
+        let t2 = t1 + Duration::from_secs(5);
+        r.announced(t2, AnnounceEvent::Stopped, 0, Some(0), Some(0), None);
+        assert_eq!((r.peers(), r.counts()), (Some(4), Some(scraped)));
+        assert_eq!(r.last_announce, Some(t2));
     }
 }

@@ -21,7 +21,9 @@ pub const MAX_HEADERS: usize = 64;
 const MAX_LINE_LEN: usize = 4096;
 
 /// Appends the GET request for `url` (HTTP/1.1, `Host` with the port when not the default,
-/// `User-Agent`, `Accept-Encoding: gzip`, `Connection: close`).
+/// `User-Agent`, `Accept-Encoding: gzip`, `Connection: close`), and `Authorization: Basic` (RFC
+/// 7617) when the URL carries `user:password@` (percent-decoded, then base64-encoded, as
+/// libtorrent and curl send it).
 ///
 /// `url` is the machine's [`HttpRequest::url`](crate::announce::HttpRequest::url) as it is: the
 /// announce or scrape URL, already parsed, so nothing is parsed again.
@@ -50,10 +52,33 @@ pub fn write_get_request(url: &TrackerUrl, user_agent: &str, out: &mut Vec<u8>) 
     let agent: String = user_agent.chars().filter(|c| !c.is_control()).collect();
     out.extend_from_slice(
         format!(
-            "GET {target} HTTP/1.1\r\nHost: {host}{port}\r\nUser-Agent: {agent}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+            "GET {target} HTTP/1.1\r\nHost: {host}{port}\r\nUser-Agent: {agent}\r\n{}Accept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+            authorization(url)
         )
         .as_bytes(),
     );
+}
+
+/// The `Authorization: Basic` header line for a URL with a userinfo, or nothing. The userinfo is
+/// `user[:password]` percent-encoded; the credentials are the decoded bytes joined with `:`.
+fn authorization(url: &TrackerUrl) -> String {
+    use base64::Engine as _;
+    let origin = url.origin();
+    let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return String::new();
+    };
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |part: &str| {
+        super::percent_decode(part.as_bytes()).unwrap_or_else(|_| part.as_bytes().to_vec())
+    };
+    let mut credentials = decode(user);
+    credentials.push(b':');
+    credentials.extend_from_slice(&decode(password));
+    format!(
+        "Authorization: Basic {}\r\n",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
 }
 
 /// A complete HTTP response, as the machines take it

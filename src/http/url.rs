@@ -41,7 +41,7 @@ pub enum UrlError {
 /// Checks that an HTTP tracker URL's query sets none of [`RESERVED_PARAMETERS`].
 pub fn check_tracker_query(url: &TrackerUrl) -> Result<(), UrlError> {
     if url.scheme() == Scheme::Udp {
-        return Err(UrlError::NotHttp(url.as_str().to_owned()));
+        return Err(UrlError::NotHttp(url.to_string()));
     }
     let query = url.as_str().split_once('?').map_or("", |(_, q)| q);
     for pair in query.split('&') {
@@ -51,7 +51,7 @@ pub fn check_tracker_query(url: &TrackerUrl) -> Result<(), UrlError> {
             .any(|r| r.eq_ignore_ascii_case(name))
         {
             return Err(UrlError::ReservedParameter {
-                url: url.as_str().to_owned(),
+                url: url.to_string(),
                 name: name.to_owned(),
             });
         }
@@ -106,6 +106,9 @@ pub struct AnnounceParams<'a> {
 /// ASCII whatever the tracker URL held.
 ///
 /// Fails when the tracker URL is not HTTP(S) or pre-fills a reserved parameter.
+///
+/// Like [`TrackerUrl::as_str`], the result keeps a `user:password@` of the tracker URL, for the
+/// HTTP client to send as basic authentication: do not log it.
 pub fn announce_url(tracker: &TrackerUrl, p: &AnnounceParams<'_>) -> Result<String, UrlError> {
     check_tracker_query(tracker)?;
     let mut url = String::with_capacity(tracker.as_str().len() + 256);
@@ -195,7 +198,7 @@ fn separator(url: &str) -> &'static str {
 /// host is never rewritten (libtorrent replaces the first `announce` anywhere, even in the host
 /// name). Built from the tracker URL's ASCII form, so it is ASCII too. `None` means the tracker
 /// does not support scraping (and for `udp://` trackers, which scrape over UDP at the announce
-/// endpoint).
+/// endpoint). A `user:password@` of the tracker URL is kept, as in [`announce_url`].
 pub fn scrape_url(tracker: &TrackerUrl) -> Option<String> {
     let path_and_query = scrape_path_and_query(tracker)?;
     Some(format!("{}{path_and_query}", tracker.origin()))
