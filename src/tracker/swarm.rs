@@ -68,7 +68,11 @@ impl Swarm {
                 if self.members.len() == self.members.capacity() {
                     // Most swarms of a simulation hold a few peers: grow one at a time up to
                     // four (a `Vec`'s first allocation would hold four), then double.
-                    let more = if self.members.len() < 4 { 1 } else { self.members.len() };
+                    let more = if self.members.len() < 4 {
+                        1
+                    } else {
+                        self.members.len()
+                    };
                     self.members.reserve_exact(more);
                 }
                 self.members.insert(i, (id, member));
