@@ -52,8 +52,9 @@ fn port(value: &str) -> Result<u16, String> {
 pub const ANNOUNCE_USAGE: &str = "\
 usage: cargo run --example announce -- [TARGET [TRACKER_URL ...]] [options]
 
-TARGET is a magnet link, a .torrent file, or a 40-hex info hash followed by tracker URLs
-(udp://host:port, http://host/announce, https://host/announce).
+TARGET is a magnet link, a .torrent file or a 40-hex info hash; the TRACKER_URLs after it
+(udp://host:port, http://host/announce, https://host/announce) are its trackers too, each a tier
+of its own (an info hash needs at least one).
 Without TARGET, an embedded tracker on loopback is started and announced to (offline demo).
 
 options:

@@ -579,23 +579,10 @@ impl ClientSim {
         false
     }
 
-    /// Fires the client's due timers, then delivers everything due now.
+    /// Delivers everything due now and fires the client's timers.
     fn step(&mut self) {
         let now = self.now;
         self.run_commands();
-        // Timers before late inputs (`Announce`'s rule): a deadline due now fires before what
-        // arrives now.
-        if self.client.poll_timeout().is_some_and(|due| due <= now) {
-            self.client.handle_timeout(now);
-            self.drain();
-            if let Some(due) = self.client.poll_timeout()
-                && due <= now
-            {
-                self.violations.push(format!(
-                    "poll_timeout {due:?} not after now after handle_timeout"
-                ));
-            }
-        }
         while let Some((id, result)) = self.dns.pop_due(now) {
             self.client.handle_dns_response(now, id, result);
             self.drain();
@@ -630,6 +617,17 @@ impl ClientSim {
             self.http_live -= 1;
             self.client.handle_http_response(now, id, &response);
             self.drain();
+        }
+        if self.client.poll_timeout().is_some_and(|due| due <= now) {
+            self.client.handle_timeout(now);
+            self.drain();
+            if let Some(due) = self.client.poll_timeout()
+                && due <= now
+            {
+                self.violations.push(format!(
+                    "poll_timeout {due:?} not after now after handle_timeout"
+                ));
+            }
         }
     }
 
