@@ -48,7 +48,7 @@ fn run(args: &Args) -> Result<bool, String> {
     // Offline demo: a tracker of our own, on loopback, with a few sample peers in every swarm.
     let embedded;
     let target = match &args.target {
-        Some(arg) => target::parse(arg)?,
+        Some(target) => target.clone(),
         None => {
             embedded = EmbeddedTracker::start(sample_peers())
                 .map_err(|e| format!("cannot start the embedded tracker: {e}"))?;
@@ -64,7 +64,7 @@ fn run(args: &Args) -> Result<bool, String> {
             }
         }
     };
-    let tiers = tracker_tiers(&target, &args.extra_trackers)?;
+    let tiers = tracker_tiers(&target)?;
     if let Some(name) = &target.name {
         eprintln!("Torrent {:?} ({})", name, target.info_hash);
     }
@@ -159,11 +159,10 @@ fn record(driver: &Driver, event: Event, reports: &mut Reports) {
     reports.record(&event, detail);
 }
 
-/// The BEP 12 tiers: the target's, then each extra URL as a tier of its own. Unusable URLs of the
-/// magnet link or `.torrent` file are reported and skipped.
-fn tracker_tiers(target: &Target, extra: &[TrackerUrl]) -> Result<Vec<Vec<TrackerUrl>>, String> {
-    let mut tiers = target::usable_tiers(&target.tiers);
-    tiers.extend(extra.iter().map(|url| vec![url.clone()]));
+/// The BEP 12 tiers: the target's (the URLs given after it on the command line are tiers of their
+/// own, last). Unusable URLs of the magnet link or `.torrent` file are reported and skipped.
+fn tracker_tiers(target: &Target) -> Result<Vec<Vec<TrackerUrl>>, String> {
+    let tiers = target::usable_tiers(&target.tiers);
     if tiers.is_empty() {
         return Err("no usable tracker URL: give udp://, http:// or https:// tracker URLs after the info hash, or a magnet link with tr= parameters".to_owned());
     }

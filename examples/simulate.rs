@@ -47,7 +47,8 @@ pub struct Args {
     pub strict: bool,
 }
 
-/// Reads `--seeds N`, `--seed N` and `--strict`.
+/// Reads `--seeds N` (at least 1), `--seed N` and `--strict`; `Err` holding exactly [`USAGE`]
+/// for `--help` (printed on stdout, exit 0), any other `Err` a bad argument (exit 2).
 pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut out = Args {
         seeds: 1000,
@@ -62,7 +63,15 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String
                 .map_err(|_| format!("{name} takes a whole number, not {value:?}"))
         };
         match arg.as_str() {
-            "--seeds" => out.seeds = number("--seeds")?,
+            "--seeds" => {
+                out.seeds = number("--seeds")?;
+                if out.seeds == 0 {
+                    return Err(format!(
+                        "--seeds takes a whole number from 1 to {}, not \"0\" (0 seeds checks nothing)",
+                        u64::MAX
+                    ));
+                }
+            }
             "--seed" => out.one = Some(number("--seed")?),
             "--strict" => out.strict = true,
             "-h" | "--help" => return Err(USAGE.into()),
@@ -251,6 +260,11 @@ pub fn run_seed(seed: u64, strict: bool, origin: Instant) -> Run {
             .min();
         let Some(next) = next else { break };
         now = now.max(next);
+        // Timers before late inputs (see `Announce`): a deadline due now fires before what
+        // arrives now, so a reply on its request's deadline is late on every seed.
+        if announce.poll_timeout().is_some_and(|t| t <= now) {
+            announce.handle_timeout(now);
+        }
         while let Some(delivery) = world.poll_delivery(now) {
             match delivery {
                 Delivery::Datagram(d) => {
@@ -269,9 +283,6 @@ pub fn run_seed(seed: u64, strict: bool, origin: Instant) -> Run {
                     announce.handle_transport_error(now, request, e);
                 }
             }
-        }
-        if announce.poll_timeout().is_some_and(|t| t <= now) {
-            announce.handle_timeout(now);
         }
     }
 
@@ -319,6 +330,10 @@ fn say(line: &str) {
 fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
+        Err(e) if e == USAGE => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);

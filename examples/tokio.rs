@@ -62,6 +62,14 @@ enum Input {
     Http(RequestId, Result<HttpResponse<'static>, TransportFailure>),
 }
 
+/// What woke the loop: a datagram (its sender, whether it came on the IPv6 socket, and its
+/// length), an input from a task, or Ctrl-C.
+enum Woke {
+    Datagram(SocketAddr, bool, usize),
+    Input(Input),
+    CtrlC,
+}
+
 async fn run(args: &LoopArgs) -> Result<bool, String> {
     let tls = common::tls::client_config(args.ca_file.as_deref())?;
     let (mut client, mut fleet, _embedded) = fleet::start(args)?;
@@ -108,42 +116,50 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
             next_status,
             (!stopping).then_some(end),
         ]);
-        tokio::select! {
+        let woke = tokio::select! {
             r = recv(sockets.v4.as_ref(), &mut buf4) => {
-                if let Ok((n, from)) = r {
-                    client.handle_datagram(now(), from, &buf4[..n]);
-                }
+                r.ok().map(|(n, from)| Woke::Datagram(from, false, n))
             }
             r = recv(sockets.v6.as_ref(), &mut buf6) => {
-                if let Ok((n, from)) = r {
-                    let from = SocketAddr::new(from.ip().to_canonical(), from.port());
-                    client.handle_datagram(now(), from, &buf6[..n]);
-                }
+                r.ok().map(|(n, from)| {
+                    Woke::Datagram(SocketAddr::new(from.ip().to_canonical(), from.port()), true, n)
+                })
             }
-            Some(input) = rx.recv() => match input {
-                Input::Dns(id, result) => {
-                    client.handle_dns_response(now(), id, result);
-                }
-                Input::Http(request, Err(e)) => {
-                    if fleet.verbose {
-                        eprintln!("{}", e.detail);
-                    }
-                    client.handle_transport_error(now(), request, e.kind);
-                }
-                Input::Http(request, Ok(response)) => {
-                    client.handle_http_response(now(), request, &response);
-                }
-            },
-            () = sleep => {}
-            _ = &mut ctrl_c, if !stopping => {
-                stopping = true;
-                eprintln!("Ctrl-C: sending stopped to every tracker that got started");
-                client.stop(now());
-            }
-        }
+            Some(input) = rx.recv() => Some(Woke::Input(input)),
+            () = sleep => None,
+            _ = &mut ctrl_c, if !stopping => Some(Woke::CtrlC),
+        };
+        // Timers before late inputs: a deadline that passed while the loop slept fires before
+        // the input that woke it is handed in, so a reply after its deadline is late on every run.
         let now = now();
         if client.poll_timeout().is_some_and(|t| t <= now) {
             client.handle_timeout(now);
+        }
+        match woke {
+            Some(Woke::Datagram(from, false, n)) => {
+                client.handle_datagram(now, from, &buf4[..n]);
+            }
+            Some(Woke::Datagram(from, true, n)) => {
+                client.handle_datagram(now, from, &buf6[..n]);
+            }
+            Some(Woke::Input(Input::Dns(id, result))) => {
+                client.handle_dns_response(now, id, result);
+            }
+            Some(Woke::Input(Input::Http(request, Err(e)))) => {
+                if fleet.verbose {
+                    eprintln!("{}", e.detail);
+                }
+                client.handle_transport_error(now, request, e.kind);
+            }
+            Some(Woke::Input(Input::Http(request, Ok(response)))) => {
+                client.handle_http_response(now, request, &response);
+            }
+            Some(Woke::CtrlC) => {
+                stopping = true;
+                eprintln!("Ctrl-C: sending stopped to every tracker that got started");
+                client.stop(now);
+            }
+            None => {}
         }
         if !stopping && now >= end {
             stopping = true;

@@ -187,11 +187,11 @@ mod command_line {
         ])
         .unwrap()
         .unwrap();
-        assert_eq!(args.target.as_deref(), Some(HASH));
-        let urls: Vec<&str> = args.extra_trackers.iter().map(|u| u.as_str()).collect();
+        let target = args.target.unwrap();
+        assert_eq!(target.info_hash.to_string(), HASH);
         assert_eq!(
-            urls,
-            ["udp://t1.example:6969", "https://t2.example/announce"]
+            target.tiers,
+            [["udp://t1.example:6969"], ["https://t2.example/announce"]]
         );
         assert_eq!((args.port, args.numwant), (7000, 50));
         assert!(args.completed && args.scrape && args.json);
@@ -199,7 +199,7 @@ mod command_line {
         assert_eq!(args.peer_id.map(|p| p.0), Some(*b"-XX0000-abcdefghijkl"));
         assert!(parse(&["--help"]).unwrap().is_none());
         let demo = parse(&[]).unwrap().unwrap();
-        assert!(demo.target.is_none() && demo.extra_trackers.is_empty());
+        assert!(demo.target.is_none());
     }
 }
 

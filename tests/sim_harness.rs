@@ -463,3 +463,17 @@ fn the_simulate_example_refuses_a_bad_argument_with_its_usage() {
     let unknown = simulate_example::parse_args(["--fast".to_owned()].into_iter());
     assert!(unknown.unwrap_err().contains("usage: simulate"));
 }
+
+#[test]
+fn the_simulate_example_refuses_zero_seeds_which_would_check_nothing() {
+    let zero = simulate_example::parse_args(["--seeds".to_owned(), "0".to_owned()].into_iter());
+    assert_eq!(
+        zero.unwrap_err(),
+        format!(
+            "--seeds takes a whole number from 1 to {}, not \"0\" (0 seeds checks nothing)",
+            u64::MAX
+        )
+    );
+    let one = simulate_example::parse_args(["--seeds".to_owned(), "1".to_owned()].into_iter());
+    assert_eq!(one.unwrap().seeds, 1);
+}

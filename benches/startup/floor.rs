@@ -24,8 +24,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bt_tracker::http::{AnnounceParams, announce_url, write_get_request};
+use bt_tracker::limits::MAX_TORRENTS;
 use bt_tracker::udp::{AnnounceRequest, ConnectRequest};
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use common::cli::{MAX_SECONDS, number_in};
 use common::now;
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
@@ -67,15 +69,17 @@ fn parse_args() -> Result<Args, String> {
             .next()
             .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         let bad = || format!("{flag}: cannot read {value:?}\n{USAGE}");
-        let number = || value.parse::<u64>().map_err(|_| bad());
+        // The examples' rule: out of range is an error naming the flag and range, never clamped.
+        let number =
+            |range| number_in(&flag, &value, range, "").map_err(|e| format!("{e}\n{USAGE}"));
         match flag.as_str() {
-            "--torrents" => a.torrents = number()?.clamp(1, 1 << 24) as usize,
+            "--torrents" => a.torrents = number(1..=MAX_TORRENTS as u64)? as usize,
             "--udp" => a.udp = Some(value.parse().map_err(|_| bad())?),
             "--http" => a.http = Some(TrackerUrl::parse(&value).map_err(|_| bad())?),
-            "--window" => a.window = number()?.max(1) as usize,
-            "--http-window" => a.http_window = number()?.max(1) as usize,
-            "--timeout-ms" => a.timeout = Duration::from_millis(number()?.max(1)),
-            "--limit-s" => a.limit = Duration::from_secs(number()?),
+            "--window" => a.window = number(1..=65_536)? as usize,
+            "--http-window" => a.http_window = number(1..=65_536)? as usize,
+            "--timeout-ms" => a.timeout = Duration::from_millis(number(1..=MAX_SECONDS * 1000)?),
+            "--limit-s" => a.limit = Duration::from_secs(number(1..=MAX_SECONDS)?),
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }

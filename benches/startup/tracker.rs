@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::cli::number_in;
 use common::embedded::EmbeddedTracker;
 use common::now;
 
@@ -85,13 +86,14 @@ fn proxy(args: &[String]) -> Result<(), String> {
         let bad = || format!("{flag}: cannot read {value:?}");
         match flag.as_str() {
             "--to" => to = Some(value.parse().map_err(|_| bad())?),
-            "--rate" => rate = value.parse().map_err(|_| bad())?,
-            "--burst" => burst = Some(value.parse::<u32>().map_err(|_| bad())?),
+            "--rate" => {
+                rate = number_in(flag, value, 1..=u64::from(u32::MAX), " per second")? as u32
+            }
+            "--burst" => burst = Some(number_in(flag, value, 1..=u64::from(u32::MAX), "")? as u32),
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
     let to = to.ok_or("proxy needs --to ADDR (the tracker's UDP address)")?;
-    let rate = rate.max(1);
     let burst = burst.unwrap_or(rate / 10).max(1);
     let bind = |what| {
         UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))

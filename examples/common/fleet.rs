@@ -10,7 +10,7 @@ use bt_tracker::announce::{
     Cause, Config, Event, Progress, TierMode, Torrent, TorrentId, TrackerId,
 };
 use bt_tracker::client::Client;
-use bt_tracker::{AnnounceEvent, InfoHash, Scheme, TrackerUrl};
+use bt_tracker::{AnnounceEvent, InfoHash, PeerId, Scheme, TrackerUrl};
 
 use super::cli::LoopArgs;
 use super::embedded::{EmbeddedTracker, sample_peers};
@@ -54,7 +54,14 @@ pub struct Fleet {
     /// `stopped` acknowledged by a tracker whose `started` was still unanswered at `stop` (it may
     /// have listed this client all the same, so it is sent `stopped` too).
     pub stopped_after_unanswered: usize,
-    /// (torrent, tracker) pairs per transport (UDP, HTTP).
+    /// Torrents not added yet.
+    pending: Pending,
+    /// The run's torrents, added or not.
+    pub count: usize,
+    /// The peer id and port every torrent announces.
+    peer_id: PeerId,
+    port: u16,
+    /// (torrent, tracker) pairs per transport (UDP, HTTP), of the torrents added so far.
     pub expected: [usize; 2],
     /// Pairs whose `started` was acknowledged per transport, when the last one of each was, and
     /// when every pair was.
@@ -63,12 +70,59 @@ pub struct Fleet {
     all_started: Option<Instant>,
 }
 
-/// The run's client and torrents, and the embedded tracker when the run uses it (it serves until
-/// dropped). Prints on stderr what the synthetic torrents announce to.
+/// The torrents not added to the client yet: the command line's, or synthetic ones, made when
+/// added (so that a run of a million takes no memory and no time before its first frame).
+#[derive(Debug)]
+enum Pending {
+    /// The command line's torrents, in order.
+    Given(std::vec::IntoIter<Spec>),
+    /// Synthetic torrents `next..count`, all on the same tiers.
+    Synthetic {
+        next: usize,
+        count: usize,
+        tiers: Vec<Vec<TrackerUrl>>,
+    },
+}
+
+impl Pending {
+    fn next(&mut self) -> Option<Spec> {
+        match self {
+            Pending::Given(specs) => specs.next(),
+            Pending::Synthetic { next, count, tiers } => {
+                let k = *next;
+                if k >= *count {
+                    return None;
+                }
+                *next += 1;
+                let mut hash = [0u8; 20];
+                hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
+                Some((format!("synthetic #{k}"), InfoHash(hash), tiers.clone()))
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Pending::Given(specs) => specs.len() == 0,
+            Pending::Synthetic { next, count, .. } => next >= count,
+        }
+    }
+}
+
+/// The run's client with every torrent added, and the embedded tracker when the run uses it (it
+/// serves until dropped). The mio and tokio examples add them all before their loop starts.
 pub fn start(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker>), String> {
+    let (mut client, mut fleet, embedded) = prepare(args)?;
+    fleet.add_pending(&mut client, None);
+    Ok((client, fleet, embedded))
+}
+
+/// The run's client with no torrent added yet ([`Fleet::add_pending`] adds them), and the embedded
+/// tracker when the run uses it. Prints on stderr what the synthetic torrents announce to.
+pub fn prepare(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker>), String> {
     let start = now();
     let mut embedded = None;
-    let specs = if args.targets.is_empty() {
+    let (pending, count) = if args.targets.is_empty() {
         let tiers: Vec<Vec<String>> = if args.trackers.is_empty() {
             let tracker = EmbeddedTracker::start(sample_peers()).map_err(|e| e.to_string())?;
             let tiers = vec![vec![tracker.udp_url()], vec![tracker.http_url()]];
@@ -78,32 +132,33 @@ pub fn start(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker>)
             args.trackers.iter().map(|t| vec![t.clone()]).collect()
         };
         eprintln!("{} synthetic torrents on {tiers:?}", args.torrents);
-        (0..args.torrents)
-            .map(|k| {
-                let mut hash = [0u8; 20];
-                hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
-                (format!("synthetic #{k}"), InfoHash(hash), tiers.clone())
-            })
-            .collect()
+        let tiers = target::usable_tiers(&tiers);
+        let (next, count) = (0, args.torrents);
+        (Pending::Synthetic { next, count, tiers }, count)
     } else {
-        torrent_specs(args)?
+        let specs = torrent_specs(args)?;
+        let count = specs.len();
+        (Pending::Given(specs.into_iter()), count)
     };
-    let (client, swarms) = swarms(specs, args.port)?;
-    let mut expected = [0; 2];
-    for s in swarms.values() {
-        expected[0] += s.trackers[0];
-        expected[1] += s.trackers[1];
-    }
+    let mut rng = os_rng();
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTrackers;
+    let peer_id = random_peer_id(&mut rng);
+    let client = Client::new(config, &mut rng, now()).map_err(|e| e.to_string())?;
     let fleet = Fleet {
         start,
-        verbose: swarms.len() <= 10,
-        swarms,
+        verbose: count <= 10,
+        swarms: HashMap::new(),
+        pending,
+        count,
+        peer_id,
+        port: args.port,
         announced: 0,
         failed: 0,
         unanswered: 0,
         stopped_acks: 0,
         stopped_after_unanswered: 0,
-        expected,
+        expected: [0; 2],
         started_pairs: [0; 2],
         last_started: [None; 2],
         all_started: None,
@@ -112,35 +167,16 @@ pub fn start(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker>)
 }
 
 /// A torrent to add: its name, info hash and tiers of tracker URLs.
-type Spec = (String, InfoHash, Vec<Vec<String>>);
+type Spec = (String, InfoHash, Vec<Vec<TrackerUrl>>);
 
-/// The torrents of the command line: magnet links and `.torrent` files with their own trackers,
-/// and bare info hashes followed by their tracker URLs (each a tier, as the announce example reads
-/// them) or given the `--tracker` URLs.
+/// The torrents of the command line (read by [`target::parse_targets`]: magnet links and
+/// `.torrent` files with their own trackers, info hashes with the tracker URLs given after them),
+/// a torrent without any given the `--tracker` URLs.
 fn torrent_specs(args: &LoopArgs) -> Result<Vec<Spec>, String> {
-    let mut specs: Vec<Spec> = Vec::new();
-    let mut bare = false;
-    for arg in &args.targets {
-        if arg.contains("://") {
-            match specs.last_mut() {
-                Some((_, _, tiers)) if bare => {
-                    target::tracker_url(arg)?;
-                    tiers.push(vec![arg.clone()]);
-                    continue;
-                }
-                _ => {
-                    return Err(format!(
-                        "{arg:?} is a tracker URL, not a torrent: give an info hash first, then its tracker URLs (or a magnet link or .torrent file, which names its own)"
-                    ));
-                }
-            }
-        }
-        let t = target::parse(arg)?;
-        bare = t.tiers.is_empty();
+    let mut specs = Vec::new();
+    for t in &args.targets {
         let name = t.name.clone().unwrap_or_else(|| t.info_hash.to_string());
-        specs.push((name, t.info_hash, t.tiers));
-    }
-    for (name, _, tiers) in &mut specs {
+        let mut tiers = t.tiers.clone();
         match (tiers.is_empty(), args.trackers.is_empty()) {
             (true, false) => tiers.extend(args.trackers.iter().map(|t| vec![t.clone()])),
             (true, true) => {
@@ -155,55 +191,60 @@ fn torrent_specs(args: &LoopArgs) -> Result<Vec<Spec>, String> {
             }
             (false, true) => {}
         }
+        specs.push((name, t.info_hash, target::usable_tiers(&tiers)));
     }
     Ok(specs)
 }
 
-/// One client for every torrent; each announces to all of its trackers.
-fn swarms(
-    specs: Vec<(String, InfoHash, Vec<Vec<String>>)>,
-    port: u16,
-) -> Result<(Client, HashMap<TorrentId, Swarm>), String> {
-    let mut rng = os_rng();
-    let mut config = Config::default();
-    config.tier_mode = TierMode::AllTrackers;
-    let peer_id = random_peer_id(&mut rng);
-    let mut client = Client::new(config, &mut rng, now()).map_err(|e| e.to_string())?;
-    let mut swarms = HashMap::new();
-    for (name, info_hash, tiers) in specs {
-        let tiers = target::usable_tiers(&tiers);
-        let torrent = Torrent {
-            info_hash,
-            peer_id,
-            port,
-            progress: Progress {
-                left: 1 << 30,
-                ..Progress::default()
-            },
-            key: None,
-        };
-        let mut trackers = [0; 2];
-        tiers
-            .iter()
-            .flatten()
-            .for_each(|u| trackers[transport(u)] += 1);
-        match client.add(now(), torrent, tiers) {
-            Ok(id) => {
-                let swarm = Swarm {
-                    name,
-                    peers: BTreeSet::new(),
-                    started: HashSet::new(),
-                    trackers,
-                };
-                swarms.insert(id, swarm);
-            }
-            Err(e) => eprintln!("skipping {name}: {e}"),
-        }
-    }
-    Ok((client, swarms))
-}
-
 impl Fleet {
+    /// Adds the torrents not added yet to `client`: all of them with no `until`, or as many as
+    /// fit before `until` (at least one, so that every call makes progress). Returns how many were
+    /// added. A torrent the client refuses is reported on stderr and skipped.
+    pub fn add_pending(&mut self, client: &mut Client, until: Option<Instant>) -> usize {
+        let mut added = 0;
+        while let Some((name, info_hash, tiers)) = self.pending.next() {
+            let torrent = Torrent {
+                info_hash,
+                peer_id: self.peer_id,
+                port: self.port,
+                progress: Progress {
+                    left: 1 << 30,
+                    ..Progress::default()
+                },
+                key: None,
+            };
+            let mut trackers = [0; 2];
+            tiers
+                .iter()
+                .flatten()
+                .for_each(|u| trackers[transport(u)] += 1);
+            match client.add(now(), torrent, tiers) {
+                Ok(id) => {
+                    let swarm = Swarm {
+                        name,
+                        peers: BTreeSet::new(),
+                        started: HashSet::new(),
+                        trackers,
+                    };
+                    self.expected[0] += trackers[0];
+                    self.expected[1] += trackers[1];
+                    self.swarms.insert(id, swarm);
+                }
+                Err(e) => eprintln!("skipping {name}: {e}"),
+            }
+            added += 1;
+            if until.is_some_and(|t| now() >= t) {
+                break;
+            }
+        }
+        added
+    }
+
+    /// Whether every torrent of the run has been added.
+    pub fn all_added(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Drains the client's events into the tally.
     pub fn drain_events(&mut self, client: &mut Client) {
         while let Some((torrent, event)) = client.poll_event() {
@@ -254,7 +295,10 @@ impl Fleet {
 
     /// `true` once, when every torrent's `started` has been answered by each of its trackers.
     pub fn just_all_started(&mut self) -> bool {
-        if self.all_started.is_none() && self.started_pairs == self.expected {
+        if self.all_started.is_none()
+            && self.pending.is_empty()
+            && self.started_pairs == self.expected
+        {
             self.all_started = Some(now());
             return true;
         }

@@ -43,6 +43,38 @@ pub fn parse(arg: &str) -> Result<Target, String> {
     }
 }
 
+/// The torrents of a command line's positional arguments, in order: the one rule every example
+/// reads them by. A magnet link, a `.torrent` file or an info hash starts a torrent (a magnet
+/// link's `tr=` may hold `udp://` or `http://` unencoded: it is still a magnet link); an argument
+/// after it that is none of them and has a scheme (`udp://`, `http://`, `https://`) is one of its
+/// tracker URLs, a tier of its own after the link's or file's tiers. A tracker URL given here must
+/// be usable (the error is the library's reason); the links' and files' own URLs are checked when
+/// the torrent is added (an unusable one is skipped with a warning). An empty list gives no
+/// torrent.
+pub fn parse_targets(args: &[String]) -> Result<Vec<Target>, String> {
+    let mut targets: Vec<Target> = Vec::new();
+    for arg in args {
+        match targets.last_mut() {
+            Some(target) if is_tracker_url(arg) => {
+                tracker_url(arg)?;
+                target.tiers.push(vec![arg.clone()]);
+            }
+            _ => targets.push(parse(arg)?),
+        }
+    }
+    Ok(targets)
+}
+
+/// Whether a command-line argument after a torrent is a tracker URL for it: not a magnet link, an
+/// info hash or an existing file, and written with a scheme (or as `host:port`, which
+/// [`tracker_url`] then refuses with the scheme to add).
+fn is_tracker_url(arg: &str) -> bool {
+    !arg.starts_with("magnet:")
+        && btih(arg).is_none()
+        && arg.contains(':')
+        && !Path::new(arg).is_file()
+}
+
 /// Why `arg`, which is no magnet link, info hash or file, was refused: as the hash, file or URL it
 /// looks like, or as none of them.
 fn not_a_target(arg: &str, open_error: &std::io::Error) -> String {

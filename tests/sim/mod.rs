@@ -558,6 +558,13 @@ impl Sim {
                 });
                 self.drain();
             }
+            // Timers before late inputs (`Announce`'s rule): a deadline due now fires before
+            // what arrives now.
+            if self.announce.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.announce.handle_timeout(self.now);
+                self.after_timeout = true;
+                self.drain();
+            }
             while let Some(delivery) = self.world.poll_delivery(self.now) {
                 let (id, answer) = match delivery {
                     Delivery::Datagram(d) => {
@@ -582,11 +589,6 @@ impl Sim {
                     outputs: 0,
                 });
                 self.drain_into_last();
-            }
-            if self.announce.poll_timeout().is_some_and(|t| t <= self.now) {
-                self.announce.handle_timeout(self.now);
-                self.after_timeout = true;
-                self.drain();
             }
         }
         assert!(

@@ -194,17 +194,21 @@ impl Peer {
                 biased;
                 received = socket.recv_from(&mut datagram) => {
                     let (n, from) = received?;
-                    client.handle_datagram(virtual_now(), from, &datagram[..n]);
+                    let now = fire_due_timers(&mut client);
+                    client.handle_datagram(now, from, &datagram[..n]);
                 }
-                Some((request, outcome)) = rx.recv() => match outcome {
-                    Ok(response) => {
-                        client.handle_http_response(virtual_now(), request, &response);
+                Some((request, outcome)) = rx.recv() => {
+                    let now = fire_due_timers(&mut client);
+                    match outcome {
+                        Ok(response) => {
+                            client.handle_http_response(now, request, &response);
+                        }
+                        Err(e) => {
+                            log.line(format!("{name} {:?} transport {e:?}", since(now)));
+                            client.handle_transport_error(now, request, e);
+                        }
                     }
-                    Err(e) => {
-                        log.line(format!("{name} {:?} transport {e:?}", since(virtual_now())));
-                        client.handle_transport_error(virtual_now(), request, e);
-                    }
-                },
+                }
                 () = sleep => {}
             }
             let now = virtual_now();
@@ -225,6 +229,16 @@ impl Peer {
 /// Records a request the first time its id is handed out (a UDP exchange sends several
 /// datagrams under one id). A datagram carries no kind; the kind of a UDP exchange is taken
 /// from its outcome, so only HTTP requests come with one here.
+/// Timers before late inputs (`Announce`'s rule): fires the client's timer when its deadline has
+/// passed, before the input that woke the loop is handed in. Returns the virtual time it used.
+fn fire_due_timers(client: &mut Client) -> Instant {
+    let now = virtual_now();
+    if client.poll_timeout().is_some_and(|t| t <= now) {
+        client.handle_timeout(now);
+    }
+    now
+}
+
 fn note_request(
     record: &Rc<RefCell<PeerRecord>>,
     ids: &[TorrentId],
