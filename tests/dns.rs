@@ -415,6 +415,45 @@ fn late_answers_are_remembered_for_cached_names_only() {
     assert!((1..=8).contains(&used), "{used} late answers used");
 }
 
+#[test]
+fn the_name_evicted_among_equal_lifetimes_is_the_same_in_every_client() {
+    // Eight names fail in one `handle_timeout`, so their cache entries end at the same instant;
+    // a ninth name evicts one of them. Which one decides whose late answer is still used, so it
+    // must not depend on a hash map's per-instance order: every client picks the same one.
+    let used_ids = |_: u32| {
+        let now = start();
+        let mut config = Config::default();
+        config.dns.max_names = 8;
+        let mut c = client(config, now);
+        for k in 0..8u32 {
+            c.add(now, torrent(k), tiers(&format!("udp://t{k}.example:6969")))
+                .unwrap();
+        }
+        let expired = queries(&mut c);
+        c.handle_timeout(expired[0].deadline);
+        let _ = events(&mut c);
+        let t = expired[0].deadline + Duration::from_secs(1);
+        c.add(t, torrent(8), tiers("udp://t8.example:6969"))
+            .unwrap();
+        let _ = queries(&mut c);
+        let used: Vec<String> = expired
+            .iter()
+            .filter(|q| c.handle_dns_response(t, q.id, answer(ips(&["203.0.113.5"]), None)))
+            .map(|q| q.host.clone())
+            .collect();
+        assert_eq!(used.len(), 7, "one of the eight was evicted: {used:?}");
+        used
+    };
+    let first = used_ids(0);
+    for k in 1..6 {
+        assert_eq!(used_ids(k), first, "client {k} evicted another name");
+    }
+    assert!(
+        !first.contains(&"t0.example".to_owned()),
+        "the first in byte order goes"
+    );
+}
+
 // ----- several addresses -----
 
 #[test]

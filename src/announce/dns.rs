@@ -438,7 +438,9 @@ impl Dns {
     }
 
     /// Makes room for one more name: at the cap, the name whose entry expires first and that has
-    /// no query in flight is dropped.
+    /// no query in flight is dropped; among names expiring at the same instant (failures handled
+    /// in one `handle_timeout`), the first in byte order, so the choice never depends on the hash
+    /// map's per-process order (same inputs, same outputs).
     fn evict_for_one(&mut self, cfg: &DnsConfig) {
         if self.names.len() < cfg.max_names {
             return;
@@ -447,7 +449,7 @@ impl Dns {
             .names
             .iter()
             .filter(|(_, n)| n.query.is_none())
-            .min_by_key(|(_, n)| n.until)
+            .min_by(|a, b| a.1.until.cmp(&b.1.until).then_with(|| a.0.cmp(b.0)))
             .map(|(k, _)| k.clone());
         if let Some(victim) = victim
             && let Some(name) = self.names.remove(&victim)
