@@ -99,8 +99,12 @@ fn run(args: &Args) -> Result<bool, String> {
         .tiers()
         .flatten()
         .map(|id| {
-            let url = driver.announce.tracker_url(id).map_or("?", |u| u.as_str());
-            (id, url.to_owned())
+            // Display, not `as_str`: a password in the URL shows as `xxxxx`.
+            let url = driver
+                .announce
+                .tracker_url(id)
+                .map_or("?".to_owned(), |u| u.to_string());
+            (id, url)
         })
         .collect();
     let asked = Asked {
@@ -172,12 +176,12 @@ fn tracker_tiers(target: &Target) -> Result<Vec<Vec<TrackerUrl>>, String> {
 fn print(args: &Args, reports: &[TrackerReport], demo: bool) -> Result<bool, String> {
     if args.json {
         for r in reports {
-            println!("{}", r.to_json());
+            common::out::say(format_args!("{}", r.to_json()));
         }
     } else {
         let peers: BTreeSet<_> = reports.iter().flat_map(|r| &r.peers).collect();
         for peer in peers {
-            println!("{peer}");
+            common::out::say(format_args!("{peer}"));
         }
         for r in reports {
             eprintln!("{}", r.summary());

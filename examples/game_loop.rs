@@ -142,7 +142,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     }
     if !args.json {
         let mean = frames.total / u32::try_from(frames.count.max(1)).unwrap_or(u32::MAX);
-        println!(
+        common::out::say(format_args!(
             "{} frames of {} ms: the client took {:.3} ms at worst, {:.3} ms on average; {} frames over its {} ms budget",
             frames.count,
             TICK.as_millis(),
@@ -150,7 +150,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
             mean.as_secs_f64() * 1e3,
             frames.over_budget,
             BUDGET.as_millis()
-        );
+        ));
     }
     Ok(answered)
 }

@@ -331,7 +331,7 @@ fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(e) if e == USAGE => {
-            println!("{USAGE}");
+            say(USAGE);
             return ExitCode::SUCCESS;
         }
         Err(e) => {

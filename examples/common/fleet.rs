@@ -258,7 +258,12 @@ impl Fleet {
             return;
         };
         // A torrent's tracker URLs read until its `Stopped` is drained: every event names one.
-        let url = |t| client.tracker_url(torrent, t).map_or("?", |u| u.as_str());
+        // Display, not `as_str`: a password in the URL shows as `xxxxx`.
+        let url = |t| {
+            client
+                .tracker_url(torrent, t)
+                .map_or("?".to_owned(), |u| u.to_string())
+        };
         match event {
             Event::Announced(a) if a.event == AnnounceEvent::Stopped => {
                 self.stopped_acks += 1;
@@ -323,7 +328,7 @@ impl Fleet {
             let by = |k: usize| {
                 at(self.last_started[k].filter(|_| self.started_pairs[k] == self.expected[k]))
             };
-            println!(
+            super::out::say(format_args!(
                 "{{\"torrents\": {}, \"expected\": {}, \"started_acked\": {}, \"all_started_s\": {}, \"udp_started_s\": {}, \"http_started_s\": {}, \"failed\": {}, \"unanswered\": {}, \"stopped_acked\": {}, \"done_s\": {:.6}}}",
                 self.swarms.len(),
                 self.expected[0] + self.expected[1],
@@ -335,11 +340,11 @@ impl Fleet {
                 self.unanswered,
                 self.stopped_acks,
                 secs(now())
-            );
+            ));
         } else {
             let with_peers = self.swarms.values().filter(|s| !s.peers.is_empty()).count();
             let total: usize = self.swarms.values().map(|s| s.peers.len()).sum();
-            println!(
+            super::out::say(format_args!(
                 "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged ({} after a started unanswered at stop), in {:.2} s",
                 self.swarms.len(),
                 self.announced,
@@ -348,7 +353,7 @@ impl Fleet {
                 self.stopped_acks,
                 self.stopped_after_unanswered,
                 secs(now())
-            );
+            ));
         }
         self.announced > 0
     }

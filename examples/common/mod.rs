@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod fleet;
 pub mod http;
 pub mod http_conn;
+pub mod out;
 pub mod report;
 pub mod resolver;
 pub mod status;
@@ -58,7 +59,7 @@ pub fn main_with<A>(
     let args = match args {
         Ok(Some(args)) => args,
         Ok(None) => {
-            println!("{usage}");
+            out::say(format_args!("{usage}"));
             return ExitCode::SUCCESS;
         }
         Err(e) => {

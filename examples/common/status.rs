@@ -11,6 +11,8 @@ pub fn table<'a>(trackers: impl Iterator<Item = TrackerStatus<'a>>, now: Instant
     let mut out = String::new();
     for t in trackers {
         let state = match t.state {
+            // Pause is the torrent's: the row says so over the tracker's own state.
+            _ if t.paused => "paused",
             TrackerState::NotContacted => "not contacted",
             TrackerState::Updating => "updating",
             TrackerState::Working => "working",
@@ -29,7 +31,8 @@ pub fn table<'a>(trackers: impl Iterator<Item = TrackerStatus<'a>>, now: Instant
             out,
             "  tier {} {:<40} {state:<13} peers {:>4} seeders {seeders:>4} leechers {leechers:>4} next {next}",
             t.tier,
-            t.url.as_str(),
+            // Display, not `as_str`: a password in the URL shows as `xxxxx`.
+            t.url.to_string(),
             count(t.peers),
         );
         if t.failures > 0 {

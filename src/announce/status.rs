@@ -60,10 +60,12 @@ pub struct TrackerStatus<'a> {
     pub id: TrackerId,
     /// Its URL.
     pub url: &'a TrackerUrl,
-    /// Its BEP 12 tier (0 is the first), as numbered in the list given: under BEP 7 dual-stack
-    /// both families of a URL show the same tier. Tiers are places in the list as it is now: when
-    /// [`remove_tracker`](super::Announce::remove_tracker) empties a tier, the later tiers move up
-    /// by one.
+    /// Its BEP 12 tier (0 is the first): its place in the tier list as it is now. Under BEP 7
+    /// dual-stack both families of a URL show the same tier. A tier that holds no tracker does
+    /// not count, so later tiers move up by one when
+    /// [`remove_tracker`](super::Announce::remove_tracker) empties a tier, and a list given with
+    /// a tier whose trackers all repeat earlier ones (any spelling of the same tracker, see
+    /// [`TrackerUrl`]) numbers the tiers after it one lower.
     pub tier: usize,
     /// Where it stands.
     pub state: TrackerState,
