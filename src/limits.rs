@@ -25,7 +25,7 @@
 //! | trackers per torrent (and so UDP connection ids cached: one per tracker address, at most 16 per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
 //! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
-//! | a UDP datagram the window saw lost (a later one answered, or twice the round trip passed) | 6 early repeats per exchange (a connect that follows a request gets its own 6), backed off 0, 1, 3, 7, 15 and 31 probe timeouts and paced; not BEP 15 attempts | the machine | BEP 15's timer alone |
+//! | a UDP datagram the window saw lost (a later one answered, or twice the round trip passed) | 6 early repeats per exchange, backed off 0, 1, 3, 7, 15 and 31 probe timeouts and paced; not BEP 15 attempts | the machine | BEP 15's timer alone |
 //! | a silent or slow HTTP tracker | 30 s per request, redirects included | [`Config::http_timeout`](crate::announce::Config::http_timeout) | `Cause::Timeout`; a later answer is ignored |
 //! | shutdown | 5 s after the last `stopped` was admitted by its endpoint's window (a UDP `stopped` spreads its 3 sends over it) | [`Config::stop_timeout`](crate::announce::Config::stop_timeout) | `Event::Stopped` comes anyway |
 //! | a tracker's `interval` | clamped to [120 s, 2 h] | [`Config::interval_floor`](crate::announce::Config::interval_floor), [`Config::interval_ceiling`](crate::announce::Config::interval_ceiling) | |

@@ -287,11 +287,6 @@ impl UdpExchange {
                 // BEP 15: a resend after the id expired becomes a connect; the count goes on.
                 self.phase = Phase::Connect { initial: false };
                 self.needs_txid = true;
-                // A new datagram with its own early repeats: every request of the endpoint may
-                // join this connect, and a lost connect without a repeat would hold them all for
-                // its BEP 15 wait (30 s and more).
-                self.early_resends = 0;
-                self.early_at = None;
             }
             (Phase::Connect { .. }, None) => {}
         }
@@ -392,7 +387,6 @@ impl UdpExchange {
             ep.window.forget_send(s);
         }
         self.early_at = None;
-        self.early_resends = 0;
         self.probe_at = None;
         self.phase = Phase::Connect { initial: true };
         self.needs_txid = true;
