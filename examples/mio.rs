@@ -206,6 +206,13 @@ impl EventLoop {
         }
         let mut out = Vec::new();
         while let Some(t) = self.client.poll_transmit(&mut out) {
+            // Counted for the summary: a connect is 16 bytes, an announce at least 98.
+            let sent = self.fleet.udp_sent.get_or_insert([0; 2]);
+            match t.len {
+                16 => sent[0] += 1,
+                98.. => sent[1] += 1,
+                _ => {}
+            }
             // A full send buffer drops the datagram; the client's retransmission covers it. An
             // unreachable address is reported, so the client moves on to the tracker's next one.
             let to = on_socket(t.destination, self.dual_stack);

@@ -214,7 +214,7 @@ TIME = "/usr/bin/time"
 
 def run_contender(argv, log: Path, limit_s, sampler: Sampler, label="client"):
     """Runs a contender to its end; returns (its last stdout line as JSON or None, CPU seconds,
-    peak RSS in KiB or None, exit status, wall seconds). Killed by pid after `limit_s` + 30 s.
+    peak RSS in KiB or None, exit status, wall seconds). Killed by pid after 2 * `limit_s` + 30 s.
 
     wait4's ru_maxrss would keep the high-water mark of this Python, which forked it; so the
     contender runs under GNU time (apt-get install time), whose %M is the contender's own, or,
@@ -226,7 +226,9 @@ def run_contender(argv, log: Path, limit_s, sampler: Sampler, label="client"):
         t0 = time.monotonic()
         proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=err)
         sampler.watch(label, proc.pid, argv, via_parent=wrapped)
-        watchdog = threading.Timer(limit_s + 30, lambda: stop_pid(proc, grace=2))
+        # Stopping may take as long as starting did (the `stopped` announces go at the tracker's
+        # pace): a contender that used `limit_s` to start gets as long again to stop.
+        watchdog = threading.Timer(2 * limit_s + 30, lambda: stop_pid(proc, grace=2))
         watchdog.start()
         try:
             out = proc.stdout.read().decode()

@@ -17,9 +17,14 @@ Scenarios:
   slow-udp   the UDP tracker alone behind a proxy answering 500 requests/s and dropping the rest
 
 Each contender: time until every (torrent, tracker) pair answered `started` (and per transport),
-time until `stopped` was answered too, failed requests, receive-buffer drops of its own sockets
-and of the tracker's (the `drops` column of /proc/net/udp, sampled every 50 ms), CPU (user+sys)
-whole and per announce, peak RSS. Ratios come from pairs in the same run. Markdown on stdout.
+time until `stopped` was answered too, failed requests (and of them the `stopped` given up after
+`Config::stop_timeout`: the torrent still ends with `Event::Stopped`), announces sent again
+(datagrams sent less announces answered; the floor counts its retransmissions), receive-buffer
+drops of its own sockets and of the tracker's (the `drops` column of /proc/net/udp, sampled every
+50 ms), CPU (user+sys) whole and per announce, peak RSS. Against the slow tracker also the share
+of requests it dropped and the announces it saw twice. Ratios come from pairs in the same run.
+Markdown on stdout. A contender's process is stopped `2 * limit + 30` s after it starts: its
+`stopped` may take as long as its start-up did.
 """
 
 import argparse
@@ -178,6 +183,11 @@ def measure(name, n, scenario, args, udp_kind, tmp):
         counts = trackers.stop()
     s = summary or {}
     acked = (s.get("started_acked") or 0) + (s.get("stopped_acked") or 0)
+    resent = s.get("retransmits")
+    if resent is None and s.get("udp_announces_sent") is not None and scenario != "healthy":
+        # Every announce datagram beyond one per answered announce (the UDP-only scenarios: the
+        # contender counts UDP datagrams, the answers of both transports).
+        resent = s["udp_announces_sent"] - acked
     row = {
         "contender": name, "torrents": n, "scenario": scenario, "exit": code, "wall_s": wall,
         "expected": s.get("expected"), "started_acked": s.get("started_acked"),
@@ -185,7 +195,9 @@ def measure(name, n, scenario, args, udp_kind, tmp):
         "all_started_s": s.get("all_started_s"), "udp_started_s": s.get("udp_started_s"),
         "http_started_s": s.get("http_started_s"),
         "done_s": s.get("done_s"),
-        "failed": s.get("failed"), "retransmits": s.get("retransmits"),
+        "failed": s.get("failed"), "stopped_failed": s.get("stopped_failed"),
+        "retransmits": s.get("retransmits"),
+        "connects_sent": s.get("udp_connects_sent"), "announces_sent": s.get("udp_announces_sent"),
         "client_drops": sampler.total("client"),
         "tracker_drops": sum(sampler.total(f"tracker{i}") for i in range(len(trackers.parts))),
         "system_rcvbuf_errors": procs.snmp_rcvbuf_errors() - snmp0,
@@ -194,6 +206,7 @@ def measure(name, n, scenario, args, udp_kind, tmp):
         "rss_mib": rss_kib / 1024 if rss_kib else None,
         "work_cpu_s": s.get("work_cpu_s"),
         "proxy_forwarded": counts.get("forwarded"), "proxy_dropped": counts.get("dropped"),
+        "resent": resent,
     }
     if summary is None:
         log = (tmp / f"{name}.log").read_text(errors="replace")[-2000:]
@@ -239,24 +252,41 @@ def table(rows, scenario, n, contenders, runs):
           for c in contenders}
     out = [f"\n#### N = {n:,}, {scenario} ({runs} runs; median (min-max))\n",
            "| contender | all started | UDP started | HTTP started | started + stopped | answered (started + stopped) "
-           "| failed | drops client / tracker | CPU | CPU per announce | peak RSS |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| failed (stopped given up) | resent | drops client / tracker | CPU | CPU per announce | peak RSS |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c, rs in by.items():
         if not rs:
             continue
-        col = lambda k, f: spread([r[k] for r in rs], f)  # noqa: E731
+        col = lambda k, f: spread([r.get(k) for r in rs], f)  # noqa: E731
         complete = all(r["expected"] and r["started_acked"] == r["stopped_acked"] == r["expected"] for r in rs)
         answered = f"all {rs[0]['expected']:,} + {rs[0]['expected']:,}" if complete else "; ".join(
             f"{r['started_acked'] or 0:,} + {r['stopped_acked'] or 0:,} of {(r['expected'] or 0):,}" for r in rs)
         drops = "; ".join(f"{r['client_drops']:,}/{r['tracker_drops']:,}" for r in rs)
+        given_up = sum(r.get("stopped_failed") or 0 for r in rs)
+        failed = col('failed', num) + (f" ({given_up:,} in all)" if given_up else "")
         out.append(
             f"| {c} | {col('all_started_s', secs)} | {col('udp_started_s', secs)} | {col('http_started_s', secs)} "
-            f"| {col('done_s', secs)} | {answered} | {col('failed', num)} | {drops} | {col('cpu_s', secs)} "
+            f"| {col('done_s', secs)} | {answered} | {failed} | {col('resent', num)} | {drops} | {col('cpu_s', secs)} "
             f"| {col('cpu_us_per_announce', lambda v: f'{v:.1f} us')} | {col('rss_mib', lambda v: f'{v:.1f} MiB')} |")
     extras = [r for rs in by.values() for r in rs if r["proxy_forwarded"] is not None]
     if extras:
-        out.append("\nProxy (the slow tracker): requests forwarded / dropped per run: " + "; ".join(
-            f"{r['contender']} {r['proxy_forwarded']:,}/{r['proxy_dropped']:,}" for r in extras))
+        out.append("\nProxy (the slow tracker): requests forwarded / dropped (share dropped) per run: " + "; ".join(
+            f"{r['contender']} {r['proxy_forwarded']:,}/{r['proxy_dropped']:,} "
+            f"({100 * r['proxy_dropped'] / max(1, r['proxy_forwarded'] + r['proxy_dropped']):.1f} %)" for r in extras))
+        seen = [r for r in extras if r.get("connects_sent") is not None]
+        if seen:
+            # Forwarded to the tracker and neither a connect nor the announce answered: announces
+            # the tracker got twice (a repeat whose first copy was not dropped after all).
+            out.append("\nAnnounces the slow tracker got twice (forwarded less connects sent less answered) per run: "
+                       + "; ".join(f"{r['contender']} {max(0, r['proxy_forwarded'] - r['connects_sent'] - (r['started_acked'] or 0) - (r['stopped_acked'] or 0)):,}"
+                                   for r in seen))
+    floor = {r["run"]: r for r in by.get("floor", [])}
+    over = [(r["contender"], (r["rss_mib"] - floor[r["run"]]["rss_mib"]) * MIB / n)
+            for c, rs in by.items() if c != "floor" for r in rs
+            if r["rss_mib"] and r["run"] in floor and floor[r["run"]]["rss_mib"]]
+    if over:
+        out.append("\nPeak RSS above the floor's in the same run, per torrent (target: at most 1,024 B): " + "; ".join(
+            f"{c} {b:,.0f} B" for c, b in over))
     lt = [r for rs in by.values() for r in rs if r["work_cpu_s"] is not None]
     if lt:
         out.append("\nlibtorrent CPU without Python start-up and session set-up (its own getrusage): " + "; ".join(

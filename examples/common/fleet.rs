@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bt_tracker::announce::{
-    Cause, Config, Event, Progress, TierMode, Torrent, TorrentId, TrackerId,
+    Cause, Config, Event, Progress, RequestKind, TierMode, Torrent, TorrentId, TrackerId,
 };
 use bt_tracker::client::Client;
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, Scheme, TrackerUrl};
@@ -61,6 +61,12 @@ pub struct Fleet {
     /// The peer id and port every torrent announces.
     peer_id: PeerId,
     port: u16,
+    /// `stopped` announces that failed (given up after `Config::stop_timeout`, or refused): the
+    /// torrent still ends with `Event::Stopped`.
+    pub stopped_failed: usize,
+    /// UDP datagrams written to the socket, when the loop counts them: connects, announces
+    /// (every send and resend; the summary's duplicates are these less the answered ones).
+    pub udp_sent: Option<[usize; 2]>,
     /// (torrent, tracker) pairs per transport (UDP, HTTP), of the torrents added so far.
     pub expected: [usize; 2],
     /// Pairs whose `started` was acknowledged per transport, when the last one of each was, and
@@ -158,6 +164,8 @@ pub fn prepare(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker
         unanswered: 0,
         stopped_acks: 0,
         stopped_after_unanswered: 0,
+        stopped_failed: 0,
+        udp_sent: None,
         expected: [0; 2],
         started_pairs: [0; 2],
         last_started: [None; 2],
@@ -289,6 +297,9 @@ impl Fleet {
                     self.unanswered += 1;
                 } else {
                     self.failed += 1;
+                    if f.request == RequestKind::Announce(AnnounceEvent::Stopped) {
+                        self.stopped_failed += 1;
+                    }
                 }
                 if self.verbose {
                     eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
@@ -328,8 +339,9 @@ impl Fleet {
             let by = |k: usize| {
                 at(self.last_started[k].filter(|_| self.started_pairs[k] == self.expected[k]))
             };
+            let sent = |k: usize| self.udp_sent.map_or("null".into(), |s| s[k].to_string());
             super::out::say(format_args!(
-                "{{\"torrents\": {}, \"expected\": {}, \"started_acked\": {}, \"all_started_s\": {}, \"udp_started_s\": {}, \"http_started_s\": {}, \"failed\": {}, \"unanswered\": {}, \"stopped_acked\": {}, \"done_s\": {:.6}}}",
+                "{{\"torrents\": {}, \"expected\": {}, \"started_acked\": {}, \"all_started_s\": {}, \"udp_started_s\": {}, \"http_started_s\": {}, \"failed\": {}, \"stopped_failed\": {}, \"unanswered\": {}, \"stopped_acked\": {}, \"udp_connects_sent\": {}, \"udp_announces_sent\": {}, \"done_s\": {:.6}}}",
                 self.swarms.len(),
                 self.expected[0] + self.expected[1],
                 self.started_pairs[0] + self.started_pairs[1],
@@ -337,8 +349,11 @@ impl Fleet {
                 by(0),
                 by(1),
                 self.failed,
+                self.stopped_failed,
                 self.unanswered,
                 self.stopped_acks,
+                sent(0),
+                sent(1),
                 secs(now())
             ));
         } else {

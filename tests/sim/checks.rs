@@ -165,8 +165,8 @@ pub fn matching(log: &Log) -> Check {
 /// timeout comes one doubled wait after the last send. After `stop()`, a `stopped` spreads its
 /// sends evenly over `stop_timeout`. Besides, the window may send a datagram again early when it
 /// saw it lost: after a datagram sent later to the same tracker was answered, or after twice the
-/// shortest round trip seen (and at least 25 ms) without an answer; at most 3 times per request,
-/// and outside the BEP 15 run.
+/// shortest round trip seen (and at least 25 ms) without an answer; at most 6 times per request
+/// (`MAX_EARLY_RESENDS`), and outside the BEP 15 run.
 pub fn retransmission(log: &Log) -> Check {
     let rto = log.config.udp_rto;
     let max = log.config.udp_max_attempts as usize;
@@ -209,7 +209,7 @@ pub fn retransmission(log: &Log) -> Check {
                 if !on_schedule && seen_lost {
                     let n = early.entry(*request).or_default();
                     *n += 1;
-                    if *n > 3 {
+                    if *n > 6 {
                         return fail(*at, format!("{request:?} sent early {n} times"));
                     }
                     continue;
