@@ -118,6 +118,10 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
         {
             return Err(format!("poll failed: {e}"));
         }
+        // Timers before late inputs (`Announce`'s rule): a deadline that passed while waiting
+        // fires first, so a reply that came after it is late on every run.
+        let now = now();
+        lp.fire_timers(now);
         for event in &events {
             match event.token() {
                 UDP => lp.receive_datagrams(),
@@ -125,8 +129,6 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
                 token => lp.pump_connection(token),
             }
         }
-        let now = now();
-        lp.fire_timers(now);
         if !stopping && (now >= end || interrupted.load(Ordering::Relaxed)) {
             stopping = true;
             eprintln!("stopping: sending stopped to every tracker that got started");
