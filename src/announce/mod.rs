@@ -6,6 +6,7 @@ mod commands;
 mod config;
 pub(crate) mod ctx;
 pub(crate) mod dns;
+mod drive;
 pub(crate) mod edit;
 pub(crate) mod endpoint;
 mod event;
@@ -22,6 +23,7 @@ mod status;
 mod swarms;
 pub(crate) mod tracker;
 pub(crate) mod udp_exchange;
+mod view;
 pub(crate) mod window;
 mod wire;
 
