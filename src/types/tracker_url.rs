@@ -280,7 +280,12 @@ impl TrackerUrl {
         let authority = &raw[after_scheme..raw_path_start];
         let userinfo = authority.rfind('@').map_or("", |at| &authority[..at]);
         // An empty password or userinfo says nothing: `u:@h` is `u@h`, `:@h` and `@h` are `h`.
-        let userinfo = userinfo.strip_suffix(':').unwrap_or(userinfo);
+        // The password is all after the first `:` (RFC 3986 section 3.2.1), so `::@h` keeps its
+        // password `:`; cutting one `:` off instead would leave `:@h`, which parses to `h`.
+        let userinfo = match userinfo.split_once(':') {
+            Some((user, "")) => user,
+            _ => userinfo,
+        };
         if scheme == Scheme::Udp && !userinfo.is_empty() {
             return Err(TrackerUrlError::UdpUserinfo(shown(text)));
         }
