@@ -337,6 +337,29 @@ fn a_late_answer_to_a_query_two_queries_ago_is_ignored() {
     assert_eq!(sent_to(&mut c, "203.0.113.6:6969"), 1);
 }
 
+#[test]
+fn an_answer_while_no_torrent_runs_still_answers_its_query() {
+    // Found by the client_machine fuzz target: an answer that came while no torrent ran was
+    // refused without answering its query, so a second answer to the same id was used later.
+    let now = start();
+    let mut c = client(Config::default(), now);
+    let id = c.add(now, torrent(0), tiers(TRACKER)).unwrap();
+    let q = queries(&mut c).remove(0);
+    c.remove(now, id);
+    let _ = events(&mut c);
+    // Nothing runs: not used, but answered.
+    assert!(!c.handle_dns_response(now, q.id, answer(ips(&["203.0.113.5"]), None)));
+    c.add(now, torrent(1), tiers(TRACKER)).unwrap();
+    assert!(
+        !c.handle_dns_response(now, q.id, Err(DnsError::NotFound)),
+        "a second answer to one query was used"
+    );
+    // The first answer was cached for the torrent added later: no new query, sent at once.
+    assert!(queries(&mut c).is_empty());
+    assert_eq!(sent_to(&mut c, "203.0.113.5:6969"), 1);
+    assert!(failures(&events(&mut c)).is_empty());
+}
+
 /// When a query's first answer comes, relative to its deadline.
 #[derive(Clone, Copy, Debug)]
 enum Timing {

@@ -18,15 +18,16 @@ impl Client {
     /// was used; a late success is used, a late failure is not (the rule is on
     /// [`Announce::handle_dns_response`](crate::Announce::handle_dns_response)). The cache serves
     /// every torrent of the client, so an answer is used while any torrent runs (is neither
-    /// removed nor stopped), and ignored, returning `false`, once none does.
+    /// removed nor stopped); once none does it still answers its query (a second answer to the
+    /// same id is ignored, as always) and is cached for torrents added later, but returns `false`:
+    /// nothing used it.
     pub fn handle_dns_response(
         &mut self,
         now: Instant,
         id: DnsQueryId,
         result: Result<DnsAnswer, DnsError>,
     ) -> bool {
-        // Checked only for a query the cache waits for: one scan per query handed out.
-        if !self.ctx.dns.knows(id) || !self.any_running() {
+        if !self.ctx.dns.knows(id) {
             return false;
         }
         let now = self.ctx.at(now);
@@ -38,7 +39,8 @@ impl Client {
             self.ctx.advance(now);
             self.wake(now);
         }
-        used
+        // Checked only for a query the cache waited for: one scan per query handed out.
+        used && self.any_running()
     }
 
     /// A datagram received on the client's socket. Returns `true` when it answered a request in
