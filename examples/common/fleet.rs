@@ -2,7 +2,8 @@
 //! `.torrent` files, or synthetic torrents on the embedded tracker or the `--tracker` URLs), the
 //! one [`Client`] that holds them all, and the tally of its events that the summary prints.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -16,17 +17,34 @@ use super::cli::LoopArgs;
 use super::embedded::{EmbeddedTracker, sample_peers};
 use super::{now, os_rng, random_peer_id, target};
 
-/// One torrent: its name and what it has learnt.
+/// One torrent: its name and what it has learnt. A run holds one per torrent (the start-up
+/// benchmark's peak RSS counts them), so it is kept small.
 #[derive(Debug)]
 pub struct Swarm {
-    /// Its name (from the magnet link or file, or `synthetic #k`).
-    pub name: String,
+    /// Its name.
+    pub name: Name,
     /// Every peer the trackers gave.
     pub peers: BTreeSet<SocketAddr>,
-    /// Trackers that acknowledged `started`.
-    pub started: HashSet<TrackerId>,
+    /// Trackers that acknowledged `started` (a torrent has a few: a list, not a set).
+    pub started: Vec<TrackerId>,
     /// Trackers it announces to: UDP, HTTP(S).
-    pub trackers: [usize; 2],
+    pub trackers: [u32; 2],
+}
+
+/// A torrent's name: from the magnet link or file, or synthetic torrent `k`'s, made when shown.
+#[derive(Debug)]
+pub enum Name {
+    Given(Box<str>),
+    Synthetic(usize),
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Name::Given(name) => f.write_str(name),
+            Name::Synthetic(k) => write!(f, "synthetic #{k}"),
+        }
+    }
 }
 
 /// 0 for a UDP tracker, 1 for HTTP(S): the summary's per-transport counts.
@@ -102,7 +120,7 @@ impl Pending {
                 *next += 1;
                 let mut hash = [0u8; 20];
                 hash[..8].copy_from_slice(&(k as u64).to_be_bytes());
-                Some((format!("synthetic #{k}"), InfoHash(hash), tiers.clone()))
+                Some((Name::Synthetic(k), InfoHash(hash), tiers.clone()))
             }
         }
     }
@@ -175,7 +193,7 @@ pub fn prepare(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker
 }
 
 /// A torrent to add: its name, info hash and tiers of tracker URLs.
-type Spec = (String, InfoHash, Vec<Vec<TrackerUrl>>);
+type Spec = (Name, InfoHash, Vec<Vec<TrackerUrl>>);
 
 /// The torrents of the command line (read by [`target::parse_targets`]: magnet links and
 /// `.torrent` files with their own trackers, info hashes with the tracker URLs given after them),
@@ -199,6 +217,7 @@ fn torrent_specs(args: &LoopArgs) -> Result<Vec<Spec>, String> {
             }
             (false, true) => {}
         }
+        let name = Name::Given(name.into_boxed_str());
         specs.push((name, t.info_hash, target::usable_tiers(&tiers)));
     }
     Ok(specs)
@@ -231,11 +250,11 @@ impl Fleet {
                     let swarm = Swarm {
                         name,
                         peers: BTreeSet::new(),
-                        started: HashSet::new(),
+                        started: Vec::new(),
                         trackers,
                     };
-                    self.expected[0] += trackers[0];
-                    self.expected[1] += trackers[1];
+                    self.expected[0] += trackers[0] as usize;
+                    self.expected[1] += trackers[1] as usize;
                     self.swarms.insert(id, swarm);
                 }
                 Err(e) => eprintln!("skipping {name}: {e}"),
@@ -281,7 +300,8 @@ impl Fleet {
             }
             Event::Announced(a) => {
                 self.announced += 1;
-                if a.event == AnnounceEvent::Started && swarm.started.insert(a.tracker) {
+                if a.event == AnnounceEvent::Started && !swarm.started.contains(&a.tracker) {
+                    swarm.started.push(a.tracker);
                     let kind = client.tracker_url(torrent, a.tracker).map_or(0, transport);
                     self.started_pairs[kind] += 1;
                     self.last_started[kind] = Some(now());
@@ -324,7 +344,10 @@ impl Fleet {
     /// Prints the tracker tables of the first torrents, from the client's status snapshot.
     pub fn print_status(&self, client: &Client, now: Instant) {
         for torrent in client.torrents().take(5) {
-            let name = self.swarms.get(&torrent).map_or("?", |s| s.name.as_str());
+            let name = self
+                .swarms
+                .get(&torrent)
+                .map_or("?".into(), |s| s.name.to_string());
             let rows = super::status::table(client.trackers(torrent), now);
             eprint!("{name} ({torrent}):\n{rows}");
         }

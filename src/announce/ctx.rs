@@ -18,7 +18,7 @@ use super::outcome::ScrapeCounts;
 use super::schedule::clock;
 use super::tracker::Io;
 use super::udp_exchange::UdpExchange;
-use super::window::Slots;
+use super::window::{Place, Slots};
 
 /// Bits of a request id below the owner's slot.
 const SEQ_BITS: u32 = 40;
@@ -152,6 +152,16 @@ impl Ctx {
         match io {
             // Waiting for a name: the cache wakes a torrent that no longer waits, which is harmless.
             Io::Resolving(_) => {}
+            // Never sent: it leaves the queue (or gives back the place a drain gave it).
+            Io::Queued(q) => {
+                let udp = q.udp.is_some();
+                let place = Place::Queued(q.ticket);
+                ep.window
+                    .leave((cfg, udp), place, None, hand_over, &mut self.woken);
+                if let Some(txid) = io.txid() {
+                    self.txids.remove(&txid);
+                }
+            }
             Io::Udp(u) => {
                 let woken = &mut self.woken;
                 ep.window

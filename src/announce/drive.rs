@@ -11,8 +11,9 @@ use super::outcome::{Outcome, Retry, drop_self};
 use super::policy::is_internal_tracker;
 use super::schedule::{backoff, intervals, later};
 use super::session::{Phase, STOPPED, Session, scraped_event};
-use super::tracker::{Exchange, Io, LaneState, SLOTS, walk};
-use super::udp_exchange::UdpExchange;
+use super::tracker::{Exchange, Io, LaneState, Queued, SLOTS, walk};
+use super::udp_exchange::{UdpExchange, UdpPhase};
+use super::window::Place;
 use super::wire::RequestParams;
 use crate::http::scrape_tracker_url;
 use crate::{AnnounceEvent, Scheme};
@@ -81,8 +82,9 @@ impl Session {
         None
     }
 
-    /// The transport state of a new exchange with tracker `i` at `addrs` (its pacer slot
-    /// reserved).
+    /// The transport state of a new exchange with tracker `i` at `addrs`: it asks its endpoint's
+    /// window for a place, and is built when admitted (at once, or by
+    /// [`take_place`](Self::take_place) once a drain admits it).
     fn open_io(
         &self,
         ctx: &mut Ctx,
@@ -94,48 +96,91 @@ impl Session {
     ) -> Io {
         // `stopped`, `completed` and what the user asked for now go ahead of a start-up backlog.
         let urgent = self.urgent || matches!(kind, STOPPED | COMPLETED);
+        let url = self.trackers[i].url;
+        let udp = ctx.endpoints.url(url).scheme() == Scheme::Udp;
+        let txid = udp.then(|| ctx.unique_txid());
+        let ep = ctx.endpoints.endpoint(url);
+        let phase = txid.map(|t| (t, UdpExchange::first_phase(now, ep, &addrs)));
+        let queued = match ep.window.admit(&ctx.cfg, udp, self.me, urgent) {
+            Place::Queued(ticket) => ticket,
+            Place::Admitted => {
+                let q = (urgent, phase, addrs);
+                return self.admitted_io(ctx, i, (kind, id), q, now);
+            }
+        };
+        Io::Queued(Queued {
+            ticket: queued,
+            urgent,
+            udp: phase,
+            addrs,
+        })
+    }
+
+    /// The transport state of an exchange with tracker `i` its endpoint's window admitted.
+    fn admitted_io(
+        &self,
+        ctx: &mut Ctx,
+        i: usize,
+        (kind, id): (RequestKind, RequestId),
+        (urgent, udp, addrs): (bool, Option<(u32, UdpPhase)>, Addrs),
+        now: Instant,
+    ) -> Io {
         let t = &self.trackers[i];
-        let (url, ep) = ctx.endpoints.split(t.url);
-        match url.scheme() {
-            Scheme::Udp => {
-                let txid = ctx.unique_txid();
-                let ep = ctx.endpoints.endpoint(t.url);
-                Io::Udp(UdpExchange::start(
-                    now,
-                    &ctx.cfg,
-                    ep,
-                    (self.me, id),
-                    (kind, urgent),
-                    txid,
-                    addrs,
-                ))
-            }
-            Scheme::Http | Scheme::Https => {
-                let tracker_id = t.tracker_id();
-                let params =
-                    RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind)
-                        .tuned(&self.opts);
-                // Checked by `start_exchange` for scrapes; announce URLs were checked by `new`.
-                let http_url = params.http_url().unwrap_or_else(|| url.clone());
-                let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
-                let timeout = if kind == STOPPED {
-                    ctx.cfg.stop_timeout
-                } else {
-                    ctx.cfg.http_timeout
-                };
-                let mut http = HttpExchange::start(
-                    id,
-                    http_url,
-                    (now, &ctx.cfg, ep, &mut ctx.http_all),
-                    (urgent, self.me),
-                    timeout,
-                    internal_ok,
-                    addrs,
-                );
-                http.family = t.family;
-                Io::Http(http)
-            }
+        if let Some((txid, phase)) = udp {
+            let ep = ctx.endpoints.endpoint(t.url);
+            let place = (txid, phase, Place::Admitted);
+            let cx = (&ctx.cfg, ep);
+            let udp = UdpExchange::with_place(now, cx, (self.me, id), kind, place, addrs);
+            return Io::Udp(Box::new(udp));
         }
+        let (url, ep) = ctx.endpoints.split(t.url);
+        let tracker_id = t.tracker_id();
+        let params = RequestParams::new(&ctx.cfg, &self.torrent, self.key, url, tracker_id, kind)
+            .tuned(&self.opts);
+        // Checked by `start_exchange` for scrapes; announce URLs were checked by `new`.
+        let http_url = params.http_url().unwrap_or_else(|| url.clone());
+        let internal_ok = ctx.cfg.allow_internal_redirects || is_internal_tracker(url);
+        let timeout = if kind == STOPPED {
+            ctx.cfg.stop_timeout
+        } else {
+            ctx.cfg.http_timeout
+        };
+        let mut http = HttpExchange::with_place(
+            id,
+            http_url,
+            (now, &ctx.cfg, ep, &mut ctx.http_all),
+            (urgent, self.me, Place::Admitted),
+            timeout,
+            internal_ok,
+            addrs,
+        );
+        http.family = t.family;
+        Io::Http(Box::new(http))
+    }
+
+    /// A queued exchange of tracker `i` a drain admitted is built now (its request URL made
+    /// from the torrent's state now). Returns whether it was.
+    fn take_place(&mut self, ctx: &mut Ctx, i: usize, slot: RequestKind, now: Instant) -> bool {
+        let url = self.trackers[i].url;
+        let Some(ex) = self.trackers[i].slot(slot).as_deref_mut() else {
+            return false;
+        };
+        let Io::Queued(q) = &ex.io else {
+            return false;
+        };
+        if !ctx.endpoints.endpoint(url).window.admitted(q.ticket) {
+            return false;
+        }
+        // `slot` names the slot; the exchange's own kind is the event it announces.
+        let (id, request) = (ex.id, ex.kind);
+        let Io::Queued(q) = std::mem::replace(&mut ex.io, Io::Resolving(now)) else {
+            return false;
+        };
+        let io = self.admitted_io(ctx, i, (request, id), (q.urgent, q.udp, q.addrs), now);
+        if let Some(ex) = self.trackers[i].slot(slot).as_deref_mut() {
+            ex.io = io;
+        }
+        true
     }
 
     /// An exchange of tracker `i` waiting for a host name: the name resolved (the exchange
@@ -165,8 +210,8 @@ impl Session {
             Lookup::Ready(addrs) => {
                 let (id, kind) = (ex.id, ex.kind);
                 let io = self.open_io(ctx, i, kind, id, addrs, now);
-                if let Io::Udp(u) = &io {
-                    ctx.txids.insert(u.txid, self.me);
+                if let Some(txid) = io.txid() {
+                    ctx.txids.insert(txid, self.me);
                 }
                 if let Some(ex) = self.trackers[i].slot(kind).as_deref_mut() {
                     ex.io = io;
@@ -214,23 +259,35 @@ impl Session {
         }
         for i in 0..self.trackers.len() {
             for kind in SLOTS {
+                let Some(was_queued) = self.trackers[i]
+                    .slot(kind)
+                    .as_deref()
+                    .map(|ex| ex.io.queued())
+                else {
+                    continue;
+                };
+                // Admitted by a drain since: built now, and it has seen its window this turn.
+                let built = self.take_place(ctx, i, kind, now);
                 let t = &mut self.trackers[i];
                 let url = t.url;
                 let Some(ex) = t.slot(kind).as_deref_mut() else {
                     continue;
                 };
                 let ep = ctx.endpoints.endpoint(url);
-                let was_queued = ex.io.queued();
                 let outcome = match &mut ex.io {
                     Io::Resolving(_) => self.resolve(ctx, i, kind, now),
+                    Io::Queued(_) => None,
                     Io::Udp(udp) => {
-                        udp.check_window(now, &ctx.cfg, ep);
+                        if !built {
+                            udp.check_window(now, &ctx.cfg, ep);
+                        }
                         udp.poke(now, &ctx.cfg, ep);
                         udp.on_timer(now, &ctx.cfg, ep)
                     }
                     Io::Http(http) if http.resolving => self
                         .resolve(ctx, i, kind, now)
                         .or_else(|| self.http_timer(ctx, i, kind, now)),
+                    Io::Http(_) if built => None,
                     Io::Http(http) => http.on_timer(now, &ctx.cfg, ep, &mut ctx.http_all),
                 };
                 if was_queued

@@ -66,6 +66,29 @@ impl HttpExchange {
         addrs: Addrs,
     ) -> Self {
         let place = ep.window.admit(cfg, false, owner, urgent);
+        let ctx = (now, cfg, ep, all);
+        Self::with_place(
+            id,
+            url,
+            ctx,
+            (urgent, owner, place),
+            timeout,
+            internal_ok,
+            addrs,
+        )
+    }
+
+    /// An exchange that asked its host for a place and got `place`: once admitted there, it asks
+    /// for a place among all hosts' requests.
+    pub(crate) fn with_place(
+        id: RequestId,
+        url: TrackerUrl,
+        (now, cfg, ep, all): (Instant, &Config, &mut Endpoint, &mut Slots),
+        (urgent, owner, place): (bool, TorrentId, Place),
+        timeout: Duration,
+        internal_ok: bool,
+        addrs: Addrs,
+    ) -> Self {
         let mut exchange = HttpExchange {
             id,
             url,

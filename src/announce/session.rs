@@ -286,7 +286,7 @@ impl Session {
                     }
                     moved
                 }
-                Io::Resolving(_) => false,
+                Io::Resolving(_) | Io::Queued(_) => false,
             };
             if moved {
                 return self.apply(ctx, i, kind, Step::Continue, now);
@@ -346,6 +346,10 @@ impl Session {
                     // Waiting for its name: it asks for a place once resolved, as an urgent one
                     // when it is a `completed` (an `announce_now` gets no priority then).
                     Io::Resolving(_) => continue,
+                    Io::Queued(q) => {
+                        q.ticket = ep.window.promote(q.ticket);
+                        continue;
+                    }
                     Io::Udp(u) => &mut u.place,
                     Io::Http(h) => &mut h.place,
                 };
@@ -604,8 +608,8 @@ impl Session {
 
     /// Puts an exchange in its slot and records its routes.
     pub(super) fn put(&mut self, ctx: &mut Ctx, i: usize, ex: Exchange) {
-        if let Io::Udp(u) = &ex.io {
-            ctx.txids.insert(u.txid, self.me);
+        if let Some(txid) = ex.io.txid() {
+            ctx.txids.insert(txid, self.me);
         }
         let kind = ex.kind;
         *self.trackers[i].slot(kind) = Some(Box::new(ex));

@@ -4,10 +4,12 @@
 use std::ops::Range;
 use std::time::Instant;
 
+use super::dns::Addrs;
 use super::event::{RequestId, RequestKind, TransportError};
 use super::http_exchange::HttpExchange;
 use super::status::Record;
-use super::udp_exchange::UdpExchange;
+use super::udp_exchange::{UdpExchange, UdpPhase};
+use super::window::Ticket;
 use crate::{AddressFamily, AnnounceEvent};
 
 /// One tracker of the torrent. The URL, connection id and window live in the shared endpoint table;
@@ -231,8 +233,28 @@ pub(crate) enum Io {
     /// Waiting for the tracker's host name to resolve (one query per name is in flight for the
     /// whole machine); gives up at this time. Nothing was sent yet.
     Resolving(Instant),
-    Udp(UdpExchange),
-    Http(HttpExchange),
+    /// Waiting for a place in its endpoint's window. Nothing is built or sent until the window
+    /// admits it: a start-up backlog of thousands (and every torrent's `stopped` at shutdown)
+    /// holds this small record each, not a whole exchange with its request URL.
+    Queued(Queued),
+    /// Boxed, so that a queued or resolving exchange holds no room for them.
+    Udp(Box<UdpExchange>),
+    Http(Box<HttpExchange>),
+}
+
+/// An exchange waiting in its endpoint's queue: what it was given when it asked for its place,
+/// for building it once admitted ([`Session::take_place`](super::session::Session)).
+#[derive(Debug)]
+pub(crate) struct Queued {
+    /// Its ticket in the endpoint's queue.
+    pub(crate) ticket: Ticket,
+    /// It asked for its place ahead of regular exchanges.
+    pub(crate) urgent: bool,
+    /// UDP: the transaction id drawn for it (already routed to its torrent), and whether it starts
+    /// with a connect or the request (decided when it asked, as a built exchange would have).
+    pub(crate) udp: Option<(u32, UdpPhase)>,
+    /// The tracker's addresses.
+    pub(crate) addrs: Addrs,
 }
 
 impl Io {
@@ -240,8 +262,17 @@ impl Io {
     /// (each redirect hop gets one).
     pub(crate) fn current_id(&self, first: RequestId) -> RequestId {
         match self {
-            Io::Resolving(_) | Io::Udp(_) => first,
+            Io::Resolving(_) | Io::Queued(_) | Io::Udp(_) => first,
             Io::Http(h) => h.id,
+        }
+    }
+
+    /// The transaction id routed to it: a UDP exchange's, built or queued.
+    pub(crate) fn txid(&self) -> Option<u32> {
+        match self {
+            Io::Udp(u) => Some(u.txid),
+            Io::Queued(q) => q.udp.map(|(txid, _)| txid),
+            Io::Resolving(_) | Io::Http(_) => None,
         }
     }
 
@@ -250,6 +281,7 @@ impl Io {
     pub(crate) fn due(&self) -> Option<Instant> {
         match self {
             Io::Resolving(deadline) => Some(*deadline),
+            Io::Queued(_) => None,
             Io::Udp(u) => u.due(),
             Io::Http(h) => h.due(),
         }
@@ -259,6 +291,7 @@ impl Io {
     pub(crate) fn queued(&self) -> bool {
         match self {
             Io::Resolving(_) => false,
+            Io::Queued(_) => true,
             Io::Udp(u) => u.queued(),
             Io::Http(h) => h.queued(),
         }
@@ -278,7 +311,7 @@ impl Exchange {
         );
         undelivered
             && match &self.io {
-                Io::Resolving(_) => true,
+                Io::Resolving(_) | Io::Queued(_) => true,
                 Io::Udp(u) => u.sent_one_request_last(),
                 Io::Http(h) => h.first_hop(),
             }
@@ -288,7 +321,7 @@ impl Exchange {
     /// waits for that.
     pub(crate) fn paced_until(&self) -> Option<Instant> {
         match &self.io {
-            Io::Resolving(_) => None,
+            Io::Resolving(_) | Io::Queued(_) => None,
             Io::Udp(u) => (u.held && !u.queued()).then_some(u.due),
             Io::Http(h) => h.hold,
         }

@@ -24,14 +24,18 @@ use crate::{AnnounceEvent, InfoHash, Scheme, canonical_addr};
 /// nothing else went out (measured in tests/window.rs).
 pub(crate) const MAX_EARLY_RESENDS: u32 = 6;
 
+/// What an exchange waits for. Queued exchanges keep the phase they asked with
+/// ([`UdpExchange::first_phase`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     /// Waiting for a connect reply. `initial`: the exchange has not sent its request yet, so the
     /// request gets a fresh retransmission budget once connected.
     Connect { initial: bool },
     /// Waiting for the announce or scrape reply.
     Request { connection_id: u64 },
 }
+
+pub(crate) use Phase as UdpPhase;
 
 /// The state of one UDP exchange.
 #[derive(Debug)]
@@ -104,13 +108,38 @@ impl UdpExchange {
         txid: u32,
         addrs: Addrs,
     ) -> Self {
-        let first = addrs.first().copied();
-        let phase = match first.and_then(|a| ep.conn(now, a)) {
+        let phase = Self::first_phase(now, ep, &addrs);
+        let place = ep.window.admit(cfg, true, me, urgent);
+        Self::with_place(
+            now,
+            (cfg, ep),
+            (me, request),
+            kind,
+            (txid, phase, place),
+            addrs,
+        )
+    }
+
+    /// What a new exchange to `addrs` starts with: the request when the endpoint has a valid
+    /// connection id, a connect (or joining one in flight) otherwise.
+    pub(crate) fn first_phase(now: Instant, ep: &mut Endpoint, addrs: &Addrs) -> Phase {
+        match addrs.first().and_then(|&a| ep.conn(now, a)) {
             Some(connection_id) => Phase::Request { connection_id },
             None => Phase::Connect { initial: true },
-        };
+        }
+    }
+
+    /// An exchange that asked for its place in `phase` with `txid` and got `place`: when
+    /// admitted, its first send goes out once the optional rate ceiling allows.
+    pub(crate) fn with_place(
+        now: Instant,
+        (cfg, ep): (&Config, &mut Endpoint),
+        (me, request): (TorrentId, RequestId),
+        kind: RequestKind,
+        (txid, phase, place): (u32, Phase, Place),
+        addrs: Addrs,
+    ) -> Self {
         let stopped = kind == RequestKind::Announce(AnnounceEvent::Stopped);
-        let place = ep.window.admit(cfg, true, me, urgent);
         let mut exchange = UdpExchange {
             me,
             request,

@@ -66,7 +66,7 @@ impl Session {
                 earliest(at);
             }
             match &ex.io {
-                Io::Resolving(_) => {}
+                Io::Resolving(_) | Io::Queued(_) => {}
                 Io::Udp(u) => udp |= u.pending,
                 Io::Http(h) => http |= h.pending,
             }

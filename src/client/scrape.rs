@@ -147,6 +147,8 @@ impl Scrapes {
             let outcome = match &mut queue.batch {
                 Some(batch) => match &mut batch.io {
                     Io::Resolving(_) => resolve_batch(ctx, url, batch, now),
+                    // A batch is built at once: it waits in its exchange's own place.
+                    Io::Queued(_) => None,
                     Io::Udp(udp) => {
                         let ep = ctx.endpoints.endpoint(url);
                         udp.check_window(now, &ctx.cfg, ep);
@@ -271,7 +273,7 @@ impl Scrapes {
                     }
                     moved
                 }
-                Io::Resolving(_) => false,
+                Io::Resolving(_) | Io::Queued(_) => false,
             };
             if moved {
                 return true;
@@ -316,7 +318,7 @@ impl Scrapes {
             let origin = batch.origin();
             match &mut batch.io {
                 Io::Http(http) => http.request(origin, RequestKind::Scrape),
-                Io::Udp(_) | Io::Resolving(_) => None,
+                Io::Udp(_) | Io::Resolving(_) | Io::Queued(_) => None,
             }
         })
     }
@@ -572,7 +574,7 @@ fn resolve_batch(ctx: &mut Ctx, url: u32, batch: &mut Batch, now: Instant) -> Op
             let txid = ctx.unique_txid();
             ctx.txids.insert(txid, BATCHES);
             let ep = ctx.endpoints.endpoint(url);
-            Io::Udp(UdpExchange::start(
+            Io::Udp(Box::new(UdpExchange::start(
                 now,
                 &ctx.cfg,
                 ep,
@@ -580,12 +582,12 @@ fn resolve_batch(ctx: &mut Ctx, url: u32, batch: &mut Batch, now: Instant) -> Op
                 (RequestKind::Scrape, false),
                 txid,
                 addrs,
-            ))
+            )))
         }
         Some(scrape) => {
             let request_url = scrape_request(&scrape, &batch.hashes);
             let ep = ctx.endpoints.endpoint(url);
-            Io::Http(HttpExchange::start(
+            Io::Http(Box::new(HttpExchange::start(
                 batch.id,
                 request_url,
                 (now, &ctx.cfg, ep, &mut ctx.http_all),
@@ -593,7 +595,7 @@ fn resolve_batch(ctx: &mut Ctx, url: u32, batch: &mut Batch, now: Instant) -> Op
                 ctx.cfg.http_timeout,
                 internal_ok,
                 addrs,
-            ))
+            )))
         }
     };
     None
