@@ -5,22 +5,20 @@ mod interop;
 mod net;
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use bt_tracker::announce::{
-    Announced, Cause, Config, DnsAnswer, Event, Failed, Families, RequestKind, TrackerState,
-    TransportError,
+    Announced, Cause, Config, Failed, RequestKind, TrackerState, TransportError,
 };
 use bt_tracker::{AddressFamily, AnnounceEvent, InfoHash};
 use interop::sockets::{self, Proto};
 use interop::{
     Opentracker, bep41_scenario, opentracker_missing, spawn_opentracker, swarm_scenario,
 };
-use net::glue::driver::Flow;
 use net::glue::now;
-use net::{Peer, STEP, info_hash};
+use net::{Peer, info_hash};
 
 fn main() -> ExitCode {
     interop::harness::run(trials![
@@ -256,55 +254,15 @@ fn dual_stack_against_an_ipv4_only_tracker(
 
     let mut config = Config::default();
     config.num_want = 50;
-    config.families = Families::Both;
     config.udp_rto = SHORT_RTO;
     config.udp_max_attempts = 2;
-    let mut peer = Peer::with_config(named, hash, 2, 1000, config);
-    let announce = &mut peer.driver.announce;
-    let query = announce
-        .poll_dns_query()
-        .expect("the machine asks for localhost");
-    assert_eq!(query.host, "localhost");
-    assert!(
-        announce.poll_dns_query().is_none(),
-        "one query for the name, shared by both families"
-    );
-    let answer = DnsAnswer {
-        addresses: vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()],
-        ttl: None,
-    };
-    assert!(announce.handle_dns_response(now(), query.id, Ok(answer)));
-
     let started = now();
-    let (mut v4, mut v6) = (None, None);
-    let ended = peer.driver.run(started + STEP, |driver, event| {
-        let (tracker, outcome) = match event {
-            Event::Announced(a) => (a.tracker, Ok(a)),
-            Event::Failed(f) => (f.tracker, Err(f)),
-            _ => return Flow::Continue,
-        };
-        let family = driver
-            .announce
-            .trackers()
-            .find(|s| s.id == tracker)
-            .and_then(|s| s.family);
-        match (family, outcome) {
-            (Some(AddressFamily::V4), Ok(a)) if v4.is_none() => v4 = Some(a),
-            (Some(AddressFamily::V6), Err(f)) if v6.is_none() => v6 = Some(f),
-            (family, outcome) => panic!("{named}: unexpected {family:?} outcome {outcome:?}"),
-        }
-        if v4.is_some() && v6.is_some() {
-            Flow::Break
-        } else {
-            Flow::Continue
-        }
-    });
-    let took = now() - started;
+    let mut peer = Peer::dual_stack(named, hash, 2, 1000, config);
+    let (v4, v6, ended) = peer.both_families();
+    let took = ended - started;
     let (v4, v6) = match (v4, v6) {
-        (Some(v4), Some(v6)) => (v4, v6),
-        outcomes => {
-            panic!("{named}: no outcome of both families within {STEP:?} ({ended:?}): {outcomes:?}")
-        }
+        (Ok(v4), Err(v6)) => (v4, v6),
+        outcomes => panic!("{named}: want an IPv4 answer and an IPv6 failure, got {outcomes:?}"),
     };
 
     assert_eq!(

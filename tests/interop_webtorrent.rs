@@ -16,13 +16,14 @@ use std::process::ExitCode;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use bt_tracker::announce::{Announced, Event, TransportError};
+use bt_tracker::announce::{Announced, Config, Event, TrackerState, TransportError};
+use bt_tracker::{AddressFamily, InfoHash};
 use interop::tls::{ServerCert, localhost_cert, openssl_missing};
 use interop::{Webtorrent, bep41_scenario, swarm_scenario, webtorrent_missing};
 use net::glue::http::TransportFailure;
 use net::glue::http_conn::HttpConn;
 use net::glue::{self, now};
-use net::{Peer, STEP, info_hash};
+use net::{Peer, STEP, info_hash, sorted};
 
 fn main() -> ExitCode {
     let code = interop::harness::run(trials![
@@ -35,6 +36,8 @@ fn main() -> ExitCode {
             http_scrape_reads_the_trackers_utf8_mangled_keys,
             udp_through_a_localhost_name_resolved_by_the_machine,
             http_through_a_localhost_name_resolved_by_the_machine,
+            udp_dual_stack_through_localhost_announces_each_family_and_stops_both,
+            http_dual_stack_through_localhost_announces_each_family_and_stops_both,
         ],
         Some(tls_tracker_missing) => [
             https_swarm_scenario_through_the_blocking_path_trusting_the_ca_file,
@@ -261,4 +264,115 @@ fn http_through_a_localhost_name_resolved_by_the_machine() {
         info_hash("wt-http-name"),
     );
     sane_webtorrent_intervals(&seen);
+}
+
+// Issue 16, BEP 7 dual-stack against a real tracker on both families: bittorrent-tracker listens
+// on 127.0.0.1 and ::1 at the same ports, and a dual-stack peer's query for `localhost` is
+// answered with both addresses. The tracker keys its peers by address, so it counts the dual-stack
+// peer once per family: its counts show that each family announced, and stopped, on its own.
+
+/// Seeders announce to `v4_url` and, when given, `v6_url` (the tracker's literal URLs); a
+/// dual-stack leecher announces to `named` (the same tracker through `localhost`) and is driven
+/// until both families have answered. Checks each family's status (Working, its own id and family,
+/// the same URL), that the tracker counts the leecher once per family, and that `stopped` takes
+/// both entries out. Returns each family's announce (IPv4, IPv6).
+fn dual_stack_against_a_dual_stack_tracker(
+    v4_url: &str,
+    v6_url: Option<&str>,
+    named: &str,
+    hash: InfoHash,
+) -> (Announced, Announced) {
+    let mut seeder = Peer::new(v4_url, hash, 1, 0);
+    seeder.announced();
+    let mut seeder6 = v6_url.map(|url| Peer::new(url, hash, 2, 0));
+    if let Some(seeder6) = &mut seeder6 {
+        seeder6.announced();
+    }
+    let seeders = 1 + u32::from(seeder6.is_some());
+
+    let mut config = Config::default();
+    config.num_want = 50;
+    let mut peer = Peer::dual_stack(named, hash, 3, 1000, config);
+    let (v4, v6) = match peer.both_families() {
+        (Ok(v4), Ok(v6), _) => (v4, v6),
+        (v4, v6, _) => panic!("{named}: want both families answered, got {v4:?} and {v6:?}"),
+    };
+    assert_ne!(v4.tracker, v6.tracker, "{named}: one tracker id per family");
+    for (family, seen) in [(AddressFamily::V4, &v4), (AddressFamily::V6, &v6)] {
+        let status = peer
+            .driver
+            .announce
+            .trackers()
+            .find(|s| s.id == seen.tracker)
+            .unwrap_or_else(|| panic!("{named}: no status for {family:?}"));
+        assert_eq!(status.family, Some(family), "{named}");
+        assert_eq!((status.state, status.failures), (TrackerState::Working, 0));
+        assert_eq!(status.url.as_str(), named, "{named}: one URL, two families");
+        assert_eq!(seen.seeders, Some(seeders), "{named}: {family:?} counts");
+        sane_webtorrent_intervals(seen);
+    }
+    // Whichever family came second saw the first one's entry: the leecher counted once per family.
+    assert_eq!(
+        v4.leechers.max(v6.leechers),
+        Some(2),
+        "{named}: the second family's answer counts both of the leecher's entries"
+    );
+    let scraped = seeder.scrape().expect("scrape");
+    assert_eq!(
+        (scraped.seeders, scraped.leechers),
+        (Some(seeders), Some(2)),
+        "{named}: the tracker holds the leecher once per family"
+    );
+
+    assert_eq!(
+        peer.stop_acknowledgements(),
+        2,
+        "{named}: each family sends stopped and the tracker acknowledges both"
+    );
+    let scraped = seeder.scrape().expect("scrape");
+    assert_eq!(
+        (scraped.seeders, scraped.leechers),
+        (Some(seeders), Some(0)),
+        "{named}: stopped took out both of the leecher's entries"
+    );
+    assert!(seeder.stop());
+    if let Some(seeder6) = &mut seeder6 {
+        assert!(seeder6.stop());
+    }
+    (v4, v6)
+}
+
+fn udp_dual_stack_through_localhost_announces_each_family_and_stops_both() {
+    let tracker = Webtorrent::start();
+    let hash = info_hash("wt-dual-udp");
+    let (v4, v6) = dual_stack_against_a_dual_stack_tracker(
+        &format!("udp://127.0.0.1:{}", tracker.udp),
+        None,
+        &format!("udp://localhost:{}", tracker.udp),
+        hash,
+    );
+    // Over UDP this tracker writes IPv4 entries only, on either family (see
+    // udp_over_ipv6_reads_the_trackers_ipv4_sized_entries_as_ipv4): both see the IPv4 seeder.
+    let seeder = SocketAddr::from(([127, 0, 0, 1], 40_001));
+    assert_eq!(v4.peers, vec![seeder]);
+    assert_eq!(v6.peers, vec![seeder]);
+}
+
+fn http_dual_stack_through_localhost_announces_each_family_and_stops_both() {
+    let tracker = Webtorrent::start();
+    let hash = info_hash("wt-dual-http");
+    let (v4, v6) = dual_stack_against_a_dual_stack_tracker(
+        &format!("http://127.0.0.1:{}/announce", tracker.http),
+        Some(&format!("http://[::1]:{}/announce", tracker.http6)),
+        &format!("http://localhost:{}/announce", tracker.http),
+        hash,
+    );
+    // Over HTTP it sends `peers` and `peers6`: each family sees both seeders, and never the
+    // leecher's own entry of the other family (same peer id).
+    let seeders = sorted(vec![
+        SocketAddr::from(([127, 0, 0, 1], 40_001)),
+        format!("[::1]:{}", 40_002).parse().unwrap(),
+    ]);
+    assert_eq!(sorted(v4.peers), seeders);
+    assert_eq!(sorted(v6.peers), seeders);
 }

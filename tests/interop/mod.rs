@@ -276,13 +276,18 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 /// webtorrent's `bittorrent-tracker` from npm (pinned in `tests/interop/webtorrent`), on `127.0.0.1`
-/// and `::1`. Its script binds port 0 and prints the ports it got; the start is checked like
-/// opentracker's: still running, and the only process bound to those ports.
+/// and `::1`. Its script binds the IPv4 sockets to port 0 and the IPv6 ones to the same ports, and
+/// prints them; the start is checked like opentracker's: still running, and the only process bound
+/// to those ports.
 #[derive(Debug)]
 pub struct Webtorrent {
+    /// The HTTP port on 127.0.0.1.
     pub http: u16,
+    /// The HTTP port on ::1: the same as `http`, so `localhost` reaches it over both families.
     pub http6: u16,
+    /// The UDP port on 127.0.0.1.
     pub udp: u16,
+    /// The UDP port on ::1: the same as `udp`.
     pub udp6: u16,
     /// The HTTPS port on 127.0.0.1, when started with [`start_tls`](Self::start_tls).
     pub https: Option<u16>,
@@ -339,6 +344,11 @@ impl Webtorrent {
         };
         let (http, http6, udp, udp6) = (port("http")?, port("http6")?, port("udp")?, port("udp6")?);
         let https = tls.map(|_| port("https")).transpose()?;
+        if (http6, udp6) != (http, udp) {
+            return Err(format!(
+                "the IPv6 ports differ from the IPv4 ones in {line:?}"
+            ));
+        }
         let v4 = |p| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
         let v6 = |p| SocketAddr::from((Ipv6Addr::LOCALHOST, p));
         let mut owned = vec![

@@ -5,14 +5,14 @@
 #[path = "../../examples/common/mod.rs"]
 pub mod glue;
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
-    Announce, Announced, Cause, Config, Event, Failed, Progress, RequestKind, Scraped, TierMode,
-    Torrent,
+    Announce, Announced, Cause, Config, DnsAnswer, Event, Failed, Families, Progress, RequestKind,
+    Scraped, TierMode, Torrent,
 };
-use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
+use bt_tracker::{AddressFamily, AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
@@ -71,9 +71,77 @@ impl Peer {
         Peer { port, driver }
     }
 
+    /// A dual-stack peer (`Families::Both`, BEP 7) for a `localhost` URL. The machine's one query
+    /// for the name is answered here with 127.0.0.1 and ::1, so the test does not depend on what
+    /// /etc/hosts says.
+    pub fn dual_stack(url: &str, hash: InfoHash, n: u16, left: u64, mut config: Config) -> Self {
+        config.families = Families::Both;
+        let mut peer = Self::with_config(url, hash, n, left, config);
+        let announce = &mut peer.driver.announce;
+        let query = announce
+            .poll_dns_query()
+            .expect("the machine asks for localhost");
+        assert_eq!(query.host, "localhost");
+        assert!(
+            announce.poll_dns_query().is_none(),
+            "one query for the name, shared by both families"
+        );
+        let answer = DnsAnswer {
+            addresses: vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()],
+            ttl: None,
+        };
+        assert!(announce.handle_dns_response(now(), query.id, Ok(answer)));
+        peer
+    }
+
     /// The peer as other peers see it.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The peer as other peers see it over IPv6.
+    pub fn addr6(&self) -> SocketAddr {
+        SocketAddr::from((Ipv6Addr::LOCALHOST, self.port))
+    }
+
+    /// Drives a dual-stack peer until each family has ended its first announce (at most
+    /// [`STEP`]); returns the IPv4 and the IPv6 outcome, and when the second came. Panics on a
+    /// second outcome of one family first.
+    pub fn both_families(&mut self) -> (FamilyOutcome, FamilyOutcome, Instant) {
+        let (mut v4, mut v6) = (None, None);
+        let ended = self.driver.run(now() + STEP, |driver, event| {
+            let (tracker, outcome) = match event {
+                Event::Announced(a) => (a.tracker, Ok(a)),
+                Event::Failed(f) if f.request != RequestKind::Scrape => (f.tracker, Err(f)),
+                _ => return Flow::Continue,
+            };
+            let family = driver
+                .announce
+                .trackers()
+                .find(|s| s.id == tracker)
+                .and_then(|s| s.family);
+            let slot = match family {
+                Some(AddressFamily::V4) => &mut v4,
+                Some(AddressFamily::V6) => &mut v6,
+                None => panic!("a dual-stack outcome without a family: {outcome:?}"),
+            };
+            assert!(
+                slot.is_none(),
+                "a second {family:?} outcome first: {outcome:?}"
+            );
+            *slot = Some(outcome);
+            if v4.is_some() && v6.is_some() {
+                Flow::Break
+            } else {
+                Flow::Continue
+            }
+        });
+        match (v4, v6) {
+            (Some(v4), Some(v6)) => (v4, v6, now()),
+            outcomes => {
+                panic!("no outcome of both families within {STEP:?} ({ended:?}): {outcomes:?}")
+            }
+        }
     }
 
     /// Drives until `pick` takes an event (at most [`STEP`]), and returns what it took.
@@ -117,10 +185,16 @@ impl Peer {
 
     /// Sends `stopped` and drives until the machine is done; true when the tracker acknowledged.
     pub fn stop(&mut self) -> bool {
-        let mut acknowledged = false;
+        self.stop_acknowledgements() > 0
+    }
+
+    /// Sends `stopped` and drives until the machine is done; returns how many trackers (a
+    /// dual-stack tracker counts once per family) acknowledged it.
+    pub fn stop_acknowledgements(&mut self) -> usize {
+        let mut acknowledged = 0;
         let ended = self.driver.stop(now() + STEP, |_, event| {
             if let Event::Announced(a) = &event {
-                acknowledged |= a.event == AnnounceEvent::Stopped;
+                acknowledged += usize::from(a.event == AnnounceEvent::Stopped);
             }
             Flow::Continue
         });
@@ -128,6 +202,9 @@ impl Peer {
         acknowledged
     }
 }
+
+/// How one family's announce ended.
+pub type FamilyOutcome = Result<Announced, Failed>;
 
 /// Sorted addresses.
 pub fn sorted(mut addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
