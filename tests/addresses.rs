@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::start;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -32,11 +33,6 @@ fn torrent(n: u8) -> Torrent {
         },
         key: None,
     }
-}
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
-    Instant::now()
 }
 
 fn announce(url: &str, config: Config) -> (Announce, Instant) {

@@ -3,6 +3,9 @@
 //! each for a request of its own, late. (`handle_dns_response` returned `true` after `Stopped`
 //! though nothing would use the answer.)
 
+mod common;
+
+use common::start;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -15,11 +18,6 @@ use bt_tracker::http::HttpResponse;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent(n: u8) -> Torrent {
     Torrent {

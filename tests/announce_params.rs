@@ -2,6 +2,9 @@
 //! (`event=paused` over HTTP, event 0 over UDP), `supportcrypto` / `requirecrypto`, `corrupt` and
 //! `redundant` from `Progress`, and `ip` (PROTOCOL.md sections 1, 3.2 and 16).
 
+mod common;
+
+use common::start;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{Announce, Config, Progress, RequestKind, Torrent};
@@ -11,11 +14,6 @@ use bt_tracker::udp::{self, ConnectResponse, Request};
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent(progress: Progress) -> Torrent {
     Torrent {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::start as test_now;
 use std::time::Instant;
 
 use bt_tracker::announce::{Announce, Cause, Config, Event, HttpRequest, Progress, Torrent};
@@ -46,11 +47,6 @@ fn announce(tiers: Vec<Vec<TrackerUrl>>, now: Instant) -> Announce {
     .unwrap();
     common::answer_dns(&mut a, now);
     a
-}
-
-#[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
-fn test_now() -> Instant {
-    Instant::now()
 }
 
 // ----- the host -----

@@ -3,7 +3,10 @@
 //! do), through `Announce::new` and `Client::new`/`Client::add` alike. And what it accepts: the
 //! defaults, a typical torrent, the edges of every range.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use common::start as now;
+use std::time::Duration;
 
 use bt_tracker::announce::{
     Announce, Config, ConfigError, HttpRequest, MAX_NUM_WANT, Progress, Torrent,
@@ -18,11 +21,6 @@ use rand_core::SeedableRng;
 const UDP: &str = "udp://127.0.0.1:6969/announce";
 const HTTP: &str = "http://127.0.0.1:6969/announce";
 const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
-
-#[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
-fn now() -> Instant {
-    Instant::now()
-}
 
 fn rng() -> ChaCha12Rng {
     ChaCha12Rng::seed_from_u64(13)

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::start;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -19,11 +20,6 @@ use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use common::udp::connect_reply_with;
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
-    Instant::now()
-}
 
 fn torrent(n: u32) -> Torrent {
     let mut hash = [0u8; 20];

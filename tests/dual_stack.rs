@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::start;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -21,11 +22,6 @@ use rand_core::SeedableRng;
 
 const V4: &str = "203.0.113.5:6969";
 const V6: &str = "[2001:db8::5]:6969";
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
-    Instant::now()
-}
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()

@@ -4,6 +4,9 @@
 //! `now + duration` that overflowed became `now` itself: `Client::handle_timeout` looped forever
 //! within 15 s of the end, and `Announce::poll_timeout` returned `now`.)
 
+mod common;
+
+use common::start;
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -13,11 +16,6 @@ use bt_tracker::client::Client;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 /// The largest `Instant`, by bisection on `checked_add` from `from`.
 fn end_of_time(from: Instant) -> Instant {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::start;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{Announce, Config, Event, HttpRequest, Progress, RequestKind, Torrent};
@@ -16,11 +17,6 @@ use bt_tracker::udp::{self, Request};
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
-    Instant::now()
-}
 
 fn torrent(n: u8) -> Torrent {
     Torrent {

@@ -3,6 +3,9 @@
 //! counts, held back by BEP 48 `flags.min_request_interval`, with due times rounded up to 10 s so a
 //! `Client` batches the scrapes of many torrents.
 
+mod common;
+
+use common::start;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
@@ -15,11 +18,6 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
 const S: fn(u64) -> Duration = Duration::from_secs;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent(n: u8) -> Torrent {
     Torrent {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::start;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -20,11 +21,6 @@ use rand_core::SeedableRng;
 
 const UDP: &str = "udp://127.0.0.1:6969/announce";
 const HTTP: &str = "http://127.0.0.1:8080/announce";
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent(n: u8) -> Torrent {
     Torrent {

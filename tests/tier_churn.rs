@@ -3,6 +3,9 @@
 //! schedule), so `add_tracker` at a new last tier then `remove_tracker`, round after round, never
 //! grows the list (it grew by one empty tier a round, each edit walking them all).
 
+mod common;
+
+use common::start;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
@@ -12,11 +15,6 @@ use bt_tracker::http::HttpResponse;
 use bt_tracker::{AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent() -> Torrent {
     Torrent {

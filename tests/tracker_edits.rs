@@ -2,6 +2,9 @@
 //! tracker, scrape one tracker, change port / numwant / peer id, pause and resume, add / remove /
 //! replace trackers, on `Announce` and on `Client`, with the status snapshot following at once.
 
+mod common;
+
+use common::start;
 use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{
@@ -13,11 +16,6 @@ use bt_tracker::http::HttpResponse;
 use bt_tracker::{AddressFamily, AnnounceEvent, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent() -> Torrent {
     Torrent {

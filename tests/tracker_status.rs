@@ -1,7 +1,10 @@
 //! The tracker status snapshot (`Announce::trackers`, `Client::trackers`): what a client's tracker
 //! tab draws, field by field, as requests are answered, fail and are scraped.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use common::start;
+use std::time::Duration;
 
 use bt_tracker::announce::{
     Announce, Cause, Config, CountsSource, HttpRequest, Progress, Torrent, TrackerState,
@@ -14,11 +17,6 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 
 const HASH: [u8; 20] = [7; 20];
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent() -> Torrent {
     Torrent {

@@ -3,6 +3,9 @@
 //! a UTF-8 character boundary, however much the tracker sent: in the event, in the failure cause,
 //! in the tracker status, and in every torrent's copy behind a shared `Client` tracker.
 
+mod common;
+
+use common::start;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -14,11 +17,6 @@ use bt_tracker::udp::ErrorResponse;
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-fn start() -> Instant {
-    #[allow(clippy::disallowed_methods)] // an arbitrary origin for virtual time
-    Instant::now()
-}
 
 fn torrent(n: u32) -> Torrent {
     let mut hash = [0; 20];

@@ -2,19 +2,16 @@
 //! canonical form, so equality, hashing, `as_str`, the endpoint table and duplicate removal agree.
 //! Spellings that name different trackers (or that a tracker may read differently) stay apart.
 
+mod common;
+
+use common::start as test_now;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::time::Instant;
 
 use bt_tracker::announce::{Announce, Config, Progress, Torrent};
 use bt_tracker::{InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
-
-#[allow(clippy::disallowed_methods)] // a test's clock; the machine never reads one
-fn test_now() -> Instant {
-    Instant::now()
-}
 
 fn url(text: &str) -> TrackerUrl {
     TrackerUrl::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))

@@ -3,7 +3,11 @@
 
 use bt_tracker::{InfoHash, PeerId};
 
+pub mod origin;
 pub mod udp;
+
+/// An arbitrary origin for a test's virtual times (the one clock read the tests share).
+pub(crate) use origin::test_origin as start;
 
 /// Bytes from a hex dump: `0000  00 11 22 ...  |ascii|` lines or plain hex pairs separated by spaces.
 pub fn hex(dump: &str) -> Vec<u8> {
