@@ -13,7 +13,7 @@
 //! Every tracker is announced to in parallel. Each request made (the announce, `completed`, the
 //! scrape, `stopped`) is reported with its outcome: the answer, the failure, or "no answer within
 //! --timeout" when the run ended first. `stopped` is sent before exiting to every tracker that got
-//! `started`.
+//! `started`, after Ctrl-C too.
 
 mod common;
 
@@ -24,8 +24,9 @@ use std::time::Duration;
 use bt_tracker::announce::{Announce, Config, Event, Progress, TierMode, Torrent};
 use bt_tracker::{InfoHash, TrackerUrl};
 use common::cli::{ANNOUNCE_USAGE, AnnounceArgs as Args, parse_announce};
-use common::driver::{Driver, Flow, Sockets};
+use common::driver::{Driver, Ended, Flow, Sockets};
 use common::embedded::{EmbeddedTracker, sample_peers};
+use common::out::tell;
 use common::report::{Asked, Reports, TrackerReport};
 use common::target::{self, Target};
 use common::{now, os_rng, random_peer_id};
@@ -52,11 +53,11 @@ fn run(args: &Args) -> Result<bool, String> {
         None => {
             embedded = EmbeddedTracker::start(sample_peers())
                 .map_err(|e| format!("cannot start the embedded tracker: {e}"))?;
-            eprintln!(
+            tell(format_args!(
                 "No torrent given: announcing to an embedded tracker on loopback ({} and {}).",
                 embedded.udp_url(),
                 embedded.http_url()
-            );
+            ));
             Target {
                 info_hash: InfoHash(*b"bt-tracker demo hash"),
                 name: Some("bt-tracker demo".to_owned()),
@@ -66,7 +67,7 @@ fn run(args: &Args) -> Result<bool, String> {
     };
     let tiers = tracker_tiers(&target)?;
     if let Some(name) = &target.name {
-        eprintln!("Torrent {:?} ({})", name, target.info_hash);
+        tell(format_args!("Torrent {:?} ({})", name, target.info_hash));
     }
 
     // Every tracker in parallel, each on its own schedule, so that each one gets reported.
@@ -93,6 +94,10 @@ fn run(args: &Args) -> Result<bool, String> {
         .map_err(|e| format!("cannot announce: {e}"))?;
     let sockets = Sockets::any().map_err(|e| format!("cannot open a UDP socket: {e}"))?;
     let mut driver = Driver::new(announce, sockets).map_err(|e| e.to_string())?;
+    // Ctrl-C ends the announcing early; `stopped` still goes out below.
+    let interrupter = driver.interrupter();
+    ctrlc::set_handler(move || interrupter.interrupt())
+        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
 
     let trackers: Vec<_> = driver
         .announce
@@ -121,7 +126,7 @@ fn run(args: &Args) -> Result<bool, String> {
 
     // Announce until every tracker has answered (or failed) once, within the time left for it.
     let announce_until = started + args.timeout - stop_timeout;
-    driver.run(announce_until, |driver, event| {
+    let ended = driver.run(announce_until, |driver, event| {
         record(driver, event, &mut reports);
         // The tracker lines come from the status snapshot, as a client's tracker tab draws them.
         reports.observe(driver.announce.trackers());
@@ -134,7 +139,15 @@ fn run(args: &Args) -> Result<bool, String> {
     // Whatever is still unanswered is reported as such (`stop` would only cancel it). The status
     // lines stay as the snapshot had them before `stop` (a `stopped` reply lists no peers).
     reports.observe(driver.announce.trackers());
-    let no_answer = format!("no answer within --timeout {} s", args.timeout.as_secs());
+    let no_answer = match ended {
+        Ended::Interrupted => "no answer before Ctrl-C".to_owned(),
+        _ => format!("no answer within --timeout {} s", args.timeout.as_secs()),
+    };
+    if ended == Ended::Interrupted {
+        tell(format_args!(
+            "Interrupted: sending stopped (Ctrl-C again does not cut it short)."
+        ));
+    }
     reports.finish(&no_answer);
 
     // Leave the swarm: one `stopped` to every tracker that got `started`. The machine ends every
@@ -184,13 +197,13 @@ fn print(args: &Args, reports: &[TrackerReport], demo: bool) -> Result<bool, Str
             common::out::say(format_args!("{peer}"));
         }
         for r in reports {
-            eprintln!("{}", r.summary());
+            tell(format_args!("{}", r.summary()));
         }
     }
     if demo {
-        eprintln!(
+        tell(format_args!(
             "\nThat was the embedded tracker. Point the example at a real torrent:\n  cargo run --example announce -- 'magnet:?xt=urn:btih:<hash>&tr=<tracker URL>'\n  cargo run --example announce -- path/to/file.torrent --scrape"
-        );
+        ));
     }
     Ok(reports.iter().any(TrackerReport::ok))
 }

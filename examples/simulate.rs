@@ -24,6 +24,7 @@
 //!
 //! The exit status is 1 when a seed fails.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -48,14 +49,19 @@ pub struct Args {
 }
 
 /// Reads `--seeds N` (at least 1), `--seed N` and `--strict`; `Err` holding exactly [`USAGE`]
-/// for `--help` (printed on stdout, exit 0), any other `Err` a bad argument (exit 2).
+/// for `--help` (printed on stdout, exit 0), any other `Err` a bad argument (exit 2): a flag given
+/// twice, or `--seeds` with `--seed`, is refused rather than one of them ignored.
 pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut out = Args {
         seeds: 1000,
         one: None,
         strict: false,
     };
+    let mut given: Vec<String> = Vec::new();
     while let Some(arg) = args.next() {
+        if given.contains(&arg) {
+            return Err(format!("{arg} is given twice; give it once"));
+        }
         let mut number = |name: &str| {
             let value = args.next().ok_or(format!("{name} needs a number"))?;
             value
@@ -77,6 +83,12 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
+        given.push(arg);
+    }
+    if given.iter().any(|a| a == "--seeds") && out.one.is_some() {
+        return Err(format!(
+            "--seeds runs many seeds and --seed replays one: give one of them; {USAGE}"
+        ));
     }
     Ok(out)
 }
@@ -323,7 +335,6 @@ const SHOWN: u64 = 10;
 
 /// One line to stdout; a closed pipe (`| head`) is not an error worth a panic.
 fn say(line: &str) {
-    use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
@@ -335,7 +346,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("{e}");
+            // A closed stderr must not turn a usage error into a panic.
+            let _ = writeln!(std::io::stderr().lock(), "error: {e}");
             return ExitCode::from(2);
         }
     };

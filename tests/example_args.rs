@@ -111,6 +111,46 @@ fn the_announce_example_refuses_a_second_torrent_and_names_the_examples_that_tak
     );
 }
 
+#[test]
+fn an_option_given_twice_is_refused_rather_than_one_value_dropped() {
+    for (flag, value) in [("--port", "7000"), ("--numwant", "50"), ("--timeout", "5")] {
+        let args = strings(&[flag, value, flag, value]).into_iter();
+        assert_eq!(
+            parse_announce(args).unwrap_err(),
+            format!("{flag} is given twice; give it once")
+        );
+    }
+    assert_eq!(
+        parse_announce(strings(&["--json", "--json"]).into_iter()).unwrap_err(),
+        "--json is given twice; give it once"
+    );
+    for (flag, value) in [("--torrents", "3"), ("--duration", "4"), ("--status", "2")] {
+        let args = strings(&[flag, value, flag, "9"]).into_iter();
+        assert_eq!(
+            parse_loop_args(args).unwrap_err(),
+            format!("{flag} is given twice; give it once")
+        );
+    }
+    // --tracker is meant to be repeated: each is a tier of its own.
+    let urls = ["udp://a.example:1", "udp://b.example:2"];
+    let args = strings(&["--tracker", urls[0], "--tracker", urls[1]]).into_iter();
+    assert_eq!(parse_loop_args(args).unwrap().unwrap().trackers, urls);
+}
+
+#[test]
+fn synthetic_torrents_are_not_mixed_with_torrents_given_on_the_command_line() {
+    for order in [
+        [magnet("udp://t.example:1"), "--torrents".into(), "5".into()],
+        ["--torrents".into(), "5".into(), magnet("udp://t.example:1")],
+    ] {
+        assert_eq!(
+            parse_loop_args(order.into_iter()).unwrap_err(),
+            "--torrents makes N synthetic torrents, and 1 torrent(s) were given: give one or the \
+             other"
+        );
+    }
+}
+
 /// The error for `flag value` in `example` ("announce" or a loop example).
 fn refused(example: &str, flag: &str, value: &str) -> String {
     let args = strings(&[flag, value]).into_iter();

@@ -3,8 +3,12 @@
 
 mod net;
 
+use std::time::Duration;
+
 use bt_tracker::InfoHash;
+use net::glue::driver::Ended;
 use net::glue::embedded::{EmbeddedTracker, sample_peers};
+use net::glue::now;
 use net::glue::target;
 use net::{Peer, info_hash, sorted};
 use sha1::{Digest, Sha1};
@@ -257,6 +261,31 @@ fn the_embedded_tracker_serves_samples_and_announcers_over_udp_and_http() {
         sorted(sample_peers().into_iter().chain([http.addr()]).collect())
     );
     assert!(http.stop() && late.stop());
+}
+
+#[test]
+fn an_interrupt_ends_a_run_at_once_but_never_cuts_the_stopped_announces_short() {
+    // Ctrl-C in the announce example: the run ends, and `stopped` still goes out and is answered.
+    let tracker = EmbeddedTracker::start(sample_peers()).unwrap();
+    let mut peer = Peer::new(&tracker.udp_url(), info_hash("interrupted"), 1, 1000);
+    peer.announced();
+    let interrupter = peer.driver.interrupter();
+    interrupter.interrupt();
+    let until = now() + Duration::from_secs(20);
+    let ended = peer
+        .driver
+        .run(until, |_, event| panic!("no event is due: {event:?}"));
+    assert_eq!(ended, Ended::Interrupted);
+    assert!(
+        now() < until,
+        "the interrupt, not the deadline, ended the run"
+    );
+    // A second Ctrl-C while stopping changes nothing: the tracker acknowledges `stopped`.
+    interrupter.interrupt();
+    assert!(
+        peer.stop(),
+        "stopped is sent and answered after an interrupt"
+    );
 }
 
 #[test]

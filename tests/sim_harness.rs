@@ -477,3 +477,27 @@ fn the_simulate_example_refuses_zero_seeds_which_would_check_nothing() {
     let one = simulate_example::parse_args(["--seeds".to_owned(), "1".to_owned()].into_iter());
     assert_eq!(one.unwrap().seeds, 1);
 }
+
+#[test]
+fn the_simulate_example_refuses_a_flag_given_twice_or_seeds_with_seed() {
+    let args = |a: &[&str]| simulate_example::parse_args(a.iter().map(|s| (*s).to_owned()));
+    assert_eq!(
+        args(&["--seeds", "3", "--seeds", "5"]).unwrap_err(),
+        "--seeds is given twice; give it once"
+    );
+    assert_eq!(
+        args(&["--strict", "--strict"]).unwrap_err(),
+        "--strict is given twice; give it once"
+    );
+    for both in [
+        ["--seed", "3", "--seeds", "5"],
+        ["--seeds", "5", "--seed", "3"],
+    ] {
+        let e = args(&both).unwrap_err();
+        assert!(
+            e.starts_with("--seeds runs many seeds and --seed replays one: give one of them;"),
+            "{e}"
+        );
+    }
+    assert_eq!(args(&["--seed", "3", "--strict"]).unwrap().one, Some(3));
+}

@@ -37,6 +37,18 @@ pub fn number_in(
         })
 }
 
+/// `Err` when option `arg` was given before: a second value would silently replace the first.
+/// `--tracker` is the one option meant to be repeated. `given` holds the options seen so far.
+fn once(arg: &str, given: &mut Vec<String>) -> Result<(), String> {
+    if arg.starts_with('-') && arg != "-" && arg != "--tracker" {
+        if given.iter().any(|g| g == arg) {
+            return Err(format!("{arg} is given twice; give it once"));
+        }
+        given.push(arg.to_owned());
+    }
+    Ok(())
+}
+
 /// A flag's value in whole seconds, 1 to [`MAX_SECONDS`].
 fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
     let why = " (seconds, at most 365 days)";
@@ -109,8 +121,10 @@ pub fn parse_announce(args: impl Iterator<Item = String>) -> Result<Option<Annou
         ca_file: None,
     };
     let mut positional = Vec::new();
+    let mut given = Vec::new();
     let mut args = args;
     while let Some(arg) = args.next() {
+        once(&arg, &mut given)?;
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
@@ -236,8 +250,10 @@ pub fn parse_loop_args(args: impl Iterator<Item = String>) -> Result<Option<Loop
         ca_file: None,
     };
     let mut positional = Vec::new();
+    let mut given = Vec::new();
     let mut it = args;
     while let Some(arg) = it.next() {
+        once(&arg, &mut given)?;
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
@@ -264,5 +280,12 @@ pub fn parse_loop_args(args: impl Iterator<Item = String>) -> Result<Option<Loop
         }
     }
     out.targets = target::parse_targets(&positional)?;
+    if !out.targets.is_empty() && given.iter().any(|g| g == "--torrents") {
+        return Err(format!(
+            "--torrents makes N synthetic torrents, and {} torrent(s) were given: give one or the \
+             other",
+            out.targets.len()
+        ));
+    }
     Ok(Some(out))
 }

@@ -60,6 +60,21 @@ enum Input {
     Datagram(SocketAddr, Vec<u8>),
     Http(RequestId, Result<HttpResponse<'static>, TransportFailure>),
     Dns(DnsQueryId, DnsResult),
+    /// The user asked the program to end (Ctrl-C): see [`Interrupter`].
+    Interrupt,
+}
+
+/// Ends a [`Driver::run`] from another thread (a Ctrl-C handler) with [`Ended::Interrupted`], so
+/// the program can still send `stopped`. A [`Driver::stop`] under way is not cut short: it ends
+/// by the machine's stop timeout anyway.
+#[derive(Debug, Clone)]
+pub struct Interrupter(Sender<Input>);
+
+impl Interrupter {
+    /// Wakes the driver's loop and ends its `run`.
+    pub fn interrupt(&self) {
+        let _ = self.0.send(Input::Interrupt);
+    }
 }
 
 /// What the event handler wants next.
@@ -80,6 +95,8 @@ pub enum Ended {
     Stopped,
     /// `until` passed.
     Deadline,
+    /// An [`Interrupter`] asked to (outside [`Driver::stop`]).
+    Interrupted,
 }
 
 /// One Announce on std sockets.
@@ -94,6 +111,8 @@ pub struct Driver {
     readers: Vec<JoinHandle<()>>,
     resolver: Resolver,
     details: HashMap<RequestId, String>,
+    /// [`stop`](Self::stop) was called: an interrupt no longer ends a run.
+    stopping: bool,
 }
 
 impl Driver {
@@ -129,7 +148,13 @@ impl Driver {
             readers,
             resolver,
             details: HashMap::new(),
+            stopping: false,
         })
+    }
+
+    /// A handle that ends the current or next [`run`](Self::run) from another thread.
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter(self.tx.clone())
     }
 
     /// The text of the transport failure reported for `request`, when there was one.
@@ -173,6 +198,8 @@ impl Driver {
                 Ok(Input::Dns(id, result)) => {
                     self.announce.handle_dns_response(now(), id, result);
                 }
+                Ok(Input::Interrupt) if !self.stopping => return Ended::Interrupted,
+                Ok(Input::Interrupt) => {}
                 Err(RecvTimeoutError::Timeout) => {
                     if now() >= until {
                         return Ended::Deadline;
@@ -187,6 +214,7 @@ impl Driver {
     /// Stops the machine (one `stopped` to every tracker that got `started`) and drives it until
     /// it is done or `until` passes.
     pub fn stop(&mut self, until: Instant, on_event: impl FnMut(&Self, Event) -> Flow) -> Ended {
+        self.stopping = true;
         self.announce.stop(now());
         self.run(until, on_event)
     }

@@ -63,18 +63,18 @@ pub fn main_with<A>(
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("error: {e}\n\n{usage}");
+            out::tell(format_args!("error: {e}\n\n{usage}"));
             return ExitCode::from(2);
         }
     };
     match run(&args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("error: {nothing_found}");
+            out::tell(format_args!("error: {nothing_found}"));
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            out::tell(format_args!("error: {e}"));
             ExitCode::from(2)
         }
     }

@@ -1,6 +1,7 @@
-//! Lines to stdout that survive a reader going away. `println!` panics with "failed printing to
-//! stdout: Broken pipe" under `| head`; a program that is sending `stopped` to its trackers must
-//! not die of that, so a line that cannot be written is dropped and the run goes on.
+//! Lines to stdout and stderr that survive a reader going away. `println!` panics with "failed
+//! printing to stdout: Broken pipe" under `| head` (and `eprintln!` under `2>&1 | head`); a
+//! program that is sending `stopped` to its trackers must not die of that, so a line that cannot
+//! be written is dropped and the run goes on.
 
 use std::fmt::Arguments;
 use std::io::Write;
@@ -9,4 +10,10 @@ use std::io::Write;
 /// pipe) drops the line.
 pub fn say(line: Arguments<'_>) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Writes one line to stderr, as `eprintln!` would (`tell(format_args!("{x}"))`); a write error
+/// drops the line.
+pub fn tell(line: Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
