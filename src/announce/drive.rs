@@ -131,7 +131,7 @@ impl Session {
             let place = (txid, phase, Place::Admitted);
             let cx = (&ctx.cfg, ep);
             let udp = UdpExchange::with_place(now, cx, (self.me, id), kind, place, addrs);
-            return Io::Udp(Box::new(udp));
+            return Io::Udp(ctx.boxed_udp(udp));
         }
         let (url, ep) = ctx.endpoints.split(t.url);
         let tracker_id = t.tracker_id();
@@ -304,6 +304,7 @@ impl Session {
                     && let Some(ex) = self.take(ctx, i, kind)
                 {
                     self.finish(ctx, i, &ex, outcome, now);
+                    ctx.recycle(ex);
                 }
             }
         }

@@ -612,7 +612,7 @@ impl Session {
             ctx.txids.insert(txid, self.me);
         }
         let kind = ex.kind;
-        *self.trackers[i].slot(kind) = Some(Box::new(ex));
+        *self.trackers[i].slot(kind) = Some(ctx.boxed(ex));
     }
 
     /// Takes an exchange out of its slot and forgets its routes (see [`Ctx::forget`]).
@@ -673,6 +673,7 @@ impl Session {
             Step::Done(outcome) => {
                 if let Some(ex) = self.take(ctx, i, kind) {
                     self.finish(ctx, i, &ex, outcome, now);
+                    ctx.recycle(ex);
                 }
             }
         }
