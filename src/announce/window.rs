@@ -308,10 +308,15 @@ impl Window {
     }
 
     /// Admits waiting exchanges while the window has room; their torrents are woken to send.
+    /// (Every answer and every exchange that ends calls it, and mostly nobody waits.)
+    #[inline]
     fn drain(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
-        if self.queue.is_empty() {
-            return;
+        if !self.queue.is_empty() {
+            self.drain_queue(cfg, udp, woken);
         }
+    }
+
+    fn drain_queue(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
         let limit = self.limit(cfg, udp);
         while self.in_flight < limit {
             let Some((_, torrent)) = self.queue.pop_first() else {
@@ -326,7 +331,15 @@ impl Window {
     /// When an admitted exchange may send: under the optional rate ceiling
     /// ([`Config::tracker_rate`]) and the rate the tracker was seen to take after heavy loss;
     /// `now` without either.
+    #[inline]
     pub(crate) fn pace(&mut self, now: Instant, cfg: &Config) -> Instant {
+        if cfg.tracker_rate.is_none() && self.rate.is_none() {
+            return now;
+        }
+        self.paced(now, cfg)
+    }
+
+    fn paced(&mut self, now: Instant, cfg: &Config) -> Instant {
         let (rate, burst) = match (cfg.tracker_rate, self.rate) {
             (None, None) => return now,
             (Some(c), None) => (c, cfg.tracker_burst),
@@ -461,12 +474,19 @@ impl Window {
         }
         self.cwnd = self.cwnd.min(cfg.tracker_window.max(MIN_WINDOW));
         self.round_answered += 1;
-        // RACK: what was sent a reorder window before this one and is still awaited is lost.
-        let reorder = self
-            .min_rtt
-            .map_or(DEFAULT_REORDER, |m| m / 4 + self.rtt_excess * 2);
+        // RACK: what was sent a reorder window before this one and is still awaited is lost. (The
+        // window is worked out only when an earlier datagram is awaited: a torrent alone on its
+        // tracker has none.)
+        let mut reorder = None;
         while let Some((&n, &(at, torrent))) = self.sends.first_key_value() {
-            if n >= send || later(at, reorder) > sent_at {
+            if n >= send {
+                break;
+            }
+            let reorder = *reorder.get_or_insert_with(|| {
+                self.min_rtt
+                    .map_or(DEFAULT_REORDER, |m| m / 4 + self.rtt_excess * 2)
+            });
+            if later(at, reorder) > sent_at {
                 break;
             }
             self.sends.remove(&n);
