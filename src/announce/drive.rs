@@ -258,6 +258,10 @@ impl Session {
             }
         }
         for i in 0..self.trackers.len() {
+            let t = &self.trackers[i];
+            if t.announce.is_none() && t.scrape.is_none() {
+                continue; // idle (most trackers, most of the time)
+            }
             for kind in SLOTS {
                 let Some(was_queued) = self.trackers[i]
                     .slot(kind)
@@ -340,10 +344,13 @@ impl Session {
         // A loop, not recursion: trackers whose name is known not to resolve fail at once, and
         // a lane may hold thousands of them.
         loop {
-            let next = walk(&members, &self.tiers)
-                .enumerate()
-                .skip(from)
-                .find(|&(_, i)| self.trackers[i].available(now) || self.adoptable(i, now));
+            let mut next = None;
+            for (pos, i) in walk(&members, &self.tiers).enumerate().skip(from) {
+                if self.trackers[i].available(now) || self.adoptable(i, now) {
+                    next = Some((pos, i));
+                    break;
+                }
+            }
             let Some((pos, i)) = next else { break };
             if self.adopt(i, l) {
                 self.lanes[l].state = LaneState::Busy { pos };

@@ -630,8 +630,8 @@ impl Session {
     /// Gives fresh transaction ids to UDP exchanges that started a new request.
     pub(super) fn refresh_txids(&mut self, ctx: &mut Ctx) {
         for t in &mut self.trackers {
-            for ex in t.exchanges_mut() {
-                if let Io::Udp(u) = &mut ex.io {
+            for slot in [&mut t.announce, &mut t.scrape] {
+                if let Some(Exchange { io: Io::Udp(u), .. }) = slot.as_deref_mut() {
                     ctx.refresh_txid(u, self.me);
                 }
             }
