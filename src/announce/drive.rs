@@ -101,10 +101,17 @@ impl Session {
         let txid = udp.then(|| ctx.unique_txid());
         let ep = ctx.endpoints.endpoint(url);
         let phase = txid.map(|t| (t, UdpExchange::first_phase(now, ep, &addrs)));
-        let queued = match ep.window.admit(&ctx.cfg, udp, self.me, urgent) {
-            Place::Queued(ticket) => ticket,
-            Place::Admitted => {
-                let q = (urgent, phase, addrs);
+        let queued = match (ep.window.admit(&ctx.cfg, udp, self.me, urgent), phase) {
+            (Place::Queued(ticket), _) => ticket,
+            // Admitted at once (the steady state): built here, with the endpoint in hand.
+            (Place::Admitted, Some((txid, phase))) => {
+                let place = (txid, phase, Place::Admitted);
+                let cx = (&ctx.cfg, ep);
+                let udp = UdpExchange::with_place(now, cx, (self.me, id), kind, place, addrs);
+                return Io::Udp(ctx.boxed_udp(udp));
+            }
+            (Place::Admitted, None) => {
+                let q = (urgent, None, addrs);
                 return self.admitted_io(ctx, i, (kind, id), q, now);
             }
         };
