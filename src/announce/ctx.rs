@@ -16,7 +16,7 @@ use super::event::{Event, RequestId, TorrentId, TrackerId};
 use super::events::EventQueue;
 use super::outcome::ScrapeCounts;
 use super::schedule::clock;
-use super::tracker::Io;
+use super::tracker::{Exchange, Io};
 use super::udp_exchange::UdpExchange;
 use super::window::{Place, Slots};
 
@@ -59,6 +59,12 @@ pub(crate) struct Ctx {
     pub(crate) batched_scrapes: bool,
     /// Scheduled scrapes for the `Client` to batch: torrent, tracker, URL index, info hash.
     pub(crate) scrape_wanted: Vec<(TorrentId, TrackerId, u32, crate::InfoHash)>,
+    /// The boxes of the last exchange that ended, for the next one to reuse: a re-announce round
+    /// trip then allocates only its event's peer list. One of each, because the steady state
+    /// ends one exchange and starts the next (a burst allocates as before), so an idle machine
+    /// holds at most these two boxes.
+    spare: Option<Box<Exchange>>,
+    spare_udp: Option<Box<UdpExchange>>,
 }
 
 impl Ctx {
@@ -80,7 +86,40 @@ impl Ctx {
             origin: now,
             batched_scrapes: false,
             scrape_wanted: Vec::new(),
+            spare: None,
+            spare_udp: None,
         }
+    }
+
+    /// `ex`, boxed in the spare box when there is one.
+    pub(crate) fn boxed(&mut self, ex: Exchange) -> Box<Exchange> {
+        match self.spare.take() {
+            Some(mut b) => {
+                *b = ex;
+                b
+            }
+            None => Box::new(ex),
+        }
+    }
+
+    /// `udp`, boxed in the spare box when there is one.
+    pub(crate) fn boxed_udp(&mut self, udp: UdpExchange) -> Box<UdpExchange> {
+        match self.spare_udp.take() {
+            Some(mut b) => {
+                *b = udp;
+                b
+            }
+            None => Box::new(udp),
+        }
+    }
+
+    /// An exchange that ended (already forgotten, see [`forget`](Self::forget)) leaves its boxes
+    /// for the next one.
+    pub(crate) fn recycle(&mut self, mut ex: Box<Exchange>) {
+        if let Io::Udp(udp) = std::mem::replace(&mut ex.io, Io::Resolving(self.now)) {
+            self.spare_udp = Some(udp);
+        }
+        self.spare = Some(ex);
     }
 
     /// Moves the clock to `now` unless that is in the past, and returns the clock (which stops
@@ -92,7 +131,12 @@ impl Ctx {
 
     /// The clock [`advance`](Self::advance) would move to, without moving it.
     pub(crate) fn at(&self, now: Instant) -> Instant {
-        self.now.max(clock(now))
+        // Most inputs of a turn come at the clock's time: no need to look at the end of time.
+        if now <= self.now {
+            self.now
+        } else {
+            clock(now)
+        }
     }
 
     /// A new request id for `owner`: its slot in the top 24 bits, a sequence number below (never

@@ -330,7 +330,30 @@ impl Dns {
     /// The addresses of `url`'s tracker: its IP literal, or what its host name resolves to. A
     /// public name's internal addresses are left out unless `internal_ok` (or
     /// [`DnsConfig::allow_internal`]); a localhost name may resolve to internal addresses.
+    #[inline]
     pub(crate) fn addresses(
+        &mut self,
+        cfg: &DnsConfig,
+        url: &TrackerUrl,
+        waiter: TorrentId,
+        now: Instant,
+        internal_ok: bool,
+        family: Option<AddressFamily>,
+    ) -> Lookup {
+        // An IP literal (every re-announce to one) needs nothing of the cache.
+        match url.socket_addr() {
+            Some(addr) => match family {
+                Some(f) if AddressFamily::of(&addr) != f => {
+                    Lookup::Failed(DnsFailure::NoAddressOfFamily(f))
+                }
+                _ => Lookup::Ready(Addrs::One(addr)),
+            },
+            None => self.resolved(cfg, url, waiter, now, internal_ok, family),
+        }
+    }
+
+    /// [`addresses`](Self::addresses) of a host name.
+    fn resolved(
         &mut self,
         cfg: &DnsConfig,
         url: &TrackerUrl,
@@ -351,14 +374,6 @@ impl Dns {
             )),
             None => Lookup::Ready(Addrs::from_list(addrs)),
         };
-        if let Some(addr) = url.socket_addr() {
-            return match family {
-                Some(f) if AddressFamily::of(&addr) != f => {
-                    Lookup::Failed(DnsFailure::NoAddressOfFamily(f))
-                }
-                _ => Lookup::Ready(Addrs::One(addr)),
-            };
-        }
         let host = url.host();
         let internal_ok = internal_ok || cfg.allow_internal || is_localhost_name(host);
         match self.lookup(cfg, host, waiter, now) {

@@ -101,10 +101,17 @@ impl Session {
         let txid = udp.then(|| ctx.unique_txid());
         let ep = ctx.endpoints.endpoint(url);
         let phase = txid.map(|t| (t, UdpExchange::first_phase(now, ep, &addrs)));
-        let queued = match ep.window.admit(&ctx.cfg, udp, self.me, urgent) {
-            Place::Queued(ticket) => ticket,
-            Place::Admitted => {
-                let q = (urgent, phase, addrs);
+        let queued = match (ep.window.admit(&ctx.cfg, udp, self.me, urgent), phase) {
+            (Place::Queued(ticket), _) => ticket,
+            // Admitted at once (the steady state): built here, with the endpoint in hand.
+            (Place::Admitted, Some((txid, phase))) => {
+                let place = (txid, phase, Place::Admitted);
+                let cx = (&ctx.cfg, ep);
+                let udp = UdpExchange::with_place(now, cx, (self.me, id), kind, place, addrs);
+                return Io::Udp(ctx.boxed_udp(udp));
+            }
+            (Place::Admitted, None) => {
+                let q = (urgent, None, addrs);
                 return self.admitted_io(ctx, i, (kind, id), q, now);
             }
         };
@@ -131,7 +138,7 @@ impl Session {
             let place = (txid, phase, Place::Admitted);
             let cx = (&ctx.cfg, ep);
             let udp = UdpExchange::with_place(now, cx, (self.me, id), kind, place, addrs);
-            return Io::Udp(Box::new(udp));
+            return Io::Udp(ctx.boxed_udp(udp));
         }
         let (url, ep) = ctx.endpoints.split(t.url);
         let tracker_id = t.tracker_id();
@@ -258,6 +265,10 @@ impl Session {
             }
         }
         for i in 0..self.trackers.len() {
+            let t = &self.trackers[i];
+            if t.announce.is_none() && t.scrape.is_none() {
+                continue; // idle (most trackers, most of the time)
+            }
             for kind in SLOTS {
                 let Some(was_queued) = self.trackers[i]
                     .slot(kind)
@@ -304,6 +315,7 @@ impl Session {
                     && let Some(ex) = self.take(ctx, i, kind)
                 {
                     self.finish(ctx, i, &ex, outcome, now);
+                    ctx.recycle(ex);
                 }
             }
         }
@@ -339,10 +351,13 @@ impl Session {
         // A loop, not recursion: trackers whose name is known not to resolve fail at once, and
         // a lane may hold thousands of them.
         loop {
-            let next = walk(&members, &self.tiers)
-                .enumerate()
-                .skip(from)
-                .find(|&(_, i)| self.trackers[i].available(now) || self.adoptable(i, now));
+            let mut next = None;
+            for (pos, i) in walk(&members, &self.tiers).enumerate().skip(from) {
+                if self.trackers[i].available(now) || self.adoptable(i, now) {
+                    next = Some((pos, i));
+                    break;
+                }
+            }
             let Some((pos, i)) = next else { break };
             if self.adopt(i, l) {
                 self.lanes[l].state = LaneState::Busy { pos };

@@ -47,6 +47,11 @@ fn key(torrent: TorrentId, event: &Event) -> Option<Key> {
 
 impl EventQueue {
     pub(crate) fn push(&mut self, torrent: TorrentId, event: Event) {
+        if self.queue.capacity() == 0 {
+            // Room for one: a torrent's round trip queues one event at a time, and an idle
+            // `Announce` keeps this buffer (a first push would otherwise allocate four, 544 bytes).
+            self.queue.reserve_exact(1);
+        }
         let Some(key) = key(torrent, &event) else {
             self.queue.push_back((torrent, event));
             return;

@@ -11,11 +11,13 @@ use super::config::Config;
 /// clock's range never comes). Durations are capped at a year by [`Config::validate`], so the
 /// saturation is only reachable with an `Instant` near the very end of its range; there a
 /// deadline still never lands before `now + d` would, so nothing that waits is due again at once.
+#[inline]
 pub(crate) fn later(now: Instant, d: Duration) -> Instant {
     now.checked_add(d).unwrap_or_else(|| end_of_time(now))
 }
 
 /// The largest `Instant` (found from `from` by bisection on `checked_add`; no clock is read).
+#[cold]
 fn end_of_time(from: Instant) -> Instant {
     let fits = |d: Duration| from.checked_add(d).is_some();
     let (mut lo, mut hi) = (0u64, u64::MAX);

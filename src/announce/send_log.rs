@@ -30,11 +30,16 @@ impl SendLog {
     }
 
     /// Records send `n` (replacing a record under the same number).
+    #[inline]
     pub(crate) fn insert(&mut self, n: u64, sent: Sent) {
         if self.is_empty() {
             self.one = Some((n, sent));
-            return;
+        } else {
+            self.insert_more(n, sent);
         }
+    }
+
+    fn insert_more(&mut self, n: u64, sent: Sent) {
         if let Some(one) = self.one.take() {
             self.more.push_back(one);
         }
@@ -48,13 +53,18 @@ impl SendLog {
     }
 
     /// Takes the record of send `n`.
+    #[inline]
     pub(crate) fn remove(&mut self, n: &u64) -> Option<Sent> {
-        if let Some((k, sent)) = self.one
-            && k == *n
-        {
-            self.one = None;
-            return Some(sent);
+        match self.one {
+            Some((k, sent)) if k == *n => {
+                self.one = None;
+                Some(sent)
+            }
+            _ => self.remove_more(n),
         }
+    }
+
+    fn remove_more(&mut self, n: &u64) -> Option<Sent> {
         let at = match self.more.front() {
             Some(&(k, _)) if k == *n => 0,
             _ => self.more.binary_search_by_key(n, |&(k, _)| k).ok()?,

@@ -612,7 +612,7 @@ impl Session {
             ctx.txids.insert(txid, self.me);
         }
         let kind = ex.kind;
-        *self.trackers[i].slot(kind) = Some(Box::new(ex));
+        *self.trackers[i].slot(kind) = Some(ctx.boxed(ex));
     }
 
     /// Takes an exchange out of its slot and forgets its routes (see [`Ctx::forget`]).
@@ -630,8 +630,8 @@ impl Session {
     /// Gives fresh transaction ids to UDP exchanges that started a new request.
     pub(super) fn refresh_txids(&mut self, ctx: &mut Ctx) {
         for t in &mut self.trackers {
-            for ex in t.exchanges_mut() {
-                if let Io::Udp(u) = &mut ex.io {
+            for slot in [&mut t.announce, &mut t.scrape] {
+                if let Some(Exchange { io: Io::Udp(u), .. }) = slot.as_deref_mut() {
                     ctx.refresh_txid(u, self.me);
                 }
             }
@@ -673,6 +673,7 @@ impl Session {
             Step::Done(outcome) => {
                 if let Some(ex) = self.take(ctx, i, kind) {
                     self.finish(ctx, i, &ex, outcome, now);
+                    ctx.recycle(ex);
                 }
             }
         }

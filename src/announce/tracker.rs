@@ -179,20 +179,17 @@ impl Tracker {
         }
     }
 
-    /// The exchanges in flight.
+    /// The exchanges in flight (announce first). Two options chained: cheaper to walk than an
+    /// array of slots flattened, and every input and drain walks them.
     pub(crate) fn exchanges(&self) -> impl Iterator<Item = &Exchange> {
-        [&self.announce, &self.scrape]
-            .into_iter()
-            .flatten()
-            .map(|ex| &**ex)
+        let scrape = self.scrape.as_deref();
+        self.announce.as_deref().into_iter().chain(scrape)
     }
 
     /// The exchanges in flight, mutably.
     pub(crate) fn exchanges_mut(&mut self) -> impl Iterator<Item = &mut Exchange> {
-        [&mut self.announce, &mut self.scrape]
-            .into_iter()
-            .flatten()
-            .map(|ex| &mut **ex)
+        let scrape = self.scrape.as_deref_mut();
+        self.announce.as_deref_mut().into_iter().chain(scrape)
     }
 }
 

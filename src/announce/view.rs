@@ -8,7 +8,7 @@ use super::ctx::Ctx;
 use super::event::TrackerId;
 use super::session::{Phase, STOPPED, Session};
 use super::status::{TrackerState, TrackerStatus};
-use super::tracker::{Exchange, Io, LaneState, Tracker, walk};
+use super::tracker::{Exchange, Io, LaneState, walk};
 
 impl Session {
     /// When the next announce goes out: at once for a lane whose announce is in flight or waits
@@ -38,37 +38,43 @@ impl Session {
     /// request wait to be drained.
     pub(crate) fn status(&self) -> (Option<Instant>, bool, bool) {
         let (mut due, mut udp, mut http) = (None, false, false);
-        let mut earliest = |at: Instant| due = Some(due.map_or(at, |d: Instant| d.min(at)));
-        match self.phase {
+        let mut earliest = |at: Option<Instant>| {
+            if let Some(at) = at {
+                due = Some(due.map_or(at, |d: Instant| d.min(at)));
+            }
+        };
+        let running = match self.phase {
             Phase::Stopped => return (None, false, false),
             // While a `stopped` waits for a place, the deadline waits too (it is moved when the
             // place comes).
-            Phase::Stopping { deadline } if !self.stopped_queued() => earliest(deadline),
-            Phase::Stopping { .. } => {}
+            Phase::Stopping { deadline } => {
+                if !self.stopped_queued() {
+                    earliest(Some(deadline));
+                }
+                false
+            }
             Phase::Running => {
                 for lane in &self.lanes {
                     if let LaneState::Idle { due } = lane.state {
-                        earliest(due);
+                        earliest(Some(due));
                     }
                 }
-                for t in &self.trackers {
-                    if let Some(at) = t.forced() {
-                        earliest(at);
-                    }
-                    if let Some(at) = t.scrape_due() {
-                        earliest(at);
-                    }
+                true
+            }
+        };
+        // One pass over the trackers (every input of a `Client` asks for this).
+        for t in &self.trackers {
+            if running {
+                earliest(t.forced());
+                earliest(t.scrape_due());
+            }
+            for ex in [&t.announce, &t.scrape].into_iter().flatten() {
+                earliest(ex.due());
+                match &ex.io {
+                    Io::Resolving(_) | Io::Queued(_) => {}
+                    Io::Udp(u) => udp |= u.pending,
+                    Io::Http(h) => http |= h.pending,
                 }
-            }
-        }
-        for ex in self.trackers.iter().flat_map(Tracker::exchanges) {
-            if let Some(at) = ex.due() {
-                earliest(at);
-            }
-            match &ex.io {
-                Io::Resolving(_) | Io::Queued(_) => {}
-                Io::Udp(u) => udp |= u.pending,
-                Io::Http(h) => http |= h.pending,
             }
         }
         (due, udp, http)

@@ -97,6 +97,16 @@ const PACED_PER_RTT: f64 = 0.5;
 /// The reorder allowance when no round trip was measured yet.
 const DEFAULT_REORDER: Duration = Duration::from_millis(1);
 
+/// `d` in nanoseconds (saturating: 584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `nanos` nanoseconds in seconds, as `Duration::as_secs_f64` gives them.
+fn secs(nanos: u64) -> f64 {
+    Duration::from_nanos(nanos).as_secs_f64()
+}
+
 /// Where an exchange stands with its endpoint's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Place {
@@ -150,9 +160,10 @@ pub(crate) struct Window {
     round_lost: u32,
     round_end: u64,
     /// The shortest round trip measured, and the smoothed excess of round trips over it (how
-    /// much answers may be reordered).
-    min_rtt: Option<Duration>,
-    rtt_excess: Duration,
+    /// much answers may be reordered), in nanoseconds: every send and answer works with them,
+    /// and `Duration`'s checked arithmetic costs more than the integers'.
+    min_rtt: Option<u64>,
+    rtt_excess: u64,
     /// When the last answer came.
     last_answer: Option<Instant>,
     /// The pacing clock (GCRA theoretical arrival time) of the optional rate ceiling and of the
@@ -185,7 +196,7 @@ impl Default for Window {
             round_lost: 0,
             round_end: 0,
             min_rtt: None,
-            rtt_excess: Duration::ZERO,
+            rtt_excess: 0,
             last_answer: None,
             tat: None,
             rate: None,
@@ -308,10 +319,15 @@ impl Window {
     }
 
     /// Admits waiting exchanges while the window has room; their torrents are woken to send.
+    /// (Every answer and every exchange that ends calls it, and mostly nobody waits.)
+    #[inline]
     fn drain(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
-        if self.queue.is_empty() {
-            return;
+        if !self.queue.is_empty() {
+            self.drain_queue(cfg, udp, woken);
         }
+    }
+
+    fn drain_queue(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
         let limit = self.limit(cfg, udp);
         while self.in_flight < limit {
             let Some((_, torrent)) = self.queue.pop_first() else {
@@ -326,7 +342,15 @@ impl Window {
     /// When an admitted exchange may send: under the optional rate ceiling
     /// ([`Config::tracker_rate`]) and the rate the tracker was seen to take after heavy loss;
     /// `now` without either.
+    #[inline]
     pub(crate) fn pace(&mut self, now: Instant, cfg: &Config) -> Instant {
+        if cfg.tracker_rate.is_none() && self.rate.is_none() {
+            return now;
+        }
+        self.paced(now, cfg)
+    }
+
+    fn paced(&mut self, now: Instant, cfg: &Config) -> Instant {
         let (rate, burst) = match (cfg.tracker_rate, self.rate) {
             (None, None) => return now,
             (Some(c), None) => (c, cfg.tracker_burst),
@@ -358,9 +382,9 @@ impl Window {
         // limit in the same order: the tail of each burst lost again. They are spread at the
         // window's own rate (a window per round trip).
         let at = paced.max(later(now, backoff));
-        let spacing = self
-            .min_rtt
-            .map_or(Duration::ZERO, |m| m / self.cwnd.max(1));
+        let spacing = self.min_rtt.map_or(Duration::ZERO, |m| {
+            Duration::from_nanos(m) / self.cwnd.max(1)
+        });
         let slot = self.repeat_tat.map_or(at, |t| t.max(at));
         self.repeat_tat = Some(later(slot, spacing));
         slot
@@ -386,11 +410,10 @@ impl Window {
     pub(crate) fn probe_timeout(&self, repeats: u32) -> Option<Duration> {
         // In nanoseconds (saturating): Duration's checked arithmetic costs a division per call,
         // and this runs on every send.
-        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let m = nanos(self.min_rtt?);
+        let m = self.min_rtt?;
         let probe = m
             .saturating_mul(2)
-            .saturating_add(nanos(self.rtt_excess).saturating_mul(4));
+            .saturating_add(self.rtt_excess.saturating_mul(4));
         let base = Duration::from_nanos(probe).max(MIN_PROBE);
         Some(base.saturating_mul(1 << repeats.min(MAX_PROBE_BACKOFF)))
     }
@@ -435,12 +458,12 @@ impl Window {
         };
         self.last_answer = Some(now);
         if sample {
-            let rtt = now.saturating_duration_since(sent_at);
+            let rtt = nanos(now.saturating_duration_since(sent_at));
             let min = self.min_rtt.map_or(rtt, |m| m.min(rtt));
             self.min_rtt = Some(min);
             // rttvar-like smoothing (RFC 6298's 1/4) of how far round trips exceed the shortest.
             let excess = rtt - min;
-            self.rtt_excess = (self.rtt_excess * 3 + excess) / 4;
+            self.rtt_excess = self.rtt_excess.saturating_mul(3).saturating_add(excess) / 4;
         }
         // A pacing rate the window could express grows by 1/1024 per answer, at least 1 (60 %
         // a second at 500 answers a second); a finer one grows once a round (`close_round`).
@@ -461,12 +484,20 @@ impl Window {
         }
         self.cwnd = self.cwnd.min(cfg.tracker_window.max(MIN_WINDOW));
         self.round_answered += 1;
-        // RACK: what was sent a reorder window before this one and is still awaited is lost.
-        let reorder = self
-            .min_rtt
-            .map_or(DEFAULT_REORDER, |m| m / 4 + self.rtt_excess * 2);
+        // RACK: what was sent a reorder window before this one and is still awaited is lost. (The
+        // window is worked out only when an earlier datagram is awaited: a torrent alone on its
+        // tracker has none.)
+        let mut reorder = None;
         while let Some((&n, &(at, torrent))) = self.sends.first_key_value() {
-            if n >= send || later(at, reorder) > sent_at {
+            if n >= send {
+                break;
+            }
+            let reorder = *reorder.get_or_insert_with(|| {
+                self.min_rtt.map_or(DEFAULT_REORDER, |m| {
+                    Duration::from_nanos((m / 4).saturating_add(self.rtt_excess.saturating_mul(2)))
+                })
+            });
+            if later(at, reorder) > sent_at {
                 break;
             }
             self.sends.remove(&n);
@@ -546,7 +577,7 @@ impl Window {
                 r
             };
             let window_rate = self.min_rtt.map_or(u32::MAX, |m| {
-                (f64::from(self.cwnd) / m.as_secs_f64().max(1e-6)) as u32
+                (f64::from(self.cwnd) / secs(m).max(1e-6)) as u32
             });
             self.rate = (r < window_rate.saturating_mul(2)).then_some(r);
         }
@@ -581,7 +612,7 @@ impl Window {
     /// LAN tracker that drops what exceeds its rate), and probes gently.
     fn finely_paced(&self, rate: u32) -> bool {
         self.min_rtt
-            .is_some_and(|m| f64::from(rate) * m.as_secs_f64() < PACED_PER_RTT)
+            .is_some_and(|m| f64::from(rate) * secs(m) < PACED_PER_RTT)
     }
 
     /// The tracker answered a datagram after `t` (the window's send log saw it).

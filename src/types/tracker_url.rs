@@ -345,6 +345,7 @@ impl TrackerUrl {
     /// The tracker's socket address when the host is an IP literal, so no lookup is needed. It is in
     /// canonical form ([`canonical_ip`](crate::canonical_ip)): `udp://[::ffff:127.0.0.1]:6969`
     /// gives `127.0.0.1:6969`.
+    #[inline]
     pub fn socket_addr(&self) -> Option<SocketAddr> {
         self.ip
             .map(|ip| SocketAddr::new(crate::canonical_ip(ip), self.port))
