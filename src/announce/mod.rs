@@ -341,8 +341,13 @@ impl Announce {
     ///
     /// Nothing is dropped to bound the queue: an outcome (`Announced`, `Scraped`, `Failed`) still
     /// waiting when a later outcome of the same tracker and kind (announce or scrape) comes is
-    /// replaced by it in place, and counted in [`events_superseded`](Self::events_superseded); at
-    /// most `3 * trackers + 1` events ever wait.
+    /// replaced by it in place, and counted in [`events_superseded`](Self::events_superseded).
+    /// At most `3 * ids + 1` events ever wait, where `ids` counts the tracker ids in use: the
+    /// trackers listed, and each removed one until nothing of it is in flight and its events
+    /// (its last outcome, its `stopped`'s) are drained; only then does its id go to a tracker
+    /// added later. So a caller that edits the list without draining keeps every removed
+    /// tracker's id (and event) until it drains, up to the 65,536 ids a torrent has
+    /// ([`EditError::NoFreeId`]).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.ctx.pop_event().map(|(_, event)| event)
