@@ -50,7 +50,7 @@ impl Announce {
     /// Changes the peers asked for per announce (`numwant`) for this torrent, instead of
     /// [`Config::num_want`](super::Config::num_want); the next announces carry it (`stopped` still
     /// asks for 0). Fails with [`EditError::InvalidNumWant`] outside 1 to
-    /// [`MAX_NUM_WANT`].
+    /// [`MAX_NUM_WANT`], and with [`EditError::Stopped`] once stopping.
     pub fn set_num_want(&mut self, num_want: u32) -> Result<(), EditError> {
         self.session.set_num_want(num_want)
     }
@@ -251,6 +251,7 @@ impl Session {
         if !(1..=MAX_NUM_WANT).contains(&num_want) {
             return Err(EditError::InvalidNumWant { num_want });
         }
+        self.check_running()?;
         self.opts.num_want = Some(num_want);
         Ok(())
     }

@@ -61,10 +61,13 @@ pub enum EditError {
         /// The value given.
         num_want: u32,
     },
-    /// The torrent is stopping or stopped (after `stop` or `Client::remove`).
+    /// The torrent is stopping or stopped: after `stop` on its machine, or
+    /// [`Client::remove`](crate::client::Client::remove) or
+    /// [`Client::stop`](crate::client::Client::stop) while its `Stopped` is not drained yet.
     #[error("the torrent is stopping or stopped; add it again to announce it")]
     Stopped,
-    /// The [`Client`](crate::client::Client) holds no such torrent (or it was removed).
+    /// The [`Client`](crate::client::Client) holds no torrent with this id: never added, or
+    /// removed and its `Stopped` drained.
     #[error("no such torrent in this client (removed, or never added); add it first")]
     UnknownTorrent,
 }

@@ -1,6 +1,9 @@
 //! The [`Client`]'s per-torrent commands and live edits: the same as
 //! [`Announce`](crate::announce::Announce)'s, naming the torrent. On an unknown or removed torrent
-//! they do nothing and return `false`, `None` or [`EditError::UnknownTorrent`].
+//! they do nothing and return `false` or `None`; those that return an [`EditError`] say
+//! [`EditError::Stopped`] for a torrent being removed (after [`Client::remove`] or
+//! [`Client::stop`], until its `Stopped` is drained) and [`EditError::UnknownTorrent`] for an id
+//! the client does not hold (never added, or removed and drained).
 
 use std::time::Instant;
 
@@ -276,6 +279,9 @@ impl Client {
     }
 
     /// Runs an edit or command on a live torrent's session, then re-arms it and wakes what waits.
+    /// Fails with [`EditError::Stopped`] for a torrent being removed (its `Stopped` not drained
+    /// yet: [`contains`](Self::contains) still says it is there), and with
+    /// [`EditError::UnknownTorrent`] for an id the client does not hold.
     fn edit<T>(
         &mut self,
         torrent: TorrentId,
@@ -283,8 +289,10 @@ impl Client {
         f: impl FnOnce(&mut Session, &mut Ctx, Instant) -> Result<T, EditError>,
     ) -> Result<T, EditError> {
         let now = self.ctx.advance(now);
-        if !self.live(torrent) {
-            return Err(EditError::UnknownTorrent);
+        match self.entry(torrent) {
+            None => return Err(EditError::UnknownTorrent),
+            Some(e) if e.removing => return Err(EditError::Stopped),
+            Some(_) => {}
         }
         let out = self
             .on_session(torrent, |s, ctx| f(s, ctx, now))
