@@ -279,8 +279,10 @@ pub enum Cause {
         /// BEP 31 `retry in`, capped; `None` when not sent.
         retry_in: Option<Duration>,
     },
-    /// A UDP tracker refused the announce with a bare 8-byte reply (opentracker does this for an
-    /// info hash it does not track).
+    /// A UDP tracker refused the announce: a reply to it with action 1 (announce) and its
+    /// transaction id, but shorter than the 20-byte announce header (8 to 19 bytes, so no
+    /// interval and no peers). opentracker sends the bare 8-byte header for an info hash it does
+    /// not track (PROTOCOL.md section 10).
     Refused,
     /// No answer before the deadline (UDP: after every retransmission).
     Timeout,
@@ -325,7 +327,7 @@ impl fmt::Display for Cause {
                 Ok(())
             }
             Cause::Refused => f.write_str(
-                "the tracker refused the announce with an empty reply; it probably does not track this torrent",
+                "the tracker refused the announce with a short reply (no interval, no peers); it probably does not track this torrent",
             ),
             Cause::Timeout => f.write_str("no answer from the tracker before the deadline"),
             Cause::Transport(e) => write!(f, "{e}"),

@@ -215,8 +215,16 @@ impl Announce {
     }
 
     /// A datagram received from `from`. Returns `true` when it answered a request in flight and was
-    /// used; anything else (another source, an unknown or stale transaction id, an unexpected
-    /// action, a duplicate, a malformed datagram) is ignored and changes nothing.
+    /// used; anything else (another source, an unknown or stale transaction id, a reply of another
+    /// kind than the one awaited, a duplicate, fewer than 8 bytes, a truncated connect reply) is
+    /// ignored and changes nothing.
+    ///
+    /// Three replies with the transaction id of a request in flight are answers though not
+    /// well-formed ones, as real trackers send them (PROTOCOL.md section 10): an announce reply
+    /// (action 1) of 8 to 19 bytes is the tracker's refusal ([`Cause::Refused`], opentracker's
+    /// answer for an info hash it does not track); an unknown action is taken as a tracker error
+    /// (old opentracker wrote action 3 in host byte order: [`Cause::BadReply`]); and an error
+    /// reply (action 3) ends the request with [`Cause::Tracker`].
     ///
     /// Give the whole datagram: receive into a buffer of at least
     /// [`udp::announce_reply_len`](crate::udp::announce_reply_len)`(num_want, family)` bytes, or a
