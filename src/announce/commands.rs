@@ -34,6 +34,10 @@ impl Announce {
     /// Scrapes this torrent on one tracker (BEP 48 over HTTP, BEP 15 over UDP). Returns `false`
     /// for an unknown, removed or disabled tracker, one already being scraped, and once stopping;
     /// an HTTP tracker without a scrape URL answers with a [`Cause::ScrapeUnsupported`] failure.
+    ///
+    /// BEP 7 dual-stack ([`Families::Both`](super::Families::Both)): scheduled scrapes of a
+    /// host-name URL go over IPv4 only (the counts are the tracker's); naming its IPv6 tracker
+    /// here scrapes over IPv6, the way to check that side answers.
     pub fn scrape_tracker(&mut self, now: Instant, tracker: TrackerId) -> bool {
         self.with(|s, ctx| s.scrape_tracker(ctx, now, tracker))
     }

@@ -371,9 +371,13 @@ impl Announce {
     /// The tiers in their current order (shuffled once at construction, then the tracker that
     /// answered moved to the front of its tier; edits change them at once). A tier emptied by
     /// [`remove_tracker`](Self::remove_tracker) goes away and the later tiers move up, so there
-    /// are never more tiers (per family under dual-stack) than trackers listed. Under
-    /// BEP 7 dual-stack ([`Families::Both`]) the IPv4 trackers' tiers come first, then as many
-    /// tiers of IPv6 trackers, tier `k` of each being tier `k` of the list.
+    /// are never more tiers (per family under dual-stack) than URLs listed. Under BEP 7
+    /// dual-stack ([`Families::Both`]) the IPv4 trackers' tiers come first, then as many tiers of
+    /// IPv6 trackers, tier `k` of each being tier `k` of the list: a family keeps a tier none of
+    /// whose URLs it announces over (an IP literal of the other family) as an empty one, so it
+    /// may list more tiers than trackers. `[[udp://tracker.example], [udp://203.0.113.9]]` gives
+    /// `[[0], [1], [2], []]`: the host name's IPv4 tracker, the literal, the host name's IPv6
+    /// tracker, and an empty IPv6 tier.
     pub fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {
         self.session.tiers()
     }

@@ -145,9 +145,12 @@ impl Client {
     }
 
     /// Scrapes a torrent on one of its trackers, batched with the other scrapes of that tracker
-    /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown torrent or tracker, or a
-    /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`]
-    /// failure.
+    /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown or removed torrent, an
+    /// unknown, removed or disabled tracker, and under BEP 7 dual-stack
+    /// ([`Families::Both`](crate::announce::Families::Both)) the IPv6 tracker of a host-name URL:
+    /// a batch scrapes a URL once, through its IPv4 tracker (the counts are the tracker's,
+    /// whatever the family), so name that one. An HTTP tracker without a scrape URL gets a
+    /// [`Cause::ScrapeUnsupported`] failure.
     pub fn scrape_tracker(&mut self, now: Instant, torrent: TorrentId, tracker: TrackerId) -> bool {
         let now = self.ctx.advance(now);
         self.queue_scrapes(torrent, |t| t == tracker, now)
