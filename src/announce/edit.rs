@@ -122,7 +122,8 @@ impl Announce {
     /// A tier the removal leaves empty goes away and the later tiers move up by one, keeping
     /// their trackers, order and schedule: tier numbers are always places in the list as it is
     /// now (the list [`replace_trackers`](Self::replace_trackers) would be given to rebuild it),
-    /// so there are never more tiers than trackers and edits stay as cheap as the list is short.
+    /// so there are never more tiers (per family under dual-stack) than URLs listed and edits
+    /// stay as cheap as the list is short.
     /// (libtorrent instead keeps the number each tracker was added with, gaps included; a tracker
     /// tab that shows tiers reads them again from [`trackers`](Self::trackers) after an edit.)
     ///
