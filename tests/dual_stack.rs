@@ -676,5 +676,8 @@ fn each_family_numbers_its_tiers_as_given_keeping_a_tier_without_its_trackers() 
         ]
     );
     let v6 = a.trackers().filter(|s| s.family == Some(AddressFamily::V6));
-    assert_eq!(v6.map(|s| (s.id, s.tier)).collect::<Vec<_>>(), [(TrackerId(2), 0)]);
+    assert_eq!(
+        v6.map(|s| (s.id, s.tier)).collect::<Vec<_>>(),
+        [(TrackerId(2), 0)]
+    );
 }

@@ -512,7 +512,10 @@ fn a_client_torrent_being_removed_refuses_edits_as_stopped_and_a_drained_one_as_
     assert_eq!(stopped, 2);
     for t in [a, b] {
         assert!(!client.contains(t));
-        assert_eq!(edits(&mut client, t), vec![Some(EditError::UnknownTorrent); 4]);
+        assert_eq!(
+            edits(&mut client, t),
+            vec![Some(EditError::UnknownTorrent); 4]
+        );
     }
 }
 

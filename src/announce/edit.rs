@@ -6,6 +6,7 @@
 //! `stopped`; its slot, and so its id, goes to a tracker added later once nothing of it is in
 //! flight any more.
 
+use crate::limits::Echo;
 use std::time::Instant;
 
 use super::Announce;
@@ -41,7 +42,7 @@ pub enum EditError {
     )]
     NoFreeId,
     /// A tracker URL that cannot be announced to as given.
-    #[error("cannot announce to {url}: {why}")]
+    #[error("cannot announce to {}: {why}", Echo(.url))]
     BadTrackerUrl {
         /// The URL.
         url: String,

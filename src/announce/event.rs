@@ -98,6 +98,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Tracker { torrent, tracker } => write!(f, "{torrent}, {tracker}"),
+            Origin::ScrapeBatch { members: 1 } => f.write_str("a scrape batch of 1 torrent"),
             Origin::ScrapeBatch { members } => write!(f, "a scrape batch of {members} torrents"),
         }
     }
@@ -297,7 +298,8 @@ pub enum Cause {
         /// The tracker's text, cut as [`Cause::Tracker`]'s.
         reason: String,
     },
-    /// A reply that could not be understood.
+    /// A reply that could not be understood: the text says what is wrong with it, as a whole
+    /// sentence (it is the `Display` of the decoder's error).
     BadReply(String),
     /// A redirect that was not followed, and why. The reason may quote the `Location` header: a
     /// reason longer than [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes
@@ -342,7 +344,7 @@ impl fmt::Display for Cause {
                 f,
                 "the tracker refused ({reason:?}) and asked never to retry; it is disabled for this torrent"
             ),
-            Cause::BadReply(why) => write!(f, "the tracker's reply is not understood: {why}"),
+            Cause::BadReply(why) => f.write_str(why),
             Cause::Redirect(why) => write!(f, "redirect not followed: {why}"),
             Cause::ScrapeUnsupported => f.write_str(
                 "this tracker has no scrape URL (its path ends neither in a segment starting with \"announce\" nor in \"/announce/<passkey>\")",

@@ -120,7 +120,8 @@ impl EventQueue {
     pub(crate) fn waiting_trackers(&self, torrent: TorrentId, slots: usize) -> Vec<bool> {
         let mut waiting = vec![false; slots];
         #[cfg(test)]
-        self.scanned.set(self.scanned.get() + self.queue.len() as u64);
+        self.scanned
+            .set(self.scanned.get() + self.queue.len() as u64);
         for (t, e) in &self.queue {
             if *t != torrent {
                 continue;
