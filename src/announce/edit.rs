@@ -666,8 +666,10 @@ mod tests {
         // removed tracker's outcome waits, so its id stays taken and the slots grow with the
         // queue; an edit that asked the queue about each slot cost slots x queue.
         let t0 = test_origin();
-        let mut config = Config::default();
-        config.tier_mode = TierMode::AllTrackers;
+        let config = Config {
+            tier_mode: TierMode::AllTrackers,
+            ..Config::default()
+        };
         let torrent = Torrent {
             info_hash: InfoHash([3; 20]),
             peer_id: PeerId(*b"-BT0001-editcost0001"),

@@ -7,6 +7,7 @@ pub mod origin;
 pub mod udp;
 
 /// An arbitrary origin for a test's virtual times (the one clock read the tests share).
+#[allow(unused_imports)] // a test file that needs no virtual time still includes this module
 pub(crate) use origin::test_origin as start;
 
 /// Bytes from a hex dump: `0000  00 11 22 ...  |ascii|` lines or plain hex pairs separated by spaces.
