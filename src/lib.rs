@@ -12,14 +12,24 @@
 //! ## The loop
 //!
 //! One [`Announce`] for a torrent, or one [`Client`] for many (same verbs, events tagged with the
-//! torrent). Feed it time and bytes, drain what it wants sent, sleep until its
-//! timeout. A blocking UDP-only driver fits in twenty lines:
+//! torrent). Feed it time and bytes, drain what it wants sent, sleep until its timeout; when
+//! that deadline has passed by the time an input is handed in, fire it first ("timers before late
+//! inputs"). A blocking UDP-only driver, the README's loop with `std::net`, fits in thirty lines:
 //!
 //! ```no_run
 //! # #![allow(clippy::disallowed_methods)]
 //! use std::net::{ToSocketAddrs, UdpSocket};
 //! use std::time::{Duration, Instant};
 //! use bt_tracker::announce::{Announce, DnsAnswer, DnsError, Event};
+//!
+//! /// The time to hand an input in at; a deadline that passed meanwhile fires first.
+//! fn timers_first(announce: &mut Announce) -> Instant {
+//!     let now = Instant::now();
+//!     if announce.poll_timeout().is_some_and(|t| t <= now) {
+//!         announce.handle_timeout(now);
+//!     }
+//!     now
+//! }
 //!
 //! fn drive(mut announce: Announce, socket: UdpSocket) -> std::io::Result<()> {
 //!     let (mut out, mut inb) = (Vec::new(), [0u8; 65_536]);
@@ -29,10 +39,13 @@
 //!             let found = (q.host.as_str(), 0).to_socket_addrs().map_err(|_| DnsError::Failed);
 //!             let addresses = found.map(|a| a.map(|a| a.ip()).collect());
 //!             let answer = addresses.map(|addresses| DnsAnswer { addresses, ttl: None });
-//!             announce.handle_dns_response(Instant::now(), q.id, answer);
+//!             let now = timers_first(&mut announce);
+//!             announce.handle_dns_response(now, q.id, answer);
 //!         }
 //!         while let Some(t) = announce.poll_transmit(&mut out) {
-//!             socket.send_to(&out, t.destination)?;
+//!             // A failed send (say an IPv6 tracker on an IPv4 socket) is a lost datagram:
+//!             // BEP 15's retransmission and the deadline cover it, no report needed.
+//!             let _ = socket.send_to(&out, t.destination);
 //!         }
 //!         while let Some(event) = announce.poll_event() {
 //!             match event {
@@ -44,13 +57,18 @@
 //!         let Some(deadline) = announce.poll_timeout() else { return Ok(()) };
 //!         let wait = deadline.saturating_duration_since(Instant::now());
 //!         socket.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
-//!         match socket.recv_from(&mut inb) {
-//!             Ok((n, from)) => { announce.handle_datagram(Instant::now(), from, &inb[..n]); }
-//!             Err(_) => announce.handle_timeout(Instant::now()),
+//!         let received = socket.recv_from(&mut inb); // a datagram, or the wait ran out
+//!         let now = timers_first(&mut announce);
+//!         if let Ok((n, from)) = received {
+//!             announce.handle_datagram(now, from, &inb[..n]);
 //!         }
 //!     }
 //! }
 //! ```
+//!
+//! It returns at [`Event::Stopped`](announce::Event::Stopped), which follows
+//! [`Announce::stop`]: a real loop calls `stop` on its quit signal, so that the trackers hear
+//! `stopped` (the README's loop shows where).
 //!
 //! HTTP trackers come out of [`Announce::poll_http_request`] as full URLs; make the request with
 //! any client (or [`http::write_get_request`] and [`http::ResponseReader`] on a raw TCP stream,

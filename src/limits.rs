@@ -16,15 +16,16 @@
 //! | bencode nesting | [`MAX_DEPTH`] (100) | every reply decoder | a decode error; the decoder is iterative, so no stack is at risk |
 //! | `tracker id` kept to echo | [`MAX_TRACKER_ID_LEN`] bytes | the machine | a longer one is ignored |
 //! | a tracker's text (`failure reason`, `warning message`, a UDP error reply's message, a refused redirect's reason, which quotes the `Location`) | [`MAX_TRACKER_TEXT_LEN`] bytes (1 KiB) | every [`Cause`](crate::announce::Cause), [`Announced::warning`](crate::announce::Announced::warning), [`TrackerStatus::message`](crate::announce::TrackerStatus::message) and the codecs' `*_text` methods | cut at the last UTF-8 character boundary at or below the cap (a character the cut splits is left out; a refused redirect's reason keeps its start and end around `" [...] "`); the raw bytes stay in the borrowed reply. So the events waiting for one tracker hold at most 3 such texts |
+//! | input an error message repeats (a tracker URL, a parameter, a header value) | [`MAX_ECHO_CHARS`] characters (100) | every error's `Display` | cut there with `…`; the error's fields keep the whole text |
 //! | redirects per HTTP request | 5 | [`Config::max_redirects`](crate::announce::Config::max_redirects) | `Cause::Redirect` |
-//! | events waiting for `poll_event` | 3 per tracker + 1 per torrent (an announce and a scrape outcome and a `TrackerDisabled` per tracker, one `Stopped`); a removed torrent keeps its slot until its `Stopped` is drained | [`Client::poll_event`](crate::client::Client::poll_event) | never dropped: an outcome still waiting is replaced in place by a later outcome of the same tracker and kind, counted in `events_superseded` |
+//! | events waiting for `poll_event` | 3 per tracker id in use + 1 per torrent (an announce and a scrape outcome and a `TrackerDisabled` per id, one `Stopped`); a removed tracker's id stays in use until its events are drained (at most 65,536 ids per torrent), a removed torrent keeps its slot until its `Stopped` is drained | [`Client::poll_event`](crate::client::Client::poll_event) | never dropped: an outcome still waiting is replaced in place by a later outcome of the same tracker and kind, counted in `events_superseded` |
 //! | UDP exchanges in flight with one tracker endpoint | a self-clocking window from 16 up to 92; `stopped`, `completed` and `announce_now` ahead of the backlog | [`Config::tracker_window`](crate::announce::Config::tracker_window) (see below) | later exchanges wait in order; a place that comes free is filled in the same drain; a cancelled waiting exchange just leaves the queue |
 //! | HTTP requests in flight to one tracker host, and across all hosts | 16 per host, 50 in all | [`Config::http_per_host`](crate::announce::Config::http_per_host), [`Config::http_max_in_flight`](crate::announce::Config::http_max_in_flight) | as above |
 //! | exchanges started per second with one endpoint | no ceiling (optional) | [`Config::tracker_rate`](crate::announce::Config::tracker_rate), [`Config::tracker_burst`](crate::announce::Config::tracker_burst) | with a ceiling, an admitted exchange's first send waits for its slot |
 //! | info hashes per batched scrape | [`MAX_UDP_SCRAPE_BATCH`] (70) over UDP; 70 over HTTP (at most 100, so the URL stays under 8,000 bytes), halved on 414 | [`Config::max_scrape_batch`](crate::announce::Config::max_scrape_batch) | the rest go in the next batch |
 //! | torrents in one `Client` | [`MAX_TORRENTS`] (2^24 - 1) | [`Client::add`](crate::client::Client::add) | `ConfigError::TooManyTorrents` |
 //! | trackers per torrent (and so UDP connection ids cached: one per tracker address, at most 16 per tracker) | 256 | [`Config::max_trackers`](crate::announce::Config::max_trackers) | `ConfigError::TooManyTrackers` |
-//! | BEP 12 tiers per torrent | at most the trackers listed (so at most [`Config::max_trackers`](crate::announce::Config::max_trackers), per family under dual-stack) | [`Announce::remove_tracker`](crate::announce::Announce::remove_tracker) | a tier a removal empties goes away and the later tiers move up |
+//! | BEP 12 tiers per torrent | at most the URLs listed (so at most [`Config::max_trackers`](crate::announce::Config::max_trackers), per family under dual-stack) | [`Announce::remove_tracker`](crate::announce::Announce::remove_tracker) | a tier a removal empties goes away and the later tiers move up |
 //! | requests in flight per torrent | 2 per tracker (an announce and a scrape) | the machine | `scrape()` skips a tracker whose scrape is still in flight |
 //! | a silent UDP tracker | 3 sends, waiting 15 s, 30 s, then 60 s (105 s in all) | [`Config::udp_max_attempts`](crate::announce::Config::udp_max_attempts), [`Config::udp_rto`](crate::announce::Config::udp_rto) | `Cause::Timeout` |
 //! | a UDP datagram the window saw lost (a later one answered, or twice the round trip passed) | 6 early repeats per exchange, backed off 0, 1, 3, 7, 15 and 31 probe timeouts and paced; not BEP 15 attempts | the machine | BEP 15's timer alone |
@@ -148,6 +149,43 @@ pub(crate) fn elide_middle(text: String) -> String {
     format!("{}{MARK}{}", &text[..head], &text[tail..])
 }
 
+/// The most characters of the caller's or a tracker's input (a URL, a parameter, a header
+/// value) an error message repeats; a longer one is cut there with `…` (the error's fields keep
+/// the whole text).
+pub const MAX_ECHO_CHARS: usize = 100;
+
+/// Input an error message repeats, cut to [`MAX_ECHO_CHARS`] characters with `…`: `{}` writes it
+/// as it is, `{:?}` quoted and escaped.
+pub(crate) struct Echo<'a>(pub(crate) &'a str);
+
+impl Echo<'_> {
+    /// The text kept, and whether some was cut.
+    fn kept(&self) -> (&str, bool) {
+        match self.0.char_indices().nth(MAX_ECHO_CHARS) {
+            Some((end, _)) => (&self.0[..end], true),
+            None => (self.0, false),
+        }
+    }
+}
+
+impl std::fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kept() {
+            (text, true) => write!(f, "{text}…"),
+            (text, false) => f.write_str(text),
+        }
+    }
+}
+
+impl std::fmt::Debug for Echo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kept() {
+            (text, true) => write!(f, "{:?}", format!("{text}…")),
+            (text, false) => write!(f, "{text:?}"),
+        }
+    }
+}
+
 /// `text` cut to at most [`MAX_TRACKER_TEXT_LEN`] bytes at a character boundary.
 fn cut_text(mut text: String) -> String {
     let mut end = text.len().min(MAX_TRACKER_TEXT_LEN);
@@ -179,6 +217,22 @@ mod tests {
         );
         assert!(short.contains(" [...] "));
         assert_eq!(elide_middle("short".into()), "short");
+    }
+
+    #[test]
+    fn an_echo_keeps_a_hundred_characters_whole_and_cuts_one_more_with_an_ellipsis() {
+        let at = "é".repeat(MAX_ECHO_CHARS);
+        assert_eq!(Echo(&at).to_string(), at);
+        assert_eq!(format!("{:?}", Echo(&at)), format!("{at:?}"));
+        let over = format!("{at}\n");
+        assert_eq!(Echo(&over).to_string(), format!("{at}…"));
+        assert_eq!(format!("{:?}", Echo(&over)), format!("\"{at}…\""));
+        let quoted = format!("\"{}", "a".repeat(200));
+        let shown = format!("{:?}", Echo(&quoted));
+        assert!(
+            shown.starts_with("\"\\\"a") && shown.ends_with("a…\""),
+            "{shown}"
+        );
     }
 
     #[test]

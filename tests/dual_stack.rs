@@ -623,3 +623,61 @@ fn the_snapshot_under_dual_stack_follows_the_users_list_through_any_edits() {
         .tests(300)
         .quickcheck(prop as fn(Vec<EditStep>) -> bool);
 }
+
+/// A user who names the IPv6 tracker of a dual-stack URL gets its scrape over IPv6 from an
+/// `Announce` (scheduled scrapes go over IPv4 only); a `Client` batches scrapes per URL over the
+/// IPv4 tracker, so naming the IPv6 one is refused (`false`) and the IPv4 id scrapes the URL.
+#[test]
+fn scrape_tracker_on_the_ipv6_side_scrapes_over_ipv6_alone_and_a_client_refuses_it() {
+    let now = start();
+    let mut a = dual(A, now);
+    both_announced(&mut a, now);
+    let ids: Vec<_> = a.trackers().map(|s| (s.id, s.family)).collect();
+    let (v4, v6) = (TrackerId(0), TrackerId(1));
+    assert_eq!(
+        ids,
+        [(v4, Some(AddressFamily::V4)), (v6, Some(AddressFamily::V6))]
+    );
+    assert!(a.scrape_tracker(now, v6));
+    let sent: Vec<_> = transmits(&mut a)
+        .into_iter()
+        .map(|(t, _)| t.destination)
+        .collect();
+    assert_eq!(sent, [addr(V6)]);
+
+    let mut rng = ChaCha12Rng::seed_from_u64(9);
+    let mut client = Client::new(dual_config(), &mut rng, now).unwrap();
+    let t = client.add(now, torrent(), url_tiers(&[&[A]])).unwrap();
+    let families: Vec<_> = client.trackers(t).map(|s| (s.id, s.family)).collect();
+    assert_eq!(families, ids);
+    assert!(!client.scrape_tracker(now, t, v6));
+    assert!(client.scrape_tracker(now, t, v4));
+}
+
+/// Under dual-stack each family has a tier per tier of the list, empty where none of the tier's
+/// URLs is announced over that family (an IP literal of the other one): so a family may have more
+/// tiers than trackers, never more than the URLs listed.
+#[test]
+fn each_family_numbers_its_tiers_as_given_keeping_a_tier_without_its_trackers() {
+    let now = start();
+    let a = dual_with(
+        Config::default(),
+        &[&[A], &["udp://203.0.113.9:6969/announce"]],
+        now,
+    );
+    let tiers: Vec<_> = a.tiers().collect();
+    assert_eq!(
+        tiers,
+        [
+            vec![TrackerId(0)],
+            vec![TrackerId(1)],
+            vec![TrackerId(2)],
+            vec![]
+        ]
+    );
+    let v6 = a.trackers().filter(|s| s.family == Some(AddressFamily::V6));
+    assert_eq!(
+        v6.map(|s| (s.id, s.tier)).collect::<Vec<_>>(),
+        [(TrackerId(2), 0)]
+    );
+}

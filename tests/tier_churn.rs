@@ -183,3 +183,62 @@ fn removing_a_tracker_closes_its_empty_tier_and_later_tiers_keep_their_schedule(
     );
     assert!(!std::iter::from_fn(|| a.poll_event()).any(|e| matches!(e, Event::Failed(_))));
 }
+
+/// A tracker added, announced to and removed, round after round, with no event drained: each
+/// removed tracker's outcome waits and its id stays in use until it is drained, so the queue
+/// holds an outcome per id in use (not per tracker listed: one is listed throughout), nothing
+/// owed is dropped, and each edit stays as cheap as the slots and the queue are long.
+#[test]
+fn churned_trackers_outcomes_all_arrive_within_three_events_per_id_in_use() {
+    const STEPS: u32 = 2_000;
+    let t0 = start();
+    let mut config = Config::default();
+    config.tier_mode = TierMode::AllTrackers;
+    let mut a = machine(config, vec![vec![url(0)]], t0);
+    drain_answering(&mut a, t0);
+    let ok = HttpResponse::new(200, None, b"d8:intervali1800e5:peers0:e");
+    let refused = HttpResponse::new(500, None, b"");
+    let mut added = Vec::new();
+    for n in 1..=STEPS {
+        let id = a.add_tracker(t0, url(n), 0).unwrap();
+        let started: Vec<_> = std::iter::from_fn(|| a.poll_http_request()).collect();
+        assert_eq!(started.len(), 1, "step {n}");
+        assert!(a.remove_tracker(t0, id));
+        // Every other tracker's `stopped` is answered, the rest fail (HTTP 500).
+        let stopped: Vec<_> = std::iter::from_fn(|| a.poll_http_request()).collect();
+        assert_eq!(stopped.len(), 1, "step {n}");
+        let reply = if n % 2 == 0 { &ok } else { &refused };
+        assert!(a.handle_http_response(t0, stopped[0].id, reply));
+        added.push(id);
+    }
+    assert_eq!(a.trackers().count(), 1);
+    // No id was free for reuse: each removed tracker's outcome waited.
+    let mut ids = added.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), STEPS as usize);
+    let events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+    let in_use = STEPS as usize + 1;
+    assert!(events.len() <= 3 * in_use + 1, "{} events", events.len());
+    // Each removed tracker's last outcome arrives: its `stopped` answered or failed (it took
+    // the place of its `started`'s `Cancelled`, which still waited).
+    for (n, id) in (1..=STEPS).zip(&added) {
+        let last: Vec<_> = events
+            .iter()
+            .filter(|e| match e {
+                Event::Announced(x) => x.tracker == *id,
+                Event::Failed(f) => f.tracker == *id,
+                _ => false,
+            })
+            .collect();
+        let stopped = RequestKind::Announce(AnnounceEvent::Stopped);
+        match last[..] {
+            [Event::Announced(x)] => assert!(n % 2 == 0 && x.event == AnnounceEvent::Stopped),
+            [Event::Failed(f)] => assert!(n % 2 == 1 && f.request == stopped, "{f:?}"),
+            _ => panic!("step {n}: {last:?}"),
+        }
+    }
+    assert_eq!(a.events_superseded(), u64::from(STEPS));
+    // Drained, the ids are free again: the next tracker takes the lowest removed one.
+    assert_eq!(a.add_tracker(t0, url(STEPS + 1), 0), Ok(TrackerId(1)));
+}

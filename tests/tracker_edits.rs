@@ -430,6 +430,7 @@ fn edits_after_stop_are_refused() {
     );
     assert!(!a.remove_tracker(now, TrackerId(0)));
     assert_eq!(a.set_port(now, 1), Err(EditError::Stopped));
+    assert_eq!(a.set_num_want(10), Err(EditError::Stopped));
     assert!(!a.pause(now));
     assert!(!a.scrape_tracker(now, TrackerId(0)));
 }
@@ -468,10 +469,54 @@ fn client_commands_and_edits_name_the_torrent_and_refuse_a_removed_one() {
     assert_eq!(client.announce_tracker(now, id, TrackerId(0)), None);
     assert_eq!(
         client.add_tracker(now, id, url(3), 0),
-        Err(EditError::UnknownTorrent)
+        Err(EditError::Stopped)
     );
     assert!(!client.scrape_tracker(now, id, TrackerId(0)));
     assert!(!client.remove_tracker(now, id, TrackerId(0)));
+}
+
+/// `EditError::Stopped` is the error after `Client::remove` or `stop` while the torrent is still
+/// held (its `Stopped` not drained); `UnknownTorrent` is for an id the client does not hold.
+#[test]
+fn a_client_torrent_being_removed_refuses_edits_as_stopped_and_a_drained_one_as_unknown() {
+    let now = start();
+    let mut rng = ChaCha12Rng::seed_from_u64(5);
+    let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
+    let a = client.add(now, torrent(), tiers(&[1])).unwrap();
+    let other = Torrent {
+        info_hash: InfoHash([8; 20]),
+        ..torrent()
+    };
+    let b = client.add(now, other, tiers(&[1])).unwrap();
+    let edits = |c: &mut Client, t: TorrentId| {
+        vec![
+            c.set_port(now, t, 7).err(),
+            c.set_num_want(t, 5).err(),
+            c.add_tracker(now, t, url(3), 0).err(),
+            c.replace_trackers(now, t, tiers(&[2])).err(),
+        ]
+    };
+    assert!(client.remove(now, a));
+    assert!(client.contains(a));
+    assert_eq!(edits(&mut client, a), vec![Some(EditError::Stopped); 4]);
+    client.stop(now);
+    assert!(client.contains(b));
+    assert_eq!(edits(&mut client, b), vec![Some(EditError::Stopped); 4]);
+    // Answered and drained: the ids name nothing any more.
+    while let Some(r) = client.poll_http_request() {
+        client.handle_http_response(now, r.id, &ok());
+    }
+    let stopped = std::iter::from_fn(|| client.poll_event())
+        .filter(|(_, e)| *e == Event::Stopped)
+        .count();
+    assert_eq!(stopped, 2);
+    for t in [a, b] {
+        assert!(!client.contains(t));
+        assert_eq!(
+            edits(&mut client, t),
+            vec![Some(EditError::UnknownTorrent); 4]
+        );
+    }
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub fn table<'a>(trackers: impl Iterator<Item = TrackerStatus<'a>>, now: Instant
             count(t.peers),
         );
         if t.failures > 0 {
-            let _ = write!(out, " ({} failures", t.failures);
+            let plural = if t.failures == 1 { "" } else { "s" };
+            let _ = write!(out, " ({} failure{plural}", t.failures);
             if let Some((cause, _)) = t.last_error {
                 let _ = write!(out, ": {cause}");
             }

@@ -34,6 +34,10 @@ impl Announce {
     /// Scrapes this torrent on one tracker (BEP 48 over HTTP, BEP 15 over UDP). Returns `false`
     /// for an unknown, removed or disabled tracker, one already being scraped, and once stopping;
     /// an HTTP tracker without a scrape URL answers with a [`Cause::ScrapeUnsupported`] failure.
+    ///
+    /// BEP 7 dual-stack ([`Families::Both`](super::Families::Both)): scheduled scrapes of a
+    /// host-name URL go over IPv4 only (the counts are the tracker's); naming its IPv6 tracker
+    /// here scrapes over IPv6, the way to check that side answers.
     pub fn scrape_tracker(&mut self, now: Instant, tracker: TrackerId) -> bool {
         self.with(|s, ctx| s.scrape_tracker(ctx, now, tracker))
     }
@@ -50,7 +54,7 @@ impl Announce {
     /// Changes the peers asked for per announce (`numwant`) for this torrent, instead of
     /// [`Config::num_want`](super::Config::num_want); the next announces carry it (`stopped` still
     /// asks for 0). Fails with [`EditError::InvalidNumWant`] outside 1 to
-    /// [`MAX_NUM_WANT`].
+    /// [`MAX_NUM_WANT`], and with [`EditError::Stopped`] once stopping.
     pub fn set_num_want(&mut self, num_want: u32) -> Result<(), EditError> {
         self.session.set_num_want(num_want)
     }
@@ -251,6 +255,7 @@ impl Session {
         if !(1..=MAX_NUM_WANT).contains(&num_want) {
             return Err(EditError::InvalidNumWant { num_want });
         }
+        self.check_running()?;
         self.opts.num_want = Some(num_want);
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! What the caller decides: the torrent, its progress, the tuning knobs, and the errors that
 //! [`Announce::new`](super::Announce::new) returns for bad parameters.
 
+use crate::limits::Echo;
 use std::time::Duration;
 
 use super::dns::{DnsConfig, Families};
@@ -409,7 +410,7 @@ pub enum ConfigError {
         max: usize,
     },
     /// A tracker URL that cannot be announced to as given.
-    #[error("cannot announce to {url}: {why}")]
+    #[error("cannot announce to {}: {why}", Echo(.url))]
     BadTrackerUrl {
         /// The URL.
         url: String,
@@ -473,9 +474,17 @@ pub(crate) fn check_tracker(url: &TrackerUrl) -> Result<(), ConfigError> {
                 )));
             }
         }
-        crate::Scheme::Http | crate::Scheme::Https => {
-            crate::http::check_tracker_query(url).map_err(|e| bad(e.to_string()))?
-        }
+        crate::Scheme::Http | crate::Scheme::Https => match crate::http::check_tracker_query(url) {
+            // Said without the URL, which the error's message already names.
+            Err(crate::http::UrlError::ReservedParameter { name, .. }) => {
+                return Err(bad(format!(
+                    "it already sets the announce parameter {:?}; remove it (a URL that pre-fills announce parameters could make this client announce on someone else's behalf)",
+                    crate::limits::Echo(&name)
+                )));
+            }
+            Err(e) => return Err(bad(e.to_string())),
+            Ok(()) => {}
+        },
     }
     Ok(())
 }

@@ -151,7 +151,9 @@ pub enum Families {
     /// family keeps a tier with none of its trackers, so both number their tiers as given). An
     /// IP-literal tracker is announced to over its own family only. Tracker-list edits name a URL
     /// and keep its families in step (see [`Announce::add_tracker`](super::Announce::add_tracker)). Scrapes go out once per
-    /// tracker, over IPv4 (the counts are the same).
+    /// URL, over IPv4 (the counts are the same); naming the IPv6 tracker in
+    /// [`Announce::scrape_tracker`](super::Announce::scrape_tracker) scrapes over IPv6, while
+    /// [`Client::scrape_tracker`](crate::client::Client::scrape_tracker) refuses it.
     Both,
 }
 

@@ -6,6 +6,7 @@
 //! `stopped`; its slot, and so its id, goes to a tracker added later once nothing of it is in
 //! flight any more.
 
+use crate::limits::Echo;
 use std::time::Instant;
 
 use super::Announce;
@@ -34,13 +35,14 @@ pub enum EditError {
         /// The cap.
         max: usize,
     },
-    /// Every tracker id is held by a tracker or by a removed one whose `stopped` is in flight.
+    /// Every one of the torrent's 65,536 tracker ids is held: by a tracker listed, or by a removed
+    /// one with a request (its `stopped`) in flight or an event waiting to be drained.
     #[error(
-        "no tracker id is free: removed trackers still wait for their stopped; add the tracker once those are answered or timed out"
+        "no tracker id is free: all 65,536 are held by listed trackers or removed ones whose stopped is in flight or whose events wait; drain poll_event, then add the tracker again"
     )]
     NoFreeId,
     /// A tracker URL that cannot be announced to as given.
-    #[error("cannot announce to {url}: {why}")]
+    #[error("cannot announce to {}: {why}", Echo(.url))]
     BadTrackerUrl {
         /// The URL.
         url: String,
@@ -60,10 +62,13 @@ pub enum EditError {
         /// The value given.
         num_want: u32,
     },
-    /// The torrent is stopping or stopped (after `stop` or `Client::remove`).
+    /// The torrent is stopping or stopped: after `stop` on its machine, or
+    /// [`Client::remove`](crate::client::Client::remove) or
+    /// [`Client::stop`](crate::client::Client::stop) while its `Stopped` is not drained yet.
     #[error("the torrent is stopping or stopped; add it again to announce it")]
     Stopped,
-    /// The [`Client`](crate::client::Client) holds no such torrent (or it was removed).
+    /// The [`Client`](crate::client::Client) holds no torrent with this id: never added, or
+    /// removed and its `Stopped` drained.
     #[error("no such torrent in this client (removed, or never added); add it first")]
     UnknownTorrent,
 }
@@ -118,7 +123,8 @@ impl Announce {
     /// A tier the removal leaves empty goes away and the later tiers move up by one, keeping
     /// their trackers, order and schedule: tier numbers are always places in the list as it is
     /// now (the list [`replace_trackers`](Self::replace_trackers) would be given to rebuild it),
-    /// so there are never more tiers than trackers and edits stay as cheap as the list is short.
+    /// so there are never more tiers (per family under dual-stack) than URLs listed and edits
+    /// stay as cheap as the list is short.
     /// (libtorrent instead keeps the number each tracker was added with, gaps included; a tracker
     /// tab that shows tiers reads them again from [`trackers`](Self::trackers) after an edit.)
     ///
@@ -191,7 +197,8 @@ impl Session {
         }
         let families = ctx.cfg.families;
         let fams = families_of(families, &url);
-        if fams.len() > self.free_ids(ctx) {
+        let mut quiet = self.quiet_slots(ctx);
+        if fams.len() > self.free_ids(&quiet) {
             return Err(EditError::NoFreeId);
         }
         let old_n = self.group_len(families);
@@ -207,7 +214,7 @@ impl Session {
         let mut fresh = Vec::with_capacity(fams.len());
         for &family in fams {
             let t = group_of(families, family) * n + tier;
-            let i = self.new_slot(ctx, url.clone(), t, family)?;
+            let i = self.new_slot(ctx, &mut quiet, url.clone(), t, family)?;
             if let Some(list) = self.tiers.get_mut(t) {
                 list.push(i);
             }
@@ -313,7 +320,7 @@ impl Session {
             .filter(|url| self.listed(ctx, url).is_empty())
             .map(|url| families_of(families, url).len())
             .sum();
-        if new > self.free_ids(ctx) {
+        if new > self.free_ids(&self.quiet_slots(ctx)) {
             return Err(EditError::NoFreeId);
         }
         let now = ctx.advance(now);
@@ -323,6 +330,8 @@ impl Session {
             self.unlist(ctx, i, now);
             removed.push((TrackerId(i as u16), self.trackers[i].url));
         }
+        // Asked again: a tracker just taken off with nothing owed is free at once.
+        let mut quiet = self.quiet_slots(ctx);
         let n = list.len();
         let mut lists: Vec<Vec<usize>> = Vec::with_capacity(groups(families).len() * n);
         let mut fresh = Vec::new();
@@ -338,7 +347,7 @@ impl Session {
                     let i = match listed.iter().find(|&&i| self.trackers[i].family == family) {
                         Some(&i) => i,
                         None => {
-                            let i = self.new_slot(ctx, url.clone(), t, family)?;
+                            let i = self.new_slot(ctx, &mut quiet, url.clone(), t, family)?;
                             self.schedule_scrape(ctx, i, now);
                             fresh.push(i);
                             i
@@ -405,23 +414,25 @@ impl Session {
         urls.len()
     }
 
-    /// Whether slot `i` can take a new tracker: removed, nothing in flight, and no event of it
-    /// waiting to be drained (a new tracker's outcome would otherwise take the place of the
-    /// removed one's, say its `stopped`, under the same id).
-    fn is_quiet(&self, ctx: &Ctx, i: usize) -> bool {
-        let t = &self.trackers[i];
-        t.removed
-            && t.announce.is_none()
-            && t.scrape.is_none()
-            && !ctx.events.waits_for(self.me, TrackerId(i as u16))
+    /// The slots a new tracker can take, lowest first: removed ones with nothing in flight and
+    /// no event waiting to be drained (a new tracker's outcome would otherwise take the place of
+    /// the removed one's, say its `stopped`, under the same id). One scan of the slots and one of
+    /// the event queue, however many slots there are.
+    fn quiet_slots(&self, ctx: &Ctx) -> Vec<usize> {
+        let waiting = ctx.events.waiting_trackers(self.me, self.trackers.len());
+        (0..self.trackers.len())
+            .filter(|&i| {
+                let t = &self.trackers[i];
+                t.removed && t.announce.is_none() && t.scrape.is_none() && !waiting[i]
+            })
+            .rev()
+            .collect()
     }
 
-    /// Slots a new tracker can take: quiet removed ones, and room for new ones.
-    fn free_ids(&self, ctx: &Ctx) -> usize {
-        let quiet = (0..self.trackers.len())
-            .filter(|&i| self.is_quiet(ctx, i))
-            .count();
-        quiet + (usize::from(u16::MAX) + 1).saturating_sub(self.trackers.len())
+    /// How many new trackers can get an id: `quiet` ones (see [`quiet_slots`](Self::quiet_slots)),
+    /// and room for new slots up to the 65,536 ids.
+    fn free_ids(&self, quiet: &[usize]) -> usize {
+        quiet.len() + (usize::from(u16::MAX) + 1).saturating_sub(self.trackers.len())
     }
 
     /// The listed trackers of URL index `url`, in family-group order (IPv4 first).
@@ -469,19 +480,19 @@ impl Session {
         }
     }
 
-    /// A slot for a new tracker in tier `tier` over `family`: the first quiet removed one, else a
-    /// new one.
+    /// A slot for a new tracker in tier `tier` over `family`: the lowest of `quiet` (taken from
+    /// it; see [`quiet_slots`](Self::quiet_slots)), else a new one.
     fn new_slot(
         &mut self,
         ctx: &mut Ctx,
+        quiet: &mut Vec<usize>,
         url: TrackerUrl,
         tier: usize,
         family: Option<AddressFamily>,
     ) -> Result<usize, EditError> {
-        let quiet = (0..self.trackers.len()).find(|&i| self.is_quiet(ctx, i));
         let mut tracker = Tracker::new(ctx.endpoints.intern(url), tier);
         tracker.family = family;
-        match quiet {
+        match quiet.pop() {
             Some(i) => {
                 let old = std::mem::replace(&mut self.trackers[i], tracker);
                 ctx.endpoints.release(old.url);
@@ -633,4 +644,61 @@ fn group_of(families: Families, family: Option<AddressFamily>) -> usize {
         .iter()
         .position(|&f| f == family)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::announce::{Config, Progress, Torrent};
+    use crate::test_origin::test_origin;
+    use crate::{InfoHash, PeerId};
+    use rand_chacha::ChaCha12Rng;
+    use rand_core::SeedableRng;
+
+    fn url(n: u32) -> TrackerUrl {
+        let spelled = format!("udp://10.{}.{}.{}:6969", n >> 16, (n >> 8) & 255, n & 255);
+        TrackerUrl::parse(&spelled).unwrap()
+    }
+
+    #[test]
+    fn an_edit_scans_the_event_queue_once_however_many_removed_trackers_wait() {
+        // The fresh-user churn: add a tracker, send its datagram, remove it, never drain. Each
+        // removed tracker's outcome waits, so its id stays taken and the slots grow with the
+        // queue; an edit that asked the queue about each slot cost slots x queue.
+        let t0 = test_origin();
+        let config = Config {
+            tier_mode: TierMode::AllTrackers,
+            ..Config::default()
+        };
+        let torrent = Torrent {
+            info_hash: InfoHash([3; 20]),
+            peer_id: PeerId(*b"-BT0001-editcost0001"),
+            port: 6881,
+            progress: Progress::default(),
+            key: None,
+        };
+        let mut rng = ChaCha12Rng::seed_from_u64(1);
+        let mut a = Announce::new(config, torrent, vec![vec![url(0)]], &mut rng, t0).unwrap();
+        let mut buf = Vec::new();
+        let steps = 300;
+        for n in 1..=steps {
+            let (before, queued) = (a.ctx.events.scanned(), a.ctx.events.len() as u64);
+            let id = a.add_tracker(t0, url(n), 0).unwrap();
+            assert!(a.ctx.events.scanned() - before <= queued, "step {n}");
+            while a.poll_transmit(&mut buf).is_some() {}
+            assert!(a.remove_tracker(t0, id));
+        }
+        assert!(a.ctx.events.len() >= steps as usize);
+        assert!(a.session.trackers.len() > steps as usize);
+        // A replace asks once to check the ids, once more after taking trackers off.
+        let (before, queued) = (a.ctx.events.scanned(), a.ctx.events.len() as u64);
+        a.replace_trackers(t0, vec![vec![url(steps + 1), url(steps + 2)]])
+            .unwrap();
+        assert!(a.ctx.events.scanned() - before <= 2 * queued + 2);
+        // Drained, every removed tracker's id is free again (the replaced first one's too): the
+        // next one takes the lowest.
+        while a.poll_event().is_some() {}
+        let id = a.add_tracker(t0, url(steps + 3), 0).unwrap();
+        assert_eq!(id, TrackerId(0));
+    }
 }

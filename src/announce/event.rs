@@ -98,6 +98,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Tracker { torrent, tracker } => write!(f, "{torrent}, {tracker}"),
+            Origin::ScrapeBatch { members: 1 } => f.write_str("a scrape batch of 1 torrent"),
             Origin::ScrapeBatch { members } => write!(f, "a scrape batch of {members} torrents"),
         }
     }
@@ -279,8 +280,10 @@ pub enum Cause {
         /// BEP 31 `retry in`, capped; `None` when not sent.
         retry_in: Option<Duration>,
     },
-    /// A UDP tracker refused the announce with a bare 8-byte reply (opentracker does this for an
-    /// info hash it does not track).
+    /// A UDP tracker refused the announce: a reply to it with action 1 (announce) and its
+    /// transaction id, but shorter than the 20-byte announce header (8 to 19 bytes, so no
+    /// interval and no peers). opentracker sends the bare 8-byte header for an info hash it does
+    /// not track (PROTOCOL.md section 10).
     Refused,
     /// No answer before the deadline (UDP: after every retransmission).
     Timeout,
@@ -295,7 +298,8 @@ pub enum Cause {
         /// The tracker's text, cut as [`Cause::Tracker`]'s.
         reason: String,
     },
-    /// A reply that could not be understood.
+    /// A reply that could not be understood: the text says what is wrong with it, as a whole
+    /// sentence (it is the `Display` of the decoder's error).
     BadReply(String),
     /// A redirect that was not followed, and why. The reason may quote the `Location` header: a
     /// reason longer than [`MAX_TRACKER_TEXT_LEN`](crate::limits::MAX_TRACKER_TEXT_LEN) bytes
@@ -325,7 +329,7 @@ impl fmt::Display for Cause {
                 Ok(())
             }
             Cause::Refused => f.write_str(
-                "the tracker refused the announce with an empty reply; it probably does not track this torrent",
+                "the tracker refused the announce with a short reply (no interval, no peers); it probably does not track this torrent",
             ),
             Cause::Timeout => f.write_str("no answer from the tracker before the deadline"),
             Cause::Transport(e) => write!(f, "{e}"),
@@ -340,7 +344,7 @@ impl fmt::Display for Cause {
                 f,
                 "the tracker refused ({reason:?}) and asked never to retry; it is disabled for this torrent"
             ),
-            Cause::BadReply(why) => write!(f, "the tracker's reply is not understood: {why}"),
+            Cause::BadReply(why) => f.write_str(why),
             Cause::Redirect(why) => write!(f, "redirect not followed: {why}"),
             Cause::ScrapeUnsupported => f.write_str(
                 "this tracker has no scrape URL (its path ends neither in a segment starting with \"announce\" nor in \"/announce/<passkey>\")",

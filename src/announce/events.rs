@@ -5,8 +5,11 @@
 //! be drained, a later outcome of the same torrent, tracker and request kind (announce or scrape)
 //! takes its place in the queue: the newer peer list, interval or failure supersedes the older one,
 //! and [`superseded`](EventQueue::superseded) counts it. `TrackerDisabled` comes at most once per
-//! tracker and `Stopped` once per torrent, so a torrent never has more than `3 * trackers + 1`
-//! events waiting, and nothing else is ever dropped.
+//! tracker and `Stopped` once per torrent, so a torrent never has more than `3 * ids + 1` events
+//! waiting, where `ids` counts its tracker ids in use: the trackers listed, and removed ones until
+//! nothing of theirs is in flight or waiting (their outcomes, their `stopped`'s included, are owed
+//! to the caller, so an id is not given to another tracker before they are drained). Ids are
+//! capped at 65,536 per torrent (`EditError::NoFreeId`). Nothing else is ever dropped.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -28,6 +31,9 @@ pub(crate) struct EventQueue {
     /// `waiting`. A short queue is scanned instead (a round trip's one event costs no hashing).
     indexed: bool,
     superseded: u64,
+    /// Queue entries visited by edits' scans (tests count the cost of an edit with it).
+    #[cfg(test)]
+    scanned: std::cell::Cell<u64>,
 }
 
 /// The longest queue searched by a scan for the outcome a new one supersedes.
@@ -112,20 +118,38 @@ impl EventQueue {
         self.indexed = true;
     }
 
-    /// Whether an event of `tracker` of `torrent` waits to be drained: its id is not free for
-    /// another tracker until then, or a later outcome of the new one would take the waiting one's
-    /// place. A scan: edits are rare and a waiting queue is drained after each input.
-    pub(crate) fn waits_for(&self, torrent: TorrentId, tracker: TrackerId) -> bool {
-        self.queue.iter().any(|(t, e)| {
-            *t == torrent
-                && match e {
-                    Event::Announced(a) => a.tracker == tracker,
-                    Event::Scraped(s) => s.tracker == tracker,
-                    Event::Failed(f) => f.tracker == tracker,
-                    Event::TrackerDisabled { tracker: d } => *d == tracker,
-                    _ => false,
-                }
-        })
+    /// Which of `torrent`'s tracker ids have an event waiting to be drained, as flags indexed by
+    /// id (`slots` long): such an id is not free for another tracker until then, or a later
+    /// outcome of the new one would take the waiting one's place. One scan of the queue, so an
+    /// edit that checks every slot costs O(slots + queue), not O(slots x queue).
+    pub(crate) fn waiting_trackers(&self, torrent: TorrentId, slots: usize) -> Vec<bool> {
+        let mut waiting = vec![false; slots];
+        #[cfg(test)]
+        self.scanned
+            .set(self.scanned.get() + self.queue.len() as u64);
+        for (t, e) in &self.queue {
+            if *t != torrent {
+                continue;
+            }
+            let tracker = match e {
+                Event::Announced(a) => a.tracker,
+                Event::Scraped(s) => s.tracker,
+                Event::Failed(f) => f.tracker,
+                Event::TrackerDisabled { tracker } => *tracker,
+                _ => continue,
+            };
+            if let Some(w) = waiting.get_mut(usize::from(tracker.0)) {
+                *w = true;
+            }
+        }
+        waiting
+    }
+
+    /// Queue entries visited by [`waiting_trackers`](Self::waiting_trackers) so far (the cost of
+    /// edits, counted by tests).
+    #[cfg(test)]
+    pub(crate) fn scanned(&self) -> u64 {
+        self.scanned.get()
     }
 
     /// Events waiting.

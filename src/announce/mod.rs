@@ -215,8 +215,16 @@ impl Announce {
     }
 
     /// A datagram received from `from`. Returns `true` when it answered a request in flight and was
-    /// used; anything else (another source, an unknown or stale transaction id, an unexpected
-    /// action, a duplicate, a malformed datagram) is ignored and changes nothing.
+    /// used; anything else (another source, an unknown or stale transaction id, a reply of another
+    /// kind than the one awaited, a duplicate, fewer than 8 bytes, a truncated connect reply) is
+    /// ignored and changes nothing.
+    ///
+    /// Three replies with the transaction id of a request in flight are answers though not
+    /// well-formed ones, as real trackers send them (PROTOCOL.md section 10): an announce reply
+    /// (action 1) of 8 to 19 bytes is the tracker's refusal ([`Cause::Refused`], opentracker's
+    /// answer for an info hash it does not track); an unknown action is taken as a tracker error
+    /// (old opentracker wrote action 3 in host byte order: [`Cause::BadReply`]); and an error
+    /// reply (action 3) ends the request with [`Cause::Tracker`].
     ///
     /// Give the whole datagram: receive into a buffer of at least
     /// [`udp::announce_reply_len`](crate::udp::announce_reply_len)`(num_want, family)` bytes, or a
@@ -341,8 +349,13 @@ impl Announce {
     ///
     /// Nothing is dropped to bound the queue: an outcome (`Announced`, `Scraped`, `Failed`) still
     /// waiting when a later outcome of the same tracker and kind (announce or scrape) comes is
-    /// replaced by it in place, and counted in [`events_superseded`](Self::events_superseded); at
-    /// most `3 * trackers + 1` events ever wait.
+    /// replaced by it in place, and counted in [`events_superseded`](Self::events_superseded).
+    /// At most `3 * ids + 1` events ever wait, where `ids` counts the tracker ids in use: the
+    /// trackers listed, and each removed one until nothing of it is in flight and its events
+    /// (its last outcome, its `stopped`'s) are drained; only then does its id go to a tracker
+    /// added later. So a caller that edits the list without draining keeps every removed
+    /// tracker's id (and event) until it drains, up to the 65,536 ids a torrent has
+    /// ([`EditError::NoFreeId`]).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.ctx.pop_event().map(|(_, event)| event)
@@ -358,9 +371,13 @@ impl Announce {
     /// The tiers in their current order (shuffled once at construction, then the tracker that
     /// answered moved to the front of its tier; edits change them at once). A tier emptied by
     /// [`remove_tracker`](Self::remove_tracker) goes away and the later tiers move up, so there
-    /// are never more tiers (per family under dual-stack) than trackers listed. Under
-    /// BEP 7 dual-stack ([`Families::Both`]) the IPv4 trackers' tiers come first, then as many
-    /// tiers of IPv6 trackers, tier `k` of each being tier `k` of the list.
+    /// are never more tiers (per family under dual-stack) than URLs listed. Under BEP 7
+    /// dual-stack ([`Families::Both`]) the IPv4 trackers' tiers come first, then as many tiers of
+    /// IPv6 trackers, tier `k` of each being tier `k` of the list: a family keeps a tier none of
+    /// whose URLs it announces over (an IP literal of the other family) as an empty one, so it
+    /// may list more tiers than trackers. `[[udp://tracker.example], [udp://203.0.113.9]]` gives
+    /// `[[0], [1], [2], []]`: the host name's IPv4 tracker, the literal, the host name's IPv6
+    /// tracker, and an empty IPv6 tier.
     pub fn tiers(&self) -> impl Iterator<Item = Vec<TrackerId>> + '_ {
         self.session.tiers()
     }

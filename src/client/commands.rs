@@ -1,6 +1,9 @@
 //! The [`Client`]'s per-torrent commands and live edits: the same as
 //! [`Announce`](crate::announce::Announce)'s, naming the torrent. On an unknown or removed torrent
-//! they do nothing and return `false`, `None` or [`EditError::UnknownTorrent`].
+//! they do nothing and return `false` or `None`; those that return an [`EditError`] say
+//! [`EditError::Stopped`] for a torrent being removed (after [`Client::remove`] or
+//! [`Client::stop`], until its `Stopped` is drained) and [`EditError::UnknownTorrent`] for an id
+//! the client does not hold (never added, or removed and drained).
 
 use std::time::Instant;
 
@@ -142,9 +145,12 @@ impl Client {
     }
 
     /// Scrapes a torrent on one of its trackers, batched with the other scrapes of that tracker
-    /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown torrent or tracker, or a
-    /// disabled one; an HTTP tracker without a scrape URL gets a [`Cause::ScrapeUnsupported`]
-    /// failure.
+    /// URL (see [`scrape`](Self::scrape)). Returns `false` for an unknown or removed torrent, an
+    /// unknown, removed or disabled tracker, and under BEP 7 dual-stack
+    /// ([`Families::Both`](crate::announce::Families::Both)) the IPv6 tracker of a host-name URL:
+    /// a batch scrapes a URL once, through its IPv4 tracker (the counts are the tracker's,
+    /// whatever the family), so name that one. An HTTP tracker without a scrape URL gets a
+    /// [`Cause::ScrapeUnsupported`] failure.
     pub fn scrape_tracker(&mut self, now: Instant, torrent: TorrentId, tracker: TrackerId) -> bool {
         let now = self.ctx.advance(now);
         self.queue_scrapes(torrent, |t| t == tracker, now)
@@ -276,6 +282,9 @@ impl Client {
     }
 
     /// Runs an edit or command on a live torrent's session, then re-arms it and wakes what waits.
+    /// Fails with [`EditError::Stopped`] for a torrent being removed (its `Stopped` not drained
+    /// yet: [`contains`](Self::contains) still says it is there), and with
+    /// [`EditError::UnknownTorrent`] for an id the client does not hold.
     fn edit<T>(
         &mut self,
         torrent: TorrentId,
@@ -283,8 +292,10 @@ impl Client {
         f: impl FnOnce(&mut Session, &mut Ctx, Instant) -> Result<T, EditError>,
     ) -> Result<T, EditError> {
         let now = self.ctx.advance(now);
-        if !self.live(torrent) {
-            return Err(EditError::UnknownTorrent);
+        match self.entry(torrent) {
+            None => return Err(EditError::UnknownTorrent),
+            Some(e) if e.removing => return Err(EditError::Stopped),
+            Some(_) => {}
         }
         let out = self
             .on_session(torrent, |s, ctx| f(s, ctx, now))

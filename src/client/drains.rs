@@ -94,9 +94,12 @@ impl Client {
     /// bounded by the torrents and their trackers. An outcome (`Announced`, `Scraped`, `Failed`)
     /// still waiting when a later outcome of the same torrent, tracker and kind (announce or
     /// scrape) comes is replaced by it in place and counted in
-    /// [`events_superseded`](Self::events_superseded); so a torrent has at most
-    /// `3 * trackers + 1` events waiting, and a removed torrent keeps its slot until its
-    /// `Stopped` is drained.
+    /// [`events_superseded`](Self::events_superseded); so a torrent has at most `3 * ids + 1`
+    /// events waiting, where `ids` counts its tracker ids in use: the trackers listed, and each
+    /// removed tracker until nothing of it is in flight and its events are drained (its id, up to
+    /// the 65,536 a torrent has, is not reused before: see
+    /// [`EditError::NoFreeId`](crate::announce::EditError::NoFreeId)). A removed torrent keeps
+    /// its slot until its `Stopped` is drained.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<(TorrentId, Event)> {
         let (torrent, event) = self.ctx.pop_event()?;

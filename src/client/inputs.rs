@@ -44,7 +44,11 @@ impl Client {
     }
 
     /// A datagram received on the client's socket. Returns `true` when it answered a request in
-    /// flight; anything else is ignored and changes nothing.
+    /// flight; anything else is ignored and changes nothing. As for
+    /// [`Announce::handle_datagram`](crate::Announce::handle_datagram), a short announce reply
+    /// (action 1, 8 to 19 bytes) with a request's transaction id is the tracker's refusal
+    /// ([`Cause::Refused`](crate::announce::Cause::Refused)), and an unknown action or an error
+    /// reply a tracker error.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) -> bool {
         let Some(txid) = peek_transaction_id(datagram) else {
             return false;

@@ -6,6 +6,7 @@
 //! *decoded* size, so a small compressed bomb is stopped at the cap. Any other encoding is a clear
 //! error. A tracker that sends gzip unasked is handled the same way.
 
+use crate::limits::Echo;
 use std::borrow::Cow;
 use std::io::Read;
 
@@ -134,7 +135,7 @@ impl<'a> HttpResponse<'a> {
 #[non_exhaustive]
 pub enum FramingError {
     /// The status line or headers are malformed.
-    #[error("the tracker sent a malformed HTTP response head ({0})")]
+    #[error("the tracker sent a malformed HTTP response head ({})", Echo(.0))]
     BadHead(String),
     /// The head is longer than [`MAX_HEAD_LEN`] or has more than [`MAX_HEADERS`] headers.
     #[error("the tracker's response headers exceed {MAX_HEAD_LEN} bytes or {MAX_HEADERS} headers")]
@@ -154,10 +155,10 @@ pub enum FramingError {
     #[error("the connection closed before the whole response arrived ({0})")]
     Truncated(&'static str),
     /// A `Content-Encoding` this reader does not decode.
-    #[error("the tracker sent the body in the unsupported content encoding {0:?}")]
+    #[error("the tracker sent the body in the unsupported content encoding {:?}", Echo(.0))]
     UnsupportedEncoding(String),
     /// A gzip or deflate body that does not inflate.
-    #[error("the tracker's compressed body is corrupt ({0})")]
+    #[error("the tracker's compressed body is corrupt ({})", Echo(.0))]
     BadCompression(String),
     /// `feed` or `finish` after the response was complete or failed.
     #[error("the response was already complete or failed; create a new reader per request")]

@@ -1,6 +1,7 @@
 //! Announce and scrape query strings, parsed on the tracker side (PROTOCOL.md section 3.3).
 
 use super::percent::{PercentError, decode};
+use crate::limits::Echo;
 use crate::types::{AnnounceEvent, InfoHash, PeerId};
 
 /// Why a query string is not a valid announce or scrape. Each variant names the parameter.
@@ -11,7 +12,7 @@ pub enum QueryError {
     #[error("the required parameter {0:?} is missing")]
     Missing(&'static str),
     /// A value that could not be percent-decoded.
-    #[error("parameter {param:?}: {source}")]
+    #[error("parameter {:?}: {source}", Echo(.param))]
     Percent {
         /// The parameter.
         param: String,
@@ -27,7 +28,7 @@ pub enum QueryError {
         len: usize,
     },
     /// A number or an event that cannot be read.
-    #[error("parameter {param:?} has the invalid value {value:?} ({expected})")]
+    #[error("parameter {param:?} has the invalid value {:?} ({expected})", Echo(.value))]
     Invalid {
         /// The parameter.
         param: &'static str,

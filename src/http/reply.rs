@@ -18,7 +18,9 @@ use crate::types::{AddressFamily, PeerId};
 pub enum BodyError {
     /// Not valid bencode.
     #[error(
-        "the tracker's reply is not valid bencode ({0}); the tracker is broken or this is not a tracker URL"
+        "the tracker's reply is not valid bencode (at byte {}: {}); the tracker is broken or this is not a tracker URL",
+        .0.offset,
+        .0.kind
     )]
     Bencode(#[from] bencode::DecodeError),
     /// Valid bencode, or something else, but not a dictionary.

@@ -1,6 +1,7 @@
 //! Announce and scrape URLs, built on the client side (PROTOCOL.md sections 3 and 6).
 
 use super::percent::encode_into;
+use crate::limits::Echo;
 use crate::types::{AnnounceEvent, InfoHash, PeerId, Scheme, TrackerUrl};
 
 /// Query parameters a tracker URL may not carry itself: they are ours to set. The list is
@@ -23,12 +24,15 @@ pub const RESERVED_PARAMETERS: [&str; 9] = [
 pub enum UrlError {
     /// The tracker URL is `udp://`; HTTP URLs are only for `http://` and `https://` trackers.
     #[error(
-        "{0} is a UDP tracker; HTTP announce URLs are built only for http:// and https:// trackers"
+        "{} is a UDP tracker; HTTP announce URLs are built only for http:// and https:// trackers",
+        Echo(.0)
     )]
     NotHttp(String),
     /// The tracker URL already sets a parameter the client must set.
     #[error(
-        "the tracker URL {url} already sets the announce parameter {name:?}; remove it (a URL that pre-fills announce parameters could make this client announce on someone else's behalf)"
+        "the tracker URL {} already sets the announce parameter {:?}; remove it (a URL that pre-fills announce parameters could make this client announce on someone else's behalf)",
+        Echo(.url),
+        Echo(.name)
     )]
     ReservedParameter {
         /// The URL.

@@ -1,6 +1,7 @@
 //! [`TrackerUrl`]: a validated `udp://`, `http://` or `https://` tracker URL in one canonical
 //! ASCII form, so that two spellings of one tracker compare equal.
 
+use crate::limits::Echo;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -34,7 +35,8 @@ impl Scheme {
 pub enum TrackerUrlError {
     /// The text is not a URL at all.
     #[error(
-        "{url:?} is not a valid URL ({reason}); a tracker URL looks like udp://host:port/announce or http://host/announce"
+        "{:?} is not a valid URL ({reason}); a tracker URL looks like udp://host:port/announce or http://host/announce",
+        Echo(.url)
     )]
     Malformed {
         /// The text as given.
@@ -46,7 +48,9 @@ pub enum TrackerUrlError {
     /// `localhost:6969`). The URL parser would read `tracker.example:` as a scheme; this says what
     /// is really missing.
     #[error(
-        "{url:?} has no scheme; write udp://, http:// or https:// before the host (for example {suggestion})"
+        "{:?} has no scheme; write udp://, http:// or https:// before the host (for example {})",
+        Echo(.url),
+        Echo(.suggestion)
     )]
     MissingScheme {
         /// The text as given.
@@ -57,7 +61,9 @@ pub enum TrackerUrlError {
     },
     /// A scheme other than udp, http and https.
     #[error(
-        "{url:?} uses the scheme {scheme:?}; trackers are reached over udp://, http:// or https://"
+        "{:?} uses the scheme {:?}; trackers are reached over udp://, http:// or https://",
+        Echo(.url),
+        Echo(.scheme)
     )]
     UnsupportedScheme {
         /// The text as given.
@@ -66,13 +72,18 @@ pub enum TrackerUrlError {
         scheme: String,
     },
     /// No host name or address.
-    #[error("{0:?} has no host; write the tracker's host name or address after the scheme")]
+    #[error(
+        "{:?} has no host; write the tracker's host name or address after the scheme",
+        Echo(.0)
+    )]
     MissingHost(String),
     /// The host is neither a name DNS can look up nor an IP address: an internationalised name that
     /// IDNA (UTS 46) refuses (such as the invalid punycode `xn--a`), an empty label (`a..b`), a
     /// label over 63 bytes or a name over 253, a malformed IP literal, or an IPv6 zone id.
     #[error(
-        "{url:?} names a host that cannot be looked up ({reason}); correct the host name or write the tracker's IP address"
+        "{:?} names a host that cannot be looked up ({}); correct the host name or write the tracker's IP address",
+        Echo(.url),
+        Echo(.reason)
     )]
     InvalidHost {
         /// The text as given.
@@ -84,7 +95,8 @@ pub enum TrackerUrlError {
     /// 0.0.0.0/8, the broadcast `255.255.255.255`, multicast `224.0.0.0/4` or `ff00::/8`): no
     /// tracker can be reached there, whatever the internal-address settings allow.
     #[error(
-        "{url:?} names {kind}, which is no single host and so never a tracker's address; use the tracker's own address or host name"
+        "{:?} names {kind}, which is no single host and so never a tracker's address; use the tracker's own address or host name",
+        Echo(.url)
     )]
     NotUnicast {
         /// The text as given.
@@ -94,20 +106,23 @@ pub enum TrackerUrlError {
     },
     /// A `udp://` URL without a port: UDP has no default port.
     #[error(
-        "{0:?} has no port; UDP trackers have no default port, add one (for example udp://host:6969/announce)"
+        "{:?} has no port; UDP trackers have no default port, add one (for example udp://host:6969/announce)",
+        Echo(.0)
     )]
     MissingUdpPort(String),
     /// Port 0 cannot be contacted.
-    #[error("{0:?} names port 0, which cannot be contacted; use the tracker's real port")]
+    #[error("{:?} names port 0, which cannot be contacted; use the tracker's real port", Echo(.0))]
     PortZero(String),
     /// A `udp://` URL with a user name or password: BEP 15 has no field to send them in.
     #[error(
-        "{0:?} carries a user name or password, which a udp:// tracker cannot be sent (BEP 15 has no authentication); remove the part before '@', and put a passkey the tracker gave you in the path, as in udp://host:port/announce?passkey=... (sent as BEP 41 URL data)"
+        "{:?} carries a user name or password, which a udp:// tracker cannot be sent (BEP 15 has no authentication); remove the part before '@', and put a passkey the tracker gave you in the path, as in udp://host:port/announce?passkey=... (sent as BEP 41 URL data)",
+        Echo(.0)
     )]
     UdpUserinfo(String),
     /// Whitespace, a control byte or a backslash: the URL could not be sent verbatim.
     #[error(
-        "{url:?} contains the character {ch:?}, which cannot be sent in a request line; percent-encode it"
+        "{:?} contains the character {ch:?}, which cannot be sent in a request line; percent-encode it",
+        Echo(.url)
     )]
     InvalidCharacter {
         /// The text as given.

@@ -265,7 +265,7 @@ pub enum ReplyError {
     },
     /// A connect reply cut short.
     #[error(
-        "connect reply for transaction {transaction_id:#010x} has {len} bytes, needs 16; the tracker sent a truncated reply"
+        "the tracker's connect reply to transaction {transaction_id:#010x} has {len} bytes, needs 16: it is truncated"
     )]
     TruncatedConnect {
         /// Its transaction id.
@@ -276,7 +276,7 @@ pub enum ReplyError {
     /// An action outside 0..3. Old opentracker wrote the error action in host byte order
     /// (`03 00 00 00`), so a client treats this as a tracker error when the transaction id is its own.
     #[error(
-        "reply for transaction {transaction_id:#010x} has unknown action {action:#x}; treating it as a tracker error"
+        "the tracker's reply to transaction {transaction_id:#010x} has unknown action {action:#x}; treating it as a tracker error"
     )]
     UnknownAction {
         /// The action found.
