@@ -165,8 +165,10 @@ pub(crate) struct Window {
     /// The pacing clock (GCRA theoretical arrival time) of the optional rate ceiling and of the
     /// pacing rate set after heavy loss.
     tat: Option<Instant>,
-    /// When the paced sends that wait for the pacing clock go out together (see [`Window::pace`]).
-    release: Option<Instant>,
+    /// The open batch of paced sends (see [`Window::pace`]), for the next call only: it goes out
+    /// this many nanoseconds before `tat`; 0 for none. A `u32` fits the struct's padding (the
+    /// idle `Announce`'s footprint is counted); a batch further off than 4 s is not batched.
+    batch_before_tat: u32,
     /// Answers a second the tracker was seen to take, while pacing at it (see `close_round`).
     rate: Option<u32>,
     /// When the round being judged opened.
@@ -197,7 +199,7 @@ impl Default for Window {
             rtt_excess: Duration::ZERO,
             last_answer: None,
             tat: None,
-            release: None,
+            batch_before_tat: 0,
             rate: None,
             round_start: None,
             repeat_tat: None,
@@ -347,6 +349,12 @@ impl Window {
     /// [`Window::pace`], with the sends that wait released together (`batch`) or each at its own
     /// slot.
     fn pace_slot(&mut self, now: Instant, cfg: &Config, batch: bool) -> Instant {
+        // The open batch, if the last call opened or joined it.
+        let open = std::mem::take(&mut self.batch_before_tat);
+        let release = self
+            .tat
+            .filter(|_| open > 0)
+            .and_then(|tat| tat.checked_sub(Duration::from_nanos(u64::from(open))));
         let (rate, burst) = match (cfg.tracker_rate, self.rate) {
             (None, None) => return now,
             (Some(c), None) => (c, cfg.tracker_burst),
@@ -360,19 +368,25 @@ impl Window {
         let earliest = t
             .checked_sub(tolerance)
             .map_or(now, |earliest| earliest.max(now));
-        self.tat = Some(later(t.max(earliest), step));
+        let tat = later(t.max(earliest), step);
+        self.tat = Some(tat);
         if earliest <= now || !batch {
             return earliest;
         }
-        match self.release {
+        // Joins the open batch if its slot comes by then, else opens one that goes when the
+        // last of `PACED_BATCH` consecutive slots comes.
+        let r = match release {
             Some(r) if earliest <= r => r,
-            _ => {
-                let batch = burst.clamp(1, PACED_BATCH) - 1;
-                let r = later(earliest, step.saturating_mul(batch));
-                self.release = Some(r);
-                r
-            }
-        }
+            _ => later(
+                earliest,
+                step.saturating_mul(burst.clamp(1, PACED_BATCH) - 1),
+            ),
+        };
+        self.batch_before_tat = tat
+            .checked_duration_since(r)
+            .and_then(|d| u32::try_from(d.as_nanos()).ok())
+            .unwrap_or(0);
+        r
     }
 
     /// When an exchange may send again a datagram the window saw lost, its `repeats`-th such
