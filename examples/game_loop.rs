@@ -46,7 +46,7 @@ use common::http::TransportFailure;
 use common::http_conn::{HttpConn, connect_nonblocking};
 use common::now;
 use common::resolver::{DnsResult, Resolver};
-use rustls::ClientConfig;
+use common::tls::LazyTlsConfig;
 
 /// The frame period.
 const TICK: Duration = Duration::from_millis(16);
@@ -81,7 +81,7 @@ impl Frames {
 }
 
 fn run(args: &LoopArgs) -> Result<bool, String> {
-    let tls = Arc::new(common::tls::client_config(args.ca_file.as_deref())?);
+    let tls = LazyTlsConfig::new(args.ca_file.as_deref())?;
     let (client, fleet, _embedded) = fleet::prepare(args)?;
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -159,7 +159,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
 struct Game {
     client: Client,
     fleet: Fleet,
-    tls: Arc<ClientConfig>,
+    tls: LazyTlsConfig,
     v4: Option<UdpSocket>,
     v6: Option<UdpSocket>,
     conns: Vec<HttpConn<TcpStream>>,
@@ -174,7 +174,7 @@ impl Game {
     fn new(
         client: Client,
         fleet: Fleet,
-        tls: Arc<ClientConfig>,
+        tls: LazyTlsConfig,
         loopback: bool,
     ) -> Result<Self, String> {
         let (v4, v6): (IpAddr, IpAddr) = if loopback {

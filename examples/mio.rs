@@ -38,9 +38,9 @@ use common::http::io_kind;
 use common::http_conn::HttpConn;
 use common::now;
 use common::resolver::{DnsResult, Resolver};
+use common::tls::LazyTlsConfig;
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
-use rustls::ClientConfig;
 
 const UDP: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -58,8 +58,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &LoopArgs) -> Result<bool, String> {
-    // Parsing webpki's roots takes well under a millisecond (0.2 ms in release).
-    let tls = Arc::new(common::tls::client_config(args.ca_file.as_deref())?);
+    // The TLS configuration (webpki's roots parsed) is built for the first `https://` request.
+    let tls = LazyTlsConfig::new(args.ca_file.as_deref())?;
     // The torrents: from the command line, or synthetic ones on the embedded tracker.
     let (client, fleet, _embedded) = fleet::start(args)?;
     let start = fleet.start;
@@ -147,10 +147,13 @@ struct EventLoop {
     fleet: Fleet,
     conns: HashMap<Token, Conn>,
     next_token: usize,
-    tls: Arc<ClientConfig>,
+    tls: LazyTlsConfig,
     /// Looks names up off the loop thread; its answers come back on `dns_answers`.
     resolver: Option<Resolver>,
     dns_answers: Option<Receiver<(DnsQueryId, DnsResult)>>,
+    /// The receive buffer, as large as a UDP datagram can be. On the heap: a 64 KiB array on
+    /// the stack is touched whole by the stack probes on every call, and stays resident.
+    datagram: Box<[u8]>,
     verbose: bool,
 }
 
@@ -159,7 +162,7 @@ impl EventLoop {
         mut socket: UdpSocket,
         client: Client,
         fleet: Fleet,
-        tls: Arc<ClientConfig>,
+        tls: LazyTlsConfig,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry()
@@ -176,6 +179,7 @@ impl EventLoop {
             tls,
             resolver: None,
             dns_answers: None,
+            datagram: vec![0; 65_536].into_boxed_slice(),
         })
     }
 
@@ -249,10 +253,10 @@ impl EventLoop {
 
     /// Reads every queued datagram into the client, which routes it by transaction id.
     fn receive_datagrams(&mut self) {
-        let mut datagram = [0u8; 65_536];
-        while let Ok((n, from)) = self.socket.recv_from(&mut datagram) {
+        while let Ok((n, from)) = self.socket.recv_from(&mut self.datagram) {
             let from = SocketAddr::new(from.ip().to_canonical(), from.port());
-            self.client.handle_datagram(now(), from, &datagram[..n]);
+            self.client
+                .handle_datagram(now(), from, &self.datagram[..n]);
             self.drain();
         }
     }
@@ -308,7 +312,7 @@ fn connect(
     request: HttpRequest,
     poll: &Poll,
     token: Token,
-    tls: &Arc<ClientConfig>,
+    tls: &LazyTlsConfig,
 ) -> Result<Conn, ConnectError> {
     let fail = |kind, why: String| (request.id, kind, why);
     // The client resolved the name (and checked the addresses): connect to the first. When it

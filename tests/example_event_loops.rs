@@ -160,6 +160,42 @@ fn a_ca_file_that_is_missing_or_holds_no_certificate_is_refused_with_its_path() 
     assert!(roots.len() > 100, "{} roots", roots.len());
 }
 
+/// The mio and game-loop examples parse webpki's roots only when an `https://` request needs
+/// them: a run on `udp://` and `http://` trackers never holds the root store.
+#[test]
+fn the_tls_configuration_is_built_for_the_first_https_request_only() {
+    let lazy = tls::LazyTlsConfig::new(None).expect("nothing to read");
+    assert!(!lazy.is_built());
+    let first_request = |url: &str| {
+        let mut peer = Peer::new(url, info_hash("lazy tls"), 1, 1000);
+        peer.driver
+            .announce
+            .poll_http_request()
+            .expect("the started announce")
+    };
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let plain = first_request("http://127.0.0.1:9/announce");
+    HttpConn::new(&plain, connect_nonblocking(closed).unwrap(), &lazy).expect("http://");
+    assert!(
+        !lazy.is_built(),
+        "an http:// request built the TLS configuration"
+    );
+    let secure = first_request("https://127.0.0.1:9/announce");
+    HttpConn::new(&secure, connect_nonblocking(closed).unwrap(), &lazy).expect("https://");
+    assert!(lazy.is_built());
+    // With `--ca-file`, the file is read at once: a missing one is reported before any request.
+    let missing =
+        std::env::temp_dir().join(format!("bt-tracker-lazy-ca-{}.pem", std::process::id()));
+    let e = tls::LazyTlsConfig::new(Some(&missing)).unwrap_err();
+    assert!(
+        e.starts_with(&format!("--ca-file {}: ", missing.display())),
+        "{e}"
+    );
+}
+
 #[test]
 fn the_resolver_thread_answers_the_machines_queries_without_the_caller_waiting() {
     let (tx, answers) = std::sync::mpsc::channel();

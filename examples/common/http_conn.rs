@@ -5,16 +5,13 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::Instant;
 
+use super::http::{TransportFailure, USER_AGENT, framing_kind, io_kind};
+use super::tls::{Pumped, TlsConfigSource, TlsSession};
 use bt_tracker::Scheme;
 use bt_tracker::announce::{HttpRequest, RequestId, TransportError};
 use bt_tracker::http::{DEFAULT_MAX_BODY_LEN, HttpResponse, ResponseReader, write_get_request};
-use rustls::ClientConfig;
-
-use super::http::{TransportFailure, USER_AGENT, framing_kind, io_kind};
-use super::tls::{Pumped, TlsSession};
 
 /// A non-blocking TCP stream: bytes, and the pending socket error (a failed connect).
 pub trait Socket: Read + Write {
@@ -56,18 +53,18 @@ pub struct HttpConn<S> {
 }
 
 impl<S: Socket> HttpConn<S> {
-    /// The request on `stream` (a connect in progress is fine): over TLS with `tls` for an
-    /// `https://` URL, in the clear for `http://`.
+    /// The request on `stream` (a connect in progress is fine): over TLS with the configuration
+    /// of `tls` for an `https://` URL (asked for only then), in the clear for `http://`.
     pub fn new(
         request: &HttpRequest,
         stream: S,
-        tls: &Arc<ClientConfig>,
+        tls: &(impl TlsConfigSource + ?Sized),
     ) -> Result<Self, TransportFailure> {
         let mut out = Vec::new();
         write_get_request(&request.url, USER_AGENT, &mut out);
         let wire = match request.url.scheme() {
             Scheme::Https => Wire::Tls(Box::new(TlsSession::new(
-                Arc::clone(tls),
+                tls.tls_config()?,
                 request.url.host(),
                 &out,
             )?)),
