@@ -30,6 +30,7 @@
 
 mod common;
 
+use common::out::tell;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
@@ -100,7 +101,9 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
         game.take_input(frame);
         if !stopping && (frame >= end || interrupted.load(Ordering::Relaxed)) {
             stopping = true;
-            eprintln!("stopping: sending stopped to every tracker that got started");
+            tell(format_args!(
+                "stopping: sending stopped to every tracker that got started"
+            ));
             game.client.stop(frame);
         }
         if !stopping {
@@ -134,11 +137,11 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     }
     let answered = game.fleet.report(args.json);
     if !game.fleet.all_added() {
-        eprintln!(
+        tell(format_args!(
             "stopped before every torrent was added: {} of {} (each frame adds only what fits in its budget; a longer --duration or --release adds more)",
             game.fleet.swarms.len(),
             game.fleet.count
-        );
+        ));
     }
     if !args.json {
         let mean = frames.total / u32::try_from(frames.count.max(1)).unwrap_or(u32::MAX);
@@ -308,7 +311,7 @@ impl Game {
 
     fn fail(&mut self, now: Instant, request: RequestId, e: TransportFailure) {
         if self.fleet.verbose {
-            eprintln!("{}", e.detail);
+            tell(format_args!("{}", e.detail));
         }
         self.client.handle_transport_error(now, request, e.kind);
     }

@@ -21,6 +21,7 @@
 
 mod common;
 
+use common::out::tell;
 use std::collections::HashMap;
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -131,7 +132,9 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
         }
         if !stopping && (now >= end || interrupted.load(Ordering::Relaxed)) {
             stopping = true;
-            eprintln!("stopping: sending stopped to every tracker that got started");
+            tell(format_args!(
+                "stopping: sending stopped to every tracker that got started"
+            ));
             lp.client.stop(now);
         }
     }
@@ -237,7 +240,7 @@ impl EventLoop {
                     self.next_token += 1;
                 }
                 Err((id, kind, why)) => {
-                    eprintln!("{why}");
+                    tell(format_args!("{why}"));
                     self.client.handle_transport_error(now(), id, kind);
                 }
             }
@@ -278,7 +281,7 @@ impl EventLoop {
             }
             Err(failure) => {
                 if self.verbose {
-                    eprintln!("{}", failure.detail);
+                    tell(format_args!("{}", failure.detail));
                 }
                 self.client
                     .handle_transport_error(now(), conn.request, failure.kind);

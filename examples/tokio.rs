@@ -21,6 +21,7 @@
 
 mod common;
 
+use common::out::tell;
 use std::collections::HashMap;
 use std::error::Error;
 use std::io;
@@ -147,7 +148,7 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
             }
             Some(Woke::Input(Input::Http(request, Err(e)))) => {
                 if fleet.verbose {
-                    eprintln!("{}", e.detail);
+                    tell(format_args!("{}", e.detail));
                 }
                 client.handle_transport_error(now, request, e.kind);
             }
@@ -156,14 +157,18 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
             }
             Some(Woke::CtrlC) => {
                 stopping = true;
-                eprintln!("Ctrl-C: sending stopped to every tracker that got started");
+                tell(format_args!(
+                    "Ctrl-C: sending stopped to every tracker that got started"
+                ));
                 client.stop(now);
             }
             None => {}
         }
         if !stopping && now >= end {
             stopping = true;
-            eprintln!("stopping: sending stopped to every tracker that got started");
+            tell(format_args!(
+                "stopping: sending stopped to every tracker that got started"
+            ));
             client.stop(now);
         }
     }

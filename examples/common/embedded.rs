@@ -8,6 +8,7 @@
 //! `bt_tracker::tracker`). [`EmbeddedTracker::start_with`] runs any configuration and
 //! misbehaviour of the machine on real sockets.
 
+use super::out::tell;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -158,7 +159,9 @@ fn spawn_http(
         let mut poll = match ready {
             Ok(poll) => Some(poll),
             Err(e) => {
-                eprintln!("embedded tracker: cannot wait on the HTTP listener ({e}); polling it");
+                tell(format_args!(
+                    "embedded tracker: cannot wait on the HTTP listener ({e}); polling it"
+                ));
                 None
             }
         };

@@ -2,6 +2,7 @@
 //! `.torrent` files, or synthetic torrents on the embedded tracker or the `--tracker` URLs), the
 //! one [`Client`] that holds them all, and the tally of its events that the summary prints.
 
+use super::out::tell;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
@@ -155,7 +156,10 @@ pub fn prepare(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker
         } else {
             args.trackers.iter().map(|t| vec![t.clone()]).collect()
         };
-        eprintln!("{} synthetic torrents on {tiers:?}", args.torrents);
+        tell(format_args!(
+            "{} synthetic torrents on {tiers:?}",
+            args.torrents
+        ));
         let tiers = target::usable_tiers(&tiers);
         let (next, count) = (0, args.torrents);
         (Pending::Synthetic { next, count, tiers }, count)
@@ -257,7 +261,7 @@ impl Fleet {
                     self.expected[1] += trackers[1] as usize;
                     self.swarms.insert(id, swarm);
                 }
-                Err(e) => eprintln!("skipping {name}: {e}"),
+                Err(e) => tell(format_args!("skipping {name}: {e}")),
             }
             added += 1;
             if until.is_some_and(|t| now() >= t) {
@@ -308,7 +312,11 @@ impl Fleet {
                 }
                 if self.verbose {
                     let n = a.peers.len();
-                    eprintln!("{}: {n} peers from {}", swarm.name, url(a.tracker));
+                    tell(format_args!(
+                        "{}: {n} peers from {}",
+                        swarm.name,
+                        url(a.tracker)
+                    ));
                 }
                 swarm.peers.extend(a.peers);
             }
@@ -322,7 +330,12 @@ impl Fleet {
                     }
                 }
                 if self.verbose {
-                    eprintln!("{}: {}: {}", swarm.name, url(f.tracker), f.cause);
+                    tell(format_args!(
+                        "{}: {}: {}",
+                        swarm.name,
+                        url(f.tracker),
+                        f.cause
+                    ));
                 }
             }
             _ => {}

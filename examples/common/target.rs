@@ -1,6 +1,7 @@
 //! What to announce: a magnet link, a `.torrent` file or a bare info hash, turned into an info hash
 //! and BEP 12 tiers of tracker URLs.
 
+use super::out::tell;
 use std::path::Path;
 
 use bt_tracker::http::percent_decode;
@@ -144,7 +145,7 @@ pub fn usable_tiers(tiers: &[Vec<String>]) -> Vec<Vec<TrackerUrl>> {
             tier.iter()
                 .filter_map(|u| {
                     tracker_url(u)
-                        .map_err(|e| eprintln!("skipping a tracker of the torrent: {e}"))
+                        .map_err(|e| tell(format_args!("skipping a tracker of the torrent: {e}")))
                         .ok()
                 })
                 .collect::<Vec<_>>()
