@@ -475,12 +475,11 @@ fn client_commands_and_edits_name_the_torrent_and_refuse_a_removed_one() {
     assert!(!client.remove_tracker(now, id, TrackerId(0)));
 }
 
-/// `EditError::Stopped` is the error after `Client::remove` or `stop` while the torrent is still
-/// held (its `Stopped` not drained); `UnknownTorrent` is for an id the client does not hold.
-#[test]
-fn a_client_torrent_being_removed_refuses_edits_as_stopped_and_a_drained_one_as_unknown() {
+/// A `Client` (`Config::default()`, generator seeded with `seed`) holding two torrents, info
+/// hashes 7 and 8, on the HTTP tracker of `tiers(&[1])`; with the start time.
+fn two_torrents(seed: u64) -> (Client, TorrentId, TorrentId, Instant) {
     let now = start();
-    let mut rng = ChaCha12Rng::seed_from_u64(5);
+    let mut rng = ChaCha12Rng::seed_from_u64(seed);
     let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
     let a = client.add(now, torrent(), tiers(&[1])).unwrap();
     let other = Torrent {
@@ -488,6 +487,14 @@ fn a_client_torrent_being_removed_refuses_edits_as_stopped_and_a_drained_one_as_
         ..torrent()
     };
     let b = client.add(now, other, tiers(&[1])).unwrap();
+    (client, a, b, now)
+}
+
+/// `EditError::Stopped` is the error after `Client::remove` or `stop` while the torrent is still
+/// held (its `Stopped` not drained); `UnknownTorrent` is for an id the client does not hold.
+#[test]
+fn a_client_torrent_being_removed_refuses_edits_as_stopped_and_a_drained_one_as_unknown() {
+    let (mut client, a, b, now) = two_torrents(5);
     let edits = |c: &mut Client, t: TorrentId| {
         vec![
             c.set_port(now, t, 7).err(),
@@ -554,15 +561,7 @@ fn a_hybrid_torrent_announces_each_swarm_with_the_same_peer_id_and_key() {
 
 #[test]
 fn removing_a_tracker_mid_batch_cancels_only_that_torrents_row() {
-    let now = start();
-    let mut rng = ChaCha12Rng::seed_from_u64(7);
-    let mut client = Client::new(Config::default(), &mut rng, now).unwrap();
-    let a = client.add(now, torrent(), tiers(&[1])).unwrap();
-    let other = Torrent {
-        info_hash: InfoHash([8; 20]),
-        ..torrent()
-    };
-    let b = client.add(now, other, tiers(&[1])).unwrap();
+    let (mut client, a, b, now) = two_torrents(7);
     for _ in 0..2 {
         let r = client.poll_http_request().unwrap();
         assert!(client.handle_http_response(now, r.id, &ok()));
