@@ -65,7 +65,9 @@ pub enum EditError {
     /// The torrent is stopping or stopped: after `stop` on its machine, or
     /// [`Client::remove`](crate::client::Client::remove) or
     /// [`Client::stop`](crate::client::Client::stop) while its `Stopped` is not drained yet.
-    #[error("the torrent is stopping or stopped; add it again to announce it")]
+    #[error(
+        "the torrent is stopping or stopped; once its Event::Stopped is drained, add it again to announce it"
+    )]
     Stopped,
     /// The [`Client`](crate::client::Client) holds no torrent with this id: never added, or
     /// removed and its `Stopped` drained.
