@@ -15,10 +15,10 @@ use super::endpoint::Endpoints;
 use super::event::{Event, RequestId, TorrentId, TrackerId};
 use super::events::EventQueue;
 use super::outcome::ScrapeCounts;
+use super::places::{Place, Slots};
 use super::schedule::clock;
 use super::tracker::{Exchange, Io};
 use super::udp_exchange::UdpExchange;
-use super::window::{Place, Slots};
 
 /// Bits of a request id below the owner's slot.
 const SEQ_BITS: u32 = 40;

@@ -10,9 +10,9 @@ use super::event::{Cause, HttpRequest, Origin, RequestId, RequestKind, TorrentId
 use super::outcome::{
     AnnounceReply, MAX_TRACKER_ID_LEN, Outcome, Retry, ScrapeCounts, Step, count, usable_peers,
 };
+use super::places::{Place, Slots};
 use super::policy::is_internal_host;
 use super::schedule::{intervals, later, retry_in};
-use super::window::{Place, Slots};
 use crate::http::{AnnounceResponse, Failure, HttpResponse, RetryIn, ScrapeResponse};
 use crate::limits::elide_middle;
 use crate::types::redact;

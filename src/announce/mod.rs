@@ -14,6 +14,7 @@ pub(crate) mod events;
 pub(crate) mod http_exchange;
 mod hybrid;
 pub(crate) mod outcome;
+pub(crate) mod places;
 pub(crate) mod policy;
 pub(crate) mod schedule;
 mod scrape_schedule;

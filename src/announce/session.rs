@@ -14,9 +14,9 @@ use super::event::{
     TrackerId, Transmit, TransportError,
 };
 use super::outcome::{Outcome, ScrapeCounts, Step};
+use super::places::Place;
 use super::schedule::later;
 use super::tracker::{Exchange, Io, Lane, LaneState, Members, SLOTS, Tracker};
-use super::window::Place;
 use super::wire::{RequestParams, WireOpts};
 use crate::http::HttpResponse;
 use crate::udp::{Reply, peek_transaction_id};

@@ -7,9 +7,9 @@ use std::time::Instant;
 use super::dns::Addrs;
 use super::event::{RequestId, RequestKind, TransportError};
 use super::http_exchange::HttpExchange;
+use super::places::Ticket;
 use super::status::Record;
 use super::udp_exchange::{UdpExchange, UdpPhase};
-use super::window::Ticket;
 use crate::{AddressFamily, AnnounceEvent};
 
 /// One tracker of the torrent. The URL, connection id and window live in the shared endpoint table;

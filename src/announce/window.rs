@@ -52,11 +52,11 @@
 //! window allows is admitted in the same drain (the woken torrents are driven together, so a
 //! caller's loop wakes about once per round trip, not once per datagram).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
 use super::event::TorrentId;
+use super::places::{Place, Places, Ticket};
 use super::schedule::later;
 use super::send_log::SendLog;
 
@@ -114,34 +114,6 @@ fn secs(nanos: u64) -> f64 {
     Duration::from_nanos(nanos).as_secs_f64()
 }
 
-/// Where an exchange stands with its endpoint's window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Place {
-    /// Admitted: it holds one place in the window until it is dropped.
-    Admitted,
-    /// Waiting in the queue under this ticket.
-    Queued(Ticket),
-}
-
-/// A place in an endpoint's queue: urgent tickets sort first, then by arrival. One word (the
-/// top bit says regular, the rest is the arrival number): every waiting request holds one, and
-/// its queue entry is one more (the start-up peak of tens of thousands of torrents).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Ticket(u64);
-
-impl Ticket {
-    const REGULAR: u64 = 1 << 63;
-
-    /// The `seq`-th ticket handed out (fewer than 2^63: one a nanosecond would take 292 years).
-    fn new(regular: bool, seq: u64) -> Self {
-        Ticket(seq & !Self::REGULAR | if regular { Self::REGULAR } else { 0 })
-    }
-
-    fn regular(self) -> bool {
-        self.0 & Self::REGULAR != 0
-    }
-}
-
 /// The admission state of one endpoint.
 #[derive(Debug)]
 pub(crate) struct Window {
@@ -151,13 +123,11 @@ pub(crate) struct Window {
     ssthresh: u32,
     /// Answers counted towards the next additive step.
     grown: u32,
-    /// Exchanges admitted and not yet dropped.
-    in_flight: u32,
     /// Places handed over by cancelled announces to the `stopped` that replaces them.
     handed: u32,
-    /// Waiting exchanges (ordered: same seed, same order).
-    queue: BTreeMap<Ticket, TorrentId>,
-    next_ticket: u64,
+    /// Exchanges admitted and not yet dropped, and those waiting (ordered: same seed, same
+    /// order).
+    places: Places,
     /// Datagrams sent and not yet answered or declared lost, by send number: when sent, and whose.
     sends: SendLog,
     next_send: u64,
@@ -197,10 +167,8 @@ impl Default for Window {
             cwnd: INITIAL_WINDOW,
             ssthresh: u32::MAX,
             grown: 0,
-            in_flight: 0,
             handed: 0,
-            queue: BTreeMap::new(),
-            next_ticket: 0,
+            places: Places::default(),
             sends: SendLog::default(),
             next_send: 0,
             round_answered: 0,
@@ -239,44 +207,23 @@ impl Window {
         torrent: TorrentId,
         urgent: bool,
     ) -> Place {
-        // An urgent exchange waits only behind urgent ones; a regular one behind anybody.
-        let ahead = self
-            .queue
-            .keys()
-            .next()
-            .is_some_and(|t| !t.regular() || !urgent);
         if urgent && self.handed > 0 {
             self.handed -= 1;
             return Place::Admitted;
         }
-        if self.in_flight < self.limit(cfg, udp) && !ahead {
-            self.in_flight += 1;
-            return Place::Admitted;
-        }
-        let ticket = Ticket::new(!urgent, self.next_ticket);
-        self.next_ticket += 1;
-        self.queue.insert(ticket, torrent);
-        Place::Queued(ticket)
+        let limit = self.limit(cfg, udp);
+        self.places.admit(limit, torrent, urgent)
     }
 
     /// A waiting regular exchange becomes urgent (the user asked for it now): it moves ahead of
     /// every regular one. Returns its new ticket.
     pub(crate) fn promote(&mut self, ticket: Ticket) -> Ticket {
-        if !ticket.regular() {
-            return ticket;
-        }
-        let Some(torrent) = self.queue.remove(&ticket) else {
-            return ticket;
-        };
-        let urgent = Ticket::new(false, self.next_ticket);
-        self.next_ticket += 1;
-        self.queue.insert(urgent, torrent);
-        urgent
+        self.places.promote(ticket)
     }
 
     /// The ticket was admitted by a drain (it left the queue).
     pub(crate) fn admitted(&self, ticket: Ticket) -> bool {
-        !self.queue.contains_key(&ticket)
+        self.places.admitted(ticket)
     }
 
     /// An exchange is dropped (finished, cancelled, or its owner removed): it leaves the queue, or
@@ -293,40 +240,25 @@ impl Window {
         hand_over: bool,
         woken: &mut Vec<TorrentId>,
     ) {
-        match place {
-            Place::Queued(ticket) if self.queue.remove(&ticket).is_some() => {
-                self.shrink();
-                return;
-            }
-            // A ticket admitted by a drain its exchange never saw: it holds a place.
-            Place::Queued(_) | Place::Admitted => {}
+        if self.places.dequeue(place) {
+            return;
         }
         if let Some(s) = send {
             self.sends.remove(&s);
         }
         if hand_over {
             self.handed += 1;
-            self.shrink();
             return;
         }
-        self.in_flight = self.in_flight.saturating_sub(1);
+        self.places.release(1);
         self.drain(cfg, udp, woken);
     }
 
     /// Places handed over and not taken (the `stopped` could not start) are given back.
     pub(crate) fn settle(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
         if self.handed > 0 {
-            self.in_flight = self
-                .in_flight
-                .saturating_sub(std::mem::take(&mut self.handed));
+            self.places.release(std::mem::take(&mut self.handed));
             self.drain(cfg, udp, woken);
-        }
-    }
-
-    /// Frees the maps' nodes once they are empty (an idle endpoint holds no heap).
-    fn shrink(&mut self) {
-        if self.queue.is_empty() {
-            self.queue = BTreeMap::new();
         }
     }
 
@@ -334,21 +266,9 @@ impl Window {
     /// (Every answer and every exchange that ends calls it, and mostly nobody waits.)
     #[inline]
     fn drain(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
-        if !self.queue.is_empty() {
-            self.drain_queue(cfg, udp, woken);
+        if self.places.waiting() {
+            self.places.drain(self.limit(cfg, udp), woken);
         }
-    }
-
-    fn drain_queue(&mut self, cfg: &Config, udp: bool, woken: &mut Vec<TorrentId>) {
-        let limit = self.limit(cfg, udp);
-        while self.in_flight < limit {
-            let Some((_, torrent)) = self.queue.pop_first() else {
-                break;
-            };
-            self.in_flight += 1;
-            woken.push(torrent);
-        }
-        self.shrink();
     }
 
     /// When an admitted exchange may send: under the optional rate ceiling
@@ -466,7 +386,6 @@ impl Window {
     /// round), and its exchange sends it again.
     pub(crate) fn probe_lost(&mut self, now: Instant, send: u64) {
         if self.sends.remove(&send).is_some() {
-            self.shrink();
             self.lost += 1;
             self.round_lost += 1;
             let judged = self.round_answered + self.round_lost;
@@ -479,7 +398,6 @@ impl Window {
     /// The exchange's last datagram stops counting (it joined another request's connect).
     pub(crate) fn forget_send(&mut self, send: u64) {
         self.sends.remove(&send);
-        self.shrink();
     }
 
     /// The datagram is still awaited (not answered, not declared lost).
@@ -637,7 +555,6 @@ impl Window {
         let Some((sent_at, _)) = self.sends.remove(&send) else {
             return;
         };
-        self.shrink();
         self.lost += 1;
         if self.last_answer.is_none_or(|a| a < sent_at) {
             self.ssthresh = (self.cwnd / 2).max(MIN_WINDOW);
@@ -667,7 +584,7 @@ impl Window {
     /// Exchanges admitted and not yet dropped.
     #[cfg(test)]
     pub(crate) fn in_flight(&self) -> u32 {
-        self.in_flight
+        self.places.in_flight()
     }
 
     /// The current window.
@@ -777,60 +694,5 @@ mod tests {
         );
         // Half got through: the window goes to about what the tracker took.
         assert!(w.cwnd() <= 40, "{}", w.cwnd());
-    }
-}
-
-/// A count of places shared by many endpoints, with its own queue: the HTTP requests in flight
-/// across all hosts ([`Config::http_max_in_flight`]). An HTTP exchange takes a place here once its
-/// host's window admitted it.
-#[derive(Debug, Default)]
-pub(crate) struct Slots {
-    in_flight: u32,
-    queue: BTreeMap<Ticket, TorrentId>,
-    next_ticket: u64,
-}
-
-impl Slots {
-    /// A place now when one is free and nobody waits ahead, else a ticket.
-    pub(crate) fn admit(&mut self, limit: u32, torrent: TorrentId, urgent: bool) -> Place {
-        let ahead = self
-            .queue
-            .keys()
-            .next()
-            .is_some_and(|t| !t.regular() || !urgent);
-        if self.in_flight < limit.max(1) && !ahead {
-            self.in_flight += 1;
-            return Place::Admitted;
-        }
-        let ticket = Ticket::new(!urgent, self.next_ticket);
-        self.next_ticket += 1;
-        self.queue.insert(ticket, torrent);
-        Place::Queued(ticket)
-    }
-
-    /// The ticket was given a place (it left the queue).
-    pub(crate) fn admitted(&self, ticket: Ticket) -> bool {
-        !self.queue.contains_key(&ticket)
-    }
-
-    /// The holder of `place` is dropped: it leaves the queue, or its place goes to the next in
-    /// line, whose torrent is woken.
-    pub(crate) fn leave(&mut self, limit: u32, place: Place, woken: &mut Vec<TorrentId>) {
-        if let Place::Queued(ticket) = place
-            && self.queue.remove(&ticket).is_some()
-        {
-            return;
-        }
-        self.in_flight = self.in_flight.saturating_sub(1);
-        while self.in_flight < limit.max(1) {
-            let Some((_, torrent)) = self.queue.pop_first() else {
-                break;
-            };
-            self.in_flight += 1;
-            woken.push(torrent);
-        }
-        if self.queue.is_empty() {
-            self.queue = BTreeMap::new();
-        }
     }
 }
