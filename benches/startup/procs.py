@@ -112,15 +112,20 @@ def socket_inodes(pid):
     return inodes
 
 
-def vm_hwm_kib(pid):
-    """The process's peak resident set (VmHWM) in KiB, or 0 once it is gone."""
+def memory_kib(pid):
+    """The process's peak resident set (VmHWM) and its resident pages now, split into pages of
+    files (RssFile: the executable's and libraries' code and read-only data, clean and shared
+    with the page cache) and anonymous ones (RssAnon: heap, stacks, written data), in KiB; all 0
+    once it is gone."""
+    want = {"VmHWM:": 0, "RssFile:": 0, "RssAnon:": 0}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+            key = line.split(maxsplit=1)[0] if line else ""
+            if key in want:
+                want[key] = int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return want["VmHWM:"], want["RssFile:"], want["RssAnon:"]
 
 
 def first_child(pid):
@@ -140,15 +145,19 @@ def cmdline(pid):
 
 class Sampler:
     """Polls, every `period` seconds, the drop counters of the UDP sockets of some pids (keeping
-    the highest value seen per socket: a socket's counter goes when its process exits) and their
-    peak RSS. VmHWM is read here because wait4's ru_maxrss keeps the high-water mark of the
-    process that forked before exec (this Python), not the contender's own."""
+    the highest value seen per socket: a socket's counter goes when its process exits), their
+    peak RSS, and the highest file-backed and anonymous parts of their RSS seen (sampled: the
+    kernel keeps no peak of either). VmHWM is read here because wait4's ru_maxrss keeps the
+    high-water mark of the process that forked before exec (this Python), not the contender's
+    own."""
 
     def __init__(self, period=0.025):
         self.period = period
         self.pids = {}
         self.best = {}  # (label, inode) -> drops
         self.hwm = {}  # label -> KiB
+        self.file = {}  # label -> KiB, highest RssFile sampled
+        self.anon = {}  # label -> KiB, highest RssAnon sampled
         self.argv = {}  # label -> the command line to wait for
         self.parents = set()  # labels whose pid is a wrapper: sample its child
         self.quit = threading.Event()
@@ -174,7 +183,10 @@ class Sampler:
                     continue
             want = self.argv.get(label)
             if want is None or cmdline(pid) == want:
-                self.hwm[label] = max(self.hwm.get(label, 0), vm_hwm_kib(pid))
+                hwm, file, anon = memory_kib(pid)
+                self.hwm[label] = max(self.hwm.get(label, 0), hwm)
+                self.file[label] = max(self.file.get(label, 0), file)
+                self.anon[label] = max(self.anon.get(label, 0), anon)
             for inode in socket_inodes(pid):
                 if inode in table:
                     key = (label, inode)

@@ -204,6 +204,8 @@ def measure(name, n, scenario, args, udp_kind, tmp):
         "cpu_s": cpu,
         "cpu_us_per_announce": cpu / acked * 1e6 if acked else None,
         "rss_mib": rss_kib / 1024 if rss_kib else None,
+        "rss_file_kib": sampler.file.get("client") or None,
+        "rss_anon_kib": sampler.anon.get("client") or None,
         "work_cpu_s": s.get("work_cpu_s"),
         "proxy_forwarded": counts.get("forwarded"), "proxy_dropped": counts.get("dropped"),
         "resent": resent,
@@ -287,6 +289,18 @@ def table(rows, scenario, n, contenders, runs):
     if over:
         out.append("\nPeak RSS above the floor's in the same run, per torrent (target: at most 1,024 B): " + "; ".join(
             f"{c} {b:,.0f} B" for c, b in over))
+    # Where the difference lies: pages of the executable and libraries (a fixed cost of the code
+    # linked and run, whatever N) and anonymous memory (what grows with the torrents).
+    split = [(r["contender"], r["rss_file_kib"] - floor[r["run"]]["rss_file_kib"],
+              (r["rss_anon_kib"] - floor[r["run"]]["rss_anon_kib"]) * 1024 / n)
+             for c, rs in by.items() if c != "floor" for r in rs
+             if r.get("rss_file_kib") and r.get("rss_anon_kib") and r["run"] in floor
+             and floor[r["run"]].get("rss_file_kib") and floor[r["run"]].get("rss_anon_kib")]
+    if split:
+        out.append("\nOf that, highest RSS sampled every 25 ms, split: file-backed pages (RssFile: code and "
+                   "read-only data of the executable and libraries) above the floor's, and anonymous memory "
+                   "(RssAnon: heap, stacks) above the floor's per torrent: " + "; ".join(
+                       f"{c} {f:+,} KiB files, {a:+,.0f} B anonymous" for c, f, a in split))
     lt = [r for rs in by.values() for r in rs if r["work_cpu_s"] is not None]
     if lt:
         out.append("\nlibtorrent CPU without Python start-up and session set-up (its own getrusage): " + "; ".join(
