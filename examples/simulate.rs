@@ -244,10 +244,10 @@ pub fn run_seed(seed: u64, strict: bool, origin: Instant) -> Run {
                     if !a.peers.is_empty() && first_peers.is_none() {
                         first_peers = Some(at);
                     }
-                    run.trace.push(format!(
-                        "{at:>12.3?} {} peers from tracker {k}",
-                        a.peers.len()
-                    ));
+                    let n = a.peers.len();
+                    let noun = if n == 1 { "peer" } else { "peers" };
+                    run.trace
+                        .push(format!("{at:>12.3?} {n} {noun} from tracker {k}"));
                 }
                 Event::Stopped => {
                     stopped = Some(at);

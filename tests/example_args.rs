@@ -145,10 +145,21 @@ fn synthetic_torrents_are_not_mixed_with_torrents_given_on_the_command_line() {
     ] {
         assert_eq!(
             parse_loop_args(order.into_iter()).unwrap_err(),
-            "--torrents makes N synthetic torrents, and 1 torrent(s) were given: give one or the \
-             other"
+            "--torrents makes N synthetic torrents, and the command line also gives 1 torrent: \
+             give one or the other"
         );
     }
+    let two = [
+        magnet("udp://t.example:1"),
+        magnet("udp://u.example:1"),
+        "--torrents".into(),
+        "5".into(),
+    ];
+    assert!(
+        parse_loop_args(two.into_iter())
+            .unwrap_err()
+            .contains("also gives 2 torrents:")
+    );
 }
 
 /// The error for `flag value` in `example` ("announce" or a loop example).

@@ -411,7 +411,7 @@ mod reports {
         r.observe(a.trackers());
         assert_eq!(
             r.get(T).unwrap().summary(),
-            format!("{url}: 1 peers, 1 seeders, 2 leechers, interval 1800 s (min 60 s)")
+            format!("{url}: 1 peer, 1 seeder, 2 leechers, interval 1800 s (min 60 s)")
         );
         // A failure's cause comes from the snapshot, with the OS's text from the event.
         a.announce_now(now + Duration::from_secs(1800));
@@ -442,7 +442,7 @@ mod reports {
         assert_eq!(report.scrape, Outcome::Failed(NO_ANSWER.to_owned()));
         assert_eq!(
             report.summary(),
-            "udp://t.example:6969/announce: 1 peers, 1 seeders, 2 leechers, interval 1800 s \
+            "udp://t.example:6969/announce: 1 peer, 1 seeder, 2 leechers, interval 1800 s \
              (min 60 s); scrape FAILED: no answer within --timeout 8 s"
         );
         let v = report.to_json();
@@ -720,4 +720,12 @@ mod system_lookup_errors {
         let some: io::Result<std::vec::IntoIter<std::net::SocketAddr>> = Ok(vec![addr].into_iter());
         assert_eq!(answer(some).map(|a| a.addresses), Ok(vec![addr.ip()]));
     }
+}
+
+#[test]
+fn printed_counts_are_singular_for_one() {
+    use net::glue::out::count;
+    assert_eq!(count(1u32, "peer"), "1 peer");
+    assert_eq!(count(0u32, "peer"), "0 peers");
+    assert_eq!(count(20_000u64, "torrent"), "20000 torrents");
 }

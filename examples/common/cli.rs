@@ -282,9 +282,9 @@ pub fn parse_loop_args(args: impl Iterator<Item = String>) -> Result<Option<Loop
     out.targets = target::parse_targets(&positional)?;
     if !out.targets.is_empty() && given.iter().any(|g| g == "--torrents") {
         return Err(format!(
-            "--torrents makes N synthetic torrents, and {} torrent(s) were given: give one or the \
-             other",
-            out.targets.len()
+            "--torrents makes N synthetic torrents, and the command line also gives {}: give one \
+             or the other",
+            super::out::count(out.targets.len() as u64, "torrent")
         ));
     }
     Ok(Some(out))

@@ -2,7 +2,7 @@
 //! `.torrent` files, or synthetic torrents on the embedded tracker or the `--tracker` URLs), the
 //! one [`Client`] that holds them all, and the tally of its events that the summary prints.
 
-use super::out::tell;
+use super::out::{count, tell};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
@@ -311,10 +311,10 @@ impl Fleet {
                     self.last_started[kind] = Some(now());
                 }
                 if self.verbose {
-                    let n = a.peers.len();
                     tell(format_args!(
-                        "{}: {n} peers from {}",
+                        "{}: {} from {}",
                         swarm.name,
+                        count(a.peers.len() as u64, "peer"),
                         url(a.tracker)
                     ));
                 }
@@ -396,11 +396,13 @@ impl Fleet {
             let with_peers = self.swarms.values().filter(|s| !s.peers.is_empty()).count();
             let total: usize = self.swarms.values().map(|s| s.peers.len()).sum();
             super::out::say(format_args!(
-                "{} torrents, {} announces answered, {} requests failed, {} unanswered when stopping, {with_peers} torrents with peers ({total} peers in all), {} stopped acknowledged ({} after a started unanswered at stop), in {:.2} s",
-                self.swarms.len(),
-                self.announced,
-                self.failed,
+                "{}, {} answered, {} failed, {} unanswered when stopping, {} with peers ({} in all), {} stopped acknowledged ({} after a started unanswered at stop), in {:.2} s",
+                count(self.swarms.len() as u64, "torrent"),
+                count(self.announced as u64, "announce"),
+                count(self.failed as u64, "request"),
                 self.unanswered,
+                count(with_peers as u64, "torrent"),
+                count(total as u64, "peer"),
                 self.stopped_acks,
                 self.stopped_after_unanswered,
                 secs(now())

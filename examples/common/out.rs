@@ -17,3 +17,10 @@ pub fn say(line: Arguments<'_>) {
 pub fn tell(line: Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
+
+/// `n` and the noun, singular for one: `count(1, "peer")` is "1 peer", `count(2, "peer")` "2
+/// peers" (the examples' nouns all take an s).
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}

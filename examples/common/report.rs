@@ -12,6 +12,7 @@
 //!   outcome of each extra request the run made (`completed`, the scrape, `stopped`), which a
 //!   tracker tab does not show.
 
+use super::out::count;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -162,6 +163,11 @@ pub struct TrackerReport {
 }
 
 /// A count, or `unknown` when the tracker did not say.
+/// `count(n, noun)`, or "? nouns" when the tracker did not say.
+fn counted(n: Option<u32>, noun: &str) -> String {
+    n.map_or_else(|| format!("? {noun}s"), |n| count(n, noun))
+}
+
 fn shown(n: Option<u32>, unknown: &str) -> String {
     n.map_or(unknown.to_owned(), |n| n.to_string())
 }
@@ -208,10 +214,10 @@ impl TrackerReport {
         match &self.announce {
             Outcome::Done(a) => {
                 line.push_str(&format!(
-                    "{} peers, {} seeders, {} leechers, interval {} s (min {} s)",
-                    shown(a.peers, "?"),
-                    shown(a.seeders, "?"),
-                    shown(a.leechers, "?"),
+                    "{}, {}, {}, interval {} s (min {} s)",
+                    counted(a.peers, "peer"),
+                    counted(a.seeders, "seeder"),
+                    counted(a.leechers, "leecher"),
                     secs(a.interval),
                     secs(a.min_interval)
                 ));
