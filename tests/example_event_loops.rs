@@ -160,6 +160,44 @@ fn a_ca_file_that_is_missing_or_holds_no_certificate_is_refused_with_its_path() 
     assert!(roots.len() > 100, "{} roots", roots.len());
 }
 
+#[test]
+fn a_damaged_pem_ca_file_is_refused_in_words_not_byte_lists() {
+    let cases = [
+        (
+            "base64",
+            "-----BEGIN CERTIFICATE-----\nMIIB!!!not base64!!!\n-----END CERTIFICATE-----\n",
+            "base64 text is damaged",
+        ),
+        (
+            "cut",
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n",
+            "no `-----END CERTIFICATE-----` line",
+        ),
+        (
+            "begin",
+            "-----BEGIN CERTIFICATE\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
+            "`-----BEGIN` line is malformed",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let path =
+            std::env::temp_dir().join(format!("bt-tracker-{name}-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let e = tls::client_config(Some(&path)).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            e.starts_with(&format!("--ca-file {}: ", path.display())),
+            "{name}: {e}"
+        );
+        assert!(e.contains(want), "{name}: {e}");
+        assert!(
+            e.contains("give the CA's certificate in PEM"),
+            "{name}: {e}"
+        );
+        assert!(!e.contains('['), "{name}: a byte list in {e}");
+    }
+}
+
 /// The mio and game-loop examples parse webpki's roots only when an `https://` request needs
 /// them: a run on `udp://` and `http://` trackers never holds the root store.
 #[test]

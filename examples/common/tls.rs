@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use bt_tracker::announce::TransportError;
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 
@@ -27,7 +27,7 @@ use super::http::{TransportFailure, io_kind};
 pub fn root_certs(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>, String> {
     let mut roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
     if let Some(path) = ca_file {
-        let unreadable = |e| format!("--ca-file {}: {e}", path.display());
+        let unreadable = |e| format!("--ca-file {}: {}", path.display(), pem_problem(e));
         let certs = CertificateDer::pem_file_iter(path)
             .map_err(unreadable)?
             .collect::<Result<Vec<_>, _>>()
@@ -41,6 +41,26 @@ pub fn root_certs(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>
         roots.extend(certs);
     }
     Ok(roots)
+}
+
+/// What is wrong with a PEM file, in words: rustls-pki-types' own text shows byte lists
+/// (`illegal section start: [45, 45, ...]`).
+fn pem_problem(e: pem::Error) -> String {
+    let what = match e {
+        pem::Error::Io(e) => return e.to_string(),
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "a section has no `-----END {}-----` line: the file is cut short or not PEM",
+            String::from_utf8_lossy(&end_marker).trim()
+        ),
+        pem::Error::IllegalSectionStart { .. } => {
+            "a `-----BEGIN` line is malformed: the file is damaged or not PEM".to_owned()
+        }
+        pem::Error::Base64Decode(_) => {
+            "a section's base64 text is damaged: the file was edited or cut".to_owned()
+        }
+        other => other.to_string(),
+    };
+    format!("{what} (give the CA's certificate in PEM, as `openssl x509 -outform PEM` writes it)")
 }
 
 /// A client configuration on *ring* trusting [`root_certs`], offering HTTP/1.1 by ALPN.
