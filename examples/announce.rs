@@ -96,8 +96,11 @@ fn run(args: &Args) -> Result<bool, String> {
     let mut driver = Driver::new(announce, sockets).map_err(|e| e.to_string())?;
     // Ctrl-C ends the announcing early; `stopped` still goes out below.
     let interrupter = driver.interrupter();
-    ctrlc::set_handler(move || interrupter.interrupt())
-        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    ctrlc::set_handler(move || {
+        common::interrupted();
+        interrupter.interrupt();
+    })
+    .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
 
     let trackers: Vec<_> = driver
         .announce

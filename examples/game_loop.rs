@@ -87,8 +87,11 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let interrupted = Arc::clone(&interrupted);
-        ctrlc::set_handler(move || interrupted.store(true, Ordering::Relaxed))
-            .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+        ctrlc::set_handler(move || {
+            common::interrupted();
+            interrupted.store(true, Ordering::Relaxed);
+        })
+        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     }
     let mut game = Game::new(client, fleet, tls, args.targets.is_empty())?;
     let mut frames = Frames::default();

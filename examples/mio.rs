@@ -80,6 +80,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     {
         let (waker, interrupted) = (Arc::clone(&waker), Arc::clone(&interrupted));
         ctrlc::set_handler(move || {
+            common::interrupted();
             interrupted.store(true, Ordering::Relaxed);
             let _ = waker.wake();
         })

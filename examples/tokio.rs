@@ -156,6 +156,7 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
                 client.handle_http_response(now, request, &response);
             }
             Some(Woke::CtrlC) => {
+                common::interrupted();
                 stopping = true;
                 tell(format_args!(
                     "Ctrl-C: sending stopped to every tracker that got started"

@@ -18,6 +18,7 @@ pub mod tls;
 pub mod wait;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bt_tracker::PeerId;
@@ -48,8 +49,19 @@ pub fn random_peer_id(rng: &mut impl Rng) -> PeerId {
     PeerId(id)
 }
 
+/// Ctrl-C ended the run early (see [`interrupted`]).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Records that Ctrl-C ended the run early; the examples' handlers call it. The run still sends
+/// its `stopped` announces, then [`main_with`] exits with 130 (128 + SIGINT, the shell's
+/// convention), so a script can tell an interrupted run from a finished one.
+pub fn interrupted() {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
 /// An example's `main`: `--help` prints `usage`, bad arguments exit 2 with the reason and the usage,
-/// `run` returning `Ok(false)` exits 1 with `nothing_found`, an error exits 2.
+/// `run` returning `Ok(false)` exits 1 with `nothing_found`, an error exits 2, and a run that
+/// Ctrl-C ended early exits 130 once it is done ([`interrupted`]).
 pub fn main_with<A>(
     args: Result<Option<A>, String>,
     usage: &str,
@@ -67,7 +79,11 @@ pub fn main_with<A>(
             return ExitCode::from(2);
         }
     };
-    match run(&args) {
+    let result = run(&args);
+    if result.is_ok() && INTERRUPTED.load(Ordering::Relaxed) {
+        return ExitCode::from(130);
+    }
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             out::tell(format_args!("error: {nothing_found}"));
