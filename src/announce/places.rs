@@ -147,3 +147,54 @@ impl Places {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_freed_place_goes_to_the_first_urgent_waiter_and_a_cancelled_waiter_takes_none() {
+        let mut places = Places::default();
+        let mut woken = Vec::new();
+        assert_eq!(places.admit(1, TorrentId(1), false), Place::Admitted);
+        let Place::Queued(regular) = places.admit(1, TorrentId(2), false) else {
+            panic!("the only place is taken");
+        };
+        let Place::Queued(urgent) = places.admit(1, TorrentId(3), true) else {
+            panic!("the only place is taken");
+        };
+        // A waiter that gives up leaves the queue and frees nothing.
+        places.leave(1, Place::Queued(regular), &mut woken);
+        assert!(woken.is_empty());
+        assert_eq!(places.in_flight(), 1);
+        // The holder leaves: its place goes to the urgent waiter at once.
+        places.leave(1, Place::Admitted, &mut woken);
+        assert_eq!(woken, [TorrentId(3)]);
+        assert!(places.admitted(urgent));
+        assert_eq!(places.in_flight(), 1);
+        // Admitted by that drain, the ticket holds a place, which its holder gives back.
+        places.leave(1, Place::Queued(urgent), &mut woken);
+        assert_eq!(places.in_flight(), 0);
+        assert!(!places.waiting());
+    }
+
+    #[test]
+    fn a_promoted_waiter_moves_ahead_of_regular_ones_but_not_of_urgent_ones() {
+        let mut places = Places::default();
+        let mut woken = Vec::new();
+        assert_eq!(places.admit(1, TorrentId(0), false), Place::Admitted);
+        let _ = places.admit(1, TorrentId(1), false);
+        let _ = places.admit(1, TorrentId(2), true);
+        let Place::Queued(late) = places.admit(1, TorrentId(3), false) else {
+            panic!("the only place is taken");
+        };
+        let promoted = places.promote(late);
+        assert_ne!(promoted, late);
+        assert_eq!(places.promote(promoted), promoted, "already urgent");
+        for _ in 0..3 {
+            places.release(1);
+            places.drain(1, &mut woken);
+        }
+        assert_eq!(woken, [TorrentId(2), TorrentId(3), TorrentId(1)]);
+    }
+}
