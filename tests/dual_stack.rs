@@ -169,6 +169,84 @@ fn each_family_is_announced_with_its_own_connection_id_and_the_same_key() {
     assert!(events.iter().all(|e| matches!(e, Event::Announced(_))));
 }
 
+/// Runs `a` until `end` on an IPv4-only name: every IPv4 datagram answered, every DNS query
+/// (the first one included) answered with the IPv4 address alone and no TTL (cached an hour).
+/// Returns when each IPv6 failure came, and when each query was answered.
+fn run_ipv4_only(a: &mut Announce, now: Instant, end: Instant) -> (Vec<Instant>, Vec<Instant>) {
+    let (mut failures, mut queries) = (Vec::new(), Vec::new());
+    let mut t = now;
+    for _ in 0..10_000 {
+        while let Some(q) = a.poll_dns_query() {
+            queries.push(t);
+            let answer = DnsAnswer {
+                addresses: vec![addr(V4).ip()],
+                ttl: None,
+            };
+            assert!(a.handle_dns_response(t, q.id, Ok(answer)));
+        }
+        for (sent, datagram) in transmits(a) {
+            assert_eq!(
+                sent.destination,
+                addr(V4),
+                "nothing goes to an IPv6 address"
+            );
+            let reply = if datagram.len() == 16 {
+                connect_reply_with(&datagram, 0x44)
+            } else {
+                announce_reply(&datagram)
+            };
+            assert!(a.handle_datagram(t, addr(V4), &reply));
+        }
+        while let Some(event) = a.poll_event() {
+            if let Event::Failed(f) = &event {
+                assert_eq!(family_of(a, &event), Some(AddressFamily::V6), "{f:?}");
+                assert_eq!(
+                    f.cause,
+                    Cause::Dns(DnsFailure::NoAddressOfFamily(AddressFamily::V6))
+                );
+                failures.push(t);
+            }
+        }
+        match a.poll_timeout() {
+            Some(next) if next <= end => {
+                t = t.max(next);
+                a.handle_timeout(t);
+            }
+            _ => return (failures, queries),
+        }
+    }
+    panic!("not idle by {end:?}")
+}
+
+#[test]
+fn an_ipv4_only_name_fails_its_ipv6_side_once_per_cached_answer_not_once_per_backoff_step() {
+    let now = start();
+    let hour = Duration::from_secs(3600);
+    let mut a = dual("udp://tracker.example:6969/announce", now);
+    let (failures, queries) = run_ipv4_only(&mut a, now, now + hour * 3 + hour / 2);
+    // The answer is good for an hour and cannot gain an IPv6 address before it expires; the
+    // IPv6 side asks again only then, and waits for the new answer rather than failing on the
+    // old one. (On the failure backoff alone, 17 s, 55 s, 117 s ... it failed nine times in the
+    // first hour.)
+    let at: Vec<u64> = failures
+        .iter()
+        .map(|f| f.duration_since(now).as_secs())
+        .collect();
+    let asked: Vec<u64> = queries
+        .iter()
+        .map(|q| q.duration_since(now).as_secs())
+        .collect();
+    assert_eq!(asked, [0, 3600, 7200, 10800], "one query per cached hour");
+    assert_eq!(at, asked, "one IPv6 failure per answer, when it came");
+    // The IPv6 row says when it tries again: when the answer expires.
+    let v6 = a
+        .trackers()
+        .find(|s| s.family == Some(AddressFamily::V6))
+        .unwrap();
+    assert_eq!(v6.state, TrackerState::NotWorking);
+    assert_eq!(v6.next_announce, Some(now + hour * 4));
+}
+
 #[test]
 fn an_ipv4_only_tracker_gives_the_ipv4_result_and_a_clear_ipv6_failure() {
     let now = start();

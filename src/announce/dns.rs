@@ -354,6 +354,25 @@ impl Dns {
         }
     }
 
+    /// When a tracker that failed with `failure` may be tried again, if not after the usual
+    /// backoff: a host name whose cached answer holds no address of the family asked for (a
+    /// dual-stack tracker without an IPv6 address) cannot get one before that answer expires, so
+    /// it fails once per answer, not once per backoff step. `None` for every other failure, an
+    /// IP literal, or an answer already due for refresh.
+    pub(crate) fn hold(
+        &self,
+        url: &TrackerUrl,
+        failure: DnsFailure,
+        now: Instant,
+    ) -> Option<Instant> {
+        if !matches!(failure, DnsFailure::NoAddressOfFamily(_)) || url.socket_addr().is_some() {
+            return None;
+        }
+        let key = url.host().trim_end_matches('.').to_ascii_lowercase();
+        let name = self.names.get(key.as_str())?;
+        (!name.addrs.is_empty() && name.until > now).then_some(name.until)
+    }
+
     /// [`addresses`](Self::addresses) of a host name.
     fn resolved(
         &mut self,
@@ -378,8 +397,8 @@ impl Dns {
         };
         let host = url.host();
         let internal_ok = internal_ok || cfg.allow_internal || is_localhost_name(host);
-        match self.lookup(cfg, host, waiter, now) {
-            Err(wait) => wait,
+        let found = match self.lookup(cfg, host, waiter, now) {
+            Err(wait) => return wait,
             Ok(ips) => {
                 let addrs: Vec<SocketAddr> = ips
                     .iter()
@@ -392,7 +411,22 @@ impl Dns {
                     of_family(addrs)
                 }
             }
+        };
+        match found {
+            // A stale answer with nothing usable says nothing of the refresh in flight: wait for
+            // that instead (it may hold an address of the family, or a public one).
+            Lookup::Failed(_) => self.await_refresh(host, waiter).unwrap_or(found),
+            _ => found,
         }
+    }
+
+    /// Waits for the refresh of `host` in flight, if there is one.
+    fn await_refresh(&mut self, host: &str, waiter: TorrentId) -> Option<Lookup> {
+        let key = host.trim_end_matches('.').to_ascii_lowercase();
+        let name = self.names.get_mut(key.as_str())?;
+        let (_, deadline) = name.query?;
+        name.waiters.insert(waiter);
+        Some(Lookup::Wait(deadline))
     }
 
     /// The good addresses of `host` (possibly stale while a refresh is in flight), or what to do

@@ -65,7 +65,13 @@ impl Session {
         let io = match lookup {
             Lookup::Ready(addrs) => self.open_io(ctx, i, kind, id, addrs, now),
             Lookup::Wait(deadline) => Io::Resolving(deadline),
-            Lookup::Failed(f) => return Some((id, Cause::Dns(f))),
+            Lookup::Failed(f) => {
+                let hold = ctx.dns.hold(url, f, now);
+                if hold.is_some() {
+                    self.trackers[i].set_retry_after(hold);
+                }
+                return Some((id, Cause::Dns(f)));
+            }
         };
         let owes_from_here = false;
         self.put(
@@ -229,7 +235,10 @@ impl Session {
                 ex.io = Io::Resolving(deadline);
                 None
             }
-            Lookup::Failed(f) => Some(Outcome::failed(Cause::Dns(f))),
+            Lookup::Failed(f) => {
+                let hold = ctx.dns.hold(ctx.endpoints.url(url_ix), f, now);
+                Some(Outcome::dns_failed(f, hold, now))
+            }
         }
     }
 

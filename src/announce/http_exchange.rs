@@ -160,7 +160,7 @@ impl HttpExchange {
                 None
             }
             Lookup::Wait(_) => None,
-            Lookup::Failed(f) => Some(Outcome::failed(Cause::Dns(f))),
+            Lookup::Failed(f) => Some(Outcome::dns_failed(f, dns.hold(&self.url, f, now), now)),
         }
     }
 

@@ -2,8 +2,9 @@
 //! peer-list hygiene both transports share.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::dns::DnsFailure;
 use super::event::Cause;
 use super::policy::is_localhost_name;
 use crate::{CompactPeers, TrackerUrl, canonical_addr, canonical_ip};
@@ -26,6 +27,17 @@ impl Outcome {
         Outcome::Failed {
             cause,
             retry: Retry::Backoff,
+        }
+    }
+
+    /// A failed lookup: the usual backoff, or no retry before `hold` (see
+    /// [`Dns::hold`](super::dns::Dns::hold)).
+    pub(crate) fn dns_failed(failure: DnsFailure, hold: Option<Instant>, now: Instant) -> Self {
+        Outcome::Failed {
+            cause: Cause::Dns(failure),
+            retry: hold.map_or(Retry::Backoff, |t| {
+                Retry::After(t.saturating_duration_since(now))
+            }),
         }
     }
 }
