@@ -95,7 +95,9 @@ pub enum DnsFailure {
     /// ([`DnsConfig::timeout`]).
     NoAnswer,
     /// The tracker has no address of the family this announce goes over (see [`Families`]): an
-    /// IPv4-only tracker's IPv6 announce, for one.
+    /// IPv4-only tracker's IPv6 announce, for one. The tracker is tried again over that family
+    /// when the cached answer expires (its `next_announce`), not on the failure backoff: the
+    /// answer cannot gain an address before then.
     NoAddressOfFamily(AddressFamily),
     /// A public host name resolved only to loopback, private or link-local addresses (see
     /// [`is_internal_address`]), which this request may not reach: DNS rebinding, or a LAN tracker
