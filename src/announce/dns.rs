@@ -315,6 +315,11 @@ struct Name {
     waiters: BTreeSet<TorrentId>,
 }
 
+/// A host name as the cache keys it: without a trailing dot, in lower case.
+fn name_key(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// The cache and the queries in flight, shared by every torrent of a machine.
 #[derive(Debug, Default)]
 pub(crate) struct Dns {
@@ -370,8 +375,7 @@ impl Dns {
         if !matches!(failure, DnsFailure::NoAddressOfFamily(_)) || url.socket_addr().is_some() {
             return None;
         }
-        let key = url.host().trim_end_matches('.').to_ascii_lowercase();
-        let name = self.names.get(key.as_str())?;
+        let name = self.names.get(name_key(url.host()).as_str())?;
         (!name.addrs.is_empty() && name.until > now).then_some(name.until)
     }
 
@@ -424,8 +428,7 @@ impl Dns {
 
     /// Waits for the refresh of `host` in flight, if there is one.
     fn await_refresh(&mut self, host: &str, waiter: TorrentId) -> Option<Lookup> {
-        let key = host.trim_end_matches('.').to_ascii_lowercase();
-        let name = self.names.get_mut(key.as_str())?;
+        let name = self.names.get_mut(name_key(host).as_str())?;
         let (_, deadline) = name.query?;
         name.waiters.insert(waiter);
         Some(Lookup::Wait(deadline))
@@ -440,7 +443,7 @@ impl Dns {
         waiter: TorrentId,
         now: Instant,
     ) -> Result<&[IpAddr], Lookup> {
-        let key = host.trim_end_matches('.').to_ascii_lowercase();
+        let key = name_key(host);
         if !self.names.contains_key(key.as_str()) {
             self.evict_for_one(cfg);
             let name = Name {
