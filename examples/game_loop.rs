@@ -34,8 +34,6 @@ use common::out::tell;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
@@ -84,15 +82,8 @@ impl Frames {
 fn run(args: &LoopArgs) -> Result<bool, String> {
     let tls = LazyTlsConfig::new(args.ca_file.as_deref())?;
     let (client, fleet, _embedded) = fleet::prepare(args)?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let interrupted = Arc::clone(&interrupted);
-        ctrlc::set_handler(move || {
-            common::interrupted();
-            interrupted.store(true, Ordering::Relaxed);
-        })
+    ctrlc::set_handler(common::interrupted)
         .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-    }
     let mut game = Game::new(client, fleet, tls, args.targets.is_empty())?;
     let mut frames = Frames::default();
     let end = game.fleet.start + args.duration;
@@ -102,7 +93,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     loop {
         let frame = now();
         game.take_input(frame);
-        if !stopping && (frame >= end || interrupted.load(Ordering::Relaxed)) {
+        if !stopping && (frame >= end || common::was_interrupted()) {
             stopping = true;
             tell(format_args!(
                 "stopping: sending stopped to every tracker that got started"

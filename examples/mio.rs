@@ -27,7 +27,6 @@ use std::io::{self, ErrorKind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
@@ -76,12 +75,10 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     let mut lp = EventLoop::new(socket, client, fleet, tls).map_err(|e| e.to_string())?;
     let waker = Arc::new(Waker::new(lp.poll.registry(), WAKER).map_err(|e| e.to_string())?);
     lp.start_resolver(Arc::clone(&waker));
-    let interrupted = Arc::new(AtomicBool::new(false));
     {
-        let (waker, interrupted) = (Arc::clone(&waker), Arc::clone(&interrupted));
+        let waker = Arc::clone(&waker);
         ctrlc::set_handler(move || {
             common::interrupted();
-            interrupted.store(true, Ordering::Relaxed);
             let _ = waker.wake();
         })
         .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
@@ -131,7 +128,7 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
                 token => lp.pump_connection(token),
             }
         }
-        if !stopping && (now >= end || interrupted.load(Ordering::Relaxed)) {
+        if !stopping && (now >= end || common::was_interrupted()) {
             stopping = true;
             tell(format_args!(
                 "stopping: sending stopped to every tracker that got started"

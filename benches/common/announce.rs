@@ -74,9 +74,12 @@ pub fn warmed_up(now: Instant) -> Announce {
 
 /// Answers the connect request in `buf`.
 pub fn connect(a: &mut Announce, now: Instant, buf: &[u8]) {
-    let mut reply = vec![0, 0, 0, 0];
-    reply.extend_from_slice(&buf[12..16]);
-    reply.extend_from_slice(&7u64.to_be_bytes());
+    let response = udp::ConnectResponse {
+        transaction_id: u32::from_be_bytes(buf[12..16].try_into().unwrap()),
+        connection_id: 7,
+    };
+    let mut reply = [0u8; udp::CONNECT_LEN];
+    response.encode(&mut reply).unwrap();
     assert!(a.handle_datagram(now, TRACKER, &reply));
 }
 

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use bt_tracker::announce::{Config, Event, Progress, Torrent};
 use bt_tracker::client::Client;
-use bt_tracker::udp::{AnnounceResponse, ConnectResponse, MAX_REQUEST_LEN, Reply, Request};
+use bt_tracker::udp::{
+    AnnounceResponse, CONNECT_LEN, ConnectResponse, MAX_REQUEST_LEN, Reply, Request,
+};
 use bt_tracker::{AddressFamily, CompactPeers, InfoHash, PeerId, TrackerUrl};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
@@ -154,9 +156,12 @@ pub fn add_active(client: &mut Client, now: Instant, reply: &mut [u8]) {
 
 /// Answers the connect request in `buf`.
 fn connect(client: &mut Client, now: Instant, buf: &[u8]) {
-    let mut reply = vec![0, 0, 0, 0];
-    reply.extend_from_slice(&buf[12..16]);
-    reply.extend_from_slice(&7u64.to_be_bytes());
+    let response = ConnectResponse {
+        transaction_id: u32::from_be_bytes(buf[12..16].try_into().unwrap()),
+        connection_id: 7,
+    };
+    let mut reply = [0u8; CONNECT_LEN];
+    response.encode(&mut reply).unwrap();
     assert!(client.handle_datagram(now, ACTIVE, &reply));
 }
 

@@ -59,6 +59,11 @@ pub fn interrupted() {
     INTERRUPTED.store(true, Ordering::Relaxed);
 }
 
+/// Ctrl-C came ([`interrupted`] was called): a loop polls it to start stopping.
+pub fn was_interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
 /// An example's `main`: `--help` prints `usage`, bad arguments exit 2 with the reason and the usage,
 /// `run` returning `Ok(false)` exits 1 with `nothing_found`, an error exits 2, and a run that
 /// Ctrl-C ended early exits 130 once it is done ([`interrupted`]).
@@ -80,7 +85,7 @@ pub fn main_with<A>(
         }
     };
     let result = run(&args);
-    if result.is_ok() && INTERRUPTED.load(Ordering::Relaxed) {
+    if result.is_ok() && was_interrupted() {
         return ExitCode::from(130);
     }
     match result {
