@@ -30,7 +30,7 @@
 
 mod common;
 
-use common::out::tell;
+use common::out::{count, tell};
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
@@ -140,12 +140,12 @@ fn run(args: &LoopArgs) -> Result<bool, String> {
     if !args.json {
         let mean = frames.total / u32::try_from(frames.count.max(1)).unwrap_or(u32::MAX);
         common::out::say(format_args!(
-            "{} frames of {} ms: the client took {:.3} ms at worst, {:.3} ms on average; {} frames over its {} ms budget",
-            frames.count,
+            "{} of {} ms: the client took {:.3} ms at worst, {:.3} ms on average; {} over its {} ms budget",
+            count(frames.count, "frame"),
             TICK.as_millis(),
             frames.worst.as_secs_f64() * 1e3,
             mean.as_secs_f64() * 1e3,
-            frames.over_budget,
+            count(frames.over_budget, "frame"),
             BUDGET.as_millis()
         ));
     }

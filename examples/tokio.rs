@@ -78,6 +78,7 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
     let http = Http::new(tls)?;
     let (tx, mut rx) = unbounded_channel();
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut ctrl_c_seen = false;
     let (mut buf4, mut buf6) = (vec![0u8; 65_536], vec![0u8; 65_536]);
     let end = fleet.start + args.duration;
     let mut next_status = args.status.map(|every| fleet.start + every);
@@ -128,7 +129,7 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
             }
             Some(input) = rx.recv() => Some(Woke::Input(input)),
             () = sleep => None,
-            _ = &mut ctrl_c, if !stopping => Some(Woke::CtrlC),
+            _ = &mut ctrl_c, if !ctrl_c_seen => Some(Woke::CtrlC),
         };
         // Timers before late inputs: a deadline that passed while the loop slept fires before
         // the input that woke it is handed in, so a reply after its deadline is late on every run.
@@ -155,13 +156,18 @@ async fn run(args: &LoopArgs) -> Result<bool, String> {
             Some(Woke::Input(Input::Http(request, Ok(response)))) => {
                 client.handle_http_response(now, request, &response);
             }
+            // Heard while stopping too (the run then exits 130 once its `stopped` are done); the
+            // signal future is done after its first Ctrl-C.
             Some(Woke::CtrlC) => {
+                ctrl_c_seen = true;
                 common::interrupted();
-                stopping = true;
-                tell(format_args!(
-                    "Ctrl-C: sending stopped to every tracker that got started"
-                ));
-                client.stop(now);
+                if !stopping {
+                    stopping = true;
+                    tell(format_args!(
+                        "Ctrl-C: sending stopped to every tracker that got started"
+                    ));
+                    client.stop(now);
+                }
             }
             None => {}
         }

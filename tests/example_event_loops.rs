@@ -178,12 +178,20 @@ fn a_damaged_pem_ca_file_is_refused_in_words_not_byte_lists() {
             "-----BEGIN CERTIFICATE\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
             "`-----BEGIN` line is malformed",
         ),
+        (
+            // Good PEM, good base64, but "hello world" is no certificate.
+            "not-x509",
+            "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n",
+            "1 CERTIFICATE section is not a valid X.509 certificate",
+        ),
     ];
     for (name, text, want) in cases {
         let path =
             std::env::temp_dir().join(format!("bt-tracker-{name}-ca-{}.pem", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let e = tls::client_config(Some(&path)).unwrap_err();
+        // The same from the roots alone, which the blocking example hands to ureq.
+        assert_eq!(tls::root_certs(Some(&path)).unwrap_err(), e, "{name}");
         let _ = std::fs::remove_file(&path);
         assert!(
             e.starts_with(&format!("--ca-file {}: ", path.display())),

@@ -157,8 +157,9 @@ pub fn prepare(args: &LoopArgs) -> Result<(Client, Fleet, Option<EmbeddedTracker
             args.trackers.iter().map(|t| vec![t.clone()]).collect()
         };
         tell(format_args!(
-            "{} synthetic torrents on {tiers:?}",
-            args.torrents
+            "{} on {}",
+            count(args.torrents as u64, "synthetic torrent"),
+            tiers.concat().join(", ")
         ));
         let tiers = target::usable_tiers(&tiers);
         let (next, count) = (0, args.torrents);

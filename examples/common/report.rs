@@ -235,10 +235,10 @@ impl TrackerReport {
         );
         line.push_str(&self.scrape.summary("scrape", |s| {
             format!(
-                "{} seeders, {} completed, {} leechers",
-                shown(s.seeders, "unknown"),
+                "{}, {} completed, {}",
+                counted(s.seeders, "seeder"),
                 shown(s.completed, "unknown"),
-                shown(s.leechers, "unknown")
+                counted(s.leechers, "leecher")
             )
         }));
         line.push_str(&self.stopped.summary("stopped", |_| "acknowledged".into()));

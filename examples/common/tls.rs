@@ -23,7 +23,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use super::http::{TransportFailure, io_kind};
 
 /// The trusted roots: webpki's, then every certificate of the PEM file `ca_file`. The error says
-/// which file could not be read or held no certificate.
+/// which file could not be read, held no certificate, or held one that is not valid X.509.
 pub fn root_certs(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>, String> {
     let mut roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
     if let Some(path) = ca_file {
@@ -36,6 +36,18 @@ pub fn root_certs(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>
             return Err(format!(
                 "--ca-file {}: no CERTIFICATE in the file (give the CA's certificate in PEM)",
                 path.display()
+            ));
+        }
+        // Checked here, for every HTTPS client of the examples (ureq would only find out at the
+        // first request): each must be an X.509 certificate a trust anchor can be made of.
+        let (_, unusable) = RootCertStore::empty().add_parsable_certificates(certs.clone());
+        if unusable > 0 {
+            return Err(format!(
+                "--ca-file {}: {} {} not a valid X.509 certificate (give the CA's certificate \
+                 in PEM, as `openssl x509 -outform PEM` writes it)",
+                path.display(),
+                super::out::count(unusable as u64, "CERTIFICATE section"),
+                if unusable == 1 { "is" } else { "are" },
             ));
         }
         roots.extend(certs);
@@ -66,14 +78,8 @@ fn pem_problem(e: pem::Error) -> String {
 /// A client configuration on *ring* trusting [`root_certs`], offering HTTP/1.1 by ALPN.
 pub fn client_config(ca_file: Option<&Path>) -> Result<ClientConfig, String> {
     let mut store = RootCertStore::empty();
-    let (_, unusable) = store.add_parsable_certificates(root_certs(ca_file)?);
-    if unusable > 0 && ca_file.is_some() {
-        // webpki's roots all parse; what did not is the user's.
-        let path = ca_file.map_or_else(String::new, |p| p.display().to_string());
-        return Err(format!(
-            "--ca-file {path}: {unusable} certificate(s) are not valid X.509 trust anchors"
-        ));
-    }
+    // The file's certificates were checked by `root_certs`; webpki's all parse.
+    store.add_parsable_certificates(root_certs(ca_file)?);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -95,9 +95,10 @@ pub enum DnsFailure {
     /// ([`DnsConfig::timeout`]).
     NoAnswer,
     /// The tracker has no address of the family this announce goes over (see [`Families`]): an
-    /// IPv4-only tracker's IPv6 announce, for one. The tracker is tried again over that family
-    /// when the cached answer expires (its `next_announce`), not on the failure backoff: the
-    /// answer cannot gain an address before then.
+    /// IPv4-only tracker's IPv6 announce, for one. It is judged on the last good answer, which a
+    /// failed refresh keeps. The tracker is tried again over that family once the cached answer
+    /// has expired and the failure backoff has passed, whichever is later (its `next_announce`):
+    /// the answer cannot gain an address before it expires, so it fails at most once per answer.
     NoAddressOfFamily(AddressFamily),
     /// A public host name resolved only to loopback, private or link-local addresses (see
     /// [`is_internal_address`]), which this request may not reach: DNS rebinding, or a LAN tracker
